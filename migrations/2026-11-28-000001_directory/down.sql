@@ -1,0 +1,11 @@
+DROP TRIGGER change_log_notify ON change_log;
+DROP FUNCTION change_log_notify();
+DROP TABLE change_log;
+DROP TABLE api_token;
+DROP TABLE coverage;
+DROP TABLE location;
+DROP TABLE schedule;
+DROP TABLE phone;
+DROP TABLE service_need;
+DROP TABLE service;
+DROP TABLE organization;

@@ -1,0 +1,223 @@
+//! The bundled US boundaries (nation, states, counties) that `region` and `national` coverage
+//! refer to, and the region-name lookup. The data is compiled into the binary from
+//! `seed/boundaries/us-regions.json.gz` (see `seed/README.md` for its source and vintage).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::OnceLock;
+
+use geo::{BoundingRect, MultiPolygon};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::coverage::{BoundingBox, GeometryInput, geometry_to_multi_polygon};
+
+static BUNDLED_GZ: &[u8] = include_bytes!("../seed/boundaries/us-regions.json.gz");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionKind {
+    Nation,
+    State,
+    County,
+}
+
+#[derive(Debug)]
+pub struct Region {
+    /// `US`, `US-CA` (ISO 3166-2) or `US-06075` (county FIPS).
+    pub code: String,
+    pub kind: RegionKind,
+    pub name: String,
+    /// USPS code of the state a county or state belongs to.
+    pub state: Option<String>,
+    pub geometry: MultiPolygon<f64>,
+    pub bbox: BoundingBox,
+}
+
+impl Region {
+    /// "Alameda County area, CA": how a person would name it.
+    pub fn label(&self) -> String {
+        match (&self.kind, &self.state) {
+            (RegionKind::County, Some(state)) => format!("{}, {state}", self.name),
+            _ => self.name.clone(),
+        }
+    }
+}
+
+pub struct Boundaries {
+    regions: Vec<Region>,
+    by_code: HashMap<String, usize>,
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+struct RawFile {
+    source: String,
+    regions: Vec<RawRegion>,
+}
+
+#[derive(Deserialize)]
+struct RawRegion {
+    code: String,
+    kind: RegionKind,
+    name: String,
+    state: Option<String>,
+    geometry: GeometryInput,
+}
+
+/// Words people add to a county's name that the Census names leave out.
+const COUNTY_WORDS: [&str; 5] = ["county", "parish", "borough", "census area", "municipality"];
+
+impl Boundaries {
+    /// The boundaries compiled into this binary, parsed once per process.
+    pub fn bundled() -> &'static Boundaries {
+        static BUNDLED: OnceLock<Boundaries> = OnceLock::new();
+        BUNDLED.get_or_init(|| {
+            #[expect(
+                clippy::expect_used,
+                reason = "the embedded file is fixed at build time and checked by a unit test"
+            )]
+            Boundaries::from_gzip(BUNDLED_GZ).expect("bundled boundaries are readable")
+        })
+    }
+
+    pub fn from_gzip(bytes: &[u8]) -> anyhow::Result<Boundaries> {
+        let mut json = String::new();
+        flate2::read::GzDecoder::new(bytes).read_to_string(&mut json)?;
+        let raw: RawFile = serde_json::from_str(&json)?;
+        let mut regions = Vec::with_capacity(raw.regions.len());
+        for r in raw.regions {
+            let geometry = geometry_to_multi_polygon(&r.geometry);
+            let rect = geometry
+                .bounding_rect()
+                .ok_or_else(|| anyhow::anyhow!("region {} has an empty geometry", r.code))?;
+            regions.push(Region {
+                code: r.code,
+                kind: r.kind,
+                name: r.name,
+                state: r.state,
+                geometry,
+                bbox: BoundingBox::from_rect(rect),
+            });
+        }
+        let by_code = regions
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.code.clone(), i))
+            .collect();
+        Ok(Boundaries {
+            regions,
+            by_code,
+            source: raw.source,
+        })
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Region> {
+        self.by_code.get(code).and_then(|&i| self.regions.get(i))
+    }
+
+    pub fn nation(&self, country: &str) -> Option<&Region> {
+        self.get(country).filter(|r| r.kind == RegionKind::Nation)
+    }
+
+    /// Regions whose name matches `query` ("alameda", "Alameda County, CA", "texas"): states
+    /// before counties, names starting with the query before names containing it.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<&Region> {
+        let query = query.trim().to_lowercase();
+        let (name_part, state_part) = match query.split_once(',') {
+            Some((name, state)) => (name.trim().to_string(), Some(state.trim().to_string())),
+            None => (query.clone(), None),
+        };
+        let mut name = name_part;
+        for word in COUNTY_WORDS {
+            if let Some(stripped) = name.strip_suffix(word) {
+                name = stripped.trim().to_string();
+            }
+        }
+        if name.is_empty() {
+            return Vec::new();
+        }
+        let state_filter = state_part.filter(|s| !s.is_empty()).map(|s| {
+            self.regions
+                .iter()
+                .find(|r| {
+                    r.kind == RegionKind::State
+                        && (r.name.to_lowercase() == s
+                            || r.state
+                                .as_deref()
+                                .is_some_and(|c| c.eq_ignore_ascii_case(&s)))
+                })
+                .and_then(|r| r.state.clone())
+                .unwrap_or(s.to_uppercase())
+        });
+        let mut hits: Vec<(u8, &Region)> = self
+            .regions
+            .iter()
+            .filter(|r| r.kind != RegionKind::Nation)
+            .filter(|r| {
+                state_filter
+                    .as_ref()
+                    .is_none_or(|s| r.state.as_ref() == Some(s))
+            })
+            .filter_map(|r| {
+                let lower = r.name.to_lowercase();
+                let code_match = r.code.eq_ignore_ascii_case(&name);
+                let rank = if code_match || lower == name {
+                    0
+                } else if lower.starts_with(&name) {
+                    1
+                } else if lower.contains(&name) {
+                    2
+                } else {
+                    return None;
+                };
+                let kind_rank = if r.kind == RegionKind::State { 0 } else { 1 };
+                Some((rank * 2 + kind_rank, r))
+            })
+            .collect();
+        hits.sort_by(|(a, ra), (b, rb)| {
+            a.cmp(b)
+                .then_with(|| ra.name.cmp(&rb.name))
+                .then_with(|| ra.code.cmp(&rb.code))
+        });
+        hits.into_iter().take(limit).map(|(_, r)| r).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_boundaries_load_with_states_and_counties() {
+        let b = Boundaries::bundled();
+        let ca = b.get("US-CA").unwrap();
+        assert_eq!(ca.name, "California");
+        assert_eq!(b.get("US-06075").unwrap().name, "San Francisco");
+        assert!(b.nation("US").is_some());
+        assert!(b.get("US-ZZ").is_none());
+        assert!(
+            b.regions
+                .iter()
+                .filter(|r| r.kind == RegionKind::State)
+                .count()
+                >= 51
+        );
+        assert!(
+            b.regions
+                .iter()
+                .filter(|r| r.kind == RegionKind::County)
+                .count()
+                > 3000
+        );
+    }
+
+    #[test]
+    fn search_finds_counties_by_everyday_names() {
+        let b = Boundaries::bundled();
+        let hits = b.search("Alameda County, CA", 10);
+        assert_eq!(hits.first().map(|r| r.code.as_str()), Some("US-06001"));
+        let hits = b.search("texas", 10);
+        assert_eq!(hits.first().map(|r| r.code.as_str()), Some("US-TX"));
+        assert!(b.search("   ", 10).is_empty());
+    }
+}

@@ -1,0 +1,219 @@
+//! The `haven` command line: `serve`, `migrate`, `seed`, `token`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use uuid::Uuid;
+
+use crate::auth::{Role, Token};
+use crate::boundaries::Boundaries;
+use crate::config::{
+    DEFAULT_BIND, DEFAULT_DATA_KEY_FILE, DEFAULT_DATABASE_URL, DataKeySource, DatabaseUrl, Settings,
+};
+use crate::db::{self, organizations, tokens};
+use crate::seed::{self, Dataset};
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "haven",
+    version,
+    about = "Haven: survivor-support resource directory and referral router"
+)]
+pub struct Cli {
+    /// PostgreSQL URL; the database is created if it does not exist.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
+    pub database_url: String,
+
+    /// File holding the base64 data key that seals confidential addresses; created when
+    /// missing. HAVEN_DATA_KEY (the key itself, base64) takes precedence.
+    #[arg(long, env = "HAVEN_DATA_KEY_FILE", default_value = DEFAULT_DATA_KEY_FILE, global = true)]
+    pub data_key_file: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (creates the database and applies migrations first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "HAVEN_BIND", default_value = DEFAULT_BIND)]
+        bind: String,
+        /// Load the demo directory (fictional providers plus the national hotlines) if absent.
+        #[arg(long)]
+        demo: bool,
+        /// HTTP worker threads (default: one per core).
+        #[arg(long, env = "HAVEN_WORKERS")]
+        workers: Option<usize>,
+        /// Most Postgres connections this instance opens.
+        #[arg(long, env = "HAVEN_DB_POOL_SIZE", default_value_t = 10)]
+        pool_size: u32,
+    },
+    /// Create the database if needed and apply pending migrations.
+    Migrate,
+    /// Load a bundled dataset.
+    Seed {
+        #[arg(value_enum)]
+        dataset: SeedDataset,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SeedDataset {
+    /// Fictional demo providers (flagged demo) and the real national hotlines.
+    Demo,
+    /// The real national hotlines only.
+    Hotlines,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Hotline,
+    Caseworker,
+    Provider,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Role {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Hotline => Role::Hotline,
+            RoleArg::Caseworker => Role::Caseworker,
+            RoleArg::Provider => Role::Provider,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it on stdout (shown once; only its hash is stored).
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Organization the token acts for (required for provider tokens).
+        #[arg(long)]
+        org: Option<Uuid>,
+        /// What the token is for, e.g. "directory import".
+        #[arg(long)]
+        label: String,
+    },
+}
+
+impl Cli {
+    fn data_key_source(&self) -> DataKeySource {
+        // Read from the environment only, never a flag: command lines show up in `ps`.
+        match std::env::var("HAVEN_DATA_KEY") {
+            Ok(key) if !key.trim().is_empty() => DataKeySource::Inline(key),
+            _ => DataKeySource::File(self.data_key_file.clone()),
+        }
+    }
+}
+
+/// Runs a parsed command; errors are printed as one line and give a non-zero exit.
+pub fn run(cli: Cli) -> ExitCode {
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("haven: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn execute(cli: Cli) -> anyhow::Result<()> {
+    let url = DatabaseUrl::parse(&cli.database_url).map_err(anyhow::Error::msg)?;
+    match &cli.command {
+        Command::Migrate => {
+            db::ensure_database(&url)?;
+            let applied = db::run_migrations(&mut db::connect(&url)?, &url)?;
+            println!("migrations applied: {applied}");
+        }
+        Command::Seed { dataset } => {
+            let key = cli.data_key_source().load()?;
+            let pool = db::prepare(&url, 1)?;
+            let mut conn = pool.get()?;
+            let datasets: &[Dataset] = match dataset {
+                SeedDataset::Demo => &[Dataset::Hotlines, Dataset::Demo],
+                SeedDataset::Hotlines => &[Dataset::Hotlines],
+            };
+            for &dataset in datasets {
+                let report = seed::load(&mut conn, dataset, &key, Boundaries::bundled())?;
+                println!(
+                    "{dataset:?}: {} organizations and {} services added, {} organizations already present",
+                    report.organizations_added, report.services_added, report.organizations_present
+                );
+            }
+        }
+        Command::Token {
+            action: TokenCommand::Create { role, org, label },
+        } => {
+            let role = Role::from(*role);
+            if role == Role::Provider && org.is_none() {
+                anyhow::bail!("a provider token needs --org ORGANIZATION_ID");
+            }
+            let label = label.trim();
+            if label.is_empty() || label.chars().count() > 200 {
+                anyhow::bail!("--label must be 1 to 200 characters");
+            }
+            let pool = db::prepare(&url, 1)?;
+            let mut conn = pool.get()?;
+            if let Some(org) = org
+                && organizations::find(&mut conn, *org)?.is_none()
+            {
+                anyhow::bail!("no organization has id {org}");
+            }
+            let token =
+                Token::generate().map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
+            let hash = token.hash();
+            tokens::insert(
+                &mut conn,
+                &tokens::TokenInsertForm {
+                    id: Uuid::new_v4(),
+                    token_hash: &hash,
+                    role: role.code(),
+                    organization_id: *org,
+                    label,
+                },
+            )?;
+            println!("{}", token.expose());
+        }
+        Command::Serve {
+            bind,
+            demo,
+            workers,
+            pool_size,
+        } => {
+            let data_key = cli.data_key_source().load()?;
+            let pool = db::prepare(&url, *pool_size)?;
+            if *demo {
+                let mut conn = pool.get()?;
+                for dataset in [Dataset::Hotlines, Dataset::Demo] {
+                    let report = seed::load(&mut conn, dataset, &data_key, Boundaries::bundled())?;
+                    tracing::info!(dataset = ?dataset, organizations_added = report.organizations_added, services_added = report.services_added, "seeded");
+                }
+            }
+            let settings = Settings {
+                database_url: url,
+                bind: bind.clone(),
+                workers: workers
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+                pool_size: *pool_size,
+                data_key,
+            };
+            let app = Application::build(&settings, pool)
+                .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+            tracing::info!(bind = %bind, port = app.port(), "haven is listening");
+            actix_web::rt::System::new().block_on(app.run())?;
+        }
+    }
+    Ok(())
+}

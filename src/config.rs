@@ -1,0 +1,105 @@
+//! Configuration, from the environment (or flags) with safe defaults for local use.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::crypto::{DataKey, KeyError};
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/haven";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_KEY_FILE: &str = ".haven/data.key";
+
+/// A Postgres URL. `Display` shows host, port and database only, never the password.
+#[derive(Clone)]
+pub struct DatabaseUrl(url::Url);
+
+impl DatabaseUrl {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text).map_err(|e| format!("DATABASE_URL is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err("DATABASE_URL must start with postgres://".into());
+        }
+        if url.path().trim_start_matches('/').is_empty() {
+            return Err(
+                "DATABASE_URL must name a database, as in postgres://host:5432/haven".into(),
+            );
+        }
+        Ok(DatabaseUrl(url))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn database_name(&self) -> String {
+        self.0.path().trim_start_matches('/').to_string()
+    }
+
+    /// The same server, another database (used to create or drop databases).
+    pub fn with_database(&self, name: &str) -> DatabaseUrl {
+        let mut url = self.0.clone();
+        url.set_path(&format!("/{name}"));
+        DatabaseUrl(url)
+    }
+
+    pub fn host_and_port(&self) -> String {
+        format!(
+            "{}:{}",
+            self.0.host_str().unwrap_or("localhost"),
+            self.0.port().unwrap_or(5432)
+        )
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.host_and_port(), self.database_name())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// Where the data key comes from: `HAVEN_DATA_KEY` (base64) wins over `HAVEN_DATA_KEY_FILE`.
+#[derive(Clone)]
+pub enum DataKeySource {
+    Inline(String),
+    File(PathBuf),
+}
+
+impl fmt::Debug for DataKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataKeySource::Inline(_) => write!(f, "Inline([redacted])"),
+            DataKeySource::File(path) => write!(f, "File({})", path.display()),
+        }
+    }
+}
+
+impl DataKeySource {
+    pub fn load(&self) -> Result<DataKey, KeyError> {
+        match self {
+            DataKeySource::Inline(text) => DataKey::from_base64(text),
+            DataKeySource::File(path) => {
+                let (key, created) = DataKey::load_or_create(path)?;
+                if created {
+                    tracing::warn!(path = %path.display(), key_id = key.id(), "created a new data key; back it up: confidential addresses cannot be read without it");
+                }
+                Ok(key)
+            }
+        }
+    }
+}
+
+/// What the HTTP application needs to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    pub workers: usize,
+    pub pool_size: u32,
+    pub data_key: DataKey,
+}

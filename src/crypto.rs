@@ -1,0 +1,175 @@
+//! Application-level encryption of the confidential parts of the directory (SAFETY.md rule 1):
+//! XChaCha20-Poly1305 with a key that lives outside the database. Postgres only ever sees the
+//! sealed bytes and the id of the key that sealed them.
+
+use std::fmt;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
+
+const NONCE_LEN: usize = 24;
+const KEY_LEN: usize = 32;
+
+/// A 256-bit data key. `Debug` shows only its id.
+#[derive(Clone)]
+pub struct DataKey {
+    id: String,
+    cipher: XChaCha20Poly1305,
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DataKey({})", self.id)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the data key must be 32 bytes, base64-encoded")]
+    Malformed,
+    #[error("cannot read or create the data key file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sealed data could not be opened with key {key_id}")]
+pub struct OpenError {
+    pub key_id: String,
+}
+
+impl DataKey {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        if bytes.len() != KEY_LEN {
+            return Err(KeyError::Malformed);
+        }
+        let cipher = XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| KeyError::Malformed)?;
+        // The id names the key without revealing it: a prefix of its SHA-256.
+        let digest = Sha256::digest(bytes);
+        let id = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        Ok(DataKey { id, cipher })
+    }
+
+    pub fn from_base64(text: &str) -> Result<Self, KeyError> {
+        let bytes = BASE64
+            .decode(text.trim())
+            .map_err(|_| KeyError::Malformed)?;
+        DataKey::from_bytes(&bytes)
+    }
+
+    /// A fresh random key, as base64.
+    pub fn generate_base64() -> String {
+        let key = chacha20poly1305::Key::generate();
+        BASE64.encode(key.as_slice())
+    }
+
+    /// Reads the key from `path`, creating the file (mode 0600) with a new key if it is absent.
+    pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyError> {
+        let err = |source| KeyError::File {
+            path: path.display().to_string(),
+            source,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok((DataKey::from_base64(&text)?, false)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(err)?;
+                }
+                let text = DataKey::generate_base64();
+                write_private(path, &text).map_err(err)?;
+                Ok((DataKey::from_base64(&text)?, true))
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Encrypts `plaintext`, binding it to `context` (e.g. the row id) so sealed values cannot
+    /// be swapped between rows. Output: nonce || ciphertext.
+    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
+        let nonce = XNonce::generate();
+        let sealed = self
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: context,
+                },
+            )
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(nonce.as_slice());
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, OpenError> {
+        let error = || OpenError {
+            key_id: self.id.clone(),
+        };
+        if sealed.len() < NONCE_LEN {
+            return Err(error());
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let nonce = XNonce::try_from(nonce).map_err(|_| error())?;
+        self.cipher
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad: context,
+                },
+            )
+            .map_err(|_| error())
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_and_open_round_trip_bound_to_context() {
+        let key = DataKey::from_base64(&DataKey::generate_base64()).unwrap();
+        let sealed = key.seal(b"12 Hidden Lane", b"row-1");
+        assert!(!sealed.windows(6).any(|w| w == b"Hidden"));
+        assert_eq!(key.open(&sealed, b"row-1").unwrap(), b"12 Hidden Lane");
+        assert!(key.open(&sealed, b"row-2").is_err());
+        let other = DataKey::from_base64(&DataKey::generate_base64()).unwrap();
+        assert!(other.open(&sealed, b"row-1").is_err());
+        assert_ne!(key.id(), other.id());
+    }
+
+    #[test]
+    fn rejects_malformed_keys() {
+        assert!(DataKey::from_base64("short").is_err());
+        assert!(DataKey::from_bytes(&[0u8; 16]).is_err());
+    }
+}

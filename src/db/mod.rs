@@ -1,0 +1,129 @@
+//! PostgreSQL, the source of truth: the connection pool, database creation, embedded
+//! migrations, and plain query functions per table group. Callers own transactions.
+
+pub mod change_log;
+pub mod organizations;
+pub mod schema;
+pub mod services;
+pub mod tokens;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DatabaseUrl;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// How long a request waits for a connection before answering 503.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot reach PostgreSQL at {target}: {reason}")]
+    Unreachable { target: String, reason: String },
+    #[error("cannot create database {name} on {target}: {reason}")]
+    Create {
+        name: String,
+        target: String,
+        reason: String,
+    },
+    #[error("migrations failed on {target}: {reason}")]
+    Migrate { target: String, reason: String },
+}
+
+/// libpq's message, first line only (later lines repeat connection details we already name).
+fn first_line(error: impl std::fmt::Display) -> String {
+    error
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, DbSetupError> {
+    PgConnection::establish(url.expose()).map_err(|e| DbSetupError::Unreachable {
+        target: url.host_and_port(),
+        reason: first_line(e),
+    })
+}
+
+/// Creates the database named in `url` when it is missing, connecting to the server's
+/// `postgres` database to do so.
+pub fn ensure_database(url: &DatabaseUrl) -> Result<(), DbSetupError> {
+    if PgConnection::establish(url.expose()).is_ok() {
+        return Ok(());
+    }
+    let mut admin = connect(&url.with_database("postgres"))?;
+    let name = url.database_name();
+    let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "EXISTS (SELECT 1 FROM pg_database WHERE datname = {})",
+        quote_literal(&name)
+    )))
+    .get_result(&mut admin)
+    .map_err(|e| DbSetupError::Unreachable {
+        target: url.host_and_port(),
+        reason: first_line(e),
+    })?;
+    if !exists {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
+            .map_err(|e| DbSetupError::Create {
+                name: name.clone(),
+                target: url.host_and_port(),
+                reason: first_line(e),
+            })?;
+        tracing::info!(database = %name, "created database");
+    }
+    // The database exists now; a failure here is a real connection problem worth reporting.
+    connect(url).map(|_| ())
+}
+
+pub fn run_migrations(conn: &mut PgConnection, url: &DatabaseUrl) -> Result<usize, DbSetupError> {
+    conn.run_pending_migrations(MIGRATIONS)
+        .map(|applied| applied.len())
+        .map_err(|e| DbSetupError::Migrate {
+            target: url.to_string(),
+            reason: first_line(e),
+        })
+}
+
+pub fn pool(url: &DatabaseUrl, size: u32) -> Result<DbPool, DbSetupError> {
+    Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(CHECKOUT_TIMEOUT)
+        .test_on_check_out(true)
+        .build(ConnectionManager::new(url.expose()))
+        .map_err(|e| DbSetupError::Unreachable {
+            target: url.host_and_port(),
+            reason: first_line(e),
+        })
+}
+
+/// Creates the database if needed, applies migrations, and opens a pool.
+pub fn prepare(url: &DatabaseUrl, pool_size: u32) -> Result<DbPool, DbSetupError> {
+    ensure_database(url)?;
+    let mut conn = connect(url)?;
+    let applied = run_migrations(&mut conn, url)?;
+    if applied > 0 {
+        tracing::info!(applied, "applied migrations");
+    }
+    pool(url, pool_size)
+}
+
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}

@@ -1,0 +1,490 @@
+//! Service rows and their parts (needs, phones, schedules, location, coverage), written and
+//! read together. Confidential locations are sealed here, before anything reaches Postgres.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::change_log::{self, Action, Entity};
+use super::schema::{coverage, location, phone, schedule, service, service_need};
+use crate::boundaries::Boundaries;
+use crate::crypto::DataKey;
+use crate::domain::service::{Location, NewService};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = service, check_for_backend(diesel::pg::Pg))]
+pub struct ServiceRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub min_age: Option<i16>,
+    pub max_age: Option<i16>,
+    pub genders: Vec<Option<String>>,
+    pub accepts_unaccompanied_minors: bool,
+    pub trafficking_specialized: bool,
+    pub dv_specialized: bool,
+    pub lgbtq_affirming: bool,
+    pub no_id_required: bool,
+    pub no_immigration_status_required: bool,
+    pub no_law_enforcement_required: bool,
+    pub accepts_children: bool,
+    pub accepts_pets: bool,
+    pub wheelchair_accessible: bool,
+    pub languages: Vec<Option<String>>,
+    pub capacity_available: Option<i32>,
+    pub capacity_total: Option<i32>,
+    pub capacity_reported_at: Option<DateTime<Utc>>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub demo: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = service, treat_none_as_null = true)]
+struct ServiceForm<'a> {
+    organization_id: Uuid,
+    name: &'a str,
+    description: Option<&'a str>,
+    min_age: Option<i16>,
+    max_age: Option<i16>,
+    genders: Vec<&'a str>,
+    accepts_unaccompanied_minors: bool,
+    trafficking_specialized: bool,
+    dv_specialized: bool,
+    lgbtq_affirming: bool,
+    no_id_required: bool,
+    no_immigration_status_required: bool,
+    no_law_enforcement_required: bool,
+    accepts_children: bool,
+    accepts_pets: bool,
+    wheelchair_accessible: bool,
+    languages: Vec<&'a str>,
+    capacity_available: Option<i32>,
+    capacity_total: Option<i32>,
+    capacity_reported_at: Option<DateTime<Utc>>,
+    verified_at: Option<DateTime<Utc>>,
+    demo: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = phone, check_for_backend(diesel::pg::Pg))]
+pub struct PhoneRow {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub position: i16,
+    pub number: String,
+    pub kind: String,
+    pub label: Option<String>,
+    pub available_24_7: bool,
+    pub languages: Vec<Option<String>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = schedule, check_for_backend(diesel::pg::Pg))]
+pub struct ScheduleRow {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub position: i16,
+    pub weekdays: Vec<Option<i16>>,
+    pub opens_at: NaiveTime,
+    pub closes_at: NaiveTime,
+    pub timezone: String,
+}
+
+#[derive(Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = location, check_for_backend(diesel::pg::Pg))]
+pub struct LocationRow {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub confidential: bool,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub country: Option<String>,
+    pub sealed: Option<Vec<u8>>,
+    pub key_id: Option<String>,
+}
+
+impl std::fmt::Debug for LocationRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocationRow")
+            .field("id", &self.id)
+            .field("confidential", &self.confidential)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = coverage, check_for_backend(diesel::pg::Pg))]
+pub struct CoverageRow {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub position: i16,
+    pub kind: String,
+    pub spec: serde_json::Value,
+    pub min_lon: f64,
+    pub min_lat: f64,
+    pub max_lon: f64,
+    pub max_lat: f64,
+}
+
+/// What a confidential location hides, as sealed into `location.sealed`.
+#[derive(Serialize, serde::Deserialize)]
+struct SealedAddress<'a> {
+    street: Option<&'a str>,
+    postal_code: Option<&'a str>,
+    lat: f64,
+    lon: f64,
+}
+
+/// A service with all its parts, as read back.
+#[derive(Debug, Clone)]
+pub struct ServiceRecord {
+    pub service: ServiceRow,
+    pub needs: Vec<String>,
+    pub phones: Vec<PhoneRow>,
+    pub schedules: Vec<ScheduleRow>,
+    pub location: Option<LocationRow>,
+    pub coverage: Vec<CoverageRow>,
+}
+
+fn position(i: usize) -> i16 {
+    i16::try_from(i).unwrap_or(i16::MAX)
+}
+
+fn service_form(new: &NewService, demo: bool, now: DateTime<Utc>) -> ServiceForm<'_> {
+    let e = &new.eligibility;
+    ServiceForm {
+        organization_id: new.organization_id,
+        name: &new.name,
+        description: new.description.as_deref(),
+        min_age: e.min_age.map(i16::from),
+        max_age: e.max_age.map(i16::from),
+        genders: e.genders.iter().map(|g| g.code()).collect(),
+        accepts_unaccompanied_minors: e.accepts_unaccompanied_minors,
+        trafficking_specialized: e.trafficking_specialized,
+        dv_specialized: e.dv_specialized,
+        lgbtq_affirming: e.lgbtq_affirming,
+        no_id_required: e.no_id_required,
+        no_immigration_status_required: e.no_immigration_status_required,
+        no_law_enforcement_required: e.no_law_enforcement_required,
+        accepts_children: e.accepts_children,
+        accepts_pets: e.accepts_pets,
+        wheelchair_accessible: e.wheelchair_accessible,
+        languages: new.languages.iter().map(|l| l.as_str()).collect(),
+        capacity_available: new.capacity.map(|c| c.available),
+        capacity_total: new.capacity.map(|c| c.total),
+        capacity_reported_at: new.capacity.map(|_| now),
+        verified_at: new.verified_at,
+        demo,
+    }
+}
+
+fn location_row(service_id: Uuid, loc: &Location, key: &DataKey) -> LocationRow {
+    let id = Uuid::new_v4();
+    let (lat, lon, street, postal_code, sealed, key_id) = if loc.confidential {
+        let hidden = SealedAddress {
+            street: loc.street.as_deref(),
+            postal_code: loc.postal_code.as_deref(),
+            lat: loc.coordinates.lat(),
+            lon: loc.coordinates.lon(),
+        };
+        let plaintext = serde_json::to_vec(&hidden).unwrap_or_default();
+        let sealed = key.seal(&plaintext, id.as_bytes());
+        (
+            None,
+            None,
+            None,
+            None,
+            Some(sealed),
+            Some(key.id().to_string()),
+        )
+    } else {
+        (
+            Some(loc.coordinates.lat()),
+            Some(loc.coordinates.lon()),
+            loc.street.clone(),
+            loc.postal_code.clone(),
+            None,
+            None,
+        )
+    };
+    LocationRow {
+        id,
+        service_id,
+        confidential: loc.confidential,
+        lat,
+        lon,
+        street,
+        postal_code,
+        city: loc.city.clone(),
+        region: loc.region.clone(),
+        country: loc.country.clone(),
+        sealed,
+        key_id,
+    }
+}
+
+/// Writes the parts that hang off a service (after any old ones were removed).
+fn insert_parts(
+    conn: &mut PgConnection,
+    id: Uuid,
+    new: &NewService,
+    key: &DataKey,
+    boundaries: &Boundaries,
+) -> QueryResult<()> {
+    let needs: Vec<_> = new
+        .needs
+        .iter()
+        .map(|n| {
+            (
+                service_need::service_id.eq(id),
+                service_need::need.eq(n.code()),
+            )
+        })
+        .collect();
+    diesel::insert_into(service_need::table)
+        .values(&needs)
+        .execute(conn)?;
+
+    let phones: Vec<PhoneRow> = new
+        .phones
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PhoneRow {
+            id: Uuid::new_v4(),
+            service_id: id,
+            position: position(i),
+            number: p.number.clone(),
+            kind: p.kind.code().to_string(),
+            label: p.label.clone(),
+            available_24_7: p.available_24_7,
+            languages: p
+                .languages
+                .iter()
+                .map(|l| Some(l.as_str().to_string()))
+                .collect(),
+        })
+        .collect();
+    diesel::insert_into(phone::table)
+        .values(&phones)
+        .execute(conn)?;
+
+    let schedules: Vec<ScheduleRow> = new
+        .schedules
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ScheduleRow {
+            id: Uuid::new_v4(),
+            service_id: id,
+            position: position(i),
+            weekdays: s.weekdays.iter().copied().map(Some).collect(),
+            opens_at: s.opens_at,
+            closes_at: s.closes_at,
+            timezone: s.timezone.name().to_string(),
+        })
+        .collect();
+    diesel::insert_into(schedule::table)
+        .values(&schedules)
+        .execute(conn)?;
+
+    if let Some(loc) = &new.location {
+        diesel::insert_into(location::table)
+            .values(location_row(id, loc, key))
+            .execute(conn)?;
+    }
+
+    let coverage_rows: Vec<CoverageRow> = new
+        .coverage
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            // Validated coverage always has a box; the whole world is the safe fallback.
+            let b = c.bounding_box(boundaries);
+            CoverageRow {
+                id: Uuid::new_v4(),
+                service_id: id,
+                position: position(i),
+                kind: c.kind().to_string(),
+                spec: c.to_json(),
+                min_lon: b.map_or(-180.0, |b| b.min_lon),
+                min_lat: b.map_or(-90.0, |b| b.min_lat),
+                max_lon: b.map_or(180.0, |b| b.max_lon),
+                max_lat: b.map_or(90.0, |b| b.max_lat),
+            }
+        })
+        .collect();
+    diesel::insert_into(coverage::table)
+        .values(&coverage_rows)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a service and its parts. `demo` comes from the owning organization.
+pub fn insert(
+    conn: &mut PgConnection,
+    id: Uuid,
+    new: &NewService,
+    demo: bool,
+    key: &DataKey,
+    boundaries: &Boundaries,
+) -> QueryResult<()> {
+    diesel::insert_into(service::table)
+        .values((service::id.eq(id), service_form(new, demo, Utc::now())))
+        .execute(conn)?;
+    insert_parts(conn, id, new, key, boundaries)?;
+    change_log::record(conn, Entity::Service, id, Action::Upsert)?;
+    Ok(())
+}
+
+/// Replaces a service and all its parts; false when there is no such service.
+pub fn replace(
+    conn: &mut PgConnection,
+    id: Uuid,
+    new: &NewService,
+    demo: bool,
+    key: &DataKey,
+    boundaries: &Boundaries,
+) -> QueryResult<bool> {
+    let updated = diesel::update(service::table.find(id))
+        .set((
+            service_form(new, demo, Utc::now()),
+            service::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    diesel::delete(service_need::table.filter(service_need::service_id.eq(id))).execute(conn)?;
+    diesel::delete(phone::table.filter(phone::service_id.eq(id))).execute(conn)?;
+    diesel::delete(schedule::table.filter(schedule::service_id.eq(id))).execute(conn)?;
+    diesel::delete(location::table.filter(location::service_id.eq(id))).execute(conn)?;
+    diesel::delete(coverage::table.filter(coverage::service_id.eq(id))).execute(conn)?;
+    insert_parts(conn, id, new, key, boundaries)?;
+    change_log::record(conn, Entity::Service, id, Action::Upsert)?;
+    Ok(true)
+}
+
+pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
+    let deleted = diesel::delete(service::table.find(id)).execute(conn)? > 0;
+    if deleted {
+        change_log::record(conn, Entity::Service, id, Action::Delete)?;
+    }
+    Ok(deleted)
+}
+
+pub fn exists(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(service::table.find(id))).get_result(conn)
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ServiceRecord>> {
+    let Some(row) = service::table
+        .find(id)
+        .select(ServiceRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    Ok(with_parts(conn, vec![row])?.pop())
+}
+
+/// One page of services, optionally of one organization, in name order.
+pub fn list(
+    conn: &mut PgConnection,
+    organization_id: Option<Uuid>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<ServiceRecord>, i64)> {
+    let mut count = service::table.into_boxed();
+    let mut page = service::table.select(ServiceRow::as_select()).into_boxed();
+    if let Some(org) = organization_id {
+        count = count.filter(service::organization_id.eq(org));
+        page = page.filter(service::organization_id.eq(org));
+    }
+    let total = count.count().get_result(conn)?;
+    let rows = page
+        .order((service::name, service::id))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    Ok((with_parts(conn, rows)?, total))
+}
+
+fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut map: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        map.entry(key(&row)).or_default().push(row);
+    }
+    map
+}
+
+/// Loads the parts of many services with one query per part.
+fn with_parts(conn: &mut PgConnection, rows: Vec<ServiceRow>) -> QueryResult<Vec<ServiceRecord>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut needs = group(
+        service_need::table
+            .filter(service_need::service_id.eq_any(&ids))
+            .order((service_need::service_id, service_need::need))
+            .load::<(Uuid, String)>(conn)?,
+        |(id, _)| *id,
+    );
+    let mut phones = group(
+        phone::table
+            .filter(phone::service_id.eq_any(&ids))
+            .order((phone::service_id, phone::position))
+            .select(PhoneRow::as_select())
+            .load(conn)?,
+        |p| p.service_id,
+    );
+    let mut schedules = group(
+        schedule::table
+            .filter(schedule::service_id.eq_any(&ids))
+            .order((schedule::service_id, schedule::position))
+            .select(ScheduleRow::as_select())
+            .load(conn)?,
+        |s| s.service_id,
+    );
+    let mut locations: HashMap<Uuid, LocationRow> = location::table
+        .filter(location::service_id.eq_any(&ids))
+        .select(LocationRow::as_select())
+        .load::<LocationRow>(conn)?
+        .into_iter()
+        .map(|l| (l.service_id, l))
+        .collect();
+    let mut coverage = group(
+        coverage::table
+            .filter(coverage::service_id.eq_any(&ids))
+            .order((coverage::service_id, coverage::position))
+            .select(CoverageRow::as_select())
+            .load(conn)?,
+        |c| c.service_id,
+    );
+    Ok(rows
+        .into_iter()
+        .map(|service| {
+            let id = service.id;
+            ServiceRecord {
+                needs: needs
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(_, n)| n)
+                    .collect(),
+                phones: phones.remove(&id).unwrap_or_default(),
+                schedules: schedules.remove(&id).unwrap_or_default(),
+                location: locations.remove(&id),
+                coverage: coverage.remove(&id).unwrap_or_default(),
+                service,
+            }
+        })
+        .collect())
+}

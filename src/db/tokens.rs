@@ -1,0 +1,45 @@
+//! API tokens: stored only as SHA-256 hashes, with a role and, for providers, an organization.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::api_token;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_token, check_for_backend(diesel::pg::Pg))]
+pub struct TokenRow {
+    pub id: Uuid,
+    pub role: String,
+    pub organization_id: Option<Uuid>,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = api_token)]
+pub struct TokenInsertForm<'a> {
+    pub id: Uuid,
+    pub token_hash: &'a [u8],
+    pub role: &'a str,
+    pub organization_id: Option<Uuid>,
+    pub label: &'a str,
+}
+
+pub fn insert(conn: &mut PgConnection, form: &TokenInsertForm<'_>) -> QueryResult<()> {
+    diesel::insert_into(api_token::table)
+        .values(form)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The live (not revoked) token with this hash.
+pub fn find_active(conn: &mut PgConnection, token_hash: &[u8]) -> QueryResult<Option<TokenRow>> {
+    api_token::table
+        .filter(api_token::token_hash.eq(token_hash))
+        .filter(api_token::revoked_at.is_null())
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,73 @@
+//! A point on Earth, and the one place that decides `geo`'s axis order (x = lon, y = lat).
+
+use serde::{Deserialize, Serialize};
+
+use super::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Coordinates {
+    lat: f64,
+    lon: f64,
+}
+
+/// `{"lat": .., "lon": ..}` as clients send it, before it is checked.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinatesInput {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// Mean Earth radius used for great-circle distances, in km.
+pub const EARTH_RADIUS_KM: f64 = 6371.0088;
+
+impl Coordinates {
+    /// Accepts finite latitudes in [-90, 90] and longitudes in [-180, 180].
+    pub fn new(lat: f64, lon: f64) -> Result<Self, &'static str> {
+        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+            return Err("latitude must be a number between -90 and 90");
+        }
+        if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+            return Err("longitude must be a number between -180 and 180");
+        }
+        Ok(Coordinates { lat, lon })
+    }
+
+    pub fn parse(input: CoordinatesInput, field: &str) -> Result<Self, FieldError> {
+        Coordinates::new(input.lat, input.lon)
+            .map_err(|message| FieldError::new("invalid_coordinates", field, message))
+    }
+
+    pub fn lat(&self) -> f64 {
+        self.lat
+    }
+
+    pub fn lon(&self) -> f64 {
+        self.lon
+    }
+
+    pub fn to_point(self) -> geo::Point<f64> {
+        geo::Point::new(self.lon, self.lat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_out_of_range_and_non_finite() {
+        assert!(Coordinates::new(90.0, 180.0).is_ok());
+        assert!(Coordinates::new(-90.0, -180.0).is_ok());
+        assert!(Coordinates::new(90.0001, 0.0).is_err());
+        assert!(Coordinates::new(0.0, -180.5).is_err());
+        assert!(Coordinates::new(f64::NAN, 0.0).is_err());
+        assert!(Coordinates::new(0.0, f64::INFINITY).is_err());
+    }
+
+    #[test]
+    fn point_is_lon_lat() {
+        let p = Coordinates::new(37.7, -122.4).unwrap().to_point();
+        assert_eq!((p.x(), p.y()), (-122.4, 37.7));
+    }
+}

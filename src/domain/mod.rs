@@ -1,0 +1,77 @@
+//! Types that turn untrusted input into values that hold Haven's rules. Nothing here knows
+//! about HTTP or SQL: the same parsers serve the API, the CLI seeders and the importers.
+
+pub mod coordinates;
+pub mod coverage;
+pub mod eligibility;
+pub mod language;
+pub mod need;
+pub mod organization;
+pub mod phone;
+pub mod schedule;
+pub mod service;
+
+pub use coordinates::Coordinates;
+pub use coverage::Coverage;
+pub use need::Need;
+
+/// Why a field of a request was refused: a stable machine code, a message a person can act
+/// on, and where the field is (`coverage[0].geometry`), as the API's error envelope carries it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub code: &'static str,
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            code,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The generic "this value is not acceptable" error.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError::new("invalid_field", field, message)
+    }
+}
+
+/// Joins a field path and a member name: `path("coverage[0]", "radius_km")`.
+pub(crate) fn path(parent: &str, member: &str) -> String {
+    if parent.is_empty() {
+        member.to_string()
+    } else {
+        format!("{parent}.{member}")
+    }
+}
+
+/// Trims a free-text field and checks its length in characters; empty means absent.
+pub(crate) fn optional_text(
+    value: Option<String>,
+    field: &str,
+    max_chars: usize,
+) -> Result<Option<String>, FieldError> {
+    match value.map(|v| v.trim().to_string()) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.chars().count() > max_chars => Err(FieldError::invalid(
+            field,
+            format!("must be at most {max_chars} characters"),
+        )),
+        Some(v) => Ok(Some(v)),
+    }
+}
+
+/// Like [`optional_text`] for a field that must be present and non-empty.
+pub(crate) fn required_text(
+    value: String,
+    field: &str,
+    max_chars: usize,
+) -> Result<String, FieldError> {
+    optional_text(Some(value), field, max_chars)?
+        .ok_or_else(|| FieldError::invalid(field, "must not be empty"))
+}

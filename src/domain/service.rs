@@ -1,0 +1,233 @@
+//! Services: what an organization offers, to whom, where, when and how to reach it.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::coordinates::CoordinatesInput;
+use super::coverage::Coverage;
+use super::eligibility::{Eligibility, EligibilityInput};
+use super::language::{LanguageCode, parse_languages};
+use super::need::parse_needs;
+use super::phone::{Phone, PhoneInput};
+use super::schedule::{Schedule, ScheduleInput};
+use super::{Coordinates, FieldError, Need, optional_text, required_text};
+use crate::boundaries::Boundaries;
+
+const MAX_COVERAGE_ENTRIES: usize = 50;
+const MAX_PHONES: usize = 20;
+const MAX_SCHEDULES: usize = 50;
+const MAX_CAPACITY: i64 = 100_000;
+
+/// The body of `POST /api/v1/services` and `PUT /api/v1/services/{id}`, and one line of an
+/// import file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceInput {
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub needs: Vec<String>,
+    #[serde(default)]
+    pub eligibility: EligibilityInput,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub phones: Vec<PhoneInput>,
+    pub location: Option<LocationInput>,
+    pub coverage: Vec<Value>,
+    #[serde(default)]
+    pub schedules: Vec<ScheduleInput>,
+    pub capacity: Option<CapacityInput>,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationInput {
+    pub lat: f64,
+    pub lon: f64,
+    pub address: Option<AddressInput>,
+    #[serde(default)]
+    pub confidential: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressInput {
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityInput {
+    pub available: i64,
+    pub total: i64,
+}
+
+/// A validated service, ready to be written.
+#[derive(Debug, Clone)]
+pub struct NewService {
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub needs: Vec<Need>,
+    pub eligibility: Eligibility,
+    pub languages: Vec<LanguageCode>,
+    pub phones: Vec<Phone>,
+    pub location: Option<Location>,
+    pub coverage: Vec<Coverage>,
+    pub schedules: Vec<Schedule>,
+    pub capacity: Option<Capacity>,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// Where a service is. A confidential location's street, postal code and coordinates are
+/// sealed before they are stored and never shown in lists or matches; `Debug` hides them.
+#[derive(Clone, PartialEq)]
+pub struct Location {
+    pub coordinates: Coordinates,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    /// City, region and country: the public "front door" even for confidential sites.
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub country: Option<String>,
+    pub confidential: bool,
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Location")
+            .field("confidential", &self.confidential)
+            .field("address", &"[redacted]")
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capacity {
+    pub available: i32,
+    pub total: i32,
+}
+
+fn limited<T>(items: Vec<T>, max: usize, field: &str) -> Result<Vec<T>, FieldError> {
+    if items.len() > max {
+        Err(FieldError::invalid(field, format!("at most {max} entries")))
+    } else {
+        Ok(items)
+    }
+}
+
+impl Location {
+    fn parse(input: LocationInput) -> Result<Self, FieldError> {
+        let coordinates = Coordinates::parse(
+            CoordinatesInput {
+                lat: input.lat,
+                lon: input.lon,
+            },
+            "location",
+        )?;
+        let address = input.address.unwrap_or_default();
+        let text = |v: Option<String>, name: &str, max: usize| {
+            optional_text(v, &format!("location.address.{name}"), max)
+        };
+        Ok(Location {
+            coordinates,
+            street: text(address.street, "street", 200)?,
+            postal_code: text(address.postal_code, "postal_code", 20)?,
+            city: text(address.city, "city", 100)?,
+            region: text(address.region, "region", 100)?,
+            country: text(address.country, "country", 100)?,
+            confidential: input.confidential,
+        })
+    }
+}
+
+impl Capacity {
+    fn parse(input: CapacityInput) -> Result<Self, FieldError> {
+        if !(0..=MAX_CAPACITY).contains(&input.total) {
+            return Err(FieldError::invalid(
+                "capacity.total",
+                format!("must be between 0 and {MAX_CAPACITY}"),
+            ));
+        }
+        if !(0..=input.total).contains(&input.available) {
+            return Err(FieldError::invalid(
+                "capacity.available",
+                "must be between 0 and capacity.total",
+            ));
+        }
+        Ok(Capacity {
+            available: i32::try_from(input.available).unwrap_or(0),
+            total: i32::try_from(input.total).unwrap_or(0),
+        })
+    }
+}
+
+impl NewService {
+    /// Checks every member; the first problem found is returned with where it is.
+    pub fn parse(
+        input: ServiceInput,
+        boundaries: &Boundaries,
+        now: DateTime<Utc>,
+    ) -> Result<Self, FieldError> {
+        let name = required_text(input.name, "name", 200)?;
+        let description = optional_text(input.description, "description", 4000)?;
+        let needs = parse_needs(&input.needs, "needs")?;
+        let eligibility = Eligibility::parse(input.eligibility, "eligibility")?;
+        let languages = parse_languages(&input.languages, "languages")?;
+        let phones = limited(input.phones, MAX_PHONES, "phones")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| Phone::parse(p, &format!("phones[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let location = input.location.map(Location::parse).transpose()?;
+        if input.coverage.is_empty() {
+            return Err(FieldError::invalid(
+                "coverage",
+                "give at least one coverage entry (radius, area, region or national): it says whom the service serves",
+            ));
+        }
+        let coverage = limited(input.coverage, MAX_COVERAGE_ENTRIES, "coverage")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| Coverage::parse(c, &format!("coverage[{i}]"), boundaries))
+            .collect::<Result<Vec<_>, _>>()?;
+        let schedules = limited(input.schedules, MAX_SCHEDULES, "schedules")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| Schedule::parse(s, &format!("schedules[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let capacity = input.capacity.map(Capacity::parse).transpose()?;
+        if let Some(verified_at) = input.verified_at
+            && verified_at > now + chrono::Duration::minutes(5)
+        {
+            return Err(FieldError::invalid(
+                "verified_at",
+                "must not be in the future",
+            ));
+        }
+        Ok(NewService {
+            organization_id: input.organization_id,
+            name,
+            description,
+            needs,
+            eligibility,
+            languages,
+            phones,
+            location,
+            coverage,
+            schedules,
+            capacity,
+            verified_at: input.verified_at,
+        })
+    }
+}

@@ -1,0 +1,19 @@
+//! Haven: a survivor-support resource directory and referral router.
+//!
+//! PostgreSQL holds the directory (see `db`); `domain` parses untrusted input into the types
+//! that carry Haven's rules; `routes` is the HTTP surface; `startup` builds the application
+//! used by `main` and by the tests alike.
+
+pub mod auth;
+pub mod boundaries;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod json;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,133 @@
+//! `/api/v1/organizations`: the agencies that run services (admin).
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Page, PageQuery, PageRequest};
+use crate::auth::Admin;
+use crate::db::organizations::{self, OrganizationRow};
+use crate::domain::organization::{
+    NewOrganization, OrganizationInput, OrganizationPatch, OrganizationPatchInput,
+};
+use crate::error::ApiError;
+use crate::json::ValidJson;
+use crate::startup::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct OrganizationResponse {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub website: Option<String>,
+    pub email: Option<String>,
+    pub demo: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<OrganizationRow> for OrganizationResponse {
+    fn from(row: OrganizationRow) -> Self {
+        OrganizationResponse {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            website: row.website,
+            email: row.email,
+            demo: row.demo,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+pub async fn create(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: ValidJson<OrganizationInput>,
+) -> Result<HttpResponse, ApiError> {
+    let new = NewOrganization::parse(body.0, false)?;
+    let row = state
+        .db(move |conn| {
+            conn.transaction(|conn| Ok(organizations::insert(conn, Uuid::new_v4(), &new)?))
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/organizations/{}", row.id),
+        ))
+        .json(OrganizationResponse::from(row)))
+}
+
+pub async fn get(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = state
+        .db(move |conn| Ok(organizations::find(conn, id)?))
+        .await?;
+    let row = row.ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(OrganizationResponse::from(row)))
+}
+
+pub async fn list(
+    _: Admin,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::parse(query.page, query.per_page)?;
+    let (rows, total) = state
+        .db(move |conn| Ok(organizations::list(conn, page.offset(), page.per_page)?))
+        .await?;
+    let data = rows.into_iter().map(OrganizationResponse::from).collect();
+    Ok(HttpResponse::Ok().json(Page::new(data, page, total)))
+}
+
+pub async fn update(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ValidJson<OrganizationPatchInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let patch = OrganizationPatch::parse(body.0)?;
+    let row = state
+        .db(move |conn| conn.transaction(|conn| Ok(organizations::update(conn, id, &patch)?)))
+        .await?;
+    let row = row.ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(OrganizationResponse::from(row)))
+}
+
+/// An organization that still has services is not deleted (409): services go first, each a
+/// deliberate act, rather than vanishing from the directory along with it.
+pub async fn delete(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                if organizations::find_for_update(conn, id)?.is_none() {
+                    return Err(ApiError::NotFound);
+                }
+                let services = organizations::count_services(conn, id)?;
+                if services > 0 {
+                    return Err(ApiError::Conflict(format!(
+                        "the organization still has {services} service(s); delete them first"
+                    )));
+                }
+                organizations::delete(conn, id)?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,331 @@
+//! Test harness: each test gets its own database cloned from a template migrated once per
+//! migration set, the real application on a random port, and an HTTP client.
+
+use std::sync::OnceLock;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use haven::auth::{Role, Token};
+use haven::config::{DatabaseUrl, Settings};
+use haven::crypto::DataKey;
+use haven::db::{self, quote_ident, tokens};
+use haven::startup::Application;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The server tests create their databases on; override with HAVEN_TEST_DATABASE_URL.
+pub fn server_url() -> DatabaseUrl {
+    let url = std::env::var("HAVEN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    DatabaseUrl::parse(&url).expect("HAVEN_TEST_DATABASE_URL is a postgres URL")
+}
+
+fn admin_connection() -> PgConnection {
+    db::connect(&server_url()).expect("Postgres answers for tests")
+}
+
+/// Name of the template for the current migrations: a new migration gets a new template.
+fn template_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let mut hasher = Sha256::new();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<_> = walk(&dir);
+        files.sort();
+        for file in files {
+            hasher.update(file.to_string_lossy().as_bytes());
+            hasher.update(std::fs::read(&file).expect("migration file readable"));
+        }
+        let digest = hasher.finalize();
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("haven_test_template_{hex}")
+    })
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("migrations dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Creates the template once; an advisory lock keeps concurrent test processes apart.
+fn ensure_template() -> &'static str {
+    static READY: OnceLock<()> = OnceLock::new();
+    let name = template_name();
+    READY.get_or_init(|| {
+        let mut conn = admin_connection();
+        conn.batch_execute("SELECT pg_advisory_lock(727274)")
+            .unwrap();
+        #[derive(QueryableByName)]
+        struct Exists {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            exists: bool,
+        }
+        let exists = diesel::sql_query(format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}') AS exists"
+        ))
+        .get_result::<Exists>(&mut conn)
+        .unwrap()
+        .exists;
+        if !exists {
+            let building = format!("{name}_building");
+            conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&building)
+            ))
+            .unwrap();
+            conn.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&building)))
+                .unwrap();
+            let url = server_url().with_database(&building);
+            let mut tpl = db::connect(&url).unwrap();
+            db::run_migrations(&mut tpl, &url).unwrap();
+            drop(tpl);
+            // Renamed only once complete, so a crashed build never leaves a half template.
+            conn.batch_execute(&format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quote_ident(&building),
+                quote_ident(name)
+            ))
+            .unwrap();
+        }
+        conn.batch_execute("SELECT pg_advisory_unlock(727274)")
+            .unwrap();
+    });
+    name
+}
+
+/// A database of its own for one test, dropped when the value goes.
+pub struct TestDb {
+    pub name: String,
+    pub url: DatabaseUrl,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        TestDb::create(Some(ensure_template()))
+    }
+
+    /// An empty database, without migrations.
+    pub fn empty() -> TestDb {
+        TestDb::create(None)
+    }
+
+    fn create(template: Option<&str>) -> TestDb {
+        let name = format!("haven_test_{}", Uuid::new_v4().simple());
+        let sql = match template {
+            Some(t) => format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote_ident(&name),
+                quote_ident(t)
+            ),
+            None => format!("CREATE DATABASE {}", quote_ident(&name)),
+        };
+        admin_connection().batch_execute(&sql).unwrap();
+        let url = server_url().with_database(&name);
+        TestDb { name, url }
+    }
+
+    pub fn connect(&self) -> PgConnection {
+        db::connect(&self.url).unwrap()
+    }
+
+    /// Drops the database now, even with the app still connected (to test an outage).
+    pub fn drop_now(&self) {
+        admin_connection()
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&self.name)
+            ))
+            .unwrap();
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {}", quote_ident(table)))
+            .get_result::<Count>(&mut self.connect())
+            .unwrap()
+            .n
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = db::connect(&server_url()) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&self.name)
+            ));
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    pub admin_token: String,
+    pub data_key: DataKey,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The `error.field` of an error envelope.
+    pub fn field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = TestDb::new();
+    let data_key = DataKey::from_base64(&DataKey::generate_base64()).unwrap();
+    let settings = Settings {
+        database_url: db.url.clone(),
+        bind: "127.0.0.1:0".into(),
+        workers: 1,
+        pool_size: 2,
+        data_key: data_key.clone(),
+    };
+    let pool = db::pool(&db.url, settings.pool_size).unwrap();
+    let app = Application::build(&settings, pool).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run());
+    let admin_token = create_token(&db, Role::Admin, None);
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        admin_token,
+        data_key,
+    }
+}
+
+/// Stores a new token of `role` in the test database and returns it in clear.
+pub fn create_token(db: &TestDb, role: Role, organization_id: Option<Uuid>) -> String {
+    let token = Token::generate().unwrap();
+    let hash = token.hash();
+    tokens::insert(
+        &mut db.connect(),
+        &tokens::TokenInsertForm {
+            id: Uuid::new_v4(),
+            token_hash: &hash,
+            role: role.code(),
+            organization_id,
+            label: "test",
+        },
+    )
+    .unwrap();
+    token.expose().to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        into_response(req.send().await.expect("request sent")).await
+    }
+
+    /// As the admin.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> TestResponse {
+        self.send(method, path, Some(&self.admin_token.clone()), body)
+            .await
+    }
+
+    /// Sends raw bytes with the given content type, as the admin.
+    pub async fn admin_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> TestResponse {
+        let req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&self.admin_token)
+            .header("Content-Type", content_type)
+            .body(body);
+        into_response(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn create_organization(&self, name: &str) -> Uuid {
+        let res = self
+            .admin(
+                Method::POST,
+                "/api/v1/organizations",
+                Some(&serde_json::json!({"name": name})),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        res.body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub async fn create_service(&self, body: &Value) -> TestResponse {
+        self.admin(Method::POST, "/api/v1/services", Some(body))
+            .await
+    }
+}
+
+pub async fn into_response(res: reqwest::Response) -> TestResponse {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A valid service body for `organization_id`, with one radius coverage entry.
+pub fn service_body(organization_id: Uuid) -> Value {
+    serde_json::json!({
+        "organization_id": organization_id,
+        "name": "Test Shelter",
+        "needs": ["shelter"],
+        "coverage": [{"type": "radius", "center": {"lat": 29.76, "lon": -95.37}, "radius_km": 25}]
+    })
+}

@@ -1,0 +1,16 @@
+//! API tests: real Postgres (a database per test), the real app over HTTP.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly where it stands"
+)]
+
+mod auth;
+mod cli;
+mod health;
+mod helpers;
+mod migrations;
+mod organizations;
+mod reference;
+mod services;
+mod validation;

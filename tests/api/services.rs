@@ -1,0 +1,330 @@
+use diesel::prelude::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{service_body, spawn_app};
+
+fn full_service(org: &str) -> Value {
+    json!({
+        "organization_id": org,
+        "name": "Bayview Safe Nights",
+        "description": "Emergency shelter for women and their children.",
+        "needs": ["shelter", "case_management", "shelter"],
+        "eligibility": {"min_age": 18, "genders": ["female", "nonbinary"], "dv_specialized": true, "accepts_children": true, "no_id_required": true},
+        "languages": ["en", "ES"],
+        "phones": [
+            {"number": "415-555-0142", "type": "voice", "label": "Intake", "available_24_7": true, "languages": ["en", "es"]},
+            {"number": "415-555-0143", "type": "text"}
+        ],
+        "location": {"lat": 37.7296, "lon": -122.3925, "confidential": true,
+                     "address": {"street": "17 Hidden Orchard Way", "city": "San Francisco", "region": "CA", "postal_code": "94124", "country": "US"}},
+        "coverage": [
+            {"type": "radius", "center": {"lat": 37.76, "lon": -122.42}, "radius_km": 30},
+            {"type": "area", "geometry": {"type": "Polygon", "coordinates": [[[-122.43, 37.70], [-122.37, 37.70], [-122.37, 37.75], [-122.43, 37.75], [-122.43, 37.70]]]}},
+            {"type": "area", "geometry": {"type": "MultiPolygon", "coordinates": [
+                [[[-122.30, 37.80], [-122.25, 37.80], [-122.25, 37.85], [-122.30, 37.85], [-122.30, 37.80]],
+                 [[-122.29, 37.81], [-122.29, 37.82], [-122.28, 37.82], [-122.28, 37.81], [-122.29, 37.81]]],
+                [[[-122.20, 37.80], [-122.15, 37.80], [-122.15, 37.85], [-122.20, 37.80]]]
+            ]}},
+            {"type": "region", "code": "US-06075"},
+            {"type": "region", "code": "us-ca"},
+            {"type": "national", "country": "US"}
+        ],
+        "schedules": [
+            {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "opens_at": "00:00", "closes_at": "24:00", "timezone": "America/Los_Angeles"},
+            {"days": ["fri", "sat"], "opens_at": "20:00", "closes_at": "08:00", "timezone": "America/Los_Angeles"}
+        ],
+        "capacity": {"available": 2, "total": 14},
+        "verified_at": "2026-10-01T12:00:00Z"
+    })
+}
+
+#[tokio::test]
+async fn a_service_with_every_coverage_type_round_trips() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Bayview Org").await.to_string();
+    let res = app.create_service(&full_service(&org)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        res.headers["location"],
+        format!("/api/v1/services/{id}").as_str()
+    );
+
+    let res = app
+        .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let s = &res.body;
+    assert_eq!(s["needs"], json!(["case_management", "shelter"]));
+    assert_eq!(s["languages"], json!(["en", "es"]));
+    assert_eq!(s["eligibility"]["genders"], json!(["female", "nonbinary"]));
+    assert_eq!(s["eligibility"]["min_age"], 18);
+    assert_eq!(s["eligibility"]["dv_specialized"], true);
+    assert_eq!(s["eligibility"]["accepts_pets"], false);
+    assert_eq!(s["phones"][0]["available_24_7"], true);
+    assert_eq!(s["phones"][1]["type"], "text");
+    let kinds: Vec<&str> = s["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["radius", "area", "area", "region", "region", "national"]
+    );
+    assert_eq!(s["coverage"][4]["code"], "US-CA");
+    assert_eq!(s["coverage"][2]["geometry"]["type"], "MultiPolygon");
+    assert_eq!(
+        s["coverage"][1]["geometry"]["coordinates"][0][0],
+        json!([-122.43, 37.70])
+    );
+    assert_eq!(s["schedules"][0]["closes_at"], "00:00");
+    assert_eq!(s["schedules"][1]["days"], json!(["fri", "sat"]));
+    assert_eq!(s["capacity"]["available"], 2);
+    assert!(s["capacity"]["reported_at"].is_string());
+    assert_eq!(s["verified_at"], "2026-10-01T12:00:00Z");
+    assert_eq!(s["demo"], false);
+
+    // A confidential location shows only its front door.
+    assert_eq!(
+        s["location"],
+        json!({"confidential": true, "address": {"city": "San Francisco", "region": "CA", "country": "US"}})
+    );
+    let text = s.to_string();
+    assert!(
+        !text.contains("Hidden Orchard") && !text.contains("94124") && !text.contains("37.7296"),
+        "{text}"
+    );
+
+    // ... and the database holds the street and coordinates only sealed.
+    use haven::db::schema::location;
+    let (street, lat, sealed, key_id): (
+        Option<String>,
+        Option<f64>,
+        Option<Vec<u8>>,
+        Option<String>,
+    ) = location::table
+        .select((
+            location::street,
+            location::lat,
+            location::sealed,
+            location::key_id,
+        ))
+        .first(&mut app.db.connect())
+        .unwrap();
+    assert_eq!((street, lat), (None, None));
+    let sealed = sealed.unwrap();
+    assert!(!sealed.windows(6).any(|w| w == b"Hidden"));
+    assert_eq!(key_id.as_deref(), Some(app.data_key.id()));
+
+    // Coverage bounding boxes were stored for every entry.
+    use haven::db::schema::coverage;
+    let boxes: Vec<(String, f64, f64)> = coverage::table
+        .select((coverage::kind, coverage::min_lat, coverage::max_lat))
+        .order(coverage::position)
+        .load(&mut app.db.connect())
+        .unwrap();
+    assert_eq!(boxes.len(), 6);
+    assert!(boxes[0].1 < 37.76 && boxes[0].2 > 37.76);
+    assert!(
+        boxes[4].1 > 32.0 && boxes[4].2 < 42.5,
+        "California's box: {boxes:?}"
+    );
+}
+
+#[tokio::test]
+async fn public_locations_are_shown_in_full() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Public Org").await;
+    let mut body = service_body(org);
+    body["location"] = json!({"lat": 29.75, "lon": -95.36, "address": {"street": "500 Open Ave", "city": "Houston", "region": "TX", "postal_code": "77002", "country": "US"}});
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert_eq!(res.body["location"]["lat"], 29.75);
+    assert_eq!(res.body["location"]["address"]["street"], "500 Open Ave");
+    assert_eq!(res.body["location"]["confidential"], false);
+}
+
+#[tokio::test]
+async fn put_replaces_delete_removes_and_every_write_is_logged() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let res = app.create_service(&full_service(&org.to_string())).await;
+    let id = res.body["id"].as_str().unwrap().to_string();
+    let created_at = res.body["created_at"].clone();
+
+    let mut body = service_body(org);
+    body["name"] = json!("Renamed Shelter");
+    body["coverage"] = json!([{"type": "region", "code": "US-48201"}]);
+    let res = app
+        .admin(Method::PUT, &format!("/api/v1/services/{id}"), Some(&body))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["name"], "Renamed Shelter");
+    assert_eq!(
+        res.body["coverage"],
+        json!([{"type": "region", "code": "US-48201"}])
+    );
+    assert_eq!(res.body["phones"], json!([]));
+    assert_eq!(res.body["location"], Value::Null);
+    assert_eq!(res.body["created_at"], created_at);
+    assert_eq!(app.db.count("phone"), 0);
+    assert_eq!(app.db.count("location"), 0);
+    assert_eq!(app.db.count("coverage"), 1);
+
+    let res = app
+        .admin(
+            Method::PUT,
+            "/api/v1/services/0e0e0e0e-0000-4000-8000-000000000000",
+            Some(&body),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+
+    let res = app
+        .admin(Method::DELETE, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.db.count("service"), 0);
+    assert_eq!(app.db.count("coverage"), 0);
+    let res = app
+        .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let res = app
+        .admin(Method::DELETE, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+
+    use haven::db::schema::change_log;
+    let log: Vec<(String, String)> = change_log::table
+        .select((change_log::entity, change_log::action))
+        .order(change_log::id)
+        .load(&mut app.db.connect())
+        .unwrap();
+    let expected = [
+        ("organization", "upsert"),
+        ("service", "upsert"),
+        ("service", "upsert"),
+        ("service", "delete"),
+    ];
+    assert_eq!(log, expected.map(|(e, a)| (e.to_string(), a.to_string())));
+}
+
+#[tokio::test]
+async fn services_list_by_organization_with_paging() {
+    let app = spawn_app().await;
+    let a = app.create_organization("A").await;
+    let b = app.create_organization("B").await;
+    for name in ["Charlie", "Alpha", "Bravo"] {
+        let mut body = service_body(a);
+        body["name"] = json!(name);
+        assert_eq!(app.create_service(&body).await.status, StatusCode::CREATED);
+    }
+    assert_eq!(
+        app.create_service(&service_body(b)).await.status,
+        StatusCode::CREATED
+    );
+
+    let res = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/services?organization_id={a}&per_page=2"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body["total"], 3);
+    let names: Vec<&str> = res.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Alpha", "Bravo"]);
+    let res = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/services?organization_id={a}&per_page=2&page=2"),
+            None,
+        )
+        .await;
+    assert_eq!(res.body["data"][0]["name"], "Charlie");
+    assert_eq!(res.body["data"][0]["coverage"][0]["type"], "radius");
+    let res = app.admin(Method::GET, "/api/v1/services", None).await;
+    assert_eq!(res.body["total"], 4);
+}
+
+#[tokio::test]
+async fn the_demo_directory_loads_once_and_says_it_is_demo() {
+    let app = spawn_app().await;
+    let boundaries = haven::boundaries::Boundaries::bundled();
+    let mut conn = app.db.connect();
+    let hotlines = haven::seed::load(
+        &mut conn,
+        haven::seed::Dataset::Hotlines,
+        &app.data_key,
+        boundaries,
+    )
+    .unwrap();
+    let demo = haven::seed::load(
+        &mut conn,
+        haven::seed::Dataset::Demo,
+        &app.data_key,
+        boundaries,
+    )
+    .unwrap();
+    assert!(hotlines.services_added >= 6);
+    assert!(demo.services_added >= 20);
+    let again = haven::seed::load(
+        &mut conn,
+        haven::seed::Dataset::Demo,
+        &app.data_key,
+        boundaries,
+    )
+    .unwrap();
+    assert_eq!((again.organizations_added, again.services_added), (0, 0));
+
+    let res = app
+        .admin(Method::GET, "/api/v1/services?per_page=100", None)
+        .await;
+    let services = res.body["data"].as_array().unwrap();
+    assert_eq!(services.len() as u64, res.body["total"].as_u64().unwrap());
+    let trafficking = services
+        .iter()
+        .find(|s| s["name"].as_str().unwrap().contains("Trafficking"))
+        .unwrap();
+    assert_eq!(trafficking["demo"], false);
+    assert!(
+        trafficking["phones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["number"] == "233733" && p["type"] == "text")
+    );
+    let demo_services: Vec<&Value> = services.iter().filter(|s| s["demo"] == true).collect();
+    assert_eq!(demo_services.len(), demo.services_added);
+    let confidential: Vec<&&Value> = demo_services
+        .iter()
+        .filter(|s| s["location"]["confidential"] == true)
+        .collect();
+    assert!(confidential.len() >= 2);
+    for s in confidential {
+        assert!(
+            s["location"].get("lat").is_none() && s["location"]["address"].get("street").is_none(),
+            "{s}"
+        );
+    }
+    let res = app
+        .admin(Method::GET, "/api/v1/organizations?per_page=100", None)
+        .await;
+    assert!(
+        res.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["demo"] == true)
+    );
+}

@@ -1,0 +1,388 @@
+//! Bad input of every kind gets a clear 4xx and writes nothing.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, service_body, spawn_app};
+
+fn assert_nothing_written(app: &TestApp, services: i64, changes: i64) {
+    assert_eq!(
+        app.db.count("service"),
+        services,
+        "a service row was written"
+    );
+    assert_eq!(
+        app.db.count("coverage"),
+        services,
+        "a coverage row was written"
+    );
+    assert_eq!(app.db.count("change_log"), changes, "a change was logged");
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_wrong_type_415_huge_413() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let changes = app.db.count("change_log");
+
+    let res = app
+        .admin_raw(
+            Method::POST,
+            "/api/v1/services",
+            "application/json",
+            b"{\"name\": ".to_vec(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.code(), "malformed_json");
+
+    let res = app
+        .admin_raw(
+            Method::POST,
+            "/api/v1/services",
+            "application/json",
+            b"{} trailing".to_vec(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+
+    let body = serde_json::to_vec(&service_body(org)).unwrap();
+    let res = app
+        .admin_raw(Method::POST, "/api/v1/services", "text/plain", body.clone())
+        .await;
+    assert_eq!(res.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(res.code(), "unsupported_media_type");
+    let res = app
+        .admin_raw(
+            Method::POST,
+            "/api/v1/organizations",
+            "application/x-www-form-urlencoded",
+            b"name=x".to_vec(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // Organizations take 64 KiB; service bodies (which may carry areas) 4 MiB.
+    let big = json!({"name": "x", "description": "y".repeat(70 * 1024)});
+    let res = app
+        .admin(Method::POST, "/api/v1/organizations", Some(&big))
+        .await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(res.code(), "payload_too_large");
+    let mut huge = service_body(org);
+    huge["description"] = Value::String("z".repeat(5 * 1024 * 1024));
+    let res = app.create_service(&huge).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    assert_nothing_written(&app, 0, changes);
+}
+
+#[tokio::test]
+async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let changes = app.db.count("change_log");
+    let square = json!([[
+        [-95.4, 29.7],
+        [-95.3, 29.7],
+        [-95.3, 29.8],
+        [-95.4, 29.8],
+        [-95.4, 29.7]
+    ]]);
+    let area = |geometry: Value| json!([{"type": "area", "geometry": geometry}]);
+
+    // (member to set, value, expected field, expected code)
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        ("needs", json!([]), "needs", "invalid_field"),
+        (
+            "needs",
+            json!(["shelter", "spa_day"]),
+            "needs[1]",
+            "unknown_need",
+        ),
+        (
+            "organization_id",
+            json!("not-a-uuid"),
+            "organization_id",
+            "invalid_field",
+        ),
+        (
+            "organization_id",
+            json!("7d9a3b0c-0000-4000-8000-000000000000"),
+            "organization_id",
+            "unknown_organization",
+        ),
+        ("name", json!("   "), "name", "invalid_field"),
+        (
+            "languages",
+            json!(["en", "xx"]),
+            "languages[1]",
+            "unknown_language",
+        ),
+        (
+            "location",
+            json!({"lat": 91.0, "lon": 0.0}),
+            "location",
+            "invalid_coordinates",
+        ),
+        (
+            "location",
+            json!({"lat": 10.0, "lon": -181.0}),
+            "location",
+            "invalid_coordinates",
+        ),
+        (
+            "location",
+            json!({"lat": 10.0, "lon": 10.0, "address": {"street": "1 Main", "floor": 2}}),
+            "location.address.floor",
+            "invalid_field",
+        ),
+        ("coverage", json!([]), "coverage", "invalid_field"),
+        (
+            "coverage",
+            json!([{"type": "circle"}]),
+            "coverage[0].type",
+            "invalid_field",
+        ),
+        (
+            "coverage",
+            json!([{"radius_km": 3}]),
+            "coverage[0].type",
+            "invalid_field",
+        ),
+        (
+            "coverage",
+            json!([{"type": "radius", "center": {"lat": 95, "lon": 0}, "radius_km": 5}]),
+            "coverage[0].center",
+            "invalid_coordinates",
+        ),
+        (
+            "coverage",
+            json!([{"type": "radius", "center": {"lat": 5, "lon": 0}, "radius_km": 501}]),
+            "coverage[0].radius_km",
+            "invalid_field",
+        ),
+        (
+            "coverage",
+            json!([{"type": "radius", "center": {"lat": 5, "lon": 0}, "radius_km": -1}]),
+            "coverage[0].radius_km",
+            "invalid_field",
+        ),
+        (
+            "coverage",
+            json!([{"type": "radius", "center": {"lat": 5, "lon": 0}}]),
+            "coverage[0]",
+            "invalid_field",
+        ),
+        (
+            "coverage",
+            json!([{"type": "region", "code": "US-ZZ"}]),
+            "coverage[0].code",
+            "unknown_region",
+        ),
+        (
+            "coverage",
+            json!([{"type": "region", "code": "US-99999"}]),
+            "coverage[0].code",
+            "unknown_region",
+        ),
+        (
+            "coverage",
+            json!([{"type": "national", "country": "Atlantis"}]),
+            "coverage[0].country",
+            "unknown_country",
+        ),
+        (
+            "coverage",
+            json!([{"type": "national", "country": "US"}, {"type": "region", "code": "US-CA", "extra": true}]),
+            "coverage[1].extra",
+            "invalid_field",
+        ),
+        // Geometry: unclosed ring, self-intersection, out of range, too few positions, wrong type.
+        (
+            "coverage",
+            area(
+                json!({"type": "Polygon", "coordinates": [[[-95.4, 29.7], [-95.3, 29.7], [-95.3, 29.8], [-95.4, 29.8]]]}),
+            ),
+            "coverage[0].geometry.coordinates[0]",
+            "invalid_geometry",
+        ),
+        (
+            "coverage",
+            area(
+                json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}),
+            ),
+            "coverage[0].geometry",
+            "invalid_geometry",
+        ),
+        (
+            "coverage",
+            area(
+                json!({"type": "Polygon", "coordinates": [[[-95.4, 29.7], [-195.3, 29.7], [-95.3, 29.8], [-95.4, 29.7]]]}),
+            ),
+            "coverage[0].geometry.coordinates[0][1]",
+            "invalid_geometry",
+        ),
+        (
+            "coverage",
+            area(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]})),
+            "coverage[0].geometry.coordinates[0]",
+            "invalid_geometry",
+        ),
+        (
+            "coverage",
+            area(json!({"type": "Point", "coordinates": [0, 0]})),
+            "coverage[0].geometry.type",
+            "invalid_geometry",
+        ),
+        (
+            "coverage",
+            area(json!({"type": "Polygon", "coordinates": "nope"})),
+            "coverage[0].geometry.coordinates",
+            "invalid_field",
+        ),
+        (
+            "coverage",
+            area(json!({"type": "MultiPolygon", "coordinates": [square.clone(), square.clone()]})),
+            "coverage[0].geometry",
+            "invalid_geometry",
+        ),
+        (
+            "coverage",
+            area(
+                json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]], [[5, 5], [6, 5], [6, 6], [5, 5]]]}),
+            ),
+            "coverage[0].geometry",
+            "invalid_geometry",
+        ),
+        (
+            "phones",
+            json!([{"number": "call me", "type": "voice"}]),
+            "phones[0].number",
+            "invalid_field",
+        ),
+        (
+            "phones",
+            json!([{"number": "988", "type": "pager"}]),
+            "phones[0].type",
+            "invalid_field",
+        ),
+        (
+            "schedules",
+            json!([{"days": ["mon"], "opens_at": "9am", "closes_at": "17:00", "timezone": "America/Chicago"}]),
+            "schedules[0].opens_at",
+            "invalid_field",
+        ),
+        (
+            "schedules",
+            json!([{"days": ["mon"], "opens_at": "09:00", "closes_at": "17:00", "timezone": "Mars/Base"}]),
+            "schedules[0].timezone",
+            "unknown_timezone",
+        ),
+        (
+            "eligibility",
+            json!({"min_age": 18, "max_age": 12}),
+            "eligibility.max_age",
+            "invalid_field",
+        ),
+        (
+            "eligibility",
+            json!({"genders": ["robot"]}),
+            "eligibility.genders[0]",
+            "invalid_field",
+        ),
+        (
+            "eligibility",
+            json!({"accepts_dragons": true}),
+            "eligibility.accepts_dragons",
+            "invalid_field",
+        ),
+        (
+            "capacity",
+            json!({"available": 5, "total": 3}),
+            "capacity.available",
+            "invalid_field",
+        ),
+        (
+            "verified_at",
+            json!("2999-01-01T00:00:00Z"),
+            "verified_at",
+            "invalid_field",
+        ),
+        (
+            "verified_at",
+            json!("yesterday"),
+            "verified_at",
+            "invalid_field",
+        ),
+        ("colour", json!("blue"), "colour", "invalid_field"),
+    ];
+    for (member, value, field, code) in cases {
+        let mut body = service_body(org);
+        body[member] = value.clone();
+        let res = app.create_service(&body).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{member} = {value}: {}",
+            res.body
+        );
+        assert_eq!(
+            (res.field(), res.code()),
+            (field, code),
+            "{member} = {value}: {}",
+            res.body
+        );
+        let message = res.body["error"]["message"].as_str().unwrap();
+        assert!(
+            !message.is_empty() && !message.contains("line 1"),
+            "{message}"
+        );
+    }
+    assert_nothing_written(&app, 0, changes);
+
+    // The same checks guard replacement: a bad PUT leaves the service as it was.
+    let created = app.create_service(&service_body(org)).await;
+    let id = created.body["id"].as_str().unwrap();
+    let changes = app.db.count("change_log");
+    let mut body = service_body(org);
+    body["coverage"] =
+        area(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}));
+    body["name"] = json!("Should not stick");
+    let res = app
+        .admin(Method::PUT, &format!("/api/v1/services/{id}"), Some(&body))
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app
+        .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(res.body["name"], "Test Shelter");
+    assert_nothing_written(&app, 1, changes);
+}
+
+#[tokio::test]
+async fn bad_paging_is_422_and_unknown_query_parameters_400() {
+    let app = spawn_app().await;
+    let res = app
+        .admin(Method::GET, "/api/v1/services?per_page=101", None)
+        .await;
+    assert_eq!(
+        (res.status, res.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "per_page")
+    );
+    let res = app
+        .admin(Method::GET, "/api/v1/services?page=0", None)
+        .await;
+    assert_eq!(
+        (res.status, res.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "page")
+    );
+    let res = app
+        .admin(Method::GET, "/api/v1/services?organisation=x", None)
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    let res = app
+        .admin(Method::GET, "/api/v1/services?organization_id=nope", None)
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+}
