@@ -97,7 +97,12 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
+/// Whether the request carries a bearer token at all.
+pub fn has_bearer(req: &HttpRequest) -> bool {
+    bearer(req).is_some()
+}
+
+pub async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     let token = bearer(&req).ok_or(ApiError::Unauthorized)?;
     let state = req
         .app_data::<web::Data<AppState>>()

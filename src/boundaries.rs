@@ -115,6 +115,15 @@ impl Boundaries {
         self.by_code.get(code).and_then(|&i| self.regions.get(i))
     }
 
+    /// Position of a region in [`Boundaries::regions`], a stable handle for indexes.
+    pub fn index_of(&self, code: &str) -> Option<usize> {
+        self.by_code.get(code).copied()
+    }
+
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
     pub fn nation(&self, country: &str) -> Option<&Region> {
         self.get(country).filter(|r| r.kind == RegionKind::Nation)
     }

@@ -9,7 +9,8 @@ use uuid::Uuid;
 use crate::auth::{Role, Token};
 use crate::boundaries::Boundaries;
 use crate::config::{
-    DEFAULT_BIND, DEFAULT_DATA_KEY_FILE, DEFAULT_DATABASE_URL, DataKeySource, DatabaseUrl, Settings,
+    DEFAULT_BIND, DEFAULT_CELL_KM, DEFAULT_DATA_KEY_FILE, DEFAULT_DATABASE_URL, DataKeySource,
+    DatabaseUrl, Settings,
 };
 use crate::db::{self, organizations, tokens};
 use crate::seed::{self, Dataset};
@@ -51,6 +52,9 @@ pub enum Command {
         /// Most Postgres connections this instance opens.
         #[arg(long, env = "HAVEN_DB_POOL_SIZE", default_value_t = 10)]
         pool_size: u32,
+        /// Grid size in km that anonymous callers' coordinates are snapped to.
+        #[arg(long, env = "HAVEN_CELL_KM", default_value_t = DEFAULT_CELL_KM)]
+        cell_km: f64,
     },
     /// Create the database if needed and apply pending migrations.
     Migrate,
@@ -191,7 +195,11 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             demo,
             workers,
             pool_size,
+            cell_km,
         } => {
+            if !(0.1..=50.0).contains(cell_km) {
+                anyhow::bail!("--cell-km must be between 0.1 and 50");
+            }
             let data_key = cli.data_key_source().load()?;
             let pool = db::prepare(&url, *pool_size)?;
             if *demo {
@@ -208,6 +216,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
                 pool_size: *pool_size,
                 data_key,
+                cell_km: *cell_km,
             };
             let app = Application::build(&settings, pool)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;

@@ -8,6 +8,7 @@ use crate::crypto::{DataKey, KeyError};
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/haven";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_KEY_FILE: &str = ".haven/data.key";
+pub const DEFAULT_CELL_KM: f64 = 1.0;
 
 /// A Postgres URL. `Display` shows host, port and database only, never the password.
 #[derive(Clone)]
@@ -102,4 +103,6 @@ pub struct Settings {
     pub workers: usize,
     pub pool_size: u32,
     pub data_key: DataKey,
+    /// Grid (km) anonymous coordinates are snapped to before use.
+    pub cell_km: f64,
 }

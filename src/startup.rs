@@ -1,6 +1,7 @@
 //! Builds the HTTP application, the same way for `haven serve` and for the tests.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
@@ -11,6 +12,7 @@ use crate::config::Settings;
 use crate::crypto::DataKey;
 use crate::db::DbPool;
 use crate::error::ApiError;
+use crate::matching::live::{self, LiveIndex};
 use crate::{routes, telemetry};
 
 /// What every handler can reach.
@@ -18,6 +20,9 @@ pub struct AppState {
     pub pool: DbPool,
     pub boundaries: &'static Boundaries,
     pub data_key: DataKey,
+    pub live: Arc<LiveIndex>,
+    /// Coarse grid size (km) for anonymous coordinates and confidential services.
+    pub cell_km: f64,
 }
 
 impl AppState {
@@ -40,6 +45,7 @@ impl AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    live: Arc<LiveIndex>,
 }
 
 impl Application {
@@ -47,13 +53,25 @@ impl Application {
     pub fn build(settings: &Settings, pool: DbPool) -> std::io::Result<Application> {
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
+        let boundaries = Boundaries::bundled();
+        let live = LiveIndex::new();
+        live::follow(live.clone(), settings.database_url.clone(), boundaries)?;
         let state = web::Data::new(AppState {
             pool,
-            boundaries: Boundaries::bundled(),
+            boundaries,
             data_key: settings.data_key.clone(),
+            live: live.clone(),
+            cell_km: settings.cell_km,
         });
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(
+                    // Nothing Haven answers may be cached or leak where it was read from.
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add(("Cache-Control", "no-store"))
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add(("X-Content-Type-Options", "nosniff")),
+                )
                 .wrap(actix_web::middleware::from_fn(telemetry::log_request))
                 .app_data(state.clone())
                 .configure(routes::router)
@@ -61,11 +79,16 @@ impl Application {
         .workers(settings.workers)
         .listen(listener)?
         .run();
-        Ok(Application { port, server })
+        Ok(Application { port, server, live })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// This instance's matching index (tests stop its follower when they are done).
+    pub fn live(&self) -> Arc<LiveIndex> {
+        self.live.clone()
     }
 
     pub async fn run(self) -> std::io::Result<()> {

@@ -49,3 +49,20 @@ pub fn latest_id(conn: &mut PgConnection) -> QueryResult<i64> {
         .first::<Option<i64>>(conn)
         .map(|id| id.unwrap_or(0))
 }
+
+#[derive(Debug, Clone, Queryable)]
+pub struct Change {
+    pub id: i64,
+    pub entity: String,
+    pub entity_id: Uuid,
+}
+
+/// Changes after `after`, oldest first.
+pub fn since(conn: &mut PgConnection, after: i64, limit: i64) -> QueryResult<Vec<Change>> {
+    change_log::table
+        .filter(change_log::id.gt(after))
+        .order(change_log::id)
+        .limit(limit)
+        .select((change_log::id, change_log::entity, change_log::entity_id))
+        .load(conn)
+}

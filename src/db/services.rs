@@ -12,6 +12,7 @@ use super::change_log::{self, Action, Entity};
 use super::schema::{coverage, location, phone, schedule, service, service_need};
 use crate::boundaries::Boundaries;
 use crate::crypto::DataKey;
+use crate::domain::eligibility::{Eligibility, Gender};
 use crate::domain::service::{Location, NewService};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -42,6 +43,39 @@ pub struct ServiceRow {
     pub demo: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl ServiceRow {
+    pub fn eligibility(&self) -> Eligibility {
+        Eligibility {
+            min_age: self.min_age.and_then(|a| u8::try_from(a).ok()),
+            max_age: self.max_age.and_then(|a| u8::try_from(a).ok()),
+            genders: self
+                .genders
+                .iter()
+                .flatten()
+                .filter_map(|g| Gender::from_code(g))
+                .collect(),
+            accepts_unaccompanied_minors: self.accepts_unaccompanied_minors,
+            trafficking_specialized: self.trafficking_specialized,
+            dv_specialized: self.dv_specialized,
+            lgbtq_affirming: self.lgbtq_affirming,
+            no_id_required: self.no_id_required,
+            no_immigration_status_required: self.no_immigration_status_required,
+            no_law_enforcement_required: self.no_law_enforcement_required,
+            accepts_children: self.accepts_children,
+            accepts_pets: self.accepts_pets,
+            wheelchair_accessible: self.wheelchair_accessible,
+        }
+    }
+
+    pub fn capacity(&self) -> Option<(i32, i32, DateTime<Utc>)> {
+        Some((
+            self.capacity_available?,
+            self.capacity_total?,
+            self.capacity_reported_at?,
+        ))
+    }
 }
 
 #[derive(Insertable, AsChangeset)]
@@ -383,6 +417,43 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
 
 pub fn exists(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(service::table.find(id))).get_result(conn)
+}
+
+/// Services with these ids (those that exist), with their parts.
+pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ServiceRecord>> {
+    let rows = service::table
+        .filter(service::id.eq_any(ids))
+        .select(ServiceRow::as_select())
+        .load(conn)?;
+    with_parts(conn, rows)
+}
+
+/// Up to `limit` services after `after` in id order (keyset paging for full loads).
+pub fn page_after(
+    conn: &mut PgConnection,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<ServiceRecord>> {
+    let mut query = service::table
+        .select(ServiceRow::as_select())
+        .order(service::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(service::id.gt(after));
+    }
+    let rows = query.load(conn)?;
+    with_parts(conn, rows)
+}
+
+pub fn ids_of_organizations(
+    conn: &mut PgConnection,
+    organizations: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    service::table
+        .filter(service::organization_id.eq_any(organizations))
+        .select(service::id)
+        .load(conn)
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ServiceRecord>> {

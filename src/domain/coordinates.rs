@@ -51,6 +51,15 @@ impl Coordinates {
     }
 }
 
+/// Great-circle distance between two points on the mean Earth sphere, in km.
+pub fn haversine_km(a: Coordinates, b: Coordinates) -> f64 {
+    let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
+    let dlat = lat2 - lat1;
+    let dlon = (b.lon - a.lon).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +72,20 @@ mod tests {
         assert!(Coordinates::new(0.0, -180.5).is_err());
         assert!(Coordinates::new(f64::NAN, 0.0).is_err());
         assert!(Coordinates::new(0.0, f64::INFINITY).is_err());
+    }
+
+    #[test]
+    fn haversine_matches_known_distances() {
+        let sf = Coordinates::new(37.7749, -122.4194).unwrap();
+        let la = Coordinates::new(34.0522, -118.2437).unwrap();
+        assert!((haversine_km(sf, la) - 559.0).abs() < 2.0);
+        assert_eq!(haversine_km(sf, sf), 0.0);
+        let east = Coordinates::new(0.0, 179.9).unwrap();
+        let west = Coordinates::new(0.0, -179.9).unwrap();
+        assert!(
+            (haversine_km(east, west) - 22.24).abs() < 0.1,
+            "across the antimeridian"
+        );
     }
 
     #[test]

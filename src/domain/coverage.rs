@@ -234,6 +234,18 @@ impl Coverage {
         }
     }
 
+    /// Reads an entry back from the database, where only validated entries are stored: the
+    /// costly OGC validity check of areas is skipped (it ran when the entry was written).
+    pub fn from_stored(spec: Value, boundaries: &Boundaries) -> Result<Coverage, FieldError> {
+        if spec.get("type").and_then(Value::as_str) == Some("area") {
+            let input: AreaInput = from_value(spec, "coverage")?;
+            return Ok(Coverage::Area {
+                geometry: parse_area_checked(input.geometry, "coverage.geometry", false)?,
+            });
+        }
+        Coverage::parse(spec, "coverage", boundaries)
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Coverage::Radius { .. } => "radius",
@@ -392,6 +404,14 @@ fn check_rings(
 
 /// Parses and validates a GeoJSON Polygon or MultiPolygon.
 pub fn parse_area(value: Value, field: &str) -> Result<AreaGeometry, FieldError> {
+    parse_area_checked(value, field, true)
+}
+
+fn parse_area_checked(
+    value: Value,
+    field: &str,
+    validate: bool,
+) -> Result<AreaGeometry, FieldError> {
     let input = match value.get("type").and_then(Value::as_str) {
         Some("Polygon") => {
             let polygon: GeoJsonInput<Vec<Vec<Vec<f64>>>> = from_value(value, field)?;
@@ -442,13 +462,15 @@ pub fn parse_area(value: Value, field: &str) -> Result<AreaGeometry, FieldError>
         }
     }
     let multi = geometry_to_multi_polygon(&input);
-    multi.check_validation().map_err(|problem| {
-        FieldError::new(
-            "invalid_geometry",
-            field,
-            format!("invalid area: {problem}"),
-        )
-    })?;
+    if validate {
+        multi.check_validation().map_err(|problem| {
+            FieldError::new(
+                "invalid_geometry",
+                field,
+                format!("invalid area: {problem}"),
+            )
+        })?;
+    }
     Ok(match input {
         GeometryInput::Polygon { .. } => AreaGeometry::Polygon(
             multi

@@ -12,8 +12,14 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// 200 only when Postgres answers; otherwise 503 with `Retry-After`.
+/// 200 only when Postgres answers and the matching index is loaded; otherwise 503 with
+/// `Retry-After`.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if !state.live.is_ready() {
+        return Err(ApiError::Unavailable(anyhow::anyhow!(
+            "matching index not loaded yet"
+        )));
+    }
     state
         .db(|conn| {
             diesel::sql_query("SELECT 1")
@@ -22,5 +28,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             Ok(())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"})))
+    let snapshot = state.live.snapshot();
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ready",
+        "database": "ok",
+        "index": {"services": snapshot.len(), "version": snapshot.version},
+    })))
 }

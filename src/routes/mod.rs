@@ -1,6 +1,7 @@
 //! The HTTP surface: the route table in one function, one module per resource.
 
 mod health;
+mod matching;
 mod needs;
 mod organizations;
 mod regions;
@@ -27,6 +28,7 @@ pub fn router(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .service(resource("/needs").get(needs::list))
+                .service(resource("/match").post(matching::find))
                 .service(resource("/regions").get(regions::search))
                 .service(admin_only(
                     resource("/organizations")

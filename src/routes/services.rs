@@ -14,7 +14,7 @@ use crate::auth::Admin;
 use crate::db::organizations;
 use crate::db::services::{self, LocationRow, ServiceRecord};
 use crate::domain::FieldError;
-use crate::domain::eligibility::{Eligibility, Gender};
+use crate::domain::eligibility::Eligibility;
 use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{NewService, ServiceInput};
@@ -120,38 +120,14 @@ impl From<LocationRow> for LocationResponse {
 impl From<ServiceRecord> for ServiceResponse {
     fn from(record: ServiceRecord) -> Self {
         let s = record.service;
-        let eligibility = Eligibility {
-            min_age: s.min_age.and_then(|a| u8::try_from(a).ok()),
-            max_age: s.max_age.and_then(|a| u8::try_from(a).ok()),
-            genders: s
-                .genders
-                .iter()
-                .flatten()
-                .filter_map(|g| Gender::from_code(g))
-                .collect(),
-            accepts_unaccompanied_minors: s.accepts_unaccompanied_minors,
-            trafficking_specialized: s.trafficking_specialized,
-            dv_specialized: s.dv_specialized,
-            lgbtq_affirming: s.lgbtq_affirming,
-            no_id_required: s.no_id_required,
-            no_immigration_status_required: s.no_immigration_status_required,
-            no_law_enforcement_required: s.no_law_enforcement_required,
-            accepts_children: s.accepts_children,
-            accepts_pets: s.accepts_pets,
-            wheelchair_accessible: s.wheelchair_accessible,
-        };
-        let capacity = match (
-            s.capacity_available,
-            s.capacity_total,
-            s.capacity_reported_at,
-        ) {
-            (Some(available), Some(total), Some(reported_at)) => Some(CapacityResponse {
+        let eligibility = s.eligibility();
+        let capacity = s
+            .capacity()
+            .map(|(available, total, reported_at)| CapacityResponse {
                 available,
                 total,
                 reported_at,
-            }),
-            _ => None,
-        };
+            });
         ServiceResponse {
             id: s.id,
             organization_id: s.organization_id,

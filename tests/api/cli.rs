@@ -41,17 +41,11 @@ async fn token_create_prints_one_working_admin_token() {
     assert_eq!(hash, haven::auth::hash_token(&token));
 
     // The token works against a server started on the same database.
-    let settings = haven::config::Settings {
-        database_url: db.url.clone(),
-        bind: "127.0.0.1:0".into(),
-        workers: 1,
-        pool_size: 1,
-        data_key: haven::crypto::DataKey::from_base64(&haven::crypto::DataKey::generate_base64())
-            .unwrap(),
-    };
+    let settings = crate::helpers::test_settings(&db);
     let app = haven::startup::Application::build(&settings, haven::db::pool(&db.url, 1).unwrap())
         .unwrap();
     let port = app.port();
+    let live = app.live();
     tokio::spawn(app.run());
     let res = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/api/v1/organizations"))
@@ -60,6 +54,8 @@ async fn token_create_prints_one_working_admin_token() {
         .await
         .unwrap();
     assert_eq!(into_response(res).await.status, StatusCode::OK);
+    live.stop();
+    live.stop();
 
     let out = haven(db.url.expose())
         .args(["token", "create", "--role", "provider", "--label", "x"])

@@ -9,10 +9,12 @@ use haven::auth::{Role, Token};
 use haven::config::{DatabaseUrl, Settings};
 use haven::crypto::DataKey;
 use haven::db::{self, quote_ident, tokens};
+use haven::matching::live::LiveIndex;
 use haven::startup::Application;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The server tests create their databases on; override with HAVEN_TEST_DATABASE_URL.
@@ -175,9 +177,17 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub db: TestDb,
     pub admin_token: String,
     pub data_key: DataKey,
+    pub live: Arc<LiveIndex>,
+    // Dropped last: the database goes after the app's follower was asked to stop.
+    pub db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.live.stop();
+    }
 }
 
 pub struct TestResponse {
@@ -198,27 +208,39 @@ impl TestResponse {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let db = TestDb::new();
-    let data_key = DataKey::from_base64(&DataKey::generate_base64()).unwrap();
-    let settings = Settings {
+    spawn_app_on(TestDb::new()).await
+}
+
+pub fn test_settings(db: &TestDb) -> Settings {
+    Settings {
         database_url: db.url.clone(),
         bind: "127.0.0.1:0".into(),
         workers: 1,
         pool_size: 2,
-        data_key: data_key.clone(),
-    };
+        data_key: DataKey::from_base64(&DataKey::generate_base64()).unwrap(),
+        cell_km: 1.0,
+    }
+}
+
+/// Starts the app on `db` and waits until it is ready (index loaded).
+pub async fn spawn_app_on(db: TestDb) -> TestApp {
+    let settings = test_settings(&db);
     let pool = db::pool(&db.url, settings.pool_size).unwrap();
     let app = Application::build(&settings, pool).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let live = app.live();
     tokio::spawn(app.run());
     let admin_token = create_token(&db, Role::Admin, None);
-    TestApp {
+    let app = TestApp {
         address,
         client: reqwest::Client::new(),
         db,
         admin_token,
-        data_key,
-    }
+        data_key: settings.data_key,
+        live,
+    };
+    app.wait_for_index().await;
+    app
 }
 
 /// Stores a new token of `role` in the test database and returns it in clear.
@@ -240,6 +262,29 @@ pub fn create_token(db: &TestDb, role: Role, organization_id: Option<Uuid>) -> S
 }
 
 impl TestApp {
+    /// Waits until this instance's matching index reflects every committed change.
+    pub async fn wait_for_index(&self) {
+        use haven::db::change_log;
+        let latest = change_log::latest_id(&mut self.db.connect()).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if self.live.is_ready() && self.live.snapshot().version >= latest {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "index did not reach change {latest}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// `POST /api/v1/match` as an anonymous caller.
+    pub async fn find(&self, body: &Value) -> TestResponse {
+        self.send(Method::POST, "/api/v1/match", None, Some(body))
+            .await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

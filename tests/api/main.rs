@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod health;
 mod helpers;
+mod matching;
 mod migrations;
 mod organizations;
 mod reference;

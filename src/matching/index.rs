@@ -1,0 +1,476 @@
+//! An immutable in-memory index of services for matching: R-trees of coverage boxes (radius
+//! entries and areas), services by region, and the compact fields filters and results need.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use geo::Point;
+use rstar::{AABB, RTree, RTreeObject};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::query::{MatchQuery, NeedSet, facet_bit, gender_bit, need_bit};
+use super::regions::envelope_around;
+use super::shape::{Shape, point_envelope};
+use crate::boundaries::Boundaries;
+use crate::domain::coordinates::haversine_km;
+use crate::domain::coverage::{BoundingBox, Coverage};
+use crate::domain::eligibility::{Eligibility, Facet};
+use crate::domain::language::LanguageCode;
+use crate::domain::phone::PhoneKind;
+use crate::domain::schedule::Schedule;
+use crate::domain::{Coordinates, Need};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhoneView {
+    pub number: Box<str>,
+    #[serde(rename = "type")]
+    pub kind: PhoneKind,
+    pub label: Option<Box<str>>,
+    pub available_24_7: bool,
+    pub languages: Box<[LanguageCode]>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AddressView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street: Option<Box<str>>,
+    pub city: Option<Box<str>>,
+    pub region: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<Box<str>>,
+    pub country: Option<Box<str>>,
+}
+
+/// Where a service is, as matching may use and show it.
+#[derive(Debug, Clone)]
+pub enum Site {
+    None,
+    Public {
+        at: Coordinates,
+        address: Box<AddressView>,
+    },
+    /// Only the front door (city, region, country); the real site is never in the index.
+    Confidential {
+        front_door: Box<AddressView>,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CompactSchedule {
+    /// Bit 0 = Monday .. bit 6 = Sunday.
+    weekdays: u8,
+    opens: u16,
+    closes: u16,
+    timezone: chrono_tz::Tz,
+}
+
+impl CompactSchedule {
+    pub fn from_schedule(s: &Schedule) -> Self {
+        let minutes = |t: chrono::NaiveTime| u16::try_from(t.hour() * 60 + t.minute()).unwrap_or(0);
+        CompactSchedule {
+            weekdays: s
+                .weekdays
+                .iter()
+                .fold(0u8, |acc, d| acc | (1u8 << ((d - 1).clamp(0, 6)))),
+            opens: minutes(s.opens_at),
+            closes: minutes(s.closes_at),
+            timezone: s.timezone,
+        }
+    }
+
+    pub fn is_open(&self, now: DateTime<Utc>) -> bool {
+        let local = now.with_timezone(&self.timezone);
+        let day = local.weekday().num_days_from_monday();
+        let yesterday = (day + 6) % 7;
+        let t = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
+        let on = |d: u32| self.weekdays & (1 << d) != 0;
+        if self.opens == self.closes {
+            on(day)
+        } else if self.opens < self.closes {
+            on(day) && (self.opens..self.closes).contains(&t)
+        } else {
+            (on(day) && t >= self.opens) || (on(yesterday) && t < self.closes)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum IndexedCoverage {
+    Radius {
+        center: Coordinates,
+        radius_km: f64,
+    },
+    Area {
+        shape: u32,
+    },
+    /// A bundled region; national coverage is the nation's region.
+    Region {
+        region: u32,
+        national: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct IndexedService {
+    pub id: Uuid,
+    pub name: Box<str>,
+    pub organization_id: Uuid,
+    pub organization_name: std::sync::Arc<str>,
+    pub needs: NeedSet,
+    pub facets: u16,
+    pub genders: u8,
+    pub min_age: Option<u8>,
+    pub max_age: Option<u8>,
+    pub languages: Box<[LanguageCode]>,
+    pub site: Site,
+    pub phones: Box<[PhoneView]>,
+    pub schedules: Box<[CompactSchedule]>,
+    pub capacity: Option<(i32, i32, DateTime<Utc>)>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub demo: bool,
+    pub coverage: Box<[IndexedCoverage]>,
+}
+
+/// A service as the index builder takes it: parsed domain values plus display fields.
+pub struct ServiceInput {
+    pub id: Uuid,
+    pub name: String,
+    pub organization_id: Uuid,
+    pub organization_name: std::sync::Arc<str>,
+    pub needs: NeedSet,
+    pub eligibility: Eligibility,
+    pub languages: Vec<LanguageCode>,
+    pub site: Site,
+    pub phones: Vec<PhoneView>,
+    pub schedules: Vec<CompactSchedule>,
+    pub capacity: Option<(i32, i32, DateTime<Utc>)>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub demo: bool,
+    pub coverage: Vec<Coverage>,
+}
+
+impl IndexedService {
+    pub fn is_confidential(&self) -> bool {
+        matches!(self.site, Site::Confidential { .. })
+    }
+
+    /// Open now by its schedules; a service with none is open when it has a 24/7 line, and
+    /// unknown otherwise.
+    pub fn open_now(&self, now: DateTime<Utc>) -> Option<bool> {
+        if !self.schedules.is_empty() {
+            Some(self.schedules.iter().any(|s| s.is_open(now)))
+        } else if self.phones.iter().any(|p| p.available_24_7) {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the service offers a requested need and passes every filter given.
+    pub fn fits(&self, q: &MatchQuery) -> bool {
+        self.needs.count_common(q.needs) > 0 && self.passes_filters(q)
+    }
+
+    /// A crisis line can help whatever the need: national ones always come back.
+    pub fn is_hotline(&self) -> bool {
+        self.needs.0 & need_bit(Need::Hotline) != 0
+    }
+
+    /// Every filter but the needs: required facets, age, gender, languages, open now.
+    pub fn passes_filters(&self, q: &MatchQuery) -> bool {
+        if q.require & !self.facets != 0 {
+            return false;
+        }
+        if let Some(age) = q.age
+            && (self.min_age.is_some_and(|min| age < min)
+                || self.max_age.is_some_and(|max| age > max))
+        {
+            return false;
+        }
+        if let Some(gender) = q.gender
+            && self.genders != 0
+            && self.genders & gender_bit(gender) == 0
+        {
+            return false;
+        }
+        if !q.languages.is_empty() {
+            let speaks = |l: &LanguageCode| {
+                self.languages.contains(l) || self.phones.iter().any(|p| p.languages.contains(l))
+            };
+            if !q.languages.iter().any(speaks) {
+                return false;
+            }
+        }
+        !q.open_now || self.open_now(q.now) == Some(true)
+    }
+}
+
+/// How a service's coverage reached the query point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reach {
+    /// Inside a radius; `center_km` is the distance to the radius centre.
+    Radius {
+        center_km: f64,
+        radius_km: f64,
+    },
+    Area,
+    Region {
+        region: u32,
+    },
+    National,
+}
+
+impl Reach {
+    pub fn is_local(self) -> bool {
+        !matches!(self, Reach::National)
+    }
+
+    /// Lower is more specific: radius and area, then region, then national.
+    fn specificity(self) -> u8 {
+        match self {
+            Reach::Radius { .. } | Reach::Area => 0,
+            Reach::Region { .. } => 1,
+            Reach::National => 2,
+        }
+    }
+
+    pub fn better_than(self, other: Reach) -> bool {
+        self.specificity() < other.specificity()
+    }
+}
+
+struct RadiusEntry {
+    envelope: AABB<Point<f64>>,
+    center: Coordinates,
+    radius_km: f64,
+    service: u32,
+}
+
+impl RTreeObject for RadiusEntry {
+    type Envelope = AABB<Point<f64>>;
+    fn envelope(&self) -> Self::Envelope {
+        self.envelope
+    }
+}
+
+struct AreaEntry {
+    envelope: AABB<Point<f64>>,
+    shape: u32,
+    service: u32,
+}
+
+impl RTreeObject for AreaEntry {
+    type Envelope = AABB<Point<f64>>;
+    fn envelope(&self) -> Self::Envelope {
+        self.envelope
+    }
+}
+
+/// Boxes as R-tree envelopes; a box across the antimeridian becomes two.
+fn envelopes(b: BoundingBox) -> Vec<AABB<Point<f64>>> {
+    let make = |min_lon: f64, max_lon: f64| {
+        AABB::from_corners(
+            Point::new(min_lon, b.min_lat),
+            Point::new(max_lon, b.max_lat),
+        )
+    };
+    if b.min_lon > b.max_lon {
+        vec![make(b.min_lon, 180.0), make(-180.0, b.max_lon)]
+    } else {
+        vec![make(b.min_lon, b.max_lon)]
+    }
+}
+
+#[derive(Default)]
+pub struct Index {
+    services: Vec<IndexedService>,
+    ids: HashMap<Uuid, u32>,
+    radius: RTree<RadiusEntry>,
+    areas: RTree<AreaEntry>,
+    shapes: Vec<Shape>,
+    by_region: HashMap<u32, Vec<u32>>,
+}
+
+pub fn eligibility_facets(e: &Eligibility) -> u16 {
+    Facet::ALL
+        .into_iter()
+        .filter(|f| e.has(*f))
+        .fold(0, |acc, f| acc | facet_bit(f))
+}
+
+impl Index {
+    pub fn build(inputs: Vec<ServiceInput>, boundaries: &Boundaries) -> Index {
+        let mut index = Index::default();
+        let mut radius = Vec::new();
+        let mut areas = Vec::new();
+        for input in inputs {
+            let Ok(service) = u32::try_from(index.services.len()) else {
+                break;
+            };
+            let mut coverage = Vec::with_capacity(input.coverage.len());
+            for c in &input.coverage {
+                match c {
+                    Coverage::Radius { center, radius_km } => {
+                        for envelope in envelopes(BoundingBox::around(*center, *radius_km)) {
+                            radius.push(RadiusEntry {
+                                envelope,
+                                center: *center,
+                                radius_km: *radius_km,
+                                service,
+                            });
+                        }
+                        coverage.push(IndexedCoverage::Radius {
+                            center: *center,
+                            radius_km: *radius_km,
+                        });
+                    }
+                    Coverage::Area { geometry } => {
+                        let shape = Shape::new(geometry.to_multi_polygon());
+                        let Ok(shape_id) = u32::try_from(index.shapes.len()) else {
+                            continue;
+                        };
+                        if let Some(rect) = shape.bounding_box() {
+                            for envelope in envelopes(BoundingBox::from_rect(rect)) {
+                                areas.push(AreaEntry {
+                                    envelope,
+                                    shape: shape_id,
+                                    service,
+                                });
+                            }
+                        }
+                        index.shapes.push(shape);
+                        coverage.push(IndexedCoverage::Area { shape: shape_id });
+                    }
+                    Coverage::Region { code } | Coverage::National { country: code } => {
+                        let national = matches!(c, Coverage::National { .. });
+                        if let Some(region) = boundaries
+                            .index_of(code)
+                            .and_then(|r| u32::try_from(r).ok())
+                        {
+                            index.by_region.entry(region).or_default().push(service);
+                            coverage.push(IndexedCoverage::Region { region, national });
+                        }
+                    }
+                }
+            }
+            let e = &input.eligibility;
+            index.ids.insert(input.id, service);
+            index.services.push(IndexedService {
+                id: input.id,
+                name: input.name.into_boxed_str(),
+                organization_id: input.organization_id,
+                organization_name: input.organization_name,
+                needs: input.needs,
+                facets: eligibility_facets(e),
+                genders: e.genders.iter().fold(0, |acc, g| acc | gender_bit(*g)),
+                min_age: e.min_age,
+                max_age: e.max_age,
+                languages: input.languages.into_boxed_slice(),
+                site: input.site,
+                phones: input.phones.into_boxed_slice(),
+                schedules: input.schedules.into_boxed_slice(),
+                capacity: input.capacity,
+                verified_at: input.verified_at,
+                demo: input.demo,
+                coverage: coverage.into_boxed_slice(),
+            });
+        }
+        index.radius = RTree::bulk_load(radius);
+        index.areas = RTree::bulk_load(areas);
+        index
+    }
+
+    pub fn len(&self) -> usize {
+        self.services.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+    }
+
+    pub fn service(&self, i: u32) -> Option<&IndexedService> {
+        self.services.get(i as usize)
+    }
+
+    pub fn contains(&self, id: &Uuid) -> bool {
+        self.ids.contains_key(id)
+    }
+
+    pub fn services(&self) -> &[IndexedService] {
+        &self.services
+    }
+
+    pub fn shape(&self, i: u32) -> Option<&Shape> {
+        self.shapes.get(i as usize)
+    }
+
+    /// Every service whose coverage covers `at`, with how; `regions` are the bundled regions
+    /// covering `at` (nation included). A service may appear once per covering entry.
+    pub fn covering(
+        &self,
+        at: Coordinates,
+        regions: &[u32],
+        nation: Option<u32>,
+        out: &mut Vec<(u32, Reach)>,
+    ) {
+        let envelope = point_envelope(at);
+        for e in self.radius.locate_in_envelope_intersecting(&envelope) {
+            let d = haversine_km(at, e.center);
+            if d <= e.radius_km {
+                out.push((
+                    e.service,
+                    Reach::Radius {
+                        center_km: d,
+                        radius_km: e.radius_km,
+                    },
+                ));
+            }
+        }
+        for e in self.areas.locate_in_envelope_intersecting(&envelope) {
+            if self.shape(e.shape).is_some_and(|s| s.covers(at)) {
+                out.push((e.service, Reach::Area));
+            }
+        }
+        for region in regions {
+            let reach = if Some(*region) == nation {
+                Reach::National
+            } else {
+                Reach::Region { region: *region }
+            };
+            for service in self.by_region.get(region).into_iter().flatten() {
+                out.push((*service, reach));
+            }
+        }
+    }
+
+    /// Services whose coverage misses `at` by at most `km`, with that distance.
+    pub fn near(
+        &self,
+        at: Coordinates,
+        km: f64,
+        near_regions: &[(u32, f64)],
+        out: &mut Vec<(u32, f64)>,
+    ) {
+        let envelope = envelope_around(at, km);
+        for e in self.radius.locate_in_envelope_intersecting(&envelope) {
+            let gap = haversine_km(at, e.center) - e.radius_km;
+            if gap > 0.0 && gap <= km {
+                out.push((e.service, gap));
+            }
+        }
+        for e in self.areas.locate_in_envelope_intersecting(&envelope) {
+            if let Some(gap) = self.shape(e.shape).map(|s| s.distance_km(at))
+                && gap > 0.0
+                && gap <= km
+            {
+                out.push((e.service, gap));
+            }
+        }
+        for (region, gap) in near_regions {
+            for service in self.by_region.get(region).into_iter().flatten() {
+                out.push((*service, *gap));
+            }
+        }
+    }
+}

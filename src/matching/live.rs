@@ -1,0 +1,189 @@
+//! Keeps an instance's snapshot fresh: loads it at start, then follows the change log through
+//! `LISTEN haven_change_log` on one dedicated connection, catching up from `change_log` after
+//! every reconnect. If Postgres goes away, matching keeps answering from the last snapshot.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::Snapshot;
+use super::index::Index;
+use super::load;
+use crate::boundaries::Boundaries;
+use crate::config::DatabaseUrl;
+use crate::db::{self, change_log, services};
+
+/// How often the listener looks for notifications.
+const POLL: Duration = Duration::from_millis(25);
+/// A catch-up from the change log runs at least this often, notification or not.
+const SAFETY_CATCH_UP: Duration = Duration::from_secs(2);
+/// Past this many changed services the base is rebuilt instead of growing the overlay.
+const MAX_OVERLAY: usize = 5_000;
+/// Changes read per catch-up round.
+const CHANGES_PER_ROUND: i64 = 50_000;
+
+pub struct LiveIndex {
+    current: ArcSwap<Snapshot>,
+    ready: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl LiveIndex {
+    pub fn new() -> Arc<LiveIndex> {
+        Arc::new(LiveIndex {
+            current: ArcSwap::from_pointee(Snapshot::default()),
+            ready: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// True once the first full load is in place.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub fn install(&self, snapshot: Snapshot) {
+        self.current.store(Arc::new(snapshot));
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// Asks the follower thread to end (tests start and stop many instances).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Loads everything from Postgres into a fresh base.
+    pub fn full_load(&self, conn: &mut PgConnection, boundaries: &Boundaries) -> QueryResult<()> {
+        let started = Instant::now();
+        let (inputs, version) = load::load_all(conn, boundaries)?;
+        let index = Index::build(inputs, boundaries);
+        let services = index.len();
+        self.install(Snapshot {
+            version,
+            base: Arc::new(index),
+            ..Snapshot::default()
+        });
+        tracing::info!(
+            services,
+            version,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "matching index loaded"
+        );
+        Ok(())
+    }
+
+    /// Applies every change after the snapshot's version. Returns whether anything changed.
+    pub fn catch_up(&self, conn: &mut PgConnection, boundaries: &Boundaries) -> QueryResult<bool> {
+        let mut changed = false;
+        loop {
+            let current = self.snapshot();
+            let changes = change_log::since(conn, current.version, CHANGES_PER_ROUND)?;
+            let Some(last) = changes.last() else {
+                return Ok(changed);
+            };
+            let version = last.id;
+            changed = true;
+            let mut affected: HashSet<Uuid> = HashSet::new();
+            let mut organizations = Vec::new();
+            for change in &changes {
+                match change.entity.as_str() {
+                    "service" => {
+                        affected.insert(change.entity_id);
+                    }
+                    _ => organizations.push(change.entity_id),
+                }
+            }
+            // An organization's name is shown with each of its services.
+            affected.extend(services::ids_of_organizations(conn, &organizations)?);
+            let overlay_ids: Vec<Uuid> = current
+                .overlay
+                .services()
+                .iter()
+                .map(|s| s.id)
+                .chain(affected.iter().copied())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            if overlay_ids.len() > MAX_OVERLAY {
+                self.full_load(conn, boundaries)?;
+                continue;
+            }
+            let overlay =
+                Index::build(load::load_some(conn, &overlay_ids, boundaries)?, boundaries);
+            let mut hidden: HashSet<Uuid> = (*current.hidden).clone();
+            hidden.extend(overlay_ids.iter().filter(|id| current.base.contains(id)));
+            self.current.store(Arc::new(Snapshot {
+                version,
+                base: current.base.clone(),
+                overlay: Arc::new(overlay),
+                hidden: Arc::new(hidden),
+            }));
+            tracing::debug!(version, changes = changes.len(), "matching index updated");
+        }
+    }
+}
+
+/// Starts the follower thread for `live`. It loads the index (unless `live` is already ready),
+/// then applies changes as they are notified, reconnecting with back-off when Postgres is away.
+pub fn follow(
+    live: Arc<LiveIndex>,
+    url: DatabaseUrl,
+    boundaries: &'static Boundaries,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("haven-index".into()).spawn(move || {
+        let mut backoff = Duration::from_millis(250);
+        while !live.stopped() {
+            match run_connected(&live, &url, boundaries) {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "index follower lost Postgres; matching continues from the last snapshot");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    })
+}
+
+/// One connected session of the follower; returns Ok only when asked to stop.
+fn run_connected(
+    live: &LiveIndex,
+    url: &DatabaseUrl,
+    boundaries: &Boundaries,
+) -> anyhow::Result<()> {
+    let mut conn = db::connect(url)?;
+    diesel::sql_query("LISTEN haven_change_log").execute(&mut conn)?;
+    if live.is_ready() {
+        live.catch_up(&mut conn, boundaries)?;
+    } else {
+        live.full_load(&mut conn, boundaries)?;
+    }
+    let mut last_check = Instant::now();
+    while !live.stopped() {
+        let mut notified = false;
+        for notification in conn.notifications_iter() {
+            notification?;
+            notified = true;
+        }
+        if notified || last_check.elapsed() >= SAFETY_CATCH_UP {
+            live.catch_up(&mut conn, boundaries)?;
+            last_check = Instant::now();
+        }
+        std::thread::sleep(POLL);
+    }
+    Ok(())
+}

@@ -1,0 +1,421 @@
+//! Matching: given where a person is and what they need, who can help. Runs entirely in
+//! memory on a [`Snapshot`] of the directory; Postgres is never on the request path.
+//!
+//! A snapshot is a large `base` index plus a small `overlay` of services changed since the
+//! base was built; `hidden` lists base services the overlay supersedes or that were deleted.
+
+pub mod index;
+pub mod live;
+pub mod load;
+pub mod query;
+pub mod regions;
+pub mod shape;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use self::index::{AddressView, Index, IndexedService, PhoneView, Reach, Site};
+use self::query::{MatchQuery, NeedSet};
+use self::regions::RegionLocator;
+use crate::boundaries::Boundaries;
+use crate::domain::coordinates::haversine_km;
+use crate::domain::eligibility::Facet;
+use crate::domain::language::LanguageCode;
+use crate::domain::{Coordinates, Need};
+
+/// How far around the point "nearby, outside coverage" looks.
+pub const NEARBY_KM: f64 = 100.0;
+/// Capacity reported longer ago than this is flagged stale.
+const CAPACITY_STALE_HOURS: i64 = 24;
+const BANDS_KM: [f64; 5] = [5.0, 10.0, 25.0, 50.0, 100.0];
+
+#[derive(Default)]
+pub struct Snapshot {
+    /// Id of the last change-log entry this snapshot reflects.
+    pub version: i64,
+    pub base: Arc<Index>,
+    pub overlay: Arc<Index>,
+    pub hidden: Arc<HashSet<Uuid>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrganizationRef<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CapacityView {
+    pub available: i32,
+    pub total: i32,
+    pub reported_at: DateTime<Utc>,
+    pub stale: bool,
+}
+
+/// One service in a match response.
+#[derive(Debug, Serialize)]
+pub struct ServiceMatch<'a> {
+    pub service_id: Uuid,
+    pub name: &'a str,
+    pub organization: OrganizationRef<'a>,
+    pub needs_met: Vec<Need>,
+    pub coverage_type: &'static str,
+    /// To a public location, one decimal; null otherwise.
+    pub distance_km: Option<f64>,
+    /// For confidential or location-less services, from coverage only.
+    pub distance_band: Option<&'static str>,
+    pub confidential_location: bool,
+    /// Public locations only.
+    pub address: Option<&'a AddressView>,
+    /// City, region and country of a confidential location: where it is, roughly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub front_door: Option<&'a AddressView>,
+    pub phones: &'a [PhoneView],
+    pub languages: &'a [LanguageCode],
+    pub open_now: Option<bool>,
+    pub capacity: Option<CapacityView>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub demo: bool,
+    pub why: Vec<String>,
+    #[serde(skip)]
+    rank: (u32, f64),
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct MatchOutcome<'a> {
+    pub results: Vec<ServiceMatch<'a>>,
+    pub hotlines: Vec<ServiceMatch<'a>>,
+    pub nearby_outside_coverage: Vec<ServiceMatch<'a>>,
+}
+
+fn band(km: f64) -> &'static str {
+    const LABELS: [&str; 5] = [
+        "within 5 km",
+        "within 10 km",
+        "within 25 km",
+        "within 50 km",
+        "within 100 km",
+    ];
+    BANDS_KM
+        .iter()
+        .zip(LABELS)
+        .find(|(limit, _)| km <= **limit)
+        .map_or("more than 100 km", |(_, label)| label)
+}
+
+fn band_upper(km: f64) -> f64 {
+    BANDS_KM
+        .iter()
+        .copied()
+        .find(|limit| km <= *limit)
+        .unwrap_or(f64::INFINITY)
+}
+
+fn humanize(code: &str) -> String {
+    code.replace('_', " ")
+}
+
+impl Snapshot {
+    pub fn len(&self) -> usize {
+        self.base.len()
+            - self
+                .hidden
+                .iter()
+                .filter(|id| self.base.contains(id))
+                .count()
+            + self.overlay.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Live services: the base's not hidden, then the overlay's.
+    pub fn services(&self) -> impl Iterator<Item = &IndexedService> {
+        self.base
+            .services()
+            .iter()
+            .filter(|s| !self.hidden.contains(&s.id))
+            .chain(self.overlay.services())
+    }
+
+    fn indexes(&self) -> [(&Index, bool); 2] {
+        [(&self.base, true), (&self.overlay, false)]
+    }
+
+    /// Best reach per service covering `at`, keeping only services `keep` accepts.
+    fn covering<'s>(
+        &'s self,
+        at: Coordinates,
+        regions: &[u32],
+        nation: Option<u32>,
+        keep: impl Fn(&IndexedService) -> bool,
+        best: &mut HashMap<Uuid, (&'s IndexedService, Reach)>,
+    ) {
+        let mut hits = Vec::new();
+        for (index, skip_hidden) in self.indexes() {
+            hits.clear();
+            index.covering(at, regions, nation, &mut hits);
+            for (i, reach) in hits.drain(..) {
+                let Some(service) = index.service(i) else {
+                    continue;
+                };
+                if (skip_hidden && self.hidden.contains(&service.id)) || !keep(service) {
+                    continue;
+                }
+                best.entry(service.id)
+                    .and_modify(|(_, r)| {
+                        if reach.better_than(*r) {
+                            *r = reach;
+                        }
+                    })
+                    .or_insert((service, reach));
+            }
+        }
+    }
+
+    /// Answers a query: local services covering the point, national ones that fit, and when
+    /// nothing local fits, fitting services whose coverage is close.
+    pub fn find<'s>(
+        &'s self,
+        q: &MatchQuery,
+        locator: &RegionLocator,
+        boundaries: &'s Boundaries,
+    ) -> MatchOutcome<'s> {
+        let nation = boundaries
+            .index_of("US")
+            .and_then(|i| u32::try_from(i).ok());
+        // National crisis lines come back whatever the needs; the filters still apply.
+        let fits = |s: &IndexedService| {
+            s.passes_filters(q) && (s.is_hotline() || s.needs.count_common(q.needs) > 0)
+        };
+        let mut best: HashMap<Uuid, (&IndexedService, Reach)> = HashMap::new();
+        // Public and location-less services are judged at the point; confidential ones at the
+        // centre of its coarse cell, so nothing about them varies within a cell.
+        let point_regions = locator.regions_at(q.point);
+        self.covering(
+            q.point,
+            &point_regions,
+            nation,
+            |s| !s.is_confidential() && fits(s),
+            &mut best,
+        );
+        let cell_regions = if q.cell == q.point {
+            point_regions
+        } else {
+            locator.regions_at(q.cell)
+        };
+        self.covering(
+            q.cell,
+            &cell_regions,
+            nation,
+            |s| s.is_confidential() && fits(s),
+            &mut best,
+        );
+
+        let mut outcome = MatchOutcome::default();
+        best.retain(|_, (s, reach)| !reach.is_local() || s.needs.count_common(q.needs) > 0);
+        for (service, reach) in best.values() {
+            let m = render(service, *reach, None, q, boundaries);
+            if reach.is_local() {
+                outcome.results.push(m);
+            } else {
+                outcome.hotlines.push(m);
+            }
+        }
+        if outcome.results.is_empty() {
+            outcome.nearby_outside_coverage = self.nearby(q, locator, &best, boundaries);
+        }
+        for list in [
+            &mut outcome.results,
+            &mut outcome.hotlines,
+            &mut outcome.nearby_outside_coverage,
+        ] {
+            list.sort_by(|a, b| {
+                b.rank
+                    .0
+                    .cmp(&a.rank.0)
+                    .then(a.rank.1.total_cmp(&b.rank.1))
+                    .then(a.service_id.cmp(&b.service_id))
+            });
+            list.truncate(q.limit);
+        }
+        outcome
+    }
+
+    fn nearby<'s>(
+        &'s self,
+        q: &MatchQuery,
+        locator: &RegionLocator,
+        covering: &HashMap<Uuid, (&IndexedService, Reach)>,
+        boundaries: &'s Boundaries,
+    ) -> Vec<ServiceMatch<'s>> {
+        let mut gaps: HashMap<Uuid, (&IndexedService, f64)> = HashMap::new();
+        let mut hits = Vec::new();
+        for (at, confidential) in [(q.point, false), (q.cell, true)] {
+            let near_regions = locator.regions_near(at, NEARBY_KM);
+            for (index, skip_hidden) in self.indexes() {
+                hits.clear();
+                index.near(at, NEARBY_KM, &near_regions, &mut hits);
+                for (i, gap) in hits.drain(..) {
+                    let Some(s) = index.service(i) else { continue };
+                    if s.is_confidential() != confidential
+                        || (skip_hidden && self.hidden.contains(&s.id))
+                        || covering.contains_key(&s.id)
+                        || !s.fits(q)
+                    {
+                        continue;
+                    }
+                    gaps.entry(s.id)
+                        .and_modify(|(_, g)| *g = g.min(gap))
+                        .or_insert((s, gap));
+                }
+            }
+        }
+        gaps.into_values()
+            .map(|(s, gap)| render(s, Reach::Area, Some(gap), q, boundaries))
+            .collect()
+    }
+}
+
+/// Builds the response entry and its rank key (needs met, then distance).
+fn render<'s>(
+    s: &'s IndexedService,
+    reach: Reach,
+    outside_by_km: Option<f64>,
+    q: &MatchQuery,
+    boundaries: &'s Boundaries,
+) -> ServiceMatch<'s> {
+    let needs_met: Vec<Need> = NeedSet(s.needs.0 & q.needs.0).iter().collect();
+    let mut why: Vec<String> = vec![if needs_met.is_empty() {
+        "crisis line that can help with any need".to_string()
+    } else {
+        let offers: Vec<String> = needs_met.iter().map(|n| humanize(n.code())).collect();
+        format!("offers {}", offers.join(", "))
+    }];
+    let (coverage_type, coverage_why) = match reach {
+        Reach::Radius { radius_km, .. } => (
+            "radius",
+            format!("serves within {radius_km} km of its base"),
+        ),
+        Reach::Area => (
+            "area",
+            "serves a defined area that includes this location".to_string(),
+        ),
+        Reach::Region { region } => (
+            "region",
+            format!(
+                "serves {}",
+                boundaries
+                    .regions()
+                    .get(region as usize)
+                    .map_or_else(String::new, |r| r.label())
+            ),
+        ),
+        Reach::National => ("national", "serves the whole country".to_string()),
+    };
+    let (address, front_door, distance_km, distance_band, key) = match &s.site {
+        Site::Public { at, address } => {
+            let km = (haversine_km(q.point, *at) * 10.0).round() / 10.0;
+            (Some(&**address), None, Some(km), None, km)
+        }
+        other => {
+            let front_door = match other {
+                Site::Confidential { front_door } => Some(&**front_door),
+                _ => None,
+            };
+            let (band_label, key) = match (outside_by_km, reach) {
+                (Some(gap), _) => (band(gap), band_upper(gap)),
+                (None, Reach::Radius { center_km, .. }) => (band(center_km), band_upper(center_km)),
+                (None, Reach::National) => ("nationwide", f64::INFINITY),
+                (None, _) => ("in its service area", 0.0),
+            };
+            (None, front_door, None, Some(band_label), key)
+        }
+    };
+    match outside_by_km {
+        Some(gap) if s.is_confidential() => why.push(format!(
+            "serves an area {} of here, not this location",
+            band(gap)
+        )),
+        Some(gap) => why.push(format!(
+            "serves an area about {:.0} km away, not this location",
+            gap.max(1.0)
+        )),
+        None => why.push(coverage_why),
+    }
+    if let Some(age) = q.age {
+        if age < 18 && s.facets & query::facet_bit(Facet::AcceptsUnaccompaniedMinors) != 0 {
+            why.push("accepts unaccompanied minors".into());
+        } else if s.min_age.is_some() || s.max_age.is_some() {
+            why.push(format!(
+                "serves ages {}-{}",
+                s.min_age.unwrap_or(0),
+                s.max_age
+                    .map_or_else(|| "up".to_string(), |m| m.to_string())
+            ));
+        }
+    }
+    for facet in Facet::ALL
+        .into_iter()
+        .filter(|f| q.require & query::facet_bit(*f) != 0)
+    {
+        why.push(humanize(facet.code()));
+    }
+    let spoken: Vec<&str> = q
+        .languages
+        .iter()
+        .filter(|l| s.languages.contains(l) || s.phones.iter().any(|p| p.languages.contains(l)))
+        .map(|l| l.as_str())
+        .collect();
+    if !spoken.is_empty() {
+        why.push(format!("speaks {}", spoken.join(", ")));
+    }
+    let open_now = s.open_now(q.now);
+    if open_now == Some(true) {
+        why.push("open now".into());
+    }
+    if s.demo {
+        why.push("demo record (fictional)".into());
+    }
+    ServiceMatch {
+        service_id: s.id,
+        name: &s.name,
+        organization: OrganizationRef {
+            id: s.organization_id,
+            name: &s.organization_name,
+        },
+        coverage_type: if outside_by_km.is_some() {
+            "outside"
+        } else {
+            coverage_type
+        },
+        needs_met,
+        distance_km,
+        distance_band,
+        confidential_location: s.is_confidential(),
+        address,
+        front_door,
+        phones: &s.phones,
+        languages: &s.languages,
+        open_now,
+        capacity: s
+            .capacity
+            .map(|(available, total, reported_at)| CapacityView {
+                available,
+                total,
+                reported_at,
+                stale: q.now - reported_at > chrono::Duration::hours(CAPACITY_STALE_HOURS),
+            }),
+        verified_at: s.verified_at,
+        demo: s.demo,
+        why,
+        rank: (s.needs.count_common(q.needs), key),
+    }
+}

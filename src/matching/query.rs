@@ -1,0 +1,288 @@
+//! `POST /api/v1/match` input: parsed into a [`MatchQuery`] whose location is already
+//! resolved (coordinates, ZIP centroid or region) and, for anonymous callers, coarsened.
+
+use chrono::{DateTime, Utc};
+use geo::InteriorPoint;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::boundaries::Boundaries;
+use crate::domain::coordinates::{CoordinatesInput, EARTH_RADIUS_KM};
+use crate::domain::coverage::from_value;
+use crate::domain::eligibility::{Facet, Gender};
+use crate::domain::language::{LanguageCode, parse_languages};
+use crate::domain::need::parse_needs;
+use crate::domain::{Coordinates, FieldError, Need};
+use crate::zips::ZipCentroids;
+
+pub const DEFAULT_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 50;
+/// Precision reported for a ZIP centroid: ZCTAs are a few km across in towns.
+const ZIP_PRECISION_KM: f64 = 5.0;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRequest {
+    pub location: Value,
+    pub needs: Vec<String>,
+    pub age: Option<i64>,
+    pub gender: Option<String>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub require: Vec<String>,
+    #[serde(default)]
+    pub open_now: bool,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationSource {
+    Coordinates,
+    PostalCode,
+    Region,
+}
+
+/// Needs as a bit set over [`Need::ALL`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NeedSet(pub u16);
+
+impl NeedSet {
+    pub fn of(needs: &[Need]) -> NeedSet {
+        NeedSet(needs.iter().fold(0, |acc, n| acc | need_bit(*n)))
+    }
+
+    pub fn count_common(self, other: NeedSet) -> u32 {
+        (self.0 & other.0).count_ones()
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Need> {
+        Need::ALL
+            .into_iter()
+            .filter(move |n| self.0 & need_bit(*n) != 0)
+    }
+}
+
+pub fn need_bit(need: Need) -> u16 {
+    Need::ALL
+        .iter()
+        .position(|n| *n == need)
+        .map_or(0, |i| 1 << i)
+}
+
+pub fn facet_bit(facet: Facet) -> u16 {
+    Facet::ALL
+        .iter()
+        .position(|f| *f == facet)
+        .map_or(0, |i| 1 << i)
+}
+
+pub fn gender_bit(gender: Gender) -> u8 {
+    Gender::ALL
+        .iter()
+        .position(|g| *g == gender)
+        .map_or(0, |i| 1 << i)
+}
+
+#[derive(Debug, Clone)]
+pub struct MatchQuery {
+    /// Where matching happens: exact for signed-in staff, snapped for anonymous callers.
+    pub point: Coordinates,
+    /// The coarse cell the point lies in. Confidential services are judged from its centre
+    /// only, so their part of the answer is the same anywhere in the cell.
+    pub cell: Coordinates,
+    pub source: LocationSource,
+    pub precision_km: f64,
+    pub needs: NeedSet,
+    pub age: Option<u8>,
+    pub gender: Option<Gender>,
+    pub languages: Vec<LanguageCode>,
+    pub require: u16,
+    pub open_now: bool,
+    pub limit: usize,
+    pub now: DateTime<Utc>,
+}
+
+/// How queries are resolved on this instance.
+#[derive(Clone, Copy)]
+pub struct QueryContext<'a> {
+    pub zips: &'a ZipCentroids,
+    pub boundaries: &'a Boundaries,
+    /// Grid size anonymous coordinates are snapped to, and confidential services judged on.
+    pub cell_km: f64,
+}
+
+/// The centre of the grid cell (about `cell_km` on a side) holding `point`.
+pub fn snap(point: Coordinates, cell_km: f64) -> Coordinates {
+    let dlat = (cell_km / EARTH_RADIUS_KM).to_degrees();
+    let row = (point.lat() / dlat).floor();
+    let lat = ((row + 0.5) * dlat).clamp(-90.0, 90.0);
+    let cos = lat.to_radians().cos().max(1e-6);
+    let dlon = (dlat / cos).min(360.0);
+    let col = (point.lon() / dlon).floor();
+    let mut lon = (col + 0.5) * dlon;
+    if lon > 180.0 {
+        lon -= 360.0;
+    }
+    Coordinates::new(lat, lon.clamp(-180.0, 180.0)).unwrap_or(point)
+}
+
+fn parse_location(
+    value: Value,
+    ctx: &QueryContext<'_>,
+    exact: bool,
+) -> Result<(Coordinates, LocationSource, f64), FieldError> {
+    let Value::Object(map) = &value else {
+        return Err(FieldError::invalid(
+            "location",
+            "give {\"lat\", \"lon\"}, {\"postal_code\"} or {\"region\"}",
+        ));
+    };
+    if map.contains_key("postal_code") {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Zip {
+            postal_code: String,
+        }
+        let zip: Zip = from_value(value, "location")?;
+        let point = ctx.zips.lookup(&zip.postal_code).ok_or_else(|| {
+            FieldError::new(
+                "unknown_postal_code",
+                "location.postal_code",
+                "unknown US ZIP code; give five digits such as 94110",
+            )
+        })?;
+        return Ok((point, LocationSource::PostalCode, ZIP_PRECISION_KM));
+    }
+    if map.contains_key("region") {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct RegionInput {
+            region: String,
+        }
+        let input: RegionInput = from_value(value, "location")?;
+        let code = input.region.trim().to_ascii_uppercase();
+        let region = ctx
+            .boundaries
+            .get(&code)
+            .filter(|r| r.code != "US")
+            .ok_or_else(|| {
+                FieldError::new(
+                    "unknown_region",
+                    "location.region",
+                    "unknown region: use a US state as US-CA or a county as US-06075",
+                )
+            })?;
+        let point = region
+            .geometry
+            .interior_point()
+            .and_then(|p| Coordinates::new(p.y(), p.x()).ok())
+            .ok_or_else(|| {
+                FieldError::new("unknown_region", "location.region", "region has no area")
+            })?;
+        let b = region.bbox;
+        let span_km = (b.max_lat - b.min_lat)
+            .abs()
+            .max((b.max_lon - b.min_lon).abs() * point.lat().to_radians().cos())
+            * 111.2;
+        return Ok((point, LocationSource::Region, (span_km / 2.0).max(1.0)));
+    }
+    let input: CoordinatesInput = from_value(value, "location")?;
+    let point = Coordinates::parse(input, "location")?;
+    if exact {
+        Ok((point, LocationSource::Coordinates, 0.0))
+    } else {
+        Ok((
+            snap(point, ctx.cell_km),
+            LocationSource::Coordinates,
+            ctx.cell_km,
+        ))
+    }
+}
+
+impl MatchQuery {
+    /// `exact`: signed-in staff match on the coordinates they give; everyone else on the
+    /// centre of the coarse cell.
+    pub fn parse(
+        req: MatchRequest,
+        ctx: &QueryContext<'_>,
+        exact: bool,
+        now: DateTime<Utc>,
+    ) -> Result<MatchQuery, FieldError> {
+        let (point, source, precision_km) = parse_location(req.location, ctx, exact)?;
+        let needs = NeedSet::of(&parse_needs(&req.needs, "needs")?);
+        let age = match req.age {
+            None => None,
+            Some(a) if (0..=130).contains(&a) => u8::try_from(a).ok(),
+            Some(_) => return Err(FieldError::invalid("age", "must be between 0 and 130")),
+        };
+        let gender = req
+            .gender
+            .map(|g| {
+                Gender::from_code(g.trim())
+                    .ok_or_else(|| FieldError::invalid("gender", "use female, male or nonbinary"))
+            })
+            .transpose()?;
+        let languages = parse_languages(&req.languages, "languages")?;
+        let mut require = 0;
+        for (i, code) in req.require.iter().enumerate() {
+            let facet = Facet::from_code(code).ok_or_else(|| {
+                FieldError::new(
+                    "unknown_facet",
+                    format!("require[{i}]"),
+                    format!("unknown eligibility facet {code:?}"),
+                )
+            })?;
+            require |= facet_bit(facet);
+        }
+        let limit = match req.limit {
+            None => DEFAULT_LIMIT,
+            Some(l) if (1..=MAX_LIMIT as i64).contains(&l) => {
+                usize::try_from(l).unwrap_or(DEFAULT_LIMIT)
+            }
+            Some(_) => {
+                return Err(FieldError::invalid(
+                    "limit",
+                    format!("must be between 1 and {MAX_LIMIT}"),
+                ));
+            }
+        };
+        Ok(MatchQuery {
+            point,
+            cell: snap(point, ctx.cell_km),
+            source,
+            precision_km,
+            needs,
+            age,
+            gender,
+            languages,
+            require,
+            open_now: req.open_now,
+            limit,
+            now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapping_is_stable_within_a_cell_and_close() {
+        let a = Coordinates::new(37.7601, -122.4201).unwrap();
+        let s = snap(a, 1.0);
+        assert_eq!(snap(s, 1.0), s, "a cell centre snaps to itself");
+        assert!(crate::domain::coordinates::haversine_km(a, s) < 1.0);
+        let b = Coordinates::new(37.7602, -122.4202).unwrap();
+        assert_eq!(snap(b, 1.0), s);
+        assert!(
+            Coordinates::new(
+                snap(Coordinates::new(89.99, 179.99).unwrap(), 1.0).lat(),
+                0.0
+            )
+            .is_ok()
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! The index against a brute-force scan of the same random directory.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use geo::{Coord, Intersects, LineString, MultiPolygon, Polygon};
+use proptest::prelude::*;
+use uuid::Uuid;
+
+use super::index::{Index, Reach, ServiceInput, Site};
+use super::query::NeedSet;
+use super::regions::RegionLocator;
+use crate::boundaries::Boundaries;
+use crate::domain::coordinates::haversine_km;
+use crate::domain::coverage::{AreaGeometry, Coverage};
+use crate::domain::eligibility::Eligibility;
+use crate::domain::{Coordinates, Need};
+
+fn coords(lat: f64, lon: f64) -> Coordinates {
+    Coordinates::new(lat.clamp(-90.0, 90.0), lon.clamp(-180.0, 180.0)).unwrap()
+}
+
+/// A star-shaped ring around (lat, lon): never self-intersecting.
+fn star(lat: f64, lon: f64, radii: &[f64]) -> LineString<f64> {
+    let n = radii.len();
+    let mut ring: Vec<Coord<f64>> = radii
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            Coord {
+                x: (lon + r * a.cos()).clamp(-180.0, 180.0),
+                y: (lat + r * a.sin()).clamp(-90.0, 90.0),
+            }
+        })
+        .collect();
+    ring.push(ring[0]);
+    LineString::new(ring)
+}
+
+#[derive(Debug, Clone)]
+enum Spec {
+    Radius(f64, f64, f64),
+    /// Centre, outer radii, and whether to cut a hole / add a second part.
+    Area(f64, f64, Vec<f64>, bool, bool),
+    Region(usize),
+    National,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    // Points cluster in a few places, including near a pole and the antimeridian.
+    let lat = prop_oneof![25.0..50.0f64, 85.0..90.0f64, -10.0..10.0f64];
+    let lon = prop_oneof![-125.0..-65.0f64, 175.0..180.0f64, -180.0..-175.0f64];
+    prop_oneof![
+        4 => (lat.clone(), lon.clone(), 0.5..500.0f64).prop_map(|(a, o, r)| Spec::Radius(a, o, r)),
+        // Areas stay inside the valid range (the API refuses anything else); -177/177 and
+        // 84 degrees keep their edges close to the antimeridian and the pole.
+        2 => (prop_oneof![25.0..50.0f64, 80.0..84.0f64, -10.0..10.0f64], prop_oneof![-125.0..-65.0f64, 173.0..177.0f64, -177.0..-173.0f64],
+              prop::collection::vec(0.2..3.0f64, 3..300), any::<bool>(), any::<bool>())
+            .prop_map(|(a, o, radii, hole, multi)| Spec::Area(a, o, radii, hole, multi)),
+        1 => (0usize..3300).prop_map(Spec::Region),
+        1 => Just(Spec::National),
+    ]
+}
+
+fn build(spec: &Spec, boundaries: &Boundaries) -> Coverage {
+    match spec {
+        Spec::Radius(lat, lon, r) => Coverage::Radius {
+            center: coords(*lat, *lon),
+            radius_km: *r,
+        },
+        Spec::Area(lat, lon, radii, hole, multi) => {
+            let inner: Vec<f64> = radii.iter().map(|_| 0.05).collect();
+            let holes = if *hole {
+                vec![star(*lat, *lon, &inner)]
+            } else {
+                vec![]
+            };
+            let mut polygons = vec![Polygon::new(star(*lat, *lon, radii), holes)];
+            if *multi {
+                polygons.push(Polygon::new(star(*lat - 8.0, *lon, &radii[..3]), vec![]));
+            }
+            Coverage::Area {
+                geometry: AreaGeometry::MultiPolygon(MultiPolygon::new(polygons)),
+            }
+        }
+        Spec::Region(i) => {
+            let regions = boundaries.regions();
+            Coverage::Region {
+                code: regions[i % regions.len()].code.clone(),
+            }
+        }
+        Spec::National => Coverage::National {
+            country: "US".into(),
+        },
+    }
+}
+
+fn input(id: u128, coverage: Vec<Coverage>) -> ServiceInput {
+    ServiceInput {
+        id: Uuid::from_u128(id),
+        name: format!("s{id}"),
+        organization_id: Uuid::nil(),
+        organization_name: Arc::from("org"),
+        needs: NeedSet::of(&[Need::Shelter]),
+        eligibility: Eligibility::default(),
+        languages: vec![],
+        site: Site::None,
+        phones: vec![],
+        schedules: vec![],
+        capacity: None,
+        verified_at: None,
+        demo: false,
+        coverage,
+    }
+}
+
+/// What covers the point by the definition, entry by entry, with no index.
+fn brute_force(coverage: &Coverage, at: Coordinates, boundaries: &Boundaries) -> bool {
+    match coverage {
+        Coverage::Radius { center, radius_km } => haversine_km(at, *center) <= *radius_km,
+        Coverage::Area { geometry } => geometry.to_multi_polygon().intersects(&at.to_point()),
+        Coverage::Region { code } | Coverage::National { country: code } => boundaries
+            .get(code)
+            .is_some_and(|r| r.geometry.intersects(&at.to_point())),
+    }
+}
+
+fn query_points(specs: &[Spec], extra: &[(f64, f64)], boundaries: &Boundaries) -> Vec<Coordinates> {
+    let mut points: Vec<Coordinates> = extra.iter().map(|(a, o)| coords(*a, *o)).collect();
+    for s in specs {
+        match s {
+            // On and just around the rim of a radius.
+            Spec::Radius(lat, lon, r) => {
+                let d = (r / crate::domain::coordinates::EARTH_RADIUS_KM).to_degrees();
+                points.extend([
+                    coords(*lat, *lon),
+                    coords(lat + d, *lon),
+                    coords(lat - d * 0.999, *lon),
+                    coords(*lat, lon + d),
+                ]);
+            }
+            // Vertices and edge midpoints of areas.
+            Spec::Area(lat, lon, radii, _, _) => {
+                let ring = star(*lat, *lon, radii);
+                let c = &ring.0;
+                points.extend([
+                    coords(c[0].y, c[0].x),
+                    coords((c[0].y + c[1].y) / 2.0, (c[0].x + c[1].x) / 2.0),
+                    coords(*lat, *lon),
+                ]);
+            }
+            // A vertex of a region's boundary: on the edge of it and of its neighbours.
+            Spec::Region(i) => {
+                let regions = boundaries.regions();
+                let region = &regions[i % regions.len()];
+                if let Some(c) = region
+                    .geometry
+                    .0
+                    .first()
+                    .and_then(|p| p.exterior().0.get(1))
+                {
+                    points.push(coords(c.y, c.x));
+                }
+            }
+            Spec::National => {}
+        }
+    }
+    points
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_index_agrees_with_a_brute_force_scan(
+        specs in prop::collection::vec(spec(), 1..40),
+        extra in prop::collection::vec((-90.0..90.0f64, -180.0..180.0f64), 0..20),
+    ) {
+        let boundaries = Boundaries::bundled();
+        let locator = RegionLocator::bundled();
+        let coverage: Vec<Coverage> = specs.iter().map(|s| build(s, boundaries)).collect();
+        for c in &coverage {
+            if let Coverage::Area { geometry } = c {
+                use geo::Validation;
+                prop_assume!(geometry.to_multi_polygon().is_valid());
+            }
+        }
+        let inputs = coverage.iter().enumerate().map(|(i, c)| input(i as u128, vec![c.clone()])).collect();
+        let index = Index::build(inputs, boundaries);
+        let nation = boundaries.index_of("US").map(|i| i as u32);
+        for at in query_points(&specs, &extra, boundaries) {
+            let regions = locator.regions_at(at);
+            let mut hits = Vec::new();
+            index.covering(at, &regions, nation, &mut hits);
+            let found: BTreeSet<u32> = hits.iter().map(|(s, _)| *s).collect();
+            let expected: BTreeSet<u32> = coverage
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| brute_force(c, at, boundaries))
+                .map(|(i, _)| i as u32)
+                .collect();
+            prop_assert_eq!(&found, &expected, "at {:?}", at);
+            for (s, reach) in hits {
+                let is_national = matches!(coverage[s as usize], Coverage::National { .. });
+                prop_assert_eq!(reach == Reach::National, is_national);
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `POST /api/v1/match`: who can help, here, with these needs. Open to anonymous callers, whose
+//! coordinates are snapped to a coarse grid before use; signed-in staff match exactly. The
+//! answer comes from the in-memory snapshot only.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::auth::{self, has_bearer};
+use crate::error::ApiError;
+use crate::json::ValidJson;
+use crate::matching::query::{LocationSource, MatchQuery, MatchRequest, QueryContext};
+use crate::matching::regions::RegionLocator;
+use crate::matching::{MatchOutcome, Snapshot};
+use crate::startup::AppState;
+use crate::zips::ZipCentroids;
+
+#[derive(Serialize)]
+struct LocationEcho {
+    source: LocationSource,
+    precision_km: f64,
+}
+
+#[derive(Serialize)]
+struct MatchResponse<'a> {
+    #[serde(flatten)]
+    outcome: MatchOutcome<'a>,
+    location: LocationEcho,
+    index_version: i64,
+}
+
+pub async fn find(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ValidJson<MatchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    // A token, when sent, must be valid; if Postgres cannot confirm it, the caller is served
+    // as anonymous rather than not at all.
+    let exact = if has_bearer(&req) {
+        match auth::authenticate(req.clone()).await {
+            Ok(_) => true,
+            Err(ApiError::Unavailable(_)) => false,
+            Err(e) => return Err(e),
+        }
+    } else {
+        false
+    };
+    if !state.live.is_ready() {
+        return Err(ApiError::Unavailable(anyhow::anyhow!(
+            "matching index not loaded yet"
+        )));
+    }
+    let ctx = QueryContext {
+        zips: ZipCentroids::bundled(),
+        boundaries: state.boundaries,
+        cell_km: state.cell_km,
+    };
+    let query = MatchQuery::parse(body.0, &ctx, exact, Utc::now())?;
+    let snapshot: std::sync::Arc<Snapshot> = state.live.snapshot();
+    let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
+    let response = MatchResponse {
+        outcome,
+        location: LocationEcho {
+            source: query.source,
+            precision_km: query.precision_km,
+        },
+        index_version: snapshot.version,
+    };
+    let body = serde_json::to_vec(&response).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Index-Version", snapshot.version.to_string()))
+        .insert_header(header::ContentType::json())
+        .body(body))
+}

@@ -1,0 +1,91 @@
+//! US ZIP codes resolved offline to their Census ZCTA centroids (bundled from
+//! `seed/zips/us-zcta-centroids.csv.gz`; see `seed/README.md`). No geocoder is ever called.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::OnceLock;
+
+use crate::domain::Coordinates;
+
+static BUNDLED_GZ: &[u8] = include_bytes!("../seed/zips/us-zcta-centroids.csv.gz");
+
+pub struct ZipCentroids {
+    by_zip: HashMap<u32, (f32, f32)>,
+}
+
+impl ZipCentroids {
+    /// The centroids compiled into this binary, parsed once per process.
+    pub fn bundled() -> &'static ZipCentroids {
+        static BUNDLED: OnceLock<ZipCentroids> = OnceLock::new();
+        BUNDLED.get_or_init(|| {
+            #[expect(
+                clippy::expect_used,
+                reason = "the embedded file is fixed at build time and checked by a unit test"
+            )]
+            ZipCentroids::from_gzip(BUNDLED_GZ).expect("bundled ZIP centroids are readable")
+        })
+    }
+
+    pub fn from_gzip(bytes: &[u8]) -> anyhow::Result<ZipCentroids> {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(bytes).read_to_string(&mut text)?;
+        let mut by_zip = HashMap::with_capacity(34_000);
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("zip"))
+        {
+            let mut parts = line.split(',');
+            let (Some(zip), Some(lat), Some(lon)) = (parts.next(), parts.next(), parts.next())
+            else {
+                anyhow::bail!("bad ZIP line {line:?}");
+            };
+            by_zip.insert(zip.parse()?, (lat.parse()?, lon.parse()?));
+        }
+        Ok(ZipCentroids { by_zip })
+    }
+
+    /// The centroid of a five-digit ZIP code (ZIP+4 and spaces are accepted and trimmed).
+    pub fn lookup(&self, zip: &str) -> Option<Coordinates> {
+        let zip = zip.trim();
+        let five = zip.split('-').next()?;
+        if five.len() != 5 || !five.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let (lat, lon) = self.by_zip.get(&five.parse().ok()?)?;
+        Coordinates::new(f64::from(*lat), f64::from(*lon)).ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_zip.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_zip.is_empty()
+    }
+
+    /// Every ZIP with its centroid (used by the benchmark's data generator).
+    pub fn iter(&self) -> impl Iterator<Item = (u32, Coordinates)> + '_ {
+        self.by_zip.iter().filter_map(|(zip, (lat, lon))| {
+            Coordinates::new(f64::from(*lat), f64::from(*lon))
+                .ok()
+                .map(|c| (*zip, c))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_bundled_zips() {
+        let zips = ZipCentroids::bundled();
+        assert_eq!(zips.len(), 33_791);
+        let mission = zips.lookup("94110").unwrap();
+        assert!((mission.lat() - 37.75).abs() < 0.01 && (mission.lon() + 122.415).abs() < 0.01);
+        assert!(zips.lookup("77002-1234").is_some());
+        assert!(zips.lookup("00000").is_none());
+        assert!(zips.lookup("9411").is_none());
+        assert!(zips.lookup("abcde").is_none());
+    }
+}

@@ -1,0 +1,476 @@
+//! `POST /api/v1/match` over HTTP against a real directory.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, TestDb, spawn_app, spawn_app_on};
+
+async fn demo_app() -> TestApp {
+    let app = spawn_app().await;
+    let boundaries = haven::boundaries::Boundaries::bundled();
+    let mut conn = app.db.connect();
+    for dataset in [haven::seed::Dataset::Hotlines, haven::seed::Dataset::Demo] {
+        haven::seed::load(&mut conn, dataset, &app.data_key, boundaries).unwrap();
+    }
+    app.wait_for_index().await;
+    app
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn service(app: &TestApp, org: Uuid, name: &str, extra: Value) -> String {
+    let mut body = json!({"organization_id": org, "name": name, "needs": ["shelter"],
+        "coverage": [{"type": "radius", "center": {"lat": 29.76, "lon": -95.37}, "radius_km": 25}]});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    res.body["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_demo_zip_search_finds_local_services_and_the_hotlines() {
+    let app = demo_app().await;
+    let res = app
+        .find(&json!({"location": {"postal_code": "94110"}, "needs": ["shelter", "legal_aid"]}))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["location"]["source"], "postal_code");
+    let results = res.body["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        assert_eq!(r["demo"], true);
+        assert_ne!(r["coverage_type"], "national");
+        assert!(!r["why"].as_array().unwrap().is_empty());
+        assert!(
+            r["needs_met"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == "shelter" || n == "legal_aid")
+        );
+    }
+    // The national hotlines that fit come back too, apart from local results.
+    let hotlines = names(&res.body["hotlines"]);
+    assert!(
+        hotlines.iter().any(|n| n.contains("Domestic Violence")),
+        "{hotlines:?}"
+    );
+    assert!(res.headers.contains_key("x-index-version"));
+    assert_eq!(res.headers["cache-control"], "no-store");
+    assert!(res.headers.get("set-cookie").is_none());
+    assert_eq!(
+        res.body["index_version"].as_i64().unwrap().to_string(),
+        res.headers["x-index-version"].to_str().unwrap()
+    );
+
+    // Confidential shelters show a front door and a band, never an address or coordinates.
+    let confidential: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["confidential_location"] == true)
+        .collect();
+    assert!(
+        !confidential.is_empty(),
+        "a demo confidential shelter serves 94110"
+    );
+    for r in confidential {
+        assert_eq!(r["address"], Value::Null);
+        assert_eq!(r["distance_km"], Value::Null);
+        assert!(r["distance_band"].is_string());
+        assert!(r["front_door"]["city"].is_string());
+        assert!(r["front_door"].get("street").is_none());
+    }
+}
+
+#[tokio::test]
+async fn filters_apply_and_ranking_puts_more_needs_first_then_distance() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let near = service(
+        &app,
+        org,
+        "Near Shelter",
+        json!({"location": {"lat": 29.761, "lon": -95.371}}),
+    )
+    .await;
+    let far = service(
+        &app,
+        org,
+        "Far Shelter",
+        json!({"location": {"lat": 29.70, "lon": -95.30}}),
+    )
+    .await;
+    let both = service(
+        &app,
+        org,
+        "Shelter And Legal",
+        json!({"needs": ["shelter", "legal_aid"], "location": {"lat": 29.65, "lon": -95.20}}),
+    )
+    .await;
+    service(
+        &app,
+        org,
+        "Adults Only",
+        json!({"eligibility": {"min_age": 18}}),
+    )
+    .await;
+    service(
+        &app,
+        org,
+        "Women Only",
+        json!({"eligibility": {"genders": ["female"]}}),
+    )
+    .await;
+    service(&app, org, "Speaks Vietnamese", json!({"languages": ["vi"]})).await;
+    service(
+        &app,
+        org,
+        "No ID Needed",
+        json!({"eligibility": {"no_id_required": true}}),
+    )
+    .await;
+    service(&app, org, "Never Open", json!({"schedules": [{"days": ["mon"], "opens_at": "00:00", "closes_at": "00:01", "timezone": "Pacific/Kiritimati"}]})).await;
+    service(
+        &app,
+        org,
+        "Counseling Only",
+        json!({"needs": ["counseling"]}),
+    )
+    .await;
+    app.wait_for_index().await;
+
+    let base =
+        json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter", "legal_aid"]});
+    let res = app.find(&base).await;
+    let got = names(&res.body["results"]);
+    assert_eq!(got[0], "Shelter And Legal", "{got:?}");
+    assert!(!got.contains(&"Counseling Only".to_string()));
+    let pos = |n: &str| got.iter().position(|g| g == n).unwrap();
+    assert!(pos("Near Shelter") < pos("Far Shelter"));
+    let ids: Vec<&str> = res.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["service_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&near.as_str()) && ids.contains(&far.as_str()) && ids.contains(&both.as_str())
+    );
+    assert!(res.body["results"][0]["distance_km"].is_number());
+
+    let with = |extra: Value| {
+        let mut q = base.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            q[k] = v.clone();
+        }
+        q
+    };
+    let minor = names(&app.find(&with(json!({"age": 16}))).await.body["results"]);
+    assert!(
+        !minor.contains(&"Adults Only".to_string()) && minor.contains(&"Women Only".to_string())
+    );
+    let man = names(&app.find(&with(json!({"gender": "male"}))).await.body["results"]);
+    assert!(!man.contains(&"Women Only".to_string()) && man.contains(&"Adults Only".to_string()));
+    let vi = names(&app.find(&with(json!({"languages": ["vi"]}))).await.body["results"]);
+    assert_eq!(vi, ["Speaks Vietnamese"]);
+    let no_id = names(
+        &app.find(&with(json!({"require": ["no_id_required"]})))
+            .await
+            .body["results"],
+    );
+    assert_eq!(no_id, ["No ID Needed"]);
+    let open = names(&app.find(&with(json!({"open_now": true}))).await.body["results"]);
+    assert!(!open.contains(&"Never Open".to_string()));
+    let limited = app.find(&with(json!({"limit": 2}))).await;
+    assert_eq!(limited.body["results"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn nothing_local_is_never_a_dead_end() {
+    let app = demo_app().await;
+    // Rural Nevada: no demo coverage; the nearest demo service is hundreds of km away.
+    let res = app
+        .find(&json!({"location": {"lat": 39.5, "lon": -117.0}, "needs": ["shelter"]}))
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body["results"].as_array().unwrap().len(), 0);
+    assert!(!res.body["hotlines"].as_array().unwrap().is_empty());
+
+    // Just outside a radius: offered as nearby, outside coverage.
+    let org = app.create_organization("Edge Org").await;
+    service(&app, org, "Edge Shelter", json!({"coverage": [{"type": "radius", "center": {"lat": 39.5, "lon": -116.0}, "radius_km": 50}]})).await;
+    app.wait_for_index().await;
+    let res = app
+        .find(&json!({"location": {"lat": 39.5, "lon": -117.0}, "needs": ["shelter"]}))
+        .await;
+    let nearby = &res.body["nearby_outside_coverage"];
+    assert_eq!(names(nearby), ["Edge Shelter"]);
+    assert_eq!(nearby[0]["coverage_type"], "outside");
+}
+
+#[tokio::test]
+async fn region_and_zip_inputs_and_region_coverage() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    service(
+        &app,
+        org,
+        "Alameda County Legal",
+        json!({"needs": ["legal_aid"], "coverage": [{"type": "region", "code": "US-06001"}]}),
+    )
+    .await;
+    service(
+        &app,
+        org,
+        "Texas Statewide",
+        json!({"needs": ["legal_aid"], "coverage": [{"type": "region", "code": "US-TX"}]}),
+    )
+    .await;
+    service(
+        &app,
+        org,
+        "Nationwide Line",
+        json!({"needs": ["legal_aid"], "coverage": [{"type": "national", "country": "US"}]}),
+    )
+    .await;
+    app.wait_for_index().await;
+
+    let res = app
+        .find(&json!({"location": {"postal_code": "94601"}, "needs": ["legal_aid"]}))
+        .await;
+    assert_eq!(names(&res.body["results"]), ["Alameda County Legal"]);
+    assert!(
+        res.body["results"][0]["why"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("Alameda"))
+    );
+    assert_eq!(names(&res.body["hotlines"]), ["Nationwide Line"]);
+
+    let res = app
+        .find(&json!({"location": {"region": "US-48201"}, "needs": ["legal_aid"]}))
+        .await;
+    assert_eq!(res.body["location"]["source"], "region");
+    assert_eq!(names(&res.body["results"]), ["Texas Statewide"]);
+}
+
+#[tokio::test]
+async fn bad_queries_are_422_naming_the_field_and_get_is_405() {
+    let app = spawn_app().await;
+    let ok = json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]});
+    let cases = [
+        (
+            json!({"location": {"postal_code": "00000"}, "needs": ["shelter"]}),
+            "location.postal_code",
+            "unknown_postal_code",
+        ),
+        (
+            json!({"location": {"region": "US-XX"}, "needs": ["shelter"]}),
+            "location.region",
+            "unknown_region",
+        ),
+        (
+            json!({"location": {"lat": 95, "lon": 0}, "needs": ["shelter"]}),
+            "location",
+            "invalid_coordinates",
+        ),
+        (
+            json!({"location": {"lat": 29.76}, "needs": ["shelter"]}),
+            "location",
+            "invalid_field",
+        ),
+        (
+            json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": []}),
+            "needs",
+            "invalid_field",
+        ),
+        (
+            json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["spa"]}),
+            "needs[0]",
+            "unknown_need",
+        ),
+        (
+            json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"], "require": ["free_cake"]}),
+            "require[0]",
+            "unknown_facet",
+        ),
+        (
+            json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"], "limit": 51}),
+            "limit",
+            "invalid_field",
+        ),
+        (
+            json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"], "age": -3}),
+            "age",
+            "invalid_field",
+        ),
+        (
+            json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"], "where": "here"}),
+            "where",
+            "invalid_field",
+        ),
+    ];
+    for (body, field, code) in cases {
+        let res = app.find(&body).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            res.body
+        );
+        assert_eq!(
+            (res.field(), res.code()),
+            (field, code),
+            "{body}: {}",
+            res.body
+        );
+    }
+    assert_eq!(app.find(&ok).await.status, StatusCode::OK);
+    let res = app.send(Method::GET, "/api/v1/match", None, None).await;
+    assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn anonymous_coordinates_are_snapped_and_confidential_answers_are_cell_invariant() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    service(&app, org, "Hidden Shelter", json!({
+        "location": {"lat": 29.7612, "lon": -95.3702, "confidential": true, "address": {"street": "9 Secret Rd", "city": "Houston"}},
+        "coverage": [{"type": "radius", "center": {"lat": 29.7612, "lon": -95.3702}, "radius_km": 3}]
+    })).await;
+    app.wait_for_index().await;
+
+    let cell = haven::matching::query::snap(
+        haven::domain::Coordinates::new(29.7700, -95.3800).unwrap(),
+        1.0,
+    );
+    let mut answers = Vec::new();
+    for (dlat, dlon) in [
+        (0.0, 0.0),
+        (0.003, 0.003),
+        (-0.004, 0.004),
+        (0.0044, -0.0049),
+    ] {
+        let (lat, lon) = (cell.lat() + dlat, cell.lon() + dlon);
+        assert_eq!(
+            haven::matching::query::snap(haven::domain::Coordinates::new(lat, lon).unwrap(), 1.0),
+            cell
+        );
+        let res = app
+            .find(&json!({"location": {"lat": lat, "lon": lon}, "needs": ["shelter"]}))
+            .await;
+        assert_eq!(res.body["location"]["precision_km"], 1.0);
+        let text = res.body.to_string();
+        assert!(
+            !text.contains("Secret") && !text.contains("29.7612"),
+            "{text}"
+        );
+        answers.push(res.body["results"].clone());
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    assert_eq!(names(&answers[0]), ["Hidden Shelter"]);
+    assert!(answers[0][0]["distance_band"].is_string());
+}
+
+#[tokio::test]
+async fn a_change_on_one_instance_is_visible_on_another_within_a_second() {
+    let a = spawn_app().await;
+    let db_b = TestDb {
+        name: a.db.name.clone(),
+        url: a.db.url.clone(),
+    };
+    let b = spawn_app_on(db_b).await;
+    let org = a.create_organization("Org").await;
+    let query = json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]});
+    assert_eq!(
+        b.find(&query).await.body["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    let id = service(&a, org, "Fresh Shelter", json!({})).await;
+    let started = std::time::Instant::now();
+    loop {
+        let res = b.find(&query).await;
+        if names(&res.body["results"]) == ["Fresh Shelter"] {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "not visible on B after 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Deletes travel too.
+    let res = a
+        .admin(Method::DELETE, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    b.wait_for_index().await;
+    assert_eq!(
+        b.find(&query).await.body["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // Both instances share one database; only one of them may drop it.
+    std::mem::forget(b);
+}
+
+#[tokio::test]
+async fn matching_keeps_answering_without_postgres_and_catches_up_after_reconnect() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    service(&app, org, "Steady Shelter", json!({})).await;
+    app.wait_for_index().await;
+    let query = json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]});
+
+    // Cut every connection the app holds (the follower's LISTEN connection included).
+    let kill = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        app.db.name
+    );
+    use diesel::RunQueryDsl;
+    diesel::sql_query(&kill)
+        .execute(&mut app.db.connect())
+        .unwrap();
+    let res = app.find(&query).await;
+    assert_eq!(names(&res.body["results"]), ["Steady Shelter"]);
+
+    // A change made meanwhile reaches the index once the follower has reconnected.
+    service(&app, org, "Later Shelter", json!({})).await;
+    let started = std::time::Instant::now();
+    loop {
+        let got = names(&app.find(&query).await.body["results"]);
+        if got.len() == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{got:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // With the database gone entirely, matching still answers; readiness says no.
+    app.db.drop_now();
+    let res = app.find(&query).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(names(&res.body["results"]).len(), 2);
+    assert_eq!(
+        app.send(Method::GET, "/readyz", None, None).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
