@@ -147,11 +147,13 @@ CREATE TABLE change_log (
 );
 COMMENT ON TABLE change_log IS 'Appended to in the same transaction as every directory write; matching indexes follow it.';
 
+-- One notification per statement (Postgres folds equal ones in a transaction): listeners read
+-- what changed from change_log itself, so a bulk import does not queue a million messages.
 CREATE FUNCTION change_log_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('haven_change_log', NEW.id::text);
-    RETURN NEW;
+    PERFORM pg_notify('haven_change_log', '');
+    RETURN NULL;
 END;
 $$;
 CREATE TRIGGER change_log_notify AFTER INSERT ON change_log
-    FOR EACH ROW EXECUTE FUNCTION change_log_notify();
+    FOR EACH STATEMENT EXECUTE FUNCTION change_log_notify();

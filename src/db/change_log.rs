@@ -1,5 +1,5 @@
-//! The change log every directory write appends to, in the write's own transaction; an
-//! insert trigger `NOTIFY`s `haven_change_log` so matching indexes can follow.
+//! The change log every directory write appends to, in the write's own transaction; a
+//! statement trigger `NOTIFY`s `haven_change_log` so matching indexes can follow.
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -18,28 +18,71 @@ pub enum Action {
     Delete,
 }
 
+impl Entity {
+    fn code(self) -> &'static str {
+        match self {
+            Entity::Organization => "organization",
+            Entity::Service => "service",
+        }
+    }
+}
+
+impl Action {
+    fn code(self) -> &'static str {
+        match self {
+            Action::Upsert => "upsert",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// Serializes directory writes from their first logged change to commit, so change ids become
+/// visible in id order and a reader that has seen id N has seen every id below it.
+const WRITE_LOCK: i64 = 0x4841_5645_4e00;
+
+fn lock_writes(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+        .execute(conn)
+        .map(|_| ())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = change_log)]
+struct ChangeRow {
+    entity: &'static str,
+    entity_id: Uuid,
+    action: &'static str,
+}
+
 pub fn record(
     conn: &mut PgConnection,
     entity: Entity,
     entity_id: Uuid,
     action: Action,
-) -> QueryResult<i64> {
-    let entity = match entity {
-        Entity::Organization => "organization",
-        Entity::Service => "service",
-    };
-    let action = match action {
-        Action::Upsert => "upsert",
-        Action::Delete => "delete",
-    };
+) -> QueryResult<()> {
+    record_many(conn, entity, &[entity_id], action)
+}
+
+/// Logs the same change for many entities at once (bulk imports).
+pub fn record_many(
+    conn: &mut PgConnection,
+    entity: Entity,
+    ids: &[Uuid],
+    action: Action,
+) -> QueryResult<()> {
+    lock_writes(conn)?;
+    let rows: Vec<ChangeRow> = ids
+        .iter()
+        .map(|id| ChangeRow {
+            entity: entity.code(),
+            entity_id: *id,
+            action: action.code(),
+        })
+        .collect();
     diesel::insert_into(change_log::table)
-        .values((
-            change_log::entity.eq(entity),
-            change_log::entity_id.eq(entity_id),
-            change_log::action.eq(action),
-        ))
-        .returning(change_log::id)
-        .get_result(conn)
+        .values(&rows)
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// The newest change id, or 0 for an empty log.

@@ -79,8 +79,9 @@ impl ServiceRow {
 }
 
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = service, treat_none_as_null = true)]
+#[diesel(table_name = service, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct ServiceForm<'a> {
+    id: Uuid,
     organization_id: Uuid,
     name: &'a str,
     description: Option<&'a str>,
@@ -106,7 +107,7 @@ struct ServiceForm<'a> {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = phone, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = phone, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub struct PhoneRow {
     pub id: Uuid,
     pub service_id: Uuid,
@@ -119,7 +120,7 @@ pub struct PhoneRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = schedule, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = schedule, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub struct ScheduleRow {
     pub id: Uuid,
     pub service_id: Uuid,
@@ -131,7 +132,7 @@ pub struct ScheduleRow {
 }
 
 #[derive(Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = location, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = location, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub struct LocationRow {
     pub id: Uuid,
     pub service_id: Uuid,
@@ -157,7 +158,7 @@ impl std::fmt::Debug for LocationRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = coverage, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = coverage, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub struct CoverageRow {
     pub id: Uuid,
     pub service_id: Uuid,
@@ -194,9 +195,10 @@ fn position(i: usize) -> i16 {
     i16::try_from(i).unwrap_or(i16::MAX)
 }
 
-fn service_form(new: &NewService, demo: bool, now: DateTime<Utc>) -> ServiceForm<'_> {
+fn service_form(id: Uuid, new: &NewService, demo: bool, now: DateTime<Utc>) -> ServiceForm<'_> {
     let e = &new.eligibility;
     ServiceForm {
+        id,
         organization_id: new.organization_id,
         name: &new.name,
         description: new.description.as_deref(),
@@ -267,102 +269,146 @@ fn location_row(service_id: Uuid, loc: &Location, key: &DataKey) -> LocationRow 
     }
 }
 
-/// Writes the parts that hang off a service (after any old ones were removed).
-fn insert_parts(
-    conn: &mut PgConnection,
-    id: Uuid,
-    new: &NewService,
-    key: &DataKey,
-    boundaries: &Boundaries,
-) -> QueryResult<()> {
-    let needs: Vec<_> = new
-        .needs
-        .iter()
-        .map(|n| {
-            (
-                service_need::service_id.eq(id),
-                service_need::need.eq(n.code()),
-            )
-        })
-        .collect();
-    diesel::insert_into(service_need::table)
-        .values(&needs)
-        .execute(conn)?;
+#[derive(Insertable)]
+#[diesel(table_name = service_need, treat_none_as_default_value = false)]
+struct NeedRow {
+    service_id: Uuid,
+    need: &'static str,
+}
 
-    let phones: Vec<PhoneRow> = new
-        .phones
-        .iter()
-        .enumerate()
-        .map(|(i, p)| PhoneRow {
-            id: Uuid::new_v4(),
+/// Rows of every part of a batch of services, table by table.
+#[derive(Default)]
+struct Parts {
+    needs: Vec<NeedRow>,
+    phones: Vec<PhoneRow>,
+    schedules: Vec<ScheduleRow>,
+    locations: Vec<LocationRow>,
+    coverage: Vec<CoverageRow>,
+}
+
+impl Parts {
+    fn add(&mut self, id: Uuid, new: &NewService, key: &DataKey, boundaries: &Boundaries) {
+        self.needs.extend(new.needs.iter().map(|n| NeedRow {
             service_id: id,
-            position: position(i),
-            number: p.number.clone(),
-            kind: p.kind.code().to_string(),
-            label: p.label.clone(),
-            available_24_7: p.available_24_7,
-            languages: p
-                .languages
-                .iter()
-                .map(|l| Some(l.as_str().to_string()))
-                .collect(),
-        })
-        .collect();
-    diesel::insert_into(phone::table)
-        .values(&phones)
-        .execute(conn)?;
-
-    let schedules: Vec<ScheduleRow> = new
-        .schedules
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ScheduleRow {
-            id: Uuid::new_v4(),
-            service_id: id,
-            position: position(i),
-            weekdays: s.weekdays.iter().copied().map(Some).collect(),
-            opens_at: s.opens_at,
-            closes_at: s.closes_at,
-            timezone: s.timezone.name().to_string(),
-        })
-        .collect();
-    diesel::insert_into(schedule::table)
-        .values(&schedules)
-        .execute(conn)?;
-
-    if let Some(loc) = &new.location {
-        diesel::insert_into(location::table)
-            .values(location_row(id, loc, key))
-            .execute(conn)?;
-    }
-
-    let coverage_rows: Vec<CoverageRow> = new
-        .coverage
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            // Validated coverage always has a box; the whole world is the safe fallback.
-            let b = c.bounding_box(boundaries);
-            CoverageRow {
+            need: n.code(),
+        }));
+        self.phones
+            .extend(new.phones.iter().enumerate().map(|(i, p)| {
+                PhoneRow {
+                    id: Uuid::new_v4(),
+                    service_id: id,
+                    position: position(i),
+                    number: p.number.clone(),
+                    kind: p.kind.code().to_string(),
+                    label: p.label.clone(),
+                    available_24_7: p.available_24_7,
+                    languages: p
+                        .languages
+                        .iter()
+                        .map(|l| Some(l.as_str().to_string()))
+                        .collect(),
+                }
+            }));
+        self.schedules
+            .extend(new.schedules.iter().enumerate().map(|(i, s)| ScheduleRow {
                 id: Uuid::new_v4(),
                 service_id: id,
                 position: position(i),
-                kind: c.kind().to_string(),
-                spec: c.to_json(),
-                min_lon: b.map_or(-180.0, |b| b.min_lon),
-                min_lat: b.map_or(-90.0, |b| b.min_lat),
-                max_lon: b.map_or(180.0, |b| b.max_lon),
-                max_lat: b.map_or(90.0, |b| b.max_lat),
-            }
-        })
+                weekdays: s.weekdays.iter().copied().map(Some).collect(),
+                opens_at: s.opens_at,
+                closes_at: s.closes_at,
+                timezone: s.timezone.name().to_string(),
+            }));
+        if let Some(loc) = &new.location {
+            self.locations.push(location_row(id, loc, key));
+        }
+        self.coverage
+            .extend(new.coverage.iter().enumerate().map(|(i, c)| {
+                // Validated coverage always has a box; the whole world is the safe fallback.
+                let b = c.bounding_box(boundaries);
+                CoverageRow {
+                    id: Uuid::new_v4(),
+                    service_id: id,
+                    position: position(i),
+                    kind: c.kind().to_string(),
+                    spec: c.to_json(),
+                    min_lon: b.map_or(-180.0, |b| b.min_lon),
+                    min_lat: b.map_or(-90.0, |b| b.min_lat),
+                    max_lon: b.map_or(180.0, |b| b.max_lon),
+                    max_lat: b.map_or(90.0, |b| b.max_lat),
+                }
+            }));
+    }
+
+    /// Writes every part with one binary `COPY` per table.
+    fn write(self, conn: &mut PgConnection) -> QueryResult<()> {
+        if !self.needs.is_empty() {
+            diesel::copy_from(service_need::table)
+                .from_insertable(self.needs)
+                .execute(conn)?;
+        }
+        if !self.phones.is_empty() {
+            diesel::copy_from(phone::table)
+                .from_insertable(self.phones)
+                .execute(conn)?;
+        }
+        if !self.schedules.is_empty() {
+            diesel::copy_from(schedule::table)
+                .from_insertable(self.schedules)
+                .execute(conn)?;
+        }
+        if !self.locations.is_empty() {
+            diesel::copy_from(location::table)
+                .from_insertable(self.locations)
+                .execute(conn)?;
+        }
+        if !self.coverage.is_empty() {
+            diesel::copy_from(coverage::table)
+                .from_insertable(self.coverage)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}
+
+/// A service to insert: its id, the parsed service, and whether it is demo data (which comes
+/// from its organization).
+pub struct ServiceWrite<'a> {
+    pub id: Uuid,
+    pub service: &'a NewService,
+    pub demo: bool,
+}
+
+/// Inserts services and all their parts with `COPY`, and logs each in the change log. Used for
+/// one service from the API and for thousands from an import alike.
+pub fn insert_many(
+    conn: &mut PgConnection,
+    batch: &[ServiceWrite<'_>],
+    key: &DataKey,
+    boundaries: &Boundaries,
+) -> QueryResult<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let rows: Vec<ServiceForm<'_>> = batch
+        .iter()
+        .map(|w| service_form(w.id, w.service, w.demo, now))
         .collect();
-    diesel::insert_into(coverage::table)
-        .values(&coverage_rows)
+    diesel::copy_from(service::table)
+        .from_insertable(rows)
         .execute(conn)?;
+    let mut parts = Parts::default();
+    for w in batch {
+        parts.add(w.id, w.service, key, boundaries);
+    }
+    parts.write(conn)?;
+    let ids: Vec<Uuid> = batch.iter().map(|w| w.id).collect();
+    change_log::record_many(conn, Entity::Service, &ids, Action::Upsert)?;
     Ok(())
 }
 
-/// Inserts a service and its parts. `demo` comes from the owning organization.
+/// Inserts one service and its parts. `demo` comes from the owning organization.
 pub fn insert(
     conn: &mut PgConnection,
     id: Uuid,
@@ -371,12 +417,16 @@ pub fn insert(
     key: &DataKey,
     boundaries: &Boundaries,
 ) -> QueryResult<()> {
-    diesel::insert_into(service::table)
-        .values((service::id.eq(id), service_form(new, demo, Utc::now())))
-        .execute(conn)?;
-    insert_parts(conn, id, new, key, boundaries)?;
-    change_log::record(conn, Entity::Service, id, Action::Upsert)?;
-    Ok(())
+    insert_many(
+        conn,
+        &[ServiceWrite {
+            id,
+            service: new,
+            demo,
+        }],
+        key,
+        boundaries,
+    )
 }
 
 /// Replaces a service and all its parts; false when there is no such service.
@@ -390,7 +440,7 @@ pub fn replace(
 ) -> QueryResult<bool> {
     let updated = diesel::update(service::table.find(id))
         .set((
-            service_form(new, demo, Utc::now()),
+            service_form(id, new, demo, Utc::now()),
             service::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;
@@ -402,7 +452,9 @@ pub fn replace(
     diesel::delete(schedule::table.filter(schedule::service_id.eq(id))).execute(conn)?;
     diesel::delete(location::table.filter(location::service_id.eq(id))).execute(conn)?;
     diesel::delete(coverage::table.filter(coverage::service_id.eq(id))).execute(conn)?;
-    insert_parts(conn, id, new, key, boundaries)?;
+    let mut parts = Parts::default();
+    parts.add(id, new, key, boundaries);
+    parts.write(conn)?;
     change_log::record(conn, Entity::Service, id, Action::Upsert)?;
     Ok(true)
 }
