@@ -63,10 +63,28 @@ pub enum Command {
         #[arg(value_enum)]
         dataset: SeedDataset,
     },
+    /// Bulk-load data from a file.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
         action: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import services from JSON Lines: one `POST /api/v1/services` body per line, with
+    /// `organization_id` or `organization_name` (created when unknown).
+    Services {
+        /// The .jsonl file.
+        file: PathBuf,
+        /// Lines written per transaction; a batch with any bad line is not written.
+        #[arg(long, default_value_t = 5_000)]
+        batch_size: usize,
     },
 }
 
@@ -157,6 +175,11 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Import {
+            what: ImportCommand::Services { file, batch_size },
+        } => {
+            import_services(&cli, &url, file, *batch_size)?;
+        }
         Command::Token {
             action: TokenCommand::Create { role, org, label },
         } => {
@@ -225,4 +248,66 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Errors printed in full; past this many, only counted.
+const ERRORS_SHOWN: usize = 100;
+
+fn import_services(
+    cli: &Cli,
+    url: &DatabaseUrl,
+    file: &std::path::Path,
+    batch_size: usize,
+) -> anyhow::Result<()> {
+    if batch_size == 0 {
+        anyhow::bail!("--batch-size must be at least 1");
+    }
+    let key = cli.data_key_source().load()?;
+    let opened = std::fs::File::open(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
+    let pool = db::prepare(url, 1)?;
+    let mut conn = pool.get()?;
+    let started = std::time::Instant::now();
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {elapsed_precise} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut importer = crate::import::Importer::new(&mut conn, &key, Boundaries::bundled())?;
+    let report = importer.run(
+        &mut conn,
+        std::io::BufReader::with_capacity(1 << 20, opened),
+        batch_size,
+        |bytes| bar.set_position(bytes),
+    )?;
+    bar.finish_and_clear();
+    for e in report.errors.iter().take(ERRORS_SHOWN) {
+        let field = if e.field.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", e.field)
+        };
+        eprintln!("line {}: {field}{}", e.line, e.message);
+    }
+    if report.errors.len() > ERRORS_SHOWN {
+        eprintln!("... and {} more errors", report.errors.len() - ERRORS_SHOWN);
+    }
+    println!(
+        "imported {} of {} services ({} organizations created) in {:.1}s; {} batches written, {} rejected, {} bad lines",
+        report.imported,
+        report.lines,
+        report.organizations_created,
+        started.elapsed().as_secs_f64(),
+        report.batches_written,
+        report.batches_rejected,
+        report.errors.len()
+    );
+    if report.errors.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{} lines could not be imported", report.errors.len())
+    }
 }

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod json;
 pub mod matching;
 pub mod routes;

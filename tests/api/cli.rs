@@ -103,3 +103,81 @@ fn migrate_creates_a_missing_database() {
         ))
         .unwrap();
 }
+
+#[tokio::test]
+async fn import_writes_good_batches_whole_and_reports_bad_lines() {
+    let app = crate::helpers::spawn_app().await;
+    let existing = app.create_organization("Existing Org").await;
+    let radius = r#""coverage": [{"type": "radius", "center": {"lat": 29.76, "lon": -95.37}, "radius_km": 10}]"#;
+    let lines = [
+        // batch 1 (lines 1-2): good, one of them creating an organization by name
+        format!(
+            r#"{{"organization_name": "Imported Org", "name": "Import A", "needs": ["shelter"], {radius}}}"#
+        ),
+        format!(
+            r#"{{"organization_id": "{existing}", "name": "Import B", "needs": ["legal_aid"], {radius}}}"#
+        ),
+        // batch 2 (lines 3-4): one bad line sinks the batch
+        format!(
+            r#"{{"organization_name": "Imported Org", "name": "Import C", "needs": ["shelter"], {radius}}}"#
+        ),
+        r#"{"organization_name": "Imported Org", "name": "Import D", "needs": ["shelter"], "coverage": [{"type": "radius", "center": {"lat": 29.76, "lon": -95.37}, "radius_km": 900}]}"#.to_string(),
+        // batch 3 (lines 5-7, with a blank line): a malformed line and an unknown organization
+        "{not json".to_string(),
+        String::new(),
+        format!(
+            r#"{{"organization_id": "{}", "name": "Import E", "needs": ["shelter"], {radius}}}"#,
+            uuid::Uuid::new_v4()
+        ),
+        // batch 4: good
+        format!(
+            r#"{{"organization_name": "Imported Org", "name": "Import F", "needs": ["medical"], {radius}}}"#
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("haven-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("services.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+
+    let out = haven(app.db.url.expose())
+        .args([
+            "import",
+            "services",
+            file.to_str().unwrap(),
+            "--batch-size",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "bad lines make the command fail");
+    assert!(
+        stderr.contains("line 4: coverage[0].radius_km:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 5:"), "{stderr}");
+    assert!(
+        stderr.contains("line 7: organization_id: no organization has this id"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("imported 3 of 7 services"), "{stdout}");
+
+    app.wait_for_index().await;
+    let res = app
+        .admin(reqwest::Method::GET, "/api/v1/services?per_page=100", None)
+        .await;
+    let mut names: Vec<String> = res.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Import A", "Import B", "Import F"]);
+    assert_eq!(app.db.count("organization"), 2, "Imported Org created once");
+    // The change log and the matching index followed.
+    let res = app.find(&serde_json::json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter", "medical"]})).await;
+    assert_eq!(res.body["results"].as_array().unwrap().len(), 2);
+}

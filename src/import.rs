@@ -1,0 +1,268 @@
+//! Bulk import of services from JSON Lines: one service per line, in the shape of
+//! `POST /api/v1/services`, its organization given by `organization_id` or by
+//! `organization_name` (created when no organization has that name). Every line is parsed and
+//! validated; lines are written in batches, each all-or-nothing: a batch with any bad line is
+//! not written, and every bad line is reported with its number, field and reason.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use chrono::Utc;
+use diesel::prelude::*;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::boundaries::Boundaries;
+use crate::crypto::DataKey;
+use crate::db::organizations;
+use crate::db::schema::organization;
+use crate::db::services::{self, ServiceWrite};
+use crate::domain::FieldError;
+use crate::domain::coverage::from_value;
+use crate::domain::organization::{NewOrganization, OrganizationInput};
+use crate::domain::service::{NewService, ServiceInput};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub lines: usize,
+    pub imported: usize,
+    pub organizations_created: usize,
+    pub batches_written: usize,
+    pub batches_rejected: usize,
+    pub errors: Vec<LineError>,
+}
+
+/// Who a line's service belongs to.
+enum Owner {
+    Existing(Uuid, bool),
+    /// An organization to create with the batch, by name.
+    New(String),
+}
+
+struct ParsedLine {
+    owner: Owner,
+    service: NewService,
+}
+
+pub struct Importer<'a> {
+    key: &'a DataKey,
+    boundaries: &'a Boundaries,
+    /// Organization id -> demo flag.
+    by_id: HashMap<Uuid, bool>,
+    /// Organization name -> id (None when several share the name).
+    by_name: HashMap<String, Option<Uuid>>,
+}
+
+impl<'a> Importer<'a> {
+    pub fn new(
+        conn: &mut PgConnection,
+        key: &'a DataKey,
+        boundaries: &'a Boundaries,
+    ) -> QueryResult<Self> {
+        let rows: Vec<(Uuid, String, bool)> = organization::table
+            .select((organization::id, organization::name, organization::demo))
+            .load(conn)?;
+        let mut by_name: HashMap<String, Option<Uuid>> = HashMap::new();
+        for (id, name, _) in &rows {
+            by_name
+                .entry(name.clone())
+                .and_modify(|v| *v = None)
+                .or_insert(Some(*id));
+        }
+        Ok(Importer {
+            key,
+            boundaries,
+            by_id: rows.into_iter().map(|(id, _, demo)| (id, demo)).collect(),
+            by_name,
+        })
+    }
+
+    fn parse_line(&self, text: &str) -> Result<ParsedLine, FieldError> {
+        let mut value: Value = serde_json::from_str(text)
+            .map_err(|e| FieldError::new("malformed_json", "", e.to_string()))?;
+        let Value::Object(object) = &mut value else {
+            return Err(FieldError::invalid("", "each line must be a JSON object"));
+        };
+        let owner = match (
+            object.remove("organization_name"),
+            object.get("organization_id"),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(FieldError::invalid(
+                    "organization_name",
+                    "give organization_id or organization_name, not both",
+                ));
+            }
+            (Some(Value::String(name)), None) => {
+                let name = name.trim().to_string();
+                let owner = match self.by_name.get(&name) {
+                    Some(Some(id)) => {
+                        Owner::Existing(*id, self.by_id.get(id).copied().unwrap_or(false))
+                    }
+                    Some(None) => {
+                        return Err(FieldError::invalid(
+                            "organization_name",
+                            "several organizations have this name; use organization_id",
+                        ));
+                    }
+                    None => Owner::New(name),
+                };
+                // Stands in until the organization exists; replaced when the batch is written.
+                object.insert(
+                    "organization_id".into(),
+                    Value::String(Uuid::nil().to_string()),
+                );
+                owner
+            }
+            (Some(_), None) => {
+                return Err(FieldError::invalid("organization_name", "must be a string"));
+            }
+            (None, _) => Owner::Existing(Uuid::nil(), false),
+        };
+        let input: ServiceInput = from_value(value, "")?;
+        let owner = match owner {
+            Owner::Existing(id, _) if id.is_nil() => {
+                let demo = self
+                    .by_id
+                    .get(&input.organization_id)
+                    .copied()
+                    .ok_or_else(|| {
+                        FieldError::new(
+                            "unknown_organization",
+                            "organization_id",
+                            "no organization has this id",
+                        )
+                    })?;
+                Owner::Existing(input.organization_id, demo)
+            }
+            other => other,
+        };
+        let service = NewService::parse(input, self.boundaries, Utc::now())?;
+        Ok(ParsedLine { owner, service })
+    }
+
+    /// Writes one batch in one transaction, creating the organizations it names.
+    fn write_batch(
+        &mut self,
+        conn: &mut PgConnection,
+        batch: Vec<ParsedLine>,
+        report: &mut ImportReport,
+    ) -> QueryResult<()> {
+        let mut created: Vec<(String, Uuid)> = Vec::new();
+        let count = batch.len();
+        conn.transaction(|conn| {
+            let mut services = Vec::with_capacity(batch.len());
+            for mut line in batch {
+                let (id, demo) = match &line.owner {
+                    Owner::Existing(id, demo) => (*id, *demo),
+                    Owner::New(name) => match created.iter().find(|(n, _)| n == name) {
+                        Some((_, id)) => (*id, false),
+                        None => {
+                            let id = Uuid::new_v4();
+                            let org = NewOrganization::parse(
+                                OrganizationInput {
+                                    name: name.clone(),
+                                    description: None,
+                                    website: None,
+                                    email: None,
+                                },
+                                false,
+                            )
+                            .map_err(|e| {
+                                diesel::result::Error::QueryBuilderError(e.to_string().into())
+                            })?;
+                            organizations::insert(conn, id, &org)?;
+                            created.push((name.clone(), id));
+                            (id, false)
+                        }
+                    },
+                };
+                line.service.organization_id = id;
+                services.push((Uuid::new_v4(), line.service, demo));
+            }
+            let writes: Vec<ServiceWrite<'_>> = services
+                .iter()
+                .map(|(id, service, demo)| ServiceWrite {
+                    id: *id,
+                    service,
+                    demo: *demo,
+                })
+                .collect();
+            services::insert_many(conn, &writes, self.key, self.boundaries)
+        })?;
+        report.organizations_created += created.len();
+        for (name, id) in created {
+            self.by_id.insert(id, false);
+            self.by_name.insert(name, Some(id));
+        }
+        report.imported += count;
+        report.batches_written += 1;
+        Ok(())
+    }
+
+    /// Reads every line of `reader`; `progress` is told how many bytes were read so far.
+    pub fn run(
+        &mut self,
+        conn: &mut PgConnection,
+        reader: impl BufRead,
+        batch_size: usize,
+        progress: impl Fn(u64),
+    ) -> anyhow::Result<ImportReport> {
+        let mut report = ImportReport::default();
+        let mut batch: Vec<ParsedLine> = Vec::with_capacity(batch_size);
+        let mut batch_failed = false;
+        let mut bytes = 0u64;
+        for (i, line) in reader.lines().enumerate() {
+            let line = line?;
+            bytes += line.len() as u64 + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            report.lines += 1;
+            match self.parse_line(&line) {
+                Ok(parsed) if !batch_failed => batch.push(parsed),
+                Ok(_) => {}
+                Err(e) => {
+                    report.errors.push(LineError {
+                        line: i + 1,
+                        field: e.field,
+                        message: e.message,
+                    });
+                    batch_failed = true;
+                    batch.clear();
+                }
+            }
+            if report.lines % batch_size == 0 {
+                self.finish_batch(conn, &mut batch, &mut batch_failed, &mut report)?;
+                progress(bytes);
+            }
+        }
+        self.finish_batch(conn, &mut batch, &mut batch_failed, &mut report)?;
+        progress(bytes);
+        Ok(report)
+    }
+
+    fn finish_batch(
+        &mut self,
+        conn: &mut PgConnection,
+        batch: &mut Vec<ParsedLine>,
+        failed: &mut bool,
+        report: &mut ImportReport,
+    ) -> anyhow::Result<()> {
+        if *failed {
+            report.batches_rejected += 1;
+        } else if !batch.is_empty() {
+            self.write_batch(conn, std::mem::take(batch), report)?;
+        }
+        batch.clear();
+        *failed = false;
+        Ok(())
+    }
+}
