@@ -1,6 +1,7 @@
 //! Structured logs through `tracing`. Requests are logged by route pattern, status and
 //! duration only: never the client address, the query string, headers or bodies (SAFETY.md 6).
 
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -16,6 +17,7 @@ pub fn init() {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let result = if std::env::var("HAVEN_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().try_init()
@@ -38,7 +40,8 @@ pub async fn log_request(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
-    tracing::info!(
+    // Debug, not info: a line per request costs throughput and keeps traces nobody needs.
+    tracing::debug!(
         method = %method,
         route = %route,
         status = response.status().as_u16(),

@@ -245,6 +245,8 @@ struct RadiusEntry {
     center: Coordinates,
     radius_km: f64,
     service: u32,
+    /// The service's needs, so most misses are decided without touching the service.
+    needs: u16,
 }
 
 impl RTreeObject for RadiusEntry {
@@ -258,6 +260,7 @@ struct AreaEntry {
     envelope: AABB<Point<f64>>,
     shape: u32,
     service: u32,
+    needs: u16,
 }
 
 impl RTreeObject for AreaEntry {
@@ -318,6 +321,7 @@ impl Index {
                                 center: *center,
                                 radius_km: *radius_km,
                                 service,
+                                needs: input.needs.0,
                             });
                         }
                         coverage.push(IndexedCoverage::Radius {
@@ -336,6 +340,7 @@ impl Index {
                                     envelope,
                                     shape: shape_id,
                                     service,
+                                    needs: input.needs.0,
                                 });
                             }
                         }
@@ -393,6 +398,11 @@ impl Index {
         self.services.get(i as usize)
     }
 
+    /// Whether any service here has coverage by this region.
+    pub fn has_region(&self, region: u32) -> bool {
+        self.by_region.contains_key(&region)
+    }
+
     pub fn contains(&self, id: &Uuid) -> bool {
         self.ids.contains_key(id)
     }
@@ -406,16 +416,21 @@ impl Index {
     }
 
     /// Every service whose coverage covers `at`, with how; `regions` are the bundled regions
-    /// covering `at` (nation included). A service may appear once per covering entry.
+    /// covering `at` (nation included). Radius and area entries of services offering none of
+    /// `needs` are skipped. A service may appear once per covering entry.
     pub fn covering(
         &self,
         at: Coordinates,
         regions: &[u32],
         nation: Option<u32>,
+        needs: u16,
         out: &mut Vec<(u32, Reach)>,
     ) {
         let envelope = point_envelope(at);
         for e in self.radius.locate_in_envelope_intersecting(&envelope) {
+            if e.needs & needs == 0 {
+                continue;
+            }
             let d = haversine_km(at, e.center);
             if d <= e.radius_km {
                 out.push((
@@ -428,7 +443,7 @@ impl Index {
             }
         }
         for e in self.areas.locate_in_envelope_intersecting(&envelope) {
-            if self.shape(e.shape).is_some_and(|s| s.covers(at)) {
+            if e.needs & needs != 0 && self.shape(e.shape).is_some_and(|s| s.covers(at)) {
                 out.push((e.service, Reach::Area));
             }
         }
@@ -460,7 +475,7 @@ impl Index {
             }
         }
         for e in self.areas.locate_in_envelope_intersecting(&envelope) {
-            if let Some(gap) = self.shape(e.shape).map(|s| s.distance_km(at))
+            if let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
                 && gap > 0.0
                 && gap <= km
             {

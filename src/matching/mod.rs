@@ -83,8 +83,6 @@ pub struct ServiceMatch<'a> {
     pub verified_at: Option<DateTime<Utc>>,
     pub demo: bool,
     pub why: Vec<String>,
-    #[serde(skip)]
-    rank: (u32, f64),
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -121,6 +119,101 @@ fn humanize(code: &str) -> String {
     code.replace('_', " ")
 }
 
+/// A service that fits, before it is rendered: only the best `limit` ever are.
+#[derive(Clone, Copy)]
+struct Candidate<'s> {
+    service: &'s IndexedService,
+    reach: Reach,
+    /// How far outside its coverage the point is (nearby list only).
+    outside_km: Option<f64>,
+    needs_met: u32,
+    /// Distance used for ranking: exact to a public site, else the band's upper bound.
+    distance_key: f64,
+}
+
+impl<'s> Candidate<'s> {
+    fn new(
+        service: &'s IndexedService,
+        reach: Reach,
+        outside_km: Option<f64>,
+        q: &MatchQuery,
+    ) -> Self {
+        let distance_key = match (&service.site, outside_km, reach) {
+            (Site::Public { at, .. }, _, _) => (haversine_km(q.point, *at) * 10.0).round() / 10.0,
+            (_, Some(gap), _) => band_upper(gap),
+            (_, None, Reach::Radius { center_km, .. }) => band_upper(center_km),
+            (_, None, Reach::National) => f64::INFINITY,
+            (_, None, _) => 0.0,
+        };
+        Candidate {
+            service,
+            reach,
+            outside_km,
+            needs_met: service.needs.count_common(q.needs),
+            distance_key,
+        }
+    }
+
+    fn rank(a: &Candidate<'_>, b: &Candidate<'_>) -> std::cmp::Ordering {
+        b.needs_met
+            .cmp(&a.needs_met)
+            .then(a.distance_key.total_cmp(&b.distance_key))
+            .then(a.service.id.cmp(&b.service.id))
+    }
+}
+
+/// Keeps one candidate per service (its most specific reach). Services with a single
+/// coverage entry, the usual case, cannot repeat and skip the bookkeeping.
+#[derive(Default)]
+struct Candidates<'s> {
+    list: Vec<Candidate<'s>>,
+    multi: HashMap<Uuid, usize>,
+}
+
+impl<'s> Candidates<'s> {
+    fn push(&mut self, c: Candidate<'s>) {
+        if c.service.coverage.len() <= 1 {
+            self.list.push(c);
+            return;
+        }
+        match self.multi.get(&c.service.id) {
+            Some(&i) => {
+                if let Some(existing) = self.list.get_mut(i) {
+                    let better = match (c.outside_km, existing.outside_km) {
+                        (Some(a), Some(b)) => a < b,
+                        _ => c.reach.better_than(existing.reach),
+                    };
+                    if better {
+                        *existing = c;
+                    }
+                }
+            }
+            None => {
+                self.multi.insert(c.service.id, self.list.len());
+                self.list.push(c);
+            }
+        }
+    }
+
+    fn contains(&self, service: &IndexedService) -> bool {
+        if service.coverage.len() <= 1 {
+            self.list.iter().any(|c| std::ptr::eq(c.service, service))
+        } else {
+            self.multi.contains_key(&service.id)
+        }
+    }
+
+    /// The best `limit`, in rank order.
+    fn top(mut list: Vec<Candidate<'s>>, limit: usize) -> Vec<Candidate<'s>> {
+        if list.len() > limit && limit > 0 {
+            list.select_nth_unstable_by(limit - 1, Candidate::rank);
+            list.truncate(limit);
+        }
+        list.sort_by(Candidate::rank);
+        list
+    }
+}
+
 impl Snapshot {
     pub fn len(&self) -> usize {
         self.base.len()
@@ -149,33 +242,28 @@ impl Snapshot {
         [(&self.base, true), (&self.overlay, false)]
     }
 
-    /// Best reach per service covering `at`, keeping only services `keep` accepts.
+    /// Services covering `at` that `keep` accepts, one candidate each.
     fn covering<'s>(
         &'s self,
+        q: &MatchQuery,
         at: Coordinates,
         regions: &[u32],
         nation: Option<u32>,
-        keep: impl Fn(&IndexedService) -> bool,
-        best: &mut HashMap<Uuid, (&'s IndexedService, Reach)>,
+        keep: impl Fn(&IndexedService, Reach) -> bool,
+        out: &mut Candidates<'s>,
     ) {
         let mut hits = Vec::new();
         for (index, skip_hidden) in self.indexes() {
             hits.clear();
-            index.covering(at, regions, nation, &mut hits);
+            index.covering(at, regions, nation, q.needs.0, &mut hits);
             for (i, reach) in hits.drain(..) {
                 let Some(service) = index.service(i) else {
                     continue;
                 };
-                if (skip_hidden && self.hidden.contains(&service.id)) || !keep(service) {
+                if (skip_hidden && self.hidden.contains(&service.id)) || !keep(service, reach) {
                     continue;
                 }
-                best.entry(service.id)
-                    .and_modify(|(_, r)| {
-                        if reach.better_than(*r) {
-                            *r = reach;
-                        }
-                    })
-                    .or_insert((service, reach));
+                out.push(Candidate::new(service, reach, None, q));
             }
         }
     }
@@ -191,20 +279,23 @@ impl Snapshot {
         let nation = boundaries
             .index_of("US")
             .and_then(|i| u32::try_from(i).ok());
-        // National crisis lines come back whatever the needs; the filters still apply.
-        let fits = |s: &IndexedService| {
-            s.passes_filters(q) && (s.is_hotline() || s.needs.count_common(q.needs) > 0)
+        // Local services must offer a requested need; national crisis lines come back
+        // whatever the needs. Every other filter applies to all.
+        let fits = |s: &IndexedService, reach: Reach| {
+            let offers = s.needs.count_common(q.needs) > 0 || (!reach.is_local() && s.is_hotline());
+            offers && s.passes_filters(q)
         };
-        let mut best: HashMap<Uuid, (&IndexedService, Reach)> = HashMap::new();
+        let mut found = Candidates::default();
         // Public and location-less services are judged at the point; confidential ones at the
         // centre of its coarse cell, so nothing about them varies within a cell.
         let point_regions = locator.regions_at(q.point);
         self.covering(
+            q,
             q.point,
             &point_regions,
             nation,
-            |s| !s.is_confidential() && fits(s),
-            &mut best,
+            |s, r| !s.is_confidential() && fits(s, r),
+            &mut found,
         );
         let cell_regions = if q.cell == q.point {
             point_regions
@@ -212,54 +303,46 @@ impl Snapshot {
             locator.regions_at(q.cell)
         };
         self.covering(
+            q,
             q.cell,
             &cell_regions,
             nation,
-            |s| s.is_confidential() && fits(s),
-            &mut best,
+            |s, r| s.is_confidential() && fits(s, r),
+            &mut found,
         );
 
-        let mut outcome = MatchOutcome::default();
-        best.retain(|_, (s, reach)| !reach.is_local() || s.needs.count_common(q.needs) > 0);
-        for (service, reach) in best.values() {
-            let m = render(service, *reach, None, q, boundaries);
-            if reach.is_local() {
-                outcome.results.push(m);
-            } else {
-                outcome.hotlines.push(m);
-            }
+        let (local, national): (Vec<_>, Vec<_>) =
+            found.list.iter().copied().partition(|c| c.reach.is_local());
+        let nearby = if local.is_empty() {
+            self.nearby(q, locator, &found)
+        } else {
+            Vec::new()
+        };
+        let render_top = |list: Vec<Candidate<'s>>| -> Vec<ServiceMatch<'s>> {
+            Candidates::top(list, q.limit)
+                .into_iter()
+                .map(|c| render(c, q, boundaries))
+                .collect()
+        };
+        MatchOutcome {
+            results: render_top(local),
+            hotlines: render_top(national),
+            nearby_outside_coverage: render_top(nearby),
         }
-        if outcome.results.is_empty() {
-            outcome.nearby_outside_coverage = self.nearby(q, locator, &best, boundaries);
-        }
-        for list in [
-            &mut outcome.results,
-            &mut outcome.hotlines,
-            &mut outcome.nearby_outside_coverage,
-        ] {
-            list.sort_by(|a, b| {
-                b.rank
-                    .0
-                    .cmp(&a.rank.0)
-                    .then(a.rank.1.total_cmp(&b.rank.1))
-                    .then(a.service_id.cmp(&b.service_id))
-            });
-            list.truncate(q.limit);
-        }
-        outcome
     }
 
     fn nearby<'s>(
         &'s self,
         q: &MatchQuery,
         locator: &RegionLocator,
-        covering: &HashMap<Uuid, (&IndexedService, Reach)>,
-        boundaries: &'s Boundaries,
-    ) -> Vec<ServiceMatch<'s>> {
-        let mut gaps: HashMap<Uuid, (&IndexedService, f64)> = HashMap::new();
+        covering: &Candidates<'s>,
+    ) -> Vec<Candidate<'s>> {
+        let mut near = Candidates::default();
         let mut hits = Vec::new();
         for (at, confidential) in [(q.point, false), (q.cell, true)] {
-            let near_regions = locator.regions_near(at, NEARBY_KM);
+            let near_regions = locator.regions_near(at, NEARBY_KM, |r| {
+                self.base.has_region(r) || self.overlay.has_region(r)
+            });
             for (index, skip_hidden) in self.indexes() {
                 hits.clear();
                 index.near(at, NEARBY_KM, &near_regions, &mut hits);
@@ -267,31 +350,22 @@ impl Snapshot {
                     let Some(s) = index.service(i) else { continue };
                     if s.is_confidential() != confidential
                         || (skip_hidden && self.hidden.contains(&s.id))
-                        || covering.contains_key(&s.id)
                         || !s.fits(q)
+                        || covering.contains(s)
                     {
                         continue;
                     }
-                    gaps.entry(s.id)
-                        .and_modify(|(_, g)| *g = g.min(gap))
-                        .or_insert((s, gap));
+                    near.push(Candidate::new(s, Reach::Area, Some(gap), q));
                 }
             }
         }
-        gaps.into_values()
-            .map(|(s, gap)| render(s, Reach::Area, Some(gap), q, boundaries))
-            .collect()
+        near.list
     }
 }
 
-/// Builds the response entry and its rank key (needs met, then distance).
-fn render<'s>(
-    s: &'s IndexedService,
-    reach: Reach,
-    outside_by_km: Option<f64>,
-    q: &MatchQuery,
-    boundaries: &'s Boundaries,
-) -> ServiceMatch<'s> {
+/// Builds the response entry, with the reasons it matched.
+fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> ServiceMatch<'s> {
+    let (s, reach, outside_by_km) = (c.service, c.reach, c.outside_km);
     let needs_met: Vec<Need> = NeedSet(s.needs.0 & q.needs.0).iter().collect();
     let mut why: Vec<String> = vec![if needs_met.is_empty() {
         "crisis line that can help with any need".to_string()
@@ -320,23 +394,20 @@ fn render<'s>(
         ),
         Reach::National => ("national", "serves the whole country".to_string()),
     };
-    let (address, front_door, distance_km, distance_band, key) = match &s.site {
-        Site::Public { at, address } => {
-            let km = (haversine_km(q.point, *at) * 10.0).round() / 10.0;
-            (Some(&**address), None, Some(km), None, km)
-        }
+    let (address, front_door, distance_km, distance_band) = match &s.site {
+        Site::Public { address, .. } => (Some(&**address), None, Some(c.distance_key), None),
         other => {
             let front_door = match other {
                 Site::Confidential { front_door } => Some(&**front_door),
                 _ => None,
             };
-            let (band_label, key) = match (outside_by_km, reach) {
-                (Some(gap), _) => (band(gap), band_upper(gap)),
-                (None, Reach::Radius { center_km, .. }) => (band(center_km), band_upper(center_km)),
-                (None, Reach::National) => ("nationwide", f64::INFINITY),
-                (None, _) => ("in its service area", 0.0),
+            let band_label = match (outside_by_km, reach) {
+                (Some(gap), _) => band(gap),
+                (None, Reach::Radius { center_km, .. }) => band(center_km),
+                (None, Reach::National) => "nationwide",
+                (None, _) => "in its service area",
             };
-            (None, front_door, None, Some(band_label), key)
+            (None, front_door, None, Some(band_label))
         }
     };
     match outside_by_km {
@@ -416,6 +487,5 @@ fn render<'s>(
         verified_at: s.verified_at,
         demo: s.demo,
         why,
-        rank: (s.needs.count_common(q.needs), key),
     }
 }

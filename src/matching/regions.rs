@@ -70,13 +70,20 @@ impl RegionLocator {
         found
     }
 
-    /// Regions within `km` of the point that do not cover it, with their distance.
-    pub fn regions_near(&self, point: Coordinates, km: f64) -> Vec<(u32, f64)> {
+    /// Regions that `wanted` accepts within `km` of the point that do not cover it, with
+    /// their distance (the distance is costly for large regions, hence the filter first).
+    pub fn regions_near(
+        &self,
+        point: Coordinates,
+        km: f64,
+        wanted: impl Fn(u32) -> bool,
+    ) -> Vec<(u32, f64)> {
         let envelope = envelope_around(point, km);
         self.tree
             .locate_in_envelope_intersecting(&envelope)
+            .filter(|e| wanted(e.region))
             .filter_map(|e| {
-                let distance = self.shape(e.region)?.distance_km(point);
+                let distance = self.shape(e.region)?.approximate_distance_km(point);
                 (distance > 0.0 && distance <= km).then_some((e.region, distance))
             })
             .collect()

@@ -15,6 +15,8 @@ const INDEX_FROM_VERTICES: usize = 256;
 
 pub struct Shape {
     geometry: MultiPolygon<f64>,
+    /// Kept so a miss costs four comparisons (geo recomputes it on every `intersects`).
+    bbox: Option<geo::Rect<f64>>,
     indexed: Option<Indexed>,
 }
 
@@ -45,7 +47,11 @@ impl Shape {
                     .collect(),
             ),
         });
-        Shape { geometry, indexed }
+        Shape {
+            bbox: geometry.bounding_rect(),
+            geometry,
+            indexed,
+        }
     }
 
     pub fn geometry(&self) -> &MultiPolygon<f64> {
@@ -55,6 +61,9 @@ impl Shape {
     /// Whether the area covers the point, its boundary included.
     pub fn covers(&self, point: Coordinates) -> bool {
         let p = point.to_point();
+        if !self.bbox.is_some_and(|b| b.intersects(&p)) {
+            return false;
+        }
         match &self.indexed {
             None => self.geometry.intersects(&p),
             Some(ix) => {
@@ -64,6 +73,25 @@ impl Shape {
                         .locate_in_envelope_intersecting(&AABB::from_point(p))
                         .any(|edge| edge.intersects(&p))
             }
+        }
+    }
+
+    /// Distance to the area's bounding box: a cheap lower bound of [`Shape::distance_km`].
+    pub fn box_distance_km(&self, point: Coordinates) -> f64 {
+        let Some(b) = self.bbox else {
+            return f64::INFINITY;
+        };
+        let lat = point.lat().clamp(b.min().y, b.max().y);
+        let lon = point.lon().clamp(b.min().x, b.max().x);
+        Coordinates::new(lat, lon).map_or(f64::INFINITY, |c| haversine_km(point, c))
+    }
+
+    /// About how far the area is: the box distance when the point is outside the box, the
+    /// exact distance (costly for large areas) only when it is inside.
+    pub fn approximate_distance_km(&self, point: Coordinates) -> f64 {
+        match self.box_distance_km(point) {
+            d if d > 0.0 => d,
+            _ => self.distance_km(point),
         }
     }
 
@@ -82,7 +110,7 @@ impl Shape {
     }
 
     pub fn bounding_box(&self) -> Option<geo::Rect<f64>> {
-        self.geometry.bounding_rect()
+        self.bbox
     }
 }
 

@@ -192,7 +192,7 @@ proptest! {
         for at in query_points(&specs, &extra, boundaries) {
             let regions = locator.regions_at(at);
             let mut hits = Vec::new();
-            index.covering(at, &regions, nation, &mut hits);
+            index.covering(at, &regions, nation, u16::MAX, &mut hits);
             let found: BTreeSet<u32> = hits.iter().map(|(s, _)| *s).collect();
             let expected: BTreeSet<u32> = coverage
                 .iter()

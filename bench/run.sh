@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Haven's matching benchmark, one command: bench/run.sh [SERVICES]   (default 1,000,000)
+#
+# Generates a seeded national directory and query set, imports it with `haven import`, starts
+# two `haven serve` instances on it, and measures with wrk: matches/s and p50/p99 latency at
+# 16/64/256 connections, a bare /healthz ceiling, index build time, RSS per service and
+# commit-to-visible latency across instances. Then the same queries as SQL against PostGIS on
+# the same data (pgbench, 16 and 64 clients). Results: bench/results/<date>-<N>.json.
+#
+# Environment: DURATION (seconds per load run, default 20); REUSE_DB=1 skips generation and
+# import when the benchmark database already holds the directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${1:-1000000}
+DURATION=${DURATION:-20}
+DB="haven_bench_$N"
+URL="postgres://postgres@127.0.0.1:5432/$DB"
+DATA="bench/data/$N"
+OUT="bench/results"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT" "$DATA"
+log() { printf '\n== %s\n' "$*" >&2; }
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+[ -f "/usr/share/postgresql/$(pg_lsclusters --no-header | awk '{print $1; exit}')/extension/postgis.control" ] \
+  || need+=("postgresql-$(pg_lsclusters --no-header | awk '{print $1; exit}')-postgis-3")
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]} (benchmark-only)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+log "building release binary"
+cargo build --release -q
+BIN=target/release/haven
+export HAVEN_DATA_KEY="${HAVEN_DATA_KEY:-$(python3 -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')}"
+export HAVEN_LOG=info
+
+import_s=None
+if [ "${REUSE_DB:-0}" != 1 ] || ! psql -h 127.0.0.1 -U postgres -lqt | cut -d'|' -f1 | grep -qw "$DB"; then
+  if [ ! -s "$DATA/services.jsonl" ]; then
+    log "generating $N services"
+    python3 bench/generate.py --services "$N" --out "$DATA"
+  fi
+  log "importing into $DB"
+  dropdb -h 127.0.0.1 -U postgres --if-exists --force "$DB"
+  DATABASE_URL=$URL "$BIN" migrate >/dev/null
+  t0=$(date +%s.%N)
+  DATABASE_URL=$URL "$BIN" import services "$DATA/services.jsonl" --batch-size 10000
+  import_s=$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")
+fi
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+start_instance() { # port db-url logfile -> pid
+  DATABASE_URL=$2 HAVEN_BIND="127.0.0.1:$1" HAVEN_WORKERS=2 "$BIN" serve >"$3" 2>&1 &
+  echo $!
+}
+wait_ready() { # port
+  for _ in $(seq 1 1200); do
+    curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0
+    sleep 0.5
+  done
+  echo "instance on $1 never became ready" >&2; return 1
+}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+log "baseline RSS with an empty directory"
+EMPTY_URL="postgres://postgres@127.0.0.1:5432/haven_bench_empty"
+dropdb -h 127.0.0.1 -U postgres --if-exists --force haven_bench_empty
+DATABASE_URL=$EMPTY_URL "$BIN" migrate >/dev/null
+pid=$(start_instance 18180 "$EMPTY_URL" "$OUT/empty.log"); pids+=("$pid")
+wait_ready 18180
+empty_rss=$(rss_kb "$pid")
+kill "$pid"
+
+log "starting two instances on $DB"
+pid_a=$(start_instance 18181 "$URL" "$OUT/a.log"); pids+=("$pid_a")
+wait_ready 18181
+pid_b=$(start_instance 18182 "$URL" "$OUT/b.log"); pids+=("$pid_b")
+wait_ready 18182
+load_ms=$(grep -o 'elapsed_ms=[0-9]*' "$OUT/a.log" | head -1 | cut -d= -f2)
+services=$(curl -s http://127.0.0.1:18181/readyz | python3 -c 'import json,sys;print(json.load(sys.stdin)["index"]["services"])')
+loaded_rss=$(rss_kb "$pid_a")
+
+wrk_run() { # connections path [script]
+  local args=(-t2 -c"$1" -d"${DURATION}s" --latency)
+  [ -n "${3:-}" ] && args+=(-s "$3")
+  QUERIES="$DATA/queries.jsonl" wrk "${args[@]}" "http://127.0.0.1:18181$2" | python3 -c '
+import json, re, sys
+text = sys.stdin.read()
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(json.dumps({"connections": int(sys.argv[1]), "rps": rps, "p50_ms": ms(p["50"]), "p99_ms": ms(p["99"]),
+                  "non_2xx": int(bad.group(1)) if bad else 0}))' "$1"
+}
+
+log "wrk: /api/v1/match at 16, 64, 256 connections (${DURATION}s each)"
+match_runs=()
+for c in 16 64 256; do
+  r=$(wrk_run "$c" /api/v1/match bench/match.lua); echo "$r" >&2; match_runs+=("$r")
+done
+log "wrk: bare /healthz ceiling at 64 connections"
+ceiling=$(wrk_run 64 /healthz); echo "$ceiling" >&2
+
+log "commit-to-visible (writes on A, reads on B)"
+TOKEN=$(DATABASE_URL=$URL "$BIN" token create --role admin --label bench)
+fresh=$(python3 bench/commit_to_visible.py --write http://127.0.0.1:18181 --read http://127.0.0.1:18182 --token "$TOKEN")
+echo "$fresh" >&2
+cleanup; pids=()
+
+log "PostGIS baseline (same data, same queries, pgbench)"
+postgis=$(python3 bench/postgis.py --db "$DB" --queries "$DATA/queries_resolved.jsonl" --seconds "$DURATION")
+
+python3 - "$OUT/$STAMP-$N.json" <<PY
+import json, sys
+runs = [json.loads(x) for x in """$(printf '%s\n' "${match_runs[@]}")""".splitlines()]
+result = {
+    "services": $services, "import_s": $import_s, "index_load_ms": ${load_ms:-None},
+    "rss_empty_kb": $empty_rss, "rss_loaded_kb": $loaded_rss,
+    "rss_bytes_per_service": round(($loaded_rss - $empty_rss) * 1024 / max(1, $services), 1),
+    "match": runs, "healthz_ceiling": json.loads('''$ceiling'''),
+    "commit_to_visible": json.loads('''$fresh'''), "postgis": json.loads('''$postgis'''),
+    "duration_s": $DURATION,
+}
+best = {r["connections"]: r for r in runs}
+pg = {r["clients"]: r for r in result["postgis"]["runs"]}
+if 64 in best and 64 in pg:
+    result["speedup_vs_postgis_at_64"] = round(best[64]["rps"] / pg[64]["tps"], 1)
+json.dump(result, open(sys.argv[1], "w"), indent=2)
+print(json.dumps(result, indent=2))
+PY
