@@ -131,9 +131,14 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let correlation_id = match self {
-            ApiError::Unavailable(cause) | ApiError::Internal(cause) => {
+            // The cause is ours (database, pool, task), never request content.
+            ApiError::Unavailable(cause) => {
                 let id = uuid::Uuid::new_v4().simple().to_string();
-                // The cause is ours (database, pool, task), never request content.
+                tracing::warn!(correlation_id = %id, error = %format!("{cause:#}"), "request refused: unavailable");
+                Some(id)
+            }
+            ApiError::Internal(cause) => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
                 tracing::error!(correlation_id = %id, error = %format!("{cause:#}"), "request failed");
                 Some(id)
             }

@@ -1,18 +1,27 @@
 //! Languages as ISO 639-1 two-letter codes.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::FieldError;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct LanguageCode(String);
+/// Two lowercase ASCII letters, kept inline: the matching index holds millions of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LanguageCode([u8; 2]);
+
+impl Serialize for LanguageCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 impl LanguageCode {
     pub fn parse(code: &str, field: &str) -> Result<Self, FieldError> {
         let code = code.trim().to_ascii_lowercase();
-        if code.len() == 2 && isolang::Language::from_639_1(&code).is_some() {
-            Ok(LanguageCode(code))
+        if let (Ok(bytes), Some(_)) = (
+            <[u8; 2]>::try_from(code.as_bytes()),
+            isolang::Language::from_639_1(&code),
+        ) {
+            Ok(LanguageCode(bytes))
         } else {
             Err(FieldError::new(
                 "unknown_language",
@@ -22,13 +31,17 @@ impl LanguageCode {
         }
     }
 
-    /// For values read back from the database, which only ever holds parsed codes.
-    pub fn from_trusted(code: String) -> Self {
-        LanguageCode(code)
+    /// For values read back from the database, which only ever holds parsed codes; anything
+    /// else is not a language code and is dropped.
+    pub fn from_trusted(code: &str) -> Option<Self> {
+        <[u8; 2]>::try_from(code.as_bytes())
+            .ok()
+            .filter(|b| b.iter().all(u8::is_ascii_lowercase))
+            .map(LanguageCode)
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        std::str::from_utf8(&self.0).unwrap_or("")
     }
 }
 

@@ -243,11 +243,34 @@ impl Reach {
 struct RadiusEntry {
     envelope: AABB<Point<f64>>,
     center: Coordinates,
+    /// The centre on the unit sphere and the squared chord of the radius: inside-or-not is
+    /// then three multiplications, with haversine only for points on the rim.
+    unit: [f64; 3],
+    chord2: f64,
     radius_km: f64,
     service: u32,
-    /// The service's needs, so most misses are decided without touching the service.
+    /// The service's needs: an entry sits in the tree of each of them.
     needs: u16,
 }
+
+/// A point on the unit sphere.
+pub fn unit_vector(c: Coordinates) -> [f64; 3] {
+    let (lat, lon) = (c.lat().to_radians(), c.lon().to_radians());
+    [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+}
+
+/// Squared straight-line distance between two points of the unit sphere.
+pub fn chord2(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
+}
+
+/// Great-circle km from a squared unit chord.
+pub fn chord2_km(c2: f64) -> f64 {
+    2.0 * crate::domain::coordinates::EARTH_RADIUS_KM * (c2.max(0.0).sqrt() / 2.0).min(1.0).asin()
+}
+
+/// Relative margin within which the chord test defers to haversine.
+const RIM: f64 = 1e-9;
 
 impl RTreeObject for RadiusEntry {
     type Envelope = AABB<Point<f64>>;
@@ -285,14 +308,29 @@ fn envelopes(b: BoundingBox) -> Vec<AABB<Point<f64>>> {
     }
 }
 
+/// One tree per need code: a query walks only the trees of the needs it asks for.
+const NEED_TREES: usize = Need::ALL.len();
+
 #[derive(Default)]
 pub struct Index {
     services: Vec<IndexedService>,
     ids: HashMap<Uuid, u32>,
-    radius: RTree<RadiusEntry>,
-    areas: RTree<AreaEntry>,
+    radius: Vec<RTree<RadiusEntry>>,
+    areas: Vec<RTree<AreaEntry>>,
     shapes: Vec<Shape>,
     by_region: HashMap<u32, Vec<u32>>,
+}
+
+/// Builds an [`Index`] one service at a time, so a full load never holds every input at once.
+pub struct IndexBuilder<'b> {
+    index: Index,
+    radius: Vec<Vec<RadiusEntry>>,
+    areas: Vec<Vec<AreaEntry>>,
+    boundaries: &'b Boundaries,
+}
+
+fn need_trees(needs: u16) -> impl Iterator<Item = usize> {
+    (0..NEED_TREES).filter(move |i| needs & (1 << i) != 0)
 }
 
 pub fn eligibility_facets(e: &Eligibility) -> u16 {
@@ -304,86 +342,11 @@ pub fn eligibility_facets(e: &Eligibility) -> u16 {
 
 impl Index {
     pub fn build(inputs: Vec<ServiceInput>, boundaries: &Boundaries) -> Index {
-        let mut index = Index::default();
-        let mut radius = Vec::new();
-        let mut areas = Vec::new();
+        let mut builder = IndexBuilder::new(boundaries);
         for input in inputs {
-            let Ok(service) = u32::try_from(index.services.len()) else {
-                break;
-            };
-            let mut coverage = Vec::with_capacity(input.coverage.len());
-            for c in &input.coverage {
-                match c {
-                    Coverage::Radius { center, radius_km } => {
-                        for envelope in envelopes(BoundingBox::around(*center, *radius_km)) {
-                            radius.push(RadiusEntry {
-                                envelope,
-                                center: *center,
-                                radius_km: *radius_km,
-                                service,
-                                needs: input.needs.0,
-                            });
-                        }
-                        coverage.push(IndexedCoverage::Radius {
-                            center: *center,
-                            radius_km: *radius_km,
-                        });
-                    }
-                    Coverage::Area { geometry } => {
-                        let shape = Shape::new(geometry.to_multi_polygon());
-                        let Ok(shape_id) = u32::try_from(index.shapes.len()) else {
-                            continue;
-                        };
-                        if let Some(rect) = shape.bounding_box() {
-                            for envelope in envelopes(BoundingBox::from_rect(rect)) {
-                                areas.push(AreaEntry {
-                                    envelope,
-                                    shape: shape_id,
-                                    service,
-                                    needs: input.needs.0,
-                                });
-                            }
-                        }
-                        index.shapes.push(shape);
-                        coverage.push(IndexedCoverage::Area { shape: shape_id });
-                    }
-                    Coverage::Region { code } | Coverage::National { country: code } => {
-                        let national = matches!(c, Coverage::National { .. });
-                        if let Some(region) = boundaries
-                            .index_of(code)
-                            .and_then(|r| u32::try_from(r).ok())
-                        {
-                            index.by_region.entry(region).or_default().push(service);
-                            coverage.push(IndexedCoverage::Region { region, national });
-                        }
-                    }
-                }
-            }
-            let e = &input.eligibility;
-            index.ids.insert(input.id, service);
-            index.services.push(IndexedService {
-                id: input.id,
-                name: input.name.into_boxed_str(),
-                organization_id: input.organization_id,
-                organization_name: input.organization_name,
-                needs: input.needs,
-                facets: eligibility_facets(e),
-                genders: e.genders.iter().fold(0, |acc, g| acc | gender_bit(*g)),
-                min_age: e.min_age,
-                max_age: e.max_age,
-                languages: input.languages.into_boxed_slice(),
-                site: input.site,
-                phones: input.phones.into_boxed_slice(),
-                schedules: input.schedules.into_boxed_slice(),
-                capacity: input.capacity,
-                verified_at: input.verified_at,
-                demo: input.demo,
-                coverage: coverage.into_boxed_slice(),
-            });
+            builder.add(input);
         }
-        index.radius = RTree::bulk_load(radius);
-        index.areas = RTree::bulk_load(areas);
-        index
+        builder.finish()
     }
 
     pub fn len(&self) -> usize {
@@ -427,24 +390,46 @@ impl Index {
         out: &mut Vec<(u32, Reach)>,
     ) {
         let envelope = point_envelope(at);
-        for e in self.radius.locate_in_envelope_intersecting(&envelope) {
-            if e.needs & needs == 0 {
-                continue;
+        let here = unit_vector(at);
+        for tree in need_trees(needs) {
+            // A service in several requested trees is taken from the first of them only.
+            let earlier = needs & ((1u16 << tree) - 1);
+            for e in self
+                .radius
+                .get(tree)
+                .into_iter()
+                .flat_map(|t| t.locate_in_envelope_intersecting(&envelope))
+            {
+                if e.needs & earlier != 0 {
+                    continue;
+                }
+                let c2 = chord2(here, e.unit);
+                let inside = if c2 < e.chord2 * (1.0 - RIM) {
+                    true
+                } else if c2 > e.chord2 * (1.0 + RIM) {
+                    false
+                } else {
+                    haversine_km(at, e.center) <= e.radius_km
+                };
+                if inside {
+                    out.push((
+                        e.service,
+                        Reach::Radius {
+                            center_km: chord2_km(c2),
+                            radius_km: e.radius_km,
+                        },
+                    ));
+                }
             }
-            let d = haversine_km(at, e.center);
-            if d <= e.radius_km {
-                out.push((
-                    e.service,
-                    Reach::Radius {
-                        center_km: d,
-                        radius_km: e.radius_km,
-                    },
-                ));
-            }
-        }
-        for e in self.areas.locate_in_envelope_intersecting(&envelope) {
-            if e.needs & needs != 0 && self.shape(e.shape).is_some_and(|s| s.covers(at)) {
-                out.push((e.service, Reach::Area));
+            for e in self
+                .areas
+                .get(tree)
+                .into_iter()
+                .flat_map(|t| t.locate_in_envelope_intersecting(&envelope))
+            {
+                if e.needs & earlier == 0 && self.shape(e.shape).is_some_and(|s| s.covers(at)) {
+                    out.push((e.service, Reach::Area));
+                }
             }
         }
         for region in regions {
@@ -464,22 +449,42 @@ impl Index {
         &self,
         at: Coordinates,
         km: f64,
+        needs: u16,
         near_regions: &[(u32, f64)],
         out: &mut Vec<(u32, f64)>,
     ) {
         let envelope = envelope_around(at, km);
-        for e in self.radius.locate_in_envelope_intersecting(&envelope) {
-            let gap = haversine_km(at, e.center) - e.radius_km;
-            if gap > 0.0 && gap <= km {
-                out.push((e.service, gap));
-            }
-        }
-        for e in self.areas.locate_in_envelope_intersecting(&envelope) {
-            if let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
-                && gap > 0.0
-                && gap <= km
+        for tree in need_trees(needs) {
+            let earlier = needs & ((1u16 << tree) - 1);
+            for e in self
+                .radius
+                .get(tree)
+                .into_iter()
+                .flat_map(|t| t.locate_in_envelope_intersecting(&envelope))
             {
-                out.push((e.service, gap));
+                if e.needs & earlier != 0 {
+                    continue;
+                }
+                let gap = haversine_km(at, e.center) - e.radius_km;
+                if gap > 0.0 && gap <= km {
+                    out.push((e.service, gap));
+                }
+            }
+            for e in self
+                .areas
+                .get(tree)
+                .into_iter()
+                .flat_map(|t| t.locate_in_envelope_intersecting(&envelope))
+            {
+                if e.needs & earlier != 0 {
+                    continue;
+                }
+                if let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
+                    && gap > 0.0
+                    && gap <= km
+                {
+                    out.push((e.service, gap));
+                }
             }
         }
         for (region, gap) in near_regions {
@@ -487,5 +492,111 @@ impl Index {
                 out.push((*service, *gap));
             }
         }
+    }
+}
+
+impl<'b> IndexBuilder<'b> {
+    pub fn new(boundaries: &'b Boundaries) -> Self {
+        IndexBuilder {
+            index: Index::default(),
+            radius: (0..NEED_TREES).map(|_| Vec::new()).collect(),
+            areas: (0..NEED_TREES).map(|_| Vec::new()).collect(),
+            boundaries,
+        }
+    }
+
+    pub fn add(&mut self, input: ServiceInput) {
+        let index = &mut self.index;
+        let Ok(service) = u32::try_from(index.services.len()) else {
+            return;
+        };
+        let mut coverage = Vec::with_capacity(input.coverage.len());
+        for c in &input.coverage {
+            match c {
+                Coverage::Radius { center, radius_km } => {
+                    let unit = unit_vector(*center);
+                    let chord2 = 4.0
+                        * (radius_km / (2.0 * crate::domain::coordinates::EARTH_RADIUS_KM))
+                            .sin()
+                            .powi(2);
+                    for envelope in envelopes(BoundingBox::around(*center, *radius_km)) {
+                        for tree in need_trees(input.needs.0) {
+                            self.radius[tree].push(RadiusEntry {
+                                envelope,
+                                center: *center,
+                                unit,
+                                chord2,
+                                radius_km: *radius_km,
+                                service,
+                                needs: input.needs.0,
+                            });
+                        }
+                    }
+                    coverage.push(IndexedCoverage::Radius {
+                        center: *center,
+                        radius_km: *radius_km,
+                    });
+                }
+                Coverage::Area { geometry } => {
+                    let shape = Shape::new(geometry.to_multi_polygon());
+                    let Ok(shape_id) = u32::try_from(index.shapes.len()) else {
+                        continue;
+                    };
+                    if let Some(rect) = shape.bounding_box() {
+                        for envelope in envelopes(BoundingBox::from_rect(rect)) {
+                            for tree in need_trees(input.needs.0) {
+                                self.areas[tree].push(AreaEntry {
+                                    envelope,
+                                    shape: shape_id,
+                                    service,
+                                    needs: input.needs.0,
+                                });
+                            }
+                        }
+                    }
+                    index.shapes.push(shape);
+                    coverage.push(IndexedCoverage::Area { shape: shape_id });
+                }
+                Coverage::Region { code } | Coverage::National { country: code } => {
+                    let national = matches!(c, Coverage::National { .. });
+                    if let Some(region) = self
+                        .boundaries
+                        .index_of(code)
+                        .and_then(|r| u32::try_from(r).ok())
+                    {
+                        index.by_region.entry(region).or_default().push(service);
+                        coverage.push(IndexedCoverage::Region { region, national });
+                    }
+                }
+            }
+        }
+        let e = &input.eligibility;
+        index.ids.insert(input.id, service);
+        index.services.push(IndexedService {
+            id: input.id,
+            name: input.name.into_boxed_str(),
+            organization_id: input.organization_id,
+            organization_name: input.organization_name,
+            needs: input.needs,
+            facets: eligibility_facets(e),
+            genders: e.genders.iter().fold(0, |acc, g| acc | gender_bit(*g)),
+            min_age: e.min_age,
+            max_age: e.max_age,
+            languages: input.languages.into_boxed_slice(),
+            site: input.site,
+            phones: input.phones.into_boxed_slice(),
+            schedules: input.schedules.into_boxed_slice(),
+            capacity: input.capacity,
+            verified_at: input.verified_at,
+            demo: input.demo,
+            coverage: coverage.into_boxed_slice(),
+        });
+    }
+
+    pub fn finish(self) -> Index {
+        let mut index = self.index;
+        index.radius = self.radius.into_iter().map(RTree::bulk_load).collect();
+        index.areas = self.areas.into_iter().map(RTree::bulk_load).collect();
+        index
     }
 }

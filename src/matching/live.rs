@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::Snapshot;
-use super::index::Index;
+use super::index::{Index, IndexBuilder};
 use super::load;
 use crate::boundaries::Boundaries;
 use crate::config::DatabaseUrl;
@@ -69,8 +69,9 @@ impl LiveIndex {
     /// Loads everything from Postgres into a fresh base.
     pub fn full_load(&self, conn: &mut PgConnection, boundaries: &Boundaries) -> QueryResult<()> {
         let started = Instant::now();
-        let (inputs, version) = load::load_all(conn, boundaries)?;
-        let index = Index::build(inputs, boundaries);
+        let mut builder = IndexBuilder::new(boundaries);
+        let version = load::load_all(conn, boundaries, |input| builder.add(input))?;
+        let index = builder.finish();
         let services = index.len();
         self.install(Snapshot {
             version,

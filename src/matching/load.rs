@@ -60,7 +60,7 @@ fn languages(values: Vec<Option<String>>) -> Vec<LanguageCode> {
     values
         .into_iter()
         .flatten()
-        .map(LanguageCode::from_trusted)
+        .filter_map(|code| LanguageCode::from_trusted(&code))
         .collect()
 }
 
@@ -166,30 +166,33 @@ fn inputs(
         .collect()
 }
 
-/// Every service, and the change-log id the data reflects, read in one consistent snapshot.
+/// Hands every service to `sink`, page by page, and returns the change-log id the data
+/// reflects; everything is read in one consistent snapshot.
 pub fn load_all(
     conn: &mut PgConnection,
     boundaries: &Boundaries,
-) -> QueryResult<(Vec<ServiceInput>, i64)> {
+    mut sink: impl FnMut(ServiceInput),
+) -> QueryResult<i64> {
     conn.build_transaction()
         .repeatable_read()
         .read_only()
         .run(|conn| {
             let version = change_log::latest_id(conn)?;
             let names = organization_names(conn, None)?;
-            let mut all = Vec::new();
             let mut after = None;
             loop {
                 let page = services::page_after(conn, after, PAGE)?;
                 let Some(last) = page.last() else { break };
                 after = Some(last.service.id);
                 let done = (page.len() as i64) < PAGE;
-                all.extend(inputs(page, &names, boundaries));
+                inputs(page, &names, boundaries)
+                    .into_iter()
+                    .for_each(&mut sink);
                 if done {
                     break;
                 }
             }
-            Ok((all, version))
+            Ok(version)
         })
 }
 

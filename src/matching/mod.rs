@@ -345,7 +345,7 @@ impl Snapshot {
             });
             for (index, skip_hidden) in self.indexes() {
                 hits.clear();
-                index.near(at, NEARBY_KM, &near_regions, &mut hits);
+                index.near(at, NEARBY_KM, q.needs.0, &near_regions, &mut hits);
                 for (i, gap) in hits.drain(..) {
                     let Some(s) = index.service(i) else { continue };
                     if s.is_confidential() != confidential

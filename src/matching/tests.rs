@@ -96,13 +96,23 @@ fn build(spec: &Spec, boundaries: &Boundaries) -> Coverage {
     }
 }
 
+/// Needs spread over the codes, 1 to 3 per service, so services sit in several need trees.
+fn needs_of(id: u128) -> NeedSet {
+    let all = Need::ALL;
+    let n = all.len() as u128;
+    let picked: Vec<Need> = (0..=(id % 3))
+        .map(|k| all[((id * 7 + k * 5) % n) as usize])
+        .collect();
+    NeedSet::of(&picked)
+}
+
 fn input(id: u128, coverage: Vec<Coverage>) -> ServiceInput {
     ServiceInput {
         id: Uuid::from_u128(id),
         name: format!("s{id}"),
         organization_id: Uuid::nil(),
         organization_name: Arc::from("org"),
-        needs: NeedSet::of(&[Need::Shelter]),
+        needs: needs_of(id),
         eligibility: Eligibility::default(),
         languages: vec![],
         site: Site::None,
@@ -176,6 +186,7 @@ proptest! {
     fn the_index_agrees_with_a_brute_force_scan(
         specs in prop::collection::vec(spec(), 1..40),
         extra in prop::collection::vec((-90.0..90.0f64, -180.0..180.0f64), 0..20),
+        asked in 1u16..4096,
     ) {
         let boundaries = Boundaries::bundled();
         let locator = RegionLocator::bundled();
@@ -192,12 +203,19 @@ proptest! {
         for at in query_points(&specs, &extra, boundaries) {
             let regions = locator.regions_at(at);
             let mut hits = Vec::new();
-            index.covering(at, &regions, nation, u16::MAX, &mut hits);
+            index.covering(at, &regions, nation, asked, &mut hits);
             let found: BTreeSet<u32> = hits.iter().map(|(s, _)| *s).collect();
+            // Radius and area entries are filtered by the needs asked; each service once.
+            let local_hits = hits.iter().filter(|(_, r)| matches!(r, Reach::Radius { .. } | Reach::Area)).count();
+            let local_found = hits.iter().filter(|(_, r)| matches!(r, Reach::Radius { .. } | Reach::Area)).map(|(s, _)| *s).collect::<BTreeSet<_>>().len();
+            prop_assert_eq!(local_hits, local_found, "a service came back twice");
             let expected: BTreeSet<u32> = coverage
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| brute_force(c, at, boundaries))
+                .filter(|(i, c)| {
+                    let local = matches!(c, Coverage::Radius { .. } | Coverage::Area { .. });
+                    (!local || needs_of(*i as u128).0 & asked != 0) && brute_force(c, at, boundaries)
+                })
                 .map(|(i, _)| i as u32)
                 .collect();
             prop_assert_eq!(&found, &expected, "at {:?}", at);
