@@ -51,6 +51,30 @@ impl Coordinates {
     }
 }
 
+/// The point on the unit sphere: straight-line (chord) distances between such points order
+/// exactly like great-circle distances and cost no trigonometry.
+pub fn unit_vector(c: Coordinates) -> [f64; 3] {
+    let (lat, lon) = (c.lat.to_radians(), c.lon.to_radians());
+    [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+}
+
+/// Squared chord between two unit vectors.
+pub fn chord2(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
+}
+
+/// Great-circle km for a squared unit chord.
+pub fn chord2_km(c2: f64) -> f64 {
+    2.0 * EARTH_RADIUS_KM * (c2.max(0.0).sqrt() / 2.0).min(1.0).asin()
+}
+
+/// Squared unit chord for a great-circle distance in km.
+pub fn km_chord2(km: f64) -> f64 {
+    4.0 * (km.min(std::f64::consts::PI * EARTH_RADIUS_KM) / (2.0 * EARTH_RADIUS_KM))
+        .sin()
+        .powi(2)
+}
+
 /// Great-circle distance between two points on the mean Earth sphere, in km.
 pub fn haversine_km(a: Coordinates, b: Coordinates) -> f64 {
     let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
@@ -86,6 +110,15 @@ mod tests {
             (haversine_km(east, west) - 22.24).abs() < 0.1,
             "across the antimeridian"
         );
+    }
+
+    #[test]
+    fn chords_agree_with_haversine() {
+        let a = Coordinates::new(29.76, -95.37).unwrap();
+        let b = Coordinates::new(30.27, -97.74).unwrap();
+        let km = chord2_km(chord2(unit_vector(a), unit_vector(b)));
+        assert!((km - haversine_km(a, b)).abs() < 1e-6);
+        assert!((chord2_km(km_chord2(25.0)) - 25.0).abs() < 1e-9);
     }
 
     #[test]

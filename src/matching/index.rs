@@ -13,7 +13,7 @@ use super::query::{MatchQuery, NeedSet, facet_bit, gender_bit, need_bit};
 use super::regions::envelope_around;
 use super::shape::{Shape, point_envelope};
 use crate::boundaries::Boundaries;
-use crate::domain::coordinates::haversine_km;
+use crate::domain::coordinates::{chord2, haversine_km, km_chord2, unit_vector};
 use crate::domain::coverage::{BoundingBox, Coverage};
 use crate::domain::eligibility::{Eligibility, Facet};
 use crate::domain::language::LanguageCode;
@@ -48,6 +48,8 @@ pub enum Site {
     None,
     Public {
         at: Coordinates,
+        /// `at` on the unit sphere, for trigonometry-free distance ranking.
+        unit: [f64; 3],
         address: Box<AddressView>,
     },
     /// Only the front door (city, region, country); the real site is never in the index.
@@ -209,9 +211,9 @@ impl IndexedService {
 /// How a service's coverage reached the query point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Reach {
-    /// Inside a radius; `center_km` is the distance to the radius centre.
+    /// Inside a radius; `center_chord2` is the squared unit chord to its centre.
     Radius {
-        center_km: f64,
+        center_chord2: f64,
         radius_km: f64,
     },
     Area,
@@ -251,22 +253,6 @@ struct RadiusEntry {
     service: u32,
     /// The service's needs: an entry sits in the tree of each of them.
     needs: u16,
-}
-
-/// A point on the unit sphere.
-pub fn unit_vector(c: Coordinates) -> [f64; 3] {
-    let (lat, lon) = (c.lat().to_radians(), c.lon().to_radians());
-    [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
-}
-
-/// Squared straight-line distance between two points of the unit sphere.
-pub fn chord2(a: [f64; 3], b: [f64; 3]) -> f64 {
-    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
-}
-
-/// Great-circle km from a squared unit chord.
-pub fn chord2_km(c2: f64) -> f64 {
-    2.0 * crate::domain::coordinates::EARTH_RADIUS_KM * (c2.max(0.0).sqrt() / 2.0).min(1.0).asin()
 }
 
 /// Relative margin within which the chord test defers to haversine.
@@ -415,7 +401,7 @@ impl Index {
                     out.push((
                         e.service,
                         Reach::Radius {
-                            center_km: chord2_km(c2),
+                            center_chord2: c2,
                             radius_km: e.radius_km,
                         },
                     ));
@@ -515,10 +501,7 @@ impl<'b> IndexBuilder<'b> {
             match c {
                 Coverage::Radius { center, radius_km } => {
                     let unit = unit_vector(*center);
-                    let chord2 = 4.0
-                        * (radius_km / (2.0 * crate::domain::coordinates::EARTH_RADIUS_KM))
-                            .sin()
-                            .powi(2);
+                    let chord2 = km_chord2(*radius_km);
                     for envelope in envelopes(BoundingBox::around(*center, *radius_km)) {
                         for tree in need_trees(input.needs.0) {
                             self.radius[tree].push(RadiusEntry {

@@ -42,6 +42,7 @@ fn site(location: Option<LocationRow>) -> Site {
         (Some(lat), Some(lon)) => match Coordinates::new(lat, lon) {
             Ok(at) => Site::Public {
                 at,
+                unit: crate::domain::coordinates::unit_vector(at),
                 address: Box::new(AddressView {
                     street: text(l.street),
                     city: text(l.city),

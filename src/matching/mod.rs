@@ -24,7 +24,7 @@ use self::index::{AddressView, Index, IndexedService, PhoneView, Reach, Site};
 use self::query::{MatchQuery, NeedSet};
 use self::regions::RegionLocator;
 use crate::boundaries::Boundaries;
-use crate::domain::coordinates::haversine_km;
+use crate::domain::coordinates::{chord2, chord2_km, km_chord2};
 use crate::domain::eligibility::Facet;
 use crate::domain::language::LanguageCode;
 use crate::domain::{Coordinates, Need};
@@ -138,10 +138,14 @@ impl<'s> Candidate<'s> {
         outside_km: Option<f64>,
         q: &MatchQuery,
     ) -> Self {
+        // Keys are squared unit chords (ordered like distances, no trigonometry): exact to a
+        // public site, else the upper bound of the band.
         let distance_key = match (&service.site, outside_km, reach) {
-            (Site::Public { at, .. }, _, _) => (haversine_km(q.point, *at) * 10.0).round() / 10.0,
-            (_, Some(gap), _) => band_upper(gap),
-            (_, None, Reach::Radius { center_km, .. }) => band_upper(center_km),
+            (Site::Public { unit, .. }, _, _) => chord2(q.point_unit, *unit),
+            (_, Some(gap), _) => km_chord2(band_upper(gap)),
+            (_, None, Reach::Radius { center_chord2, .. }) => {
+                km_chord2(band_upper(chord2_km(center_chord2)))
+            }
             (_, None, Reach::National) => f64::INFINITY,
             (_, None, _) => 0.0,
         };
@@ -395,7 +399,10 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         Reach::National => ("national", "serves the whole country".to_string()),
     };
     let (address, front_door, distance_km, distance_band) = match &s.site {
-        Site::Public { address, .. } => (Some(&**address), None, Some(c.distance_key), None),
+        Site::Public { address, .. } => {
+            let km = (chord2_km(c.distance_key) * 10.0).round() / 10.0;
+            (Some(&**address), None, Some(km), None)
+        }
         other => {
             let front_door = match other {
                 Site::Confidential { front_door } => Some(&**front_door),
@@ -403,7 +410,7 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
             };
             let band_label = match (outside_by_km, reach) {
                 (Some(gap), _) => band(gap),
-                (None, Reach::Radius { center_km, .. }) => band(center_km),
+                (None, Reach::Radius { center_chord2, .. }) => band(chord2_km(center_chord2)),
                 (None, Reach::National) => "nationwide",
                 (None, _) => "in its service area",
             };

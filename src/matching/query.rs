@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::boundaries::Boundaries;
-use crate::domain::coordinates::{CoordinatesInput, EARTH_RADIUS_KM};
+use crate::domain::coordinates::{CoordinatesInput, EARTH_RADIUS_KM, unit_vector};
 use crate::domain::coverage::from_value;
 use crate::domain::eligibility::{Facet, Gender};
 use crate::domain::language::{LanguageCode, parse_languages};
@@ -89,6 +89,8 @@ pub fn gender_bit(gender: Gender) -> u8 {
 pub struct MatchQuery {
     /// Where matching happens: exact for signed-in staff, snapped for anonymous callers.
     pub point: Coordinates,
+    /// `point` on the unit sphere.
+    pub point_unit: [f64; 3],
     /// The coarse cell the point lies in. Confidential services are judged from its centre
     /// only, so their part of the answer is the same anywhere in the cell.
     pub cell: Coordinates,
@@ -250,6 +252,7 @@ impl MatchQuery {
         };
         Ok(MatchQuery {
             point,
+            point_unit: unit_vector(point),
             cell: snap(point, ctx.cell_km),
             source,
             precision_km,
