@@ -294,6 +294,17 @@ fn envelopes(b: BoundingBox) -> Vec<AABB<Point<f64>>> {
     }
 }
 
+/// Wider nodes than rstar's default (6): the trees are bulk-loaded once and only read, and a
+/// query over heavily overlapping coverage is bound by chasing node pointers.
+pub struct WideNodes;
+
+impl rstar::RTreeParams for WideNodes {
+    const MIN_SIZE: usize = 8;
+    const MAX_SIZE: usize = 24;
+    const REINSERTION_COUNT: usize = 6;
+    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
+}
+
 /// One tree per need code: a query walks only the trees of the needs it asks for.
 const NEED_TREES: usize = Need::ALL.len();
 
@@ -301,8 +312,8 @@ const NEED_TREES: usize = Need::ALL.len();
 pub struct Index {
     services: Vec<IndexedService>,
     ids: HashMap<Uuid, u32>,
-    radius: Vec<RTree<RadiusEntry>>,
-    areas: Vec<RTree<AreaEntry>>,
+    radius: Vec<RTree<RadiusEntry, WideNodes>>,
+    areas: Vec<RTree<AreaEntry, WideNodes>>,
     shapes: Vec<Shape>,
     by_region: HashMap<u32, Vec<u32>>,
 }
@@ -578,8 +589,16 @@ impl<'b> IndexBuilder<'b> {
 
     pub fn finish(self) -> Index {
         let mut index = self.index;
-        index.radius = self.radius.into_iter().map(RTree::bulk_load).collect();
-        index.areas = self.areas.into_iter().map(RTree::bulk_load).collect();
+        index.radius = self
+            .radius
+            .into_iter()
+            .map(RTree::bulk_load_with_params)
+            .collect();
+        index.areas = self
+            .areas
+            .into_iter()
+            .map(RTree::bulk_load_with_params)
+            .collect();
         index
     }
 }
