@@ -330,6 +330,43 @@ fn need_trees(needs: u16) -> impl Iterator<Item = usize> {
     (0..NEED_TREES).filter(move |i| needs & (1 << i) != 0)
 }
 
+/// A tree entry that knows its service's needs.
+trait NeedEntry {
+    fn needs(&self) -> u16;
+}
+
+impl NeedEntry for RadiusEntry {
+    fn needs(&self) -> u16 {
+        self.needs
+    }
+}
+
+impl NeedEntry for AreaEntry {
+    fn needs(&self) -> u16 {
+        self.needs
+    }
+}
+
+/// Entries whose boxes meet `envelope`, from the trees of the requested `needs`; a service in
+/// several of those trees is taken from the first only.
+fn entries<'a, T>(
+    trees: &'a [RTree<T, WideNodes>],
+    envelope: &'a AABB<Point<f64>>,
+    needs: u16,
+) -> impl Iterator<Item = &'a T> + 'a
+where
+    T: RTreeObject<Envelope = AABB<Point<f64>>> + NeedEntry,
+{
+    need_trees(needs).flat_map(move |tree| {
+        let earlier = needs & ((1u16 << tree) - 1);
+        trees
+            .get(tree)
+            .into_iter()
+            .flat_map(move |t| t.locate_in_envelope_intersecting(envelope))
+            .filter(move |e| e.needs() & earlier == 0)
+    })
+}
+
 pub fn eligibility_facets(e: &Eligibility) -> u16 {
     Facet::ALL
         .into_iter()
@@ -388,45 +425,28 @@ impl Index {
     ) {
         let envelope = point_envelope(at);
         let here = unit_vector(at);
-        for tree in need_trees(needs) {
-            // A service in several requested trees is taken from the first of them only.
-            let earlier = needs & ((1u16 << tree) - 1);
-            for e in self
-                .radius
-                .get(tree)
-                .into_iter()
-                .flat_map(|t| t.locate_in_envelope_intersecting(&envelope))
-            {
-                if e.needs & earlier != 0 {
-                    continue;
-                }
-                let c2 = chord2(here, e.unit);
-                let inside = if c2 < e.chord2 * (1.0 - RIM) {
-                    true
-                } else if c2 > e.chord2 * (1.0 + RIM) {
-                    false
-                } else {
-                    haversine_km(at, e.center) <= e.radius_km
-                };
-                if inside {
-                    out.push((
-                        e.service,
-                        Reach::Radius {
-                            center_chord2: c2,
-                            radius_km: e.radius_km,
-                        },
-                    ));
-                }
+        for e in entries(&self.radius, &envelope, needs) {
+            let c2 = chord2(here, e.unit);
+            let inside = if c2 < e.chord2 * (1.0 - RIM) {
+                true
+            } else if c2 > e.chord2 * (1.0 + RIM) {
+                false
+            } else {
+                haversine_km(at, e.center) <= e.radius_km
+            };
+            if inside {
+                out.push((
+                    e.service,
+                    Reach::Radius {
+                        center_chord2: c2,
+                        radius_km: e.radius_km,
+                    },
+                ));
             }
-            for e in self
-                .areas
-                .get(tree)
-                .into_iter()
-                .flat_map(|t| t.locate_in_envelope_intersecting(&envelope))
-            {
-                if e.needs & earlier == 0 && self.shape(e.shape).is_some_and(|s| s.covers(at)) {
-                    out.push((e.service, Reach::Area));
-                }
+        }
+        for e in entries(&self.areas, &envelope, needs) {
+            if self.shape(e.shape).is_some_and(|s| s.covers(at)) {
+                out.push((e.service, Reach::Area));
             }
         }
         for region in regions {
@@ -451,37 +471,18 @@ impl Index {
         out: &mut Vec<(u32, f64)>,
     ) {
         let envelope = envelope_around(at, km);
-        for tree in need_trees(needs) {
-            let earlier = needs & ((1u16 << tree) - 1);
-            for e in self
-                .radius
-                .get(tree)
-                .into_iter()
-                .flat_map(|t| t.locate_in_envelope_intersecting(&envelope))
-            {
-                if e.needs & earlier != 0 {
-                    continue;
-                }
-                let gap = haversine_km(at, e.center) - e.radius_km;
-                if gap > 0.0 && gap <= km {
-                    out.push((e.service, gap));
-                }
+        for e in entries(&self.radius, &envelope, needs) {
+            let gap = haversine_km(at, e.center) - e.radius_km;
+            if gap > 0.0 && gap <= km {
+                out.push((e.service, gap));
             }
-            for e in self
-                .areas
-                .get(tree)
-                .into_iter()
-                .flat_map(|t| t.locate_in_envelope_intersecting(&envelope))
+        }
+        for e in entries(&self.areas, &envelope, needs) {
+            if let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
+                && gap > 0.0
+                && gap <= km
             {
-                if e.needs & earlier != 0 {
-                    continue;
-                }
-                if let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
-                    && gap > 0.0
-                    && gap <= km
-                {
-                    out.push((e.service, gap));
-                }
+                out.push((e.service, gap));
             }
         }
         for (region, gap) in near_regions {
