@@ -13,7 +13,7 @@ use crate::domain::coordinates::haversine_km;
 
 /// From this many vertices on, an area is indexed. The indexes cost about 100 bytes an edge,
 /// so only large outlines get them; smaller ones are walked edge by edge.
-const INDEX_FROM_VERTICES: usize = 1024;
+const INDEX_FROM_VERTICES: usize = 4096;
 
 pub struct Shape {
     geometry: MultiPolygon<f64>,
@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn indexed_and_plain_agree_including_the_boundary() {
-        for n in [8, 1500] {
+        for n in [8, 5000] {
             let shape = Shape::new(circle(n));
             assert_eq!(shape.indexed.is_some(), n >= INDEX_FROM_VERTICES);
             let c = |lat: f64, lon: f64| Coordinates::new(lat, lon).unwrap();

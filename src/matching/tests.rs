@@ -20,7 +20,8 @@ fn coords(lat: f64, lon: f64) -> Coordinates {
     Coordinates::new(lat.clamp(-90.0, 90.0), lon.clamp(-180.0, 180.0)).unwrap()
 }
 
-/// A star-shaped ring around (lat, lon): never self-intersecting.
+/// A star-shaped ring around (lat, lon): never self-intersecting, so valid by construction as
+/// long as it stays inside the coordinate range (the strategies below make sure of that).
 fn star(lat: f64, lon: f64, radii: &[f64]) -> LineString<f64> {
     let n = radii.len();
     let mut ring: Vec<Coord<f64>> = radii
@@ -56,7 +57,7 @@ fn spec() -> impl Strategy<Value = Spec> {
         // Areas stay inside the valid range (the API refuses anything else); -177/177 and
         // 84 degrees keep their edges close to the antimeridian and the pole.
         2 => (prop_oneof![25.0..50.0f64, 80.0..84.0f64, -10.0..10.0f64], prop_oneof![-125.0..-65.0f64, 173.0..177.0f64, -177.0..-173.0f64],
-              prop_oneof![4 => prop::collection::vec(0.2..3.0f64, 3..300), 1 => prop::collection::vec(0.2..3.0f64, 1100..1300)], any::<bool>(), any::<bool>())
+              prop_oneof![9 => prop::collection::vec(0.2..3.0f64, 3..300), 1 => prop::collection::vec(0.2..3.0f64, 4100..4400)], any::<bool>(), any::<bool>())
             .prop_map(|(a, o, radii, hole, multi)| Spec::Area(a, o, radii, hole, multi)),
         1 => (0usize..3300).prop_map(Spec::Region),
         1 => Just(Spec::National),
@@ -191,12 +192,6 @@ proptest! {
         let boundaries = Boundaries::bundled();
         let locator = RegionLocator::bundled();
         let coverage: Vec<Coverage> = specs.iter().map(|s| build(s, boundaries)).collect();
-        for c in &coverage {
-            if let Coverage::Area { geometry } = c {
-                use geo::Validation;
-                prop_assume!(geometry.to_multi_polygon().is_valid());
-            }
-        }
         let inputs = coverage.iter().enumerate().map(|(i, c)| input(i as u128, vec![c.clone()])).collect();
         let index = Index::build(inputs, boundaries);
         let nation = boundaries.index_of("US").map(|i| i as u32);
