@@ -15,9 +15,11 @@ use uuid::Uuid;
 use super::Snapshot;
 use super::index::{Index, IndexBuilder};
 use super::load;
+use super::regions::RegionLocator;
 use crate::boundaries::Boundaries;
 use crate::config::DatabaseUrl;
 use crate::db::{self, change_log, services};
+use crate::zips::ZipCentroids;
 
 /// How often the listener looks for notifications.
 const POLL: Duration = Duration::from_millis(25);
@@ -146,6 +148,9 @@ pub fn follow(
     boundaries: &'static Boundaries,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("haven-index".into()).spawn(move || {
+        // Parse the bundled ZIP centroids and region shapes here, before readiness, rather
+        // than on the first match request.
+        let _ = (ZipCentroids::bundled(), RegionLocator::bundled());
         let mut backoff = Duration::from_millis(250);
         while !live.stopped() {
             match run_connected(&live, &url, boundaries) {
