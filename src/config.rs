@@ -3,7 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::crypto::{DataKey, KeyError};
+use crate::auth::Role;
+use crate::crypto::{DataKeys, KeyError};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/haven";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -64,7 +65,8 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// Where the data key comes from: `HAVEN_DATA_KEY` (base64) wins over `HAVEN_DATA_KEY_FILE`.
+/// Where the data keys come from: `HAVEN_DATA_KEY` (base64 keys, newest first, separated by
+/// newlines or commas) wins over `HAVEN_DATA_KEY_FILE` (one key per line, newest first).
 #[derive(Clone)]
 pub enum DataKeySource {
     Inline(String),
@@ -81,13 +83,13 @@ impl fmt::Debug for DataKeySource {
 }
 
 impl DataKeySource {
-    pub fn load(&self) -> Result<DataKey, KeyError> {
+    pub fn load(&self) -> Result<DataKeys, KeyError> {
         match self {
-            DataKeySource::Inline(text) => DataKey::from_base64(text),
+            DataKeySource::Inline(text) => DataKeys::parse(&text.replace(',', "\n")),
             DataKeySource::File(path) => {
-                let (key, created) = DataKey::load_or_create(path)?;
+                let (key, created) = DataKeys::load_or_create(path)?;
                 if created {
-                    tracing::warn!(path = %path.display(), key_id = key.id(), "created a new data key; back it up: confidential addresses cannot be read without it");
+                    tracing::warn!(path = %path.display(), key_id = key.current().id(), "created a new data key; back it up: confidential addresses cannot be read without it");
                 }
                 Ok(key)
             }
@@ -102,7 +104,28 @@ pub struct Settings {
     pub bind: String,
     pub workers: usize,
     pub pool_size: u32,
-    pub data_key: DataKey,
+    pub data_key: DataKeys,
     /// Grid (km) anonymous coordinates are snapped to before use.
     pub cell_km: f64,
+    /// Requests an anonymous client may make a minute; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    /// Roles besides a provider's own staff that may reveal confidential addresses
+    /// (`HAVEN_REVEAL_ROLES`: hotline, caseworker). Empty by default.
+    pub reveal_roles: Vec<Role>,
+}
+
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 120;
+
+/// Parses `HAVEN_REVEAL_ROLES`: a comma-separated list of `hotline` and `caseworker`.
+pub fn parse_reveal_roles(text: &str) -> Result<Vec<Role>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|code| match Role::from_code(code) {
+            Some(role @ (Role::Hotline | Role::Caseworker)) => Ok(role),
+            _ => Err(format!(
+                "HAVEN_REVEAL_ROLES may list hotline and caseworker only, not {code:?}"
+            )),
+        })
+        .collect()
 }

@@ -69,26 +69,6 @@ impl DataKey {
         BASE64.encode(key.as_slice())
     }
 
-    /// Reads the key from `path`, creating the file (mode 0600) with a new key if it is absent.
-    pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyError> {
-        let err = |source| KeyError::File {
-            path: path.display().to_string(),
-            source,
-        };
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok((DataKey::from_base64(&text)?, false)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(err)?;
-                }
-                let text = DataKey::generate_base64();
-                write_private(path, &text).map_err(err)?;
-                Ok((DataKey::from_base64(&text)?, true))
-            }
-            Err(e) => Err(err(e)),
-        }
-    }
-
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -134,6 +114,124 @@ impl DataKey {
     }
 }
 
+/// The data keys a deployment holds, newest first: the first seals, any of them opens what it
+/// sealed (rows store the key id). `haven keys rotate` puts a new key in front and re-seals.
+#[derive(Clone, Debug)]
+pub struct DataKeys {
+    keys: Vec<DataKey>,
+}
+
+impl DataKeys {
+    /// One base64 key per line (blank lines and `#` comments ignored); the first line is current.
+    pub fn parse(text: &str) -> Result<Self, KeyError> {
+        let keys = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(DataKey::from_base64)
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(KeyError::Malformed);
+        }
+        Ok(DataKeys { keys })
+    }
+
+    pub fn single(key: DataKey) -> Self {
+        DataKeys { keys: vec![key] }
+    }
+
+    /// The key that seals new data.
+    pub fn current(&self) -> &DataKey {
+        &self.keys[0]
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(DataKey::id)
+    }
+
+    /// Opens data sealed by the key named `key_id`.
+    pub fn open(&self, key_id: &str, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, OpenError> {
+        self.keys
+            .iter()
+            .find(|k| k.id() == key_id)
+            .ok_or_else(|| OpenError {
+                key_id: key_id.to_string(),
+            })?
+            .open(sealed, context)
+    }
+
+    /// Reads the key file at `path`, creating it (mode 0600) with one new key if it is absent.
+    pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyError> {
+        let err = |source| KeyError::File {
+            path: path.display().to_string(),
+            source,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok((DataKeys::parse(&text)?, false)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(err)?;
+                }
+                let text = format!("{}\n", DataKey::generate_base64());
+                write_private(path, &text).map_err(err)?;
+                Ok((DataKeys::parse(&text)?, true))
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Writes a new key in front of the ones in the file at `path` and returns the new ring.
+    /// The file is replaced atomically (written aside, then renamed), so a crash leaves either
+    /// the old ring or the new one, and every key that sealed a stored row stays readable.
+    pub fn add_new_key(path: &Path) -> Result<Self, KeyError> {
+        let err = |source| KeyError::File {
+            path: path.display().to_string(),
+            source,
+        };
+        let old = std::fs::read_to_string(path).map_err(err)?;
+        DataKeys::parse(&old)?;
+        let text = format!("{}\n{old}", DataKey::generate_base64());
+        Self::replace_file(path, &text)?;
+        DataKeys::parse(&text)
+    }
+
+    /// Keeps in the file at `path` only the keys whose ids `keep` accepts (the current key
+    /// always stays).
+    pub fn retain_in_file(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Self, KeyError> {
+        let err = |source| KeyError::File {
+            path: path.display().to_string(),
+            source,
+        };
+        let text = std::fs::read_to_string(path).map_err(err)?;
+        let mut kept = Vec::new();
+        for (i, line) in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .enumerate()
+        {
+            let key = DataKey::from_base64(line)?;
+            if i == 0 || keep(key.id()) {
+                kept.push(line.to_string());
+            }
+        }
+        let text = format!("{}\n", kept.join("\n"));
+        Self::replace_file(path, &text)?;
+        DataKeys::parse(&text)
+    }
+
+    fn replace_file(path: &Path, text: &str) -> Result<(), KeyError> {
+        let err = |source| KeyError::File {
+            path: path.display().to_string(),
+            source,
+        };
+        let aside = path.with_extension("key.new");
+        let _ = std::fs::remove_file(&aside);
+        write_private(&aside, text).map_err(err)?;
+        std::fs::rename(&aside, path).map_err(err)
+    }
+}
+
 #[cfg(unix)]
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
@@ -165,6 +263,25 @@ mod tests {
         let other = DataKey::from_base64(&DataKey::generate_base64()).unwrap();
         assert!(other.open(&sealed, b"row-1").is_err());
         assert_ne!(key.id(), other.id());
+    }
+
+    #[test]
+    fn key_rings_open_with_any_key_and_seal_with_the_first() {
+        let old = DataKey::generate_base64();
+        let new = DataKey::generate_base64();
+        let old_only = DataKeys::parse(&old).unwrap();
+        let sealed = old_only.current().seal(b"x", b"row");
+        let ring = DataKeys::parse(&format!("# rotated\n{new}\n\n{old}\n")).unwrap();
+        assert_ne!(ring.current().id(), old_only.current().id());
+        let old_id = old_only.current().id();
+        assert_eq!(ring.open(old_id, &sealed, b"row").unwrap(), b"x");
+        assert!(
+            DataKeys::parse(&new)
+                .unwrap()
+                .open(old_id, &sealed, b"row")
+                .is_err()
+        );
+        assert!(DataKeys::parse("# nothing\n").is_err());
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error(transparent)]
     Invalid(#[from] FieldError),
     #[error("database unavailable")]
@@ -69,6 +71,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Invalid(e) => e.code,
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -81,9 +84,12 @@ impl ApiError {
                 "the request body must be JSON sent with Content-Type: application/json".into()
             }
             ApiError::Unauthorized => {
-                "missing or invalid credentials: send Authorization: Bearer <token>".into()
+                "missing, invalid or expired credentials: sign in, or send Authorization: Bearer <token>".into()
             }
             ApiError::Forbidden => "your role may not do this".into(),
+            ApiError::TooManyRequests { retry_after_secs } => {
+                format!("too many requests; try again in {retry_after_secs} s")
+            }
             ApiError::Unavailable(_) => {
                 "the directory database is unavailable; try again shortly".into()
             }
@@ -123,6 +129,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -154,6 +161,9 @@ impl ResponseError for ApiError {
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECONDS),
             ));
+        }
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
         }
         if matches!(self, ApiError::Unauthorized) {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));

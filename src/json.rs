@@ -9,17 +9,33 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 
+use crate::auth::{Caller, Role};
 use crate::domain::FieldError;
 use crate::error::ApiError;
 
 /// Default body limit for API writes.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
-/// For bodies that may carry GeoJSON areas (admin service writes).
+/// For bodies that may carry GeoJSON areas, when an admin sends them; everyone else keeps
+/// [`DEFAULT_LIMIT`] on the same routes.
 pub const GEOMETRY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// The limit for this request: a raised `LIMIT` applies to admins only.
+fn limit_for(req: &HttpRequest, limit: usize) -> usize {
+    let admin = req
+        .extensions()
+        .get::<Caller>()
+        .and_then(|c| c.0.as_ref())
+        .is_some_and(|p| p.role == Role::Admin);
+    if admin {
+        limit
+    } else {
+        limit.min(DEFAULT_LIMIT)
+    }
+}
 
 pub struct ValidJson<T, const LIMIT: usize = DEFAULT_LIMIT>(pub T);
 
@@ -54,6 +70,7 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ValidJso
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
+        let limit = limit_for(req, LIMIT);
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -64,16 +81,16 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ValidJso
             if !json {
                 return Err(ApiError::UnsupportedMediaType);
             }
-            if declared.is_some_and(|len| len > LIMIT) {
-                return Err(ApiError::PayloadTooLarge { limit: LIMIT });
+            if declared.is_some_and(|len| len > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
             }
-            let mut body = web_bytes(declared.unwrap_or(0).min(LIMIT));
+            let mut body = web_bytes(declared.unwrap_or(0).min(limit));
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| {
                     ApiError::BadRequest(format!("could not read the request body: {e}"))
                 })?;
-                if body.len() + chunk.len() > LIMIT {
-                    return Err(ApiError::PayloadTooLarge { limit: LIMIT });
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
                 }
                 body.extend_from_slice(&chunk);
             }

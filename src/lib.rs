@@ -19,4 +19,5 @@ pub mod routes;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;
+pub mod throttle;
 pub mod zips;

@@ -7,22 +7,30 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use diesel::PgConnection;
 
+use crate::auth::Role;
 use crate::boundaries::Boundaries;
 use crate::config::Settings;
-use crate::crypto::DataKey;
+use crate::crypto::DataKeys;
 use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::matching::live::{self, LiveIndex};
+use crate::throttle::Throttles;
 use crate::{routes, telemetry};
+
+/// Everything a page may load comes from Haven itself; nothing may frame it, and forms post
+/// only back to it.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
 
 /// What every handler can reach.
 pub struct AppState {
     pub pool: DbPool,
     pub boundaries: &'static Boundaries,
-    pub data_key: DataKey,
+    pub data_key: DataKeys,
     pub live: Arc<LiveIndex>,
     /// Coarse grid size (km) for anonymous coordinates and confidential services.
     pub cell_km: f64,
+    pub throttles: Throttles,
+    pub reveal_roles: Vec<Role>,
 }
 
 impl AppState {
@@ -62,15 +70,23 @@ impl Application {
             data_key: settings.data_key.clone(),
             live: live.clone(),
             cell_km: settings.cell_km,
+            throttles: Throttles::new(settings.rate_limit_per_minute)
+                .map_err(|e| std::io::Error::other(format!("no randomness available: {e}")))?,
+            reveal_roles: settings.reveal_roles.clone(),
         });
         let server = HttpServer::new(move || {
             App::new()
+                // Innermost: who is calling and whether the route lets them (routes::gate).
+                .wrap(actix_web::middleware::from_fn(routes::gate))
                 .wrap(
-                    // Nothing Haven answers may be cached or leak where it was read from.
+                    // Nothing Haven answers may be cached, framed, or leak where it was read
+                    // from; pages may load only what Haven itself serves (SAFETY.md rule 8).
                     actix_web::middleware::DefaultHeaders::new()
                         .add(("Cache-Control", "no-store"))
                         .add(("Referrer-Policy", "no-referrer"))
-                        .add(("X-Content-Type-Options", "nosniff")),
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY)),
                 )
                 .wrap(actix_web::middleware::from_fn(telemetry::log_request))
                 .app_data(state.clone())

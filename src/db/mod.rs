@@ -1,6 +1,8 @@
 //! PostgreSQL, the source of truth: the connection pool, database creation, embedded
 //! migrations, and plain query functions per table group. Callers own transactions.
 
+pub mod accounts;
+pub mod audit;
 pub mod change_log;
 pub mod organizations;
 pub mod schema;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::change_log::{self, Action, Entity};
-use super::schema::{organization, service};
+use super::schema::{app_user, organization, service};
 use crate::domain::organization::{NewOrganization, OrganizationPatch};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -69,6 +69,23 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Organizatio
         .optional()
 }
 
+/// The organization if `only` (a caller's own organization) is absent or names it: the object
+/// check is part of the query that loads the object.
+pub fn find_visible(
+    conn: &mut PgConnection,
+    id: Uuid,
+    only: Option<Uuid>,
+) -> QueryResult<Option<OrganizationRow>> {
+    let mut query = organization::table
+        .find(id)
+        .select(OrganizationRow::as_select())
+        .into_boxed();
+    if let Some(own) = only {
+        query = query.filter(organization::id.eq(own));
+    }
+    query.first(conn).optional()
+}
+
 /// Locks the row for the rest of the transaction, so a concurrent delete cannot slip between
 /// a check and the write that depends on it.
 pub fn find_for_update(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<OrganizationRow>> {
@@ -111,6 +128,13 @@ pub fn count_services(conn: &mut PgConnection, id: Uuid) -> QueryResult<i64> {
         .get_result(conn)
 }
 
+pub fn count_users(conn: &mut PgConnection, id: Uuid) -> QueryResult<i64> {
+    app_user::table
+        .filter(app_user::organization_id.eq(id))
+        .count()
+        .get_result(conn)
+}
+
 /// Deletes the organization and its API tokens; the caller first makes sure it has no services.
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     let deleted = diesel::delete(organization::table.find(id)).execute(conn)? > 0;
@@ -120,14 +144,23 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     Ok(deleted)
 }
 
+/// A page of organizations; with `only`, just that one.
 pub fn list(
     conn: &mut PgConnection,
+    only: Option<Uuid>,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<OrganizationRow>, i64)> {
-    let total = organization::table.count().get_result(conn)?;
-    let rows = organization::table
+    let mut count = organization::table.into_boxed();
+    let mut page = organization::table
         .select(OrganizationRow::as_select())
+        .into_boxed();
+    if let Some(own) = only {
+        count = count.filter(organization::id.eq(own));
+        page = page.filter(organization::id.eq(own));
+    }
+    let total = count.count().get_result(conn)?;
+    let rows = page
         .order((organization::name, organization::id))
         .offset(offset)
         .limit(limit)

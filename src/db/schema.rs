@@ -13,6 +13,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    app_user (id) {
+        id -> Uuid,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        organization_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_event (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        action -> Text,
+        actor_user_id -> Nullable<Uuid>,
+        actor_token_id -> Nullable<Uuid>,
+        actor_role -> Text,
+        actor_organization_id -> Nullable<Uuid>,
+        service_id -> Uuid,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
     change_log (id) {
         id -> Int8,
         entity -> Text,
@@ -128,16 +154,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_session (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(api_token -> organization (organization_id));
+diesel::joinable!(app_user -> organization (organization_id));
 diesel::joinable!(coverage -> service (service_id));
 diesel::joinable!(location -> service (service_id));
 diesel::joinable!(phone -> service (service_id));
 diesel::joinable!(schedule -> service (service_id));
 diesel::joinable!(service -> organization (organization_id));
 diesel::joinable!(service_need -> service (service_id));
+diesel::joinable!(user_session -> app_user (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_token,
+    app_user,
+    audit_event,
     change_log,
     coverage,
     location,
@@ -146,4 +187,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     schedule,
     service,
     service_need,
+    user_session,
 );

@@ -11,9 +11,11 @@ use uuid::Uuid;
 use super::change_log::{self, Action, Entity};
 use super::schema::{coverage, location, phone, schedule, service, service_need};
 use crate::boundaries::Boundaries;
-use crate::crypto::DataKey;
+use crate::crypto::{DataKey, DataKeys, OpenError};
 use crate::domain::eligibility::{Eligibility, Gender};
-use crate::domain::service::{Location, NewService};
+use crate::domain::phone::Phone;
+use crate::domain::schedule::Schedule;
+use crate::domain::service::{Location, NewService, ServicePatch};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = service, check_for_backend(diesel::pg::Pg))]
@@ -292,33 +294,8 @@ impl Parts {
             service_id: id,
             need: n.code(),
         }));
-        self.phones
-            .extend(new.phones.iter().enumerate().map(|(i, p)| {
-                PhoneRow {
-                    id: Uuid::new_v4(),
-                    service_id: id,
-                    position: position(i),
-                    number: p.number.clone(),
-                    kind: p.kind.code().to_string(),
-                    label: p.label.clone(),
-                    available_24_7: p.available_24_7,
-                    languages: p
-                        .languages
-                        .iter()
-                        .map(|l| Some(l.as_str().to_string()))
-                        .collect(),
-                }
-            }));
-        self.schedules
-            .extend(new.schedules.iter().enumerate().map(|(i, s)| ScheduleRow {
-                id: Uuid::new_v4(),
-                service_id: id,
-                position: position(i),
-                weekdays: s.weekdays.iter().copied().map(Some).collect(),
-                opens_at: s.opens_at,
-                closes_at: s.closes_at,
-                timezone: s.timezone.name().to_string(),
-            }));
+        self.add_phones(id, &new.phones);
+        self.add_schedules(id, &new.schedules);
         if let Some(loc) = &new.location {
             self.locations.push(location_row(id, loc, key));
         }
@@ -337,6 +314,38 @@ impl Parts {
                     max_lon: b.map_or(180.0, |b| b.max_lon),
                     max_lat: b.map_or(90.0, |b| b.max_lat),
                 }
+            }));
+    }
+
+    fn add_phones(&mut self, id: Uuid, phones: &[Phone]) {
+        self.phones.extend(phones.iter().enumerate().map(|(i, p)| {
+            PhoneRow {
+                id: Uuid::new_v4(),
+                service_id: id,
+                position: position(i),
+                number: p.number.clone(),
+                kind: p.kind.code().to_string(),
+                label: p.label.clone(),
+                available_24_7: p.available_24_7,
+                languages: p
+                    .languages
+                    .iter()
+                    .map(|l| Some(l.as_str().to_string()))
+                    .collect(),
+            }
+        }));
+    }
+
+    fn add_schedules(&mut self, id: Uuid, schedules: &[Schedule]) {
+        self.schedules
+            .extend(schedules.iter().enumerate().map(|(i, s)| ScheduleRow {
+                id: Uuid::new_v4(),
+                service_id: id,
+                position: position(i),
+                weekdays: s.weekdays.iter().copied().map(Some).collect(),
+                opens_at: s.opens_at,
+                closes_at: s.closes_at,
+                timezone: s.timezone.name().to_string(),
             }));
     }
 
@@ -467,6 +476,146 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     Ok(deleted)
 }
 
+/// Locks the service for the rest of the transaction if it exists and `only` (the caller's own
+/// organization, for providers) is absent or owns it; returns its organization. The object
+/// check is part of the query that loads the object.
+pub fn lock_visible(
+    conn: &mut PgConnection,
+    id: Uuid,
+    only: Option<Uuid>,
+) -> QueryResult<Option<Uuid>> {
+    // Locking clauses cannot be boxed, hence two spelled-out queries.
+    let row = service::table.find(id).select(service::organization_id);
+    match only {
+        Some(own) => row
+            .filter(service::organization_id.eq(own))
+            .for_update()
+            .first(conn)
+            .optional(),
+        None => row.for_update().first(conn).optional(),
+    }
+}
+
+/// Applies a provider's day-to-day changes (phones, schedules, capacity) to a service the caller
+/// has locked with [`lock_visible`].
+pub fn patch(conn: &mut PgConnection, id: Uuid, patch: &ServicePatch) -> QueryResult<()> {
+    let target = service::table.find(id);
+    if let Some(capacity) = patch.capacity {
+        diesel::update(target)
+            .set((
+                service::capacity_available.eq(capacity.available),
+                service::capacity_total.eq(capacity.total),
+                service::capacity_reported_at.eq(diesel::dsl::now),
+                service::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(target)
+            .set(service::updated_at.eq(diesel::dsl::now))
+            .execute(conn)?;
+    }
+    let mut parts = Parts::default();
+    if let Some(phones) = &patch.phones {
+        diesel::delete(phone::table.filter(phone::service_id.eq(id))).execute(conn)?;
+        parts.add_phones(id, phones);
+    }
+    if let Some(schedules) = &patch.schedules {
+        diesel::delete(schedule::table.filter(schedule::service_id.eq(id))).execute(conn)?;
+        parts.add_schedules(id, schedules);
+    }
+    parts.write(conn)?;
+    change_log::record(conn, Entity::Service, id, Action::Upsert)
+}
+
+/// A confidential location opened for a reveal. `Debug` hides it.
+#[derive(Clone, Serialize, serde::Deserialize)]
+pub struct ConfidentialAddress {
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl std::fmt::Debug for ConfidentialAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfidentialAddress([redacted])")
+    }
+}
+
+/// The location row of a service the caller has locked.
+pub fn location_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<LocationRow>> {
+    location::table
+        .filter(location::service_id.eq(id))
+        .select(LocationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenLocationError {
+    #[error("the location is not confidential")]
+    NotConfidential,
+    #[error(transparent)]
+    Key(#[from] OpenError),
+    #[error("sealed location does not decode: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+/// Opens a confidential location's sealed street, postal code and coordinates.
+pub fn open_location(
+    row: &LocationRow,
+    keys: &DataKeys,
+) -> Result<ConfidentialAddress, OpenLocationError> {
+    let (Some(sealed), Some(key_id)) = (&row.sealed, &row.key_id) else {
+        return Err(OpenLocationError::NotConfidential);
+    };
+    let plaintext = keys.open(key_id, sealed, row.id.as_bytes())?;
+    Ok(serde_json::from_slice(&plaintext)?)
+}
+
+/// Re-seals every confidential location not sealed by `keys.current()`; returns how many.
+/// One transaction, so a failure leaves every row as it was.
+pub fn reseal_all(conn: &mut PgConnection, keys: &DataKeys) -> Result<usize, ResealError> {
+    conn.transaction(|conn| {
+        let current = keys.current();
+        let rows: Vec<LocationRow> = location::table
+            .filter(location::confidential.eq(true))
+            .filter(location::key_id.ne(current.id()))
+            .select(LocationRow::as_select())
+            .for_update()
+            .load(conn)?;
+        for row in &rows {
+            let address = open_location(row, keys)?;
+            let plaintext = serde_json::to_vec(&address).map_err(OpenLocationError::from)?;
+            let sealed = current.seal(&plaintext, row.id.as_bytes());
+            diesel::update(location::table.find(row.id))
+                .set((
+                    location::sealed.eq(sealed),
+                    location::key_id.eq(current.id()),
+                ))
+                .execute(conn)?;
+        }
+        Ok(rows.len())
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Open(#[from] OpenLocationError),
+}
+
+/// Ids of the keys that sealed stored rows.
+pub fn key_ids_in_use(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
+    location::table
+        .filter(location::key_id.is_not_null())
+        .select(location::key_id.assume_not_null())
+        .distinct()
+        .load(conn)
+}
+
 pub fn exists(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(service::table.find(id))).get_result(conn)
 }
@@ -509,12 +658,23 @@ pub fn ids_of_organizations(
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ServiceRecord>> {
-    let Some(row) = service::table
+    find_visible(conn, id, None)
+}
+
+/// The service if `only` (a provider's own organization) is absent or owns it.
+pub fn find_visible(
+    conn: &mut PgConnection,
+    id: Uuid,
+    only: Option<Uuid>,
+) -> QueryResult<Option<ServiceRecord>> {
+    let mut query = service::table
         .find(id)
         .select(ServiceRow::as_select())
-        .first(conn)
-        .optional()?
-    else {
+        .into_boxed();
+    if let Some(own) = only {
+        query = query.filter(service::organization_id.eq(own));
+    }
+    let Some(row) = query.first(conn).optional()? else {
         return Ok(None);
     };
     Ok(with_parts(conn, vec![row])?.pop())

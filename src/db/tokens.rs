@@ -43,3 +43,15 @@ pub fn find_active(conn: &mut PgConnection, token_hash: &[u8]) -> QueryResult<Op
         .first(conn)
         .optional()
 }
+
+/// Revokes a token by id. Returns false when no live token has this id.
+pub fn revoke(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::update(
+        api_token::table
+            .find(id)
+            .filter(api_token::revoked_at.is_null()),
+    )
+    .set(api_token::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .map(|n| n > 0)
+}

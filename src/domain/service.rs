@@ -152,17 +152,18 @@ impl Location {
 }
 
 impl Capacity {
-    fn parse(input: CapacityInput) -> Result<Self, FieldError> {
+    /// `prefix` names where the members sit in the body: `"capacity."` or `""`.
+    pub fn parse(input: CapacityInput, prefix: &str) -> Result<Self, FieldError> {
         if !(0..=MAX_CAPACITY).contains(&input.total) {
             return Err(FieldError::invalid(
-                "capacity.total",
+                format!("{prefix}total"),
                 format!("must be between 0 and {MAX_CAPACITY}"),
             ));
         }
         if !(0..=input.total).contains(&input.available) {
             return Err(FieldError::invalid(
-                "capacity.available",
-                "must be between 0 and capacity.total",
+                format!("{prefix}available"),
+                format!("must be between 0 and {prefix}total"),
             ));
         }
         Ok(Capacity {
@@ -184,11 +185,7 @@ impl NewService {
         let needs = parse_needs(&input.needs, "needs")?;
         let eligibility = Eligibility::parse(input.eligibility, "eligibility")?;
         let languages = parse_languages(&input.languages, "languages")?;
-        let phones = limited(input.phones, MAX_PHONES, "phones")?
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| Phone::parse(p, &format!("phones[{i}]")))
-            .collect::<Result<Vec<_>, _>>()?;
+        let phones = parse_phones(input.phones)?;
         let location = input.location.map(Location::parse).transpose()?;
         if input.coverage.is_empty() {
             return Err(FieldError::invalid(
@@ -201,12 +198,11 @@ impl NewService {
             .enumerate()
             .map(|(i, c)| Coverage::parse(c, &format!("coverage[{i}]"), boundaries))
             .collect::<Result<Vec<_>, _>>()?;
-        let schedules = limited(input.schedules, MAX_SCHEDULES, "schedules")?
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| Schedule::parse(s, &format!("schedules[{i}]")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let capacity = input.capacity.map(Capacity::parse).transpose()?;
+        let schedules = parse_schedules(input.schedules)?;
+        let capacity = input
+            .capacity
+            .map(|c| Capacity::parse(c, "capacity."))
+            .transpose()?;
         if let Some(verified_at) = input.verified_at
             && verified_at > now + chrono::Duration::minutes(5)
         {
@@ -228,6 +224,66 @@ impl NewService {
             schedules,
             capacity,
             verified_at: input.verified_at,
+        })
+    }
+}
+
+fn parse_phones(input: Vec<PhoneInput>) -> Result<Vec<Phone>, FieldError> {
+    limited(input, MAX_PHONES, "phones")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| Phone::parse(p, &format!("phones[{i}]")))
+        .collect()
+}
+
+fn parse_schedules(input: Vec<ScheduleInput>) -> Result<Vec<Schedule>, FieldError> {
+    limited(input, MAX_SCHEDULES, "schedules")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| Schedule::parse(s, &format!("schedules[{i}]")))
+        .collect()
+}
+
+/// The body of `PATCH /api/v1/services/{id}`: what a provider keeps true from day to day.
+/// Members left out stay as they are; a list given replaces the old one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePatchInput {
+    pub phones: Option<Vec<PhoneInput>>,
+    pub schedules: Option<Vec<ScheduleInput>>,
+    pub capacity: Option<CapacityInput>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServicePatch {
+    pub phones: Option<Vec<Phone>>,
+    pub schedules: Option<Vec<Schedule>>,
+    pub capacity: Option<Capacity>,
+}
+
+impl ServicePatch {
+    pub fn parse(input: ServicePatchInput) -> Result<Self, FieldError> {
+        if input.phones.is_none() && input.schedules.is_none() && input.capacity.is_none() {
+            return Err(FieldError::invalid(
+                "",
+                "give at least one of phones, schedules or capacity",
+            ));
+        }
+        Ok(ServicePatch {
+            phones: input.phones.map(parse_phones).transpose()?,
+            schedules: input.schedules.map(parse_schedules).transpose()?,
+            capacity: input
+                .capacity
+                .map(|c| Capacity::parse(c, "capacity."))
+                .transpose()?,
+        })
+    }
+
+    /// The body of `PATCH /api/v1/services/{id}/capacity`.
+    pub fn capacity(input: CapacityInput) -> Result<Self, FieldError> {
+        Ok(ServicePatch {
+            capacity: Some(Capacity::parse(input, "")?),
+            ..ServicePatch::default()
         })
     }
 }

@@ -3,11 +3,11 @@
 //! answer comes from the in-memory snapshot only.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::auth::{self, has_bearer};
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ValidJson;
 use crate::matching::query::{LocationSource, MatchQuery, MatchRequest, QueryContext};
@@ -31,21 +31,13 @@ struct MatchResponse<'a> {
 }
 
 pub async fn find(
-    req: HttpRequest,
+    caller: Caller,
     state: web::Data<AppState>,
     body: ValidJson<MatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    // A token, when sent, must be valid; if Postgres cannot confirm it, the caller is served
-    // as anonymous rather than not at all.
-    let exact = if has_bearer(&req) {
-        match auth::authenticate(req.clone()).await {
-            Ok(_) => true,
-            Err(ApiError::Unavailable(_)) => false,
-            Err(e) => return Err(e),
-        }
-    } else {
-        false
-    };
+    // Signed-in staff match on exact coordinates. When Postgres cannot confirm a token, the gate
+    // serves the caller as anonymous rather than not at all.
+    let exact = caller.0.is_some();
     if !state.live.is_ready() {
         return Err(ApiError::Unavailable(anyhow::anyhow!(
             "matching index not loaded yet"

@@ -1,64 +1,191 @@
-//! The HTTP surface: the route table in one function, one module per resource.
+//! The HTTP surface: one table of every endpoint with who may call it, from which the router
+//! is built, so a route cannot exist without an access rule. [`gate`] enforces the rule before
+//! any handler or body extractor runs; handlers then check objects against the caller's scope.
 
+mod audit;
 mod health;
 mod matching;
 mod needs;
 mod organizations;
 mod regions;
 mod services;
+mod session;
 
-use actix_web::dev::HttpServiceFactory;
-use actix_web::middleware::from_fn;
-use actix_web::{HttpRequest, HttpResponse, Resource, web};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, Resource, ResponseError, web};
 use serde::{Deserialize, Serialize};
 
-use crate::auth;
+use crate::auth::{self, Caller, Presented, Role};
 use crate::domain::FieldError;
 use crate::error::ApiError;
+use crate::startup::AppState;
 
-/// Every route Haven answers. A path with a method it does not take answers 405; an unknown
-/// path 404; both in the error envelope.
-pub fn router(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| {
-            ApiError::BadRequest(format!("invalid query string: {e}")).into()
-        }))
-        .service(resource("/healthz").get(health::healthz))
-        .service(resource("/readyz").get(health::readyz))
-        .service(
-            web::scope("/api/v1")
-                .service(resource("/needs").get(needs::list))
-                .service(resource("/match").post(matching::find))
-                .service(resource("/regions").get(regions::search))
-                .service(admin_only(
-                    resource("/organizations")
-                        .get(organizations::list)
-                        .post(organizations::create),
-                ))
-                .service(admin_only(
-                    resource("/organizations/{id}")
-                        .get(organizations::get)
-                        .patch(organizations::update)
-                        .delete(organizations::delete),
-                ))
-                .service(admin_only(
-                    resource("/services")
-                        .get(services::list)
-                        .post(services::create),
-                ))
-                .service(admin_only(
-                    resource("/services/{id}")
-                        .get(services::get)
-                        .put(services::replace)
-                        .delete(services::delete),
-                )),
-        )
-        .default_service(web::to(not_found));
+pub use session::normalize_email;
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Everyone, anonymous callers included (rate-limited when anonymous).
+    Public,
+    /// Any signed-in caller.
+    SignedIn,
+    /// Only these roles; others get 403, anonymous callers 401.
+    Roles(&'static [Role]),
 }
 
-/// Directory maintenance: admins only, checked before anything else about the request.
-fn admin_only(resource: Resource) -> impl HttpServiceFactory {
-    resource.wrap(from_fn(auth::require_admin))
+const ADMIN: Access = Access::Roles(&[Role::Admin]);
+const STAFF_AND_PROVIDERS: Access = Access::Roles(&Role::ALL);
+const MAINTAINERS: Access = Access::Roles(&[Role::Admin, Role::Provider]);
+/// Reveal: a provider's own staff, and hotline or caseworker users where the deployment allows
+/// (`HAVEN_REVEAL_ROLES`, checked by the handler).
+const REVEALERS: Access = Access::Roles(&[Role::Provider, Role::Hotline, Role::Caseworker]);
+
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Declares every endpoint once: method, path, access rule and handler. Expands to the public
+/// [`ENDPOINTS`] table and to [`router`].
+macro_rules! endpoints {
+    ($($method:ident $path:literal $access:expr => $handler:path;)*) => {
+        pub const ENDPOINTS: &[Endpoint] = &[
+            $(Endpoint { method: stringify!($method), path: $path, access: $access },)*
+        ];
+
+        /// Every route Haven answers. A path with a method it does not take answers 405; an
+        /// unknown path 404; both in the error envelope.
+        pub fn router(cfg: &mut web::ServiceConfig) {
+            let mut resources: Vec<(&'static str, Resource)> = Vec::new();
+            $(add_route(&mut resources, $path, web::method(Method::$method).to($handler));)*
+            cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    ApiError::BadRequest(format!("invalid query string: {e}")).into()
+                }));
+            for (_, resource) in resources {
+                cfg.service(resource);
+            }
+            cfg.default_service(web::to(not_found));
+        }
+    };
+}
+
+endpoints! {
+    GET "/healthz" Access::Public => health::healthz;
+    GET "/readyz" Access::Public => health::readyz;
+    GET "/api/v1/needs" Access::Public => needs::list;
+    POST "/api/v1/match" Access::Public => matching::find;
+    GET "/api/v1/regions" Access::Public => regions::search;
+    POST "/api/v1/session" Access::Public => session::create;
+    GET "/api/v1/session" Access::SignedIn => session::show;
+    DELETE "/api/v1/session" Access::SignedIn => session::delete;
+    GET "/api/v1/organizations" STAFF_AND_PROVIDERS => organizations::list;
+    POST "/api/v1/organizations" ADMIN => organizations::create;
+    GET "/api/v1/organizations/{id}" STAFF_AND_PROVIDERS => organizations::get;
+    PATCH "/api/v1/organizations/{id}" ADMIN => organizations::update;
+    DELETE "/api/v1/organizations/{id}" ADMIN => organizations::delete;
+    GET "/api/v1/services" STAFF_AND_PROVIDERS => services::list;
+    POST "/api/v1/services" MAINTAINERS => services::create;
+    GET "/api/v1/services/{id}" STAFF_AND_PROVIDERS => services::get;
+    PUT "/api/v1/services/{id}" MAINTAINERS => services::replace;
+    PATCH "/api/v1/services/{id}" MAINTAINERS => services::update;
+    DELETE "/api/v1/services/{id}" ADMIN => services::delete;
+    PATCH "/api/v1/services/{id}/capacity" MAINTAINERS => services::update_capacity;
+    POST "/api/v1/services/{id}/reveal" REVEALERS => services::reveal;
+    GET "/api/v1/audit" ADMIN => audit::list;
+}
+
+/// Adds `route` to the resource for `path`, creating it (with its 405 fallback) on first use.
+fn add_route(
+    resources: &mut Vec<(&'static str, Resource)>,
+    path: &'static str,
+    route: actix_web::Route,
+) {
+    let index = resources
+        .iter()
+        .position(|(p, _)| *p == path)
+        .unwrap_or_else(|| {
+            resources.push((path, resource(path)));
+            resources.len() - 1
+        });
+    let existing = std::mem::replace(&mut resources[index].1, web::resource(path));
+    resources[index].1 = existing.route(route);
+}
+
+/// The access rule of the endpoint this request is for; `None` when no endpoint matches
+/// (the request then ends in 404 or 405).
+fn access_for(req: &ServiceRequest) -> Option<Access> {
+    let pattern = req.match_pattern()?;
+    let method = req.method().as_str();
+    ENDPOINTS
+        .iter()
+        .find(|e| e.path == pattern && e.method == method)
+        .map(|e| e.access)
+}
+
+/// Runs before every handler: limits anonymous clients, resolves the caller, and applies the
+/// endpoint's access rule, so a caller without the right role learns nothing about the body it
+/// sent. Leaves [`Caller`] in the request for handlers.
+pub async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match admit(&req).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
+    }
+}
+
+async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+    let access = access_for(req);
+    let ip = req.peer_addr().map(|a| a.ip());
+    let principal = match auth::presented(req.request()) {
+        None => {
+            state.throttles.anonymous(ip)?;
+            None
+        }
+        Some(presented) => match auth::resolve(&state, &presented).await {
+            Ok(principal) => Some(principal),
+            // A stale session cookie must not lock anyone out of the public pages.
+            Err(ApiError::Unauthorized)
+                if matches!(presented, Presented::Cookie(_)) && access == Some(Access::Public) =>
+            {
+                state.throttles.anonymous(ip)?;
+                None
+            }
+            Err(ApiError::Unauthorized) => {
+                // Guessing tokens costs the same allowance as anonymous requests.
+                state.throttles.anonymous(ip)?;
+                return Err(ApiError::Unauthorized);
+            }
+            // Postgres is away: public routes (matching) still serve, as to an anonymous caller.
+            Err(ApiError::Unavailable(_)) if access == Some(Access::Public) => None,
+            Err(e) => return Err(e),
+        },
+    };
+    match (access, &principal) {
+        (None | Some(Access::Public), _) => {}
+        (Some(_), None) => return Err(ApiError::Unauthorized),
+        (Some(Access::SignedIn), Some(_)) => {}
+        (Some(Access::Roles(roles)), Some(p)) => {
+            if !roles.contains(&p.role) {
+                return Err(ApiError::Forbidden);
+            }
+        }
+    }
+    Ok(Caller(principal))
 }
 
 /// A resource whose unsupported methods answer 405 in the envelope.

@@ -1,4 +1,5 @@
-//! `/api/v1/organizations`: the agencies that run services (admin).
+//! `/api/v1/organizations`: the agencies that run services. Admins maintain them; staff read
+//! them; a provider sees only its own (others answer 404, as if absent).
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -8,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Page, PageQuery, PageRequest};
-use crate::auth::Admin;
+use crate::auth::Signed;
 use crate::db::organizations::{self, OrganizationRow};
 use crate::domain::organization::{
     NewOrganization, OrganizationInput, OrganizationPatch, OrganizationPatchInput,
@@ -45,7 +46,7 @@ impl From<OrganizationRow> for OrganizationResponse {
 }
 
 pub async fn create(
-    _: Admin,
+    _: Signed,
     state: web::Data<AppState>,
     body: ValidJson<OrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -64,33 +65,42 @@ pub async fn create(
 }
 
 pub async fn get(
-    _: Admin,
+    Signed(caller): Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    let only = caller.scope().organization();
     let row = state
-        .db(move |conn| Ok(organizations::find(conn, id)?))
+        .db(move |conn| Ok(organizations::find_visible(conn, id, only)?))
         .await?;
     let row = row.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(row)))
 }
 
 pub async fn list(
-    _: Admin,
+    Signed(caller): Signed,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(query.page, query.per_page)?;
+    let only = caller.scope().organization();
     let (rows, total) = state
-        .db(move |conn| Ok(organizations::list(conn, page.offset(), page.per_page)?))
+        .db(move |conn| {
+            Ok(organizations::list(
+                conn,
+                only,
+                page.offset(),
+                page.per_page,
+            )?)
+        })
         .await?;
     let data = rows.into_iter().map(OrganizationResponse::from).collect();
     Ok(HttpResponse::Ok().json(Page::new(data, page, total)))
 }
 
 pub async fn update(
-    _: Admin,
+    _: Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: ValidJson<OrganizationPatchInput>,
@@ -107,7 +117,7 @@ pub async fn update(
 /// An organization that still has services is not deleted (409): services go first, each a
 /// deliberate act, rather than vanishing from the directory along with it.
 pub async fn delete(
-    _: Admin,
+    _: Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
@@ -122,6 +132,13 @@ pub async fn delete(
                 if services > 0 {
                     return Err(ApiError::Conflict(format!(
                         "the organization still has {services} service(s); delete them first"
+                    )));
+                }
+                // Accounts are disabled, never deleted, so that the audit trail keeps its actors.
+                let users = organizations::count_users(conn, id)?;
+                if users > 0 {
+                    return Err(ApiError::Conflict(format!(
+                        "the organization has {users} user account(s); it cannot be deleted"
                     )));
                 }
                 organizations::delete(conn, id)?;

@@ -1,5 +1,6 @@
-//! `/api/v1/services`: what organizations offer (admin). Confidential locations are shown only
-//! as their front door (city, region, country); street and coordinates never leave here.
+//! `/api/v1/services`: what organizations offer. Admins maintain every service, providers their
+//! own organization's; staff read them. Confidential locations are shown only as their front
+//! door (city, region, country); street and coordinates leave only through an audited reveal.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -10,14 +11,16 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Page, PageRequest};
-use crate::auth::Admin;
-use crate::db::organizations;
+use crate::auth::{Credential, Role, Scope, Signed};
 use crate::db::services::{self, LocationRow, ServiceRecord};
+use crate::db::{audit, organizations};
 use crate::domain::FieldError;
 use crate::domain::eligibility::Eligibility;
 use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
-use crate::domain::service::{NewService, ServiceInput};
+use crate::domain::service::{
+    CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput,
+};
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, ValidJson};
 use crate::startup::AppState;
@@ -179,22 +182,26 @@ fn unknown_organization() -> ApiError {
     .into()
 }
 
-/// Writes a parsed service (new or replacing `id`) in one transaction and reads it back.
+/// Writes a parsed service (new or replacing `id`) in one transaction and reads it back. `only`
+/// is the caller's own organization (providers): the service replaced and the organization
+/// named must both be theirs, or they answer as if they did not exist.
 async fn write(
     state: web::Data<AppState>,
+    only: Option<Uuid>,
     id: Uuid,
     new: NewService,
     replace: bool,
 ) -> Result<ServiceResponse, ApiError> {
-    let key = state.data_key.clone();
+    let key = state.data_key.current().clone();
     let boundaries = state.boundaries;
     let record = state
         .db(move |conn| {
             conn.transaction(|conn| {
-                if replace && !services::exists(conn, id)? {
+                if replace && services::lock_visible(conn, id, only)?.is_none() {
                     return Err(ApiError::NotFound);
                 }
                 let org = organizations::find_for_update(conn, new.organization_id)?
+                    .filter(|org| only.is_none_or(|own| own == org.id))
                     .ok_or_else(unknown_organization)?;
                 if replace {
                     services::replace(conn, id, &new, org.demo, &key, boundaries)?;
@@ -211,36 +218,85 @@ async fn write(
 }
 
 pub async fn create(
-    _: Admin,
+    Signed(caller): Signed,
     state: web::Data<AppState>,
     body: ValidJson<ServiceInput, GEOMETRY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
     let new = NewService::parse(body.0, state.boundaries, Utc::now())?;
     let id = Uuid::new_v4();
-    let response = write(state, id, new, false).await?;
+    let only = caller.scope().organization();
+    let response = write(state, only, id, new, false).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/services/{id}")))
         .json(response))
 }
 
 pub async fn replace(
-    _: Admin,
+    Signed(caller): Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: ValidJson<ServiceInput, GEOMETRY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
     let new = NewService::parse(body.0, state.boundaries, Utc::now())?;
-    let response = write(state, id.into_inner(), new, true).await?;
+    let only = caller.scope().organization();
+    let response = write(state, only, id.into_inner(), new, true).await?;
     Ok(HttpResponse::Ok().json(response))
 }
 
+/// `PATCH /api/v1/services/{id}`: phones, schedules and capacity, the parts a provider keeps
+/// true from day to day.
+pub async fn update(
+    Signed(caller): Signed,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ValidJson<ServicePatchInput>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = ServicePatch::parse(body.0)?;
+    apply_patch(state, caller.scope(), id.into_inner(), patch).await
+}
+
+/// `PATCH /api/v1/services/{id}/capacity`: beds or places available now.
+pub async fn update_capacity(
+    Signed(caller): Signed,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ValidJson<CapacityInput>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = ServicePatch::capacity(body.0)?;
+    apply_patch(state, caller.scope(), id.into_inner(), patch).await
+}
+
+async fn apply_patch(
+    state: web::Data<AppState>,
+    scope: Scope,
+    id: Uuid,
+    patch: ServicePatch,
+) -> Result<HttpResponse, ApiError> {
+    let only = scope.organization();
+    let record = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                services::lock_visible(conn, id, only)?.ok_or(ApiError::NotFound)?;
+                services::patch(conn, id, &patch)?;
+                services::find(conn, id)?.ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("service {id} vanished after write"))
+                })
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
+}
+
 pub async fn get(
-    _: Admin,
+    Signed(caller): Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let record = state.db(move |conn| Ok(services::find(conn, id)?)).await?;
+    let only = caller.scope().organization();
+    let record = state
+        .db(move |conn| Ok(services::find_visible(conn, id, only)?))
+        .await?;
     let record = record.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
 }
@@ -254,12 +310,18 @@ pub struct ServiceListQuery {
 }
 
 pub async fn list(
-    _: Admin,
+    Signed(caller): Signed,
     state: web::Data<AppState>,
     query: web::Query<ServiceListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(query.page, query.per_page)?;
-    let organization_id = query.organization_id;
+    // A provider asking for another organization's services gets what an unknown organization
+    // gets: an empty page.
+    let organization_id = match (caller.scope().organization(), query.organization_id) {
+        (Some(own), Some(asked)) if own != asked => Some(Uuid::nil()),
+        (Some(own), _) => Some(own),
+        (None, asked) => asked,
+    };
     let (records, total) = state
         .db(move |conn| {
             Ok(services::list(
@@ -275,7 +337,7 @@ pub async fn list(
 }
 
 pub async fn delete(
-    _: Admin,
+    _: Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
@@ -288,4 +350,116 @@ pub async fn delete(
     } else {
         Err(ApiError::NotFound)
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevealInput {
+    reason: String,
+}
+
+const REASON_MIN_CHARS: usize = 3;
+const REASON_MAX_CHARS: usize = 500;
+
+/// What a reveal answers: the sealed parts of the location, opened, and the audit record that
+/// now says who saw them.
+#[derive(Debug, Serialize)]
+struct RevealResponse {
+    service_id: Uuid,
+    address: ConfidentialAddressResponse,
+    audit_id: i64,
+    revealed_at: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+struct ConfidentialAddressResponse {
+    street: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    lat: f64,
+    lon: f64,
+}
+
+impl std::fmt::Debug for ConfidentialAddressResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfidentialAddressResponse([redacted])")
+    }
+}
+
+/// `POST /api/v1/services/{id}/reveal`: a confidential location's street address and
+/// coordinates, for the provider's own staff and, where the deployment allows
+/// (`HAVEN_REVEAL_ROLES`), hotline and caseworker users. Every reveal writes an audit record in
+/// the same transaction; without the record there is no address.
+pub async fn reveal(
+    Signed(caller): Signed,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: ValidJson<RevealInput>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.role != Role::Provider && !state.reveal_roles.contains(&caller.role) {
+        return Err(ApiError::Forbidden);
+    }
+    let reason = body.0.reason.trim().to_string();
+    if !(REASON_MIN_CHARS..=REASON_MAX_CHARS).contains(&reason.chars().count()) {
+        return Err(FieldError::invalid(
+            "reason",
+            format!(
+                "say why you need the address, in {REASON_MIN_CHARS} to {REASON_MAX_CHARS} characters (no client names)"
+            ),
+        )
+        .into());
+    }
+    let id = id.into_inner();
+    let only = caller.scope().organization();
+    let keys = state.data_key.clone();
+    let (row, address, audit) = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                services::lock_visible(conn, id, only)?.ok_or(ApiError::NotFound)?;
+                let row = services::location_of(conn, id)?
+                    .filter(|l| l.confidential)
+                    .ok_or_else(|| {
+                        ApiError::Conflict(
+                            "this service has no confidential location to reveal".into(),
+                        )
+                    })?;
+                let address = services::open_location(&row, &keys)
+                    .map_err(|e| ApiError::Internal(e.into()))?;
+                let (user_id, token_id) = match caller.credential {
+                    Credential::Session { user_id, .. } => (Some(user_id), None),
+                    Credential::ApiToken { token_id } => (None, Some(token_id)),
+                };
+                let audit = audit::record(
+                    conn,
+                    &audit::AuditInsertForm {
+                        action: audit::REVEAL_LOCATION,
+                        actor_user_id: user_id,
+                        actor_token_id: token_id,
+                        actor_role: caller.role.code(),
+                        actor_organization_id: caller.organization_id,
+                        service_id: id,
+                        reason: &reason,
+                    },
+                )?;
+                Ok((row, address, audit))
+            })
+        })
+        .await?;
+    tracing::info!(service_id = %id, audit_id = audit.id, role = caller.role.code(), "confidential location revealed");
+    Ok(HttpResponse::Ok().json(RevealResponse {
+        service_id: id,
+        address: ConfidentialAddressResponse {
+            street: address.street,
+            city: row.city,
+            region: row.region,
+            postal_code: address.postal_code,
+            country: row.country,
+            lat: address.lat,
+            lon: address.lon,
+        },
+        audit_id: audit.id,
+        revealed_at: audit.at,
+    }))
 }

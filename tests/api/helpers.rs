@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use haven::auth::{Role, Token};
 use haven::config::{DatabaseUrl, Settings};
-use haven::crypto::DataKey;
+use haven::crypto::{DataKey, DataKeys};
 use haven::db::{self, quote_ident, tokens};
 use haven::matching::live::LiveIndex;
 use haven::startup::Application;
@@ -178,7 +178,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub admin_token: String,
-    pub data_key: DataKey,
+    pub data_key: DataKeys,
     pub live: Arc<LiveIndex>,
     // Dropped last: the database goes after the app's follower was asked to stop.
     pub db: TestDb,
@@ -217,14 +217,24 @@ pub fn test_settings(db: &TestDb) -> Settings {
         bind: "127.0.0.1:0".into(),
         workers: 1,
         pool_size: 2,
-        data_key: DataKey::from_base64(&DataKey::generate_base64()).unwrap(),
+        data_key: DataKeys::parse(&DataKey::generate_base64()).unwrap(),
         cell_km: 1.0,
+        // High enough that tests sharing 127.0.0.1 are not limited; the limit itself is
+        // tested with its own setting.
+        rate_limit_per_minute: 100_000,
+        reveal_roles: Vec::new(),
     }
 }
 
 /// Starts the app on `db` and waits until it is ready (index loaded).
 pub async fn spawn_app_on(db: TestDb) -> TestApp {
-    let settings = test_settings(&db);
+    spawn_app_with(db, |_| {}).await
+}
+
+/// Like [`spawn_app_on`], with settings adjusted first.
+pub async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings(&db);
+    adjust(&mut settings);
     let pool = db::pool(&db.url, settings.pool_size).unwrap();
     let app = Application::build(&settings, pool).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -261,7 +271,52 @@ pub fn create_token(db: &TestDb, role: Role, organization_id: Option<Uuid>) -> S
     token.expose().to_string()
 }
 
+/// Stores a user (password hashed with the real Argon2id parameters) and returns its id.
+pub fn create_user(
+    db: &TestDb,
+    email: &str,
+    password: &str,
+    role: Role,
+    organization_id: Option<Uuid>,
+) -> Uuid {
+    use haven::auth::password::{Password, hash};
+    let id = Uuid::new_v4();
+    let hash = hash(&Password::new(password.into(), "password").unwrap()).unwrap();
+    haven::db::accounts::insert_user(
+        &mut db.connect(),
+        &haven::db::accounts::UserInsertForm {
+            id,
+            email,
+            password_hash: &hash,
+            role: role.code(),
+            organization_id,
+        },
+    )
+    .unwrap();
+    id
+}
+
+/// Opens a session for `user_id` directly in the database (no password round trip) and
+/// returns its token.
+pub fn create_session(db: &TestDb, user_id: Uuid) -> String {
+    let token = Token::generate_session().unwrap();
+    haven::db::accounts::insert_session(&mut db.connect(), Uuid::new_v4(), &token.hash(), user_id)
+        .unwrap();
+    token.expose().to_string()
+}
+
 impl TestApp {
+    /// `POST /api/v1/session`.
+    pub async fn sign_in(&self, email: &str, password: &str) -> TestResponse {
+        self.send(
+            Method::POST,
+            "/api/v1/session",
+            None,
+            Some(&serde_json::json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
     /// Waits until this instance's matching index reflects every committed change.
     pub async fn wait_for_index(&self) {
         use haven::db::change_log;

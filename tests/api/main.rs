@@ -14,4 +14,5 @@ mod migrations;
 mod organizations;
 mod reference;
 mod services;
+mod sessions;
 mod validation;

@@ -11,7 +11,7 @@ async fn demo_app() -> TestApp {
     let boundaries = haven::boundaries::Boundaries::bundled();
     let mut conn = app.db.connect();
     for dataset in [haven::seed::Dataset::Hotlines, haven::seed::Dataset::Demo] {
-        haven::seed::load(&mut conn, dataset, &app.data_key, boundaries).unwrap();
+        haven::seed::load(&mut conn, dataset, app.data_key.current(), boundaries).unwrap();
     }
     app.wait_for_index().await;
     app

@@ -117,7 +117,7 @@ async fn a_service_with_every_coverage_type_round_trips() {
     assert_eq!((street, lat), (None, None));
     let sealed = sealed.unwrap();
     assert!(!sealed.windows(6).any(|w| w == b"Hidden"));
-    assert_eq!(key_id.as_deref(), Some(app.data_key.id()));
+    assert_eq!(key_id.as_deref(), Some(app.data_key.current().id()));
 
     // Coverage bounding boxes were stored for every entry.
     use haven::db::schema::coverage;
@@ -265,14 +265,14 @@ async fn the_demo_directory_loads_once_and_says_it_is_demo() {
     let hotlines = haven::seed::load(
         &mut conn,
         haven::seed::Dataset::Hotlines,
-        &app.data_key,
+        app.data_key.current(),
         boundaries,
     )
     .unwrap();
     let demo = haven::seed::load(
         &mut conn,
         haven::seed::Dataset::Demo,
-        &app.data_key,
+        app.data_key.current(),
         boundaries,
     )
     .unwrap();
@@ -281,7 +281,7 @@ async fn the_demo_directory_loads_once_and_says_it_is_demo() {
     let again = haven::seed::load(
         &mut conn,
         haven::seed::Dataset::Demo,
-        &app.data_key,
+        app.data_key.current(),
         boundaries,
     )
     .unwrap();

@@ -1,18 +1,23 @@
-//! The `haven` command line: `serve`, `migrate`, `seed`, `token`.
+//! The `haven` command line: `serve`, `migrate`, `seed`, `import`, `token`, `user`, `keys`.
+
+mod accounts;
+mod keys;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use uuid::Uuid;
 
-use crate::auth::{Role, Token};
+pub use accounts::{TokenCommand, UserCommand};
+pub use keys::KeysCommand;
+
+use crate::auth::Role;
 use crate::boundaries::Boundaries;
 use crate::config::{
-    DEFAULT_BIND, DEFAULT_CELL_KM, DEFAULT_DATA_KEY_FILE, DEFAULT_DATABASE_URL, DataKeySource,
-    DatabaseUrl, Settings,
+    DEFAULT_BIND, DEFAULT_CELL_KM, DEFAULT_DATA_KEY_FILE, DEFAULT_DATABASE_URL,
+    DEFAULT_RATE_LIMIT_PER_MINUTE, DataKeySource, DatabaseUrl, Settings, parse_reveal_roles,
 };
-use crate::db::{self, organizations, tokens};
+use crate::db;
 use crate::seed::{self, Dataset};
 use crate::startup::Application;
 
@@ -55,6 +60,13 @@ pub enum Command {
         /// Grid size in km that anonymous callers' coordinates are snapped to.
         #[arg(long, env = "HAVEN_CELL_KM", default_value_t = DEFAULT_CELL_KM)]
         cell_km: f64,
+        /// Requests an anonymous client may make per minute (0: no limit, for benchmarks).
+        #[arg(long, env = "HAVEN_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT_PER_MINUTE)]
+        rate_limit: u32,
+        /// Roles besides a provider's own staff that may reveal a confidential address, comma
+        /// separated: hotline, caseworker. Each reveal is audited.
+        #[arg(long, env = "HAVEN_REVEAL_ROLES", default_value = "")]
+        reveal_roles: String,
     },
     /// Create the database if needed and apply pending migrations.
     Migrate,
@@ -68,10 +80,20 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
-    /// Manage API tokens.
+    /// Manage API tokens (for programs).
     Token {
         #[command(subcommand)]
         action: TokenCommand,
+    },
+    /// Manage user accounts (for people; no one can register themselves).
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// Manage the data keys that seal confidential addresses.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
     },
 }
 
@@ -115,23 +137,8 @@ impl From<RoleArg> for Role {
     }
 }
 
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create an API token and print it on stdout (shown once; only its hash is stored).
-    Create {
-        #[arg(long, value_enum)]
-        role: RoleArg,
-        /// Organization the token acts for (required for provider tokens).
-        #[arg(long)]
-        org: Option<Uuid>,
-        /// What the token is for, e.g. "directory import".
-        #[arg(long)]
-        label: String,
-    },
-}
-
 impl Cli {
-    fn data_key_source(&self) -> DataKeySource {
+    pub fn data_key_source(&self) -> DataKeySource {
         // Read from the environment only, never a flag: command lines show up in `ps`.
         match std::env::var("HAVEN_DATA_KEY") {
             Ok(key) if !key.trim().is_empty() => DataKeySource::Inline(key),
@@ -168,7 +175,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 SeedDataset::Hotlines => &[Dataset::Hotlines],
             };
             for &dataset in datasets {
-                let report = seed::load(&mut conn, dataset, &key, Boundaries::bundled())?;
+                let report = seed::load(&mut conn, dataset, key.current(), Boundaries::bundled())?;
                 println!(
                     "{dataset:?}: {} organizations and {} services added, {} organizations already present",
                     report.organizations_added, report.services_added, report.organizations_present
@@ -180,45 +187,17 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         } => {
             import_services(&cli, &url, file, *batch_size)?;
         }
-        Command::Token {
-            action: TokenCommand::Create { role, org, label },
-        } => {
-            let role = Role::from(*role);
-            if role == Role::Provider && org.is_none() {
-                anyhow::bail!("a provider token needs --org ORGANIZATION_ID");
-            }
-            let label = label.trim();
-            if label.is_empty() || label.chars().count() > 200 {
-                anyhow::bail!("--label must be 1 to 200 characters");
-            }
-            let pool = db::prepare(&url, 1)?;
-            let mut conn = pool.get()?;
-            if let Some(org) = org
-                && organizations::find(&mut conn, *org)?.is_none()
-            {
-                anyhow::bail!("no organization has id {org}");
-            }
-            let token =
-                Token::generate().map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
-            let hash = token.hash();
-            tokens::insert(
-                &mut conn,
-                &tokens::TokenInsertForm {
-                    id: Uuid::new_v4(),
-                    token_hash: &hash,
-                    role: role.code(),
-                    organization_id: *org,
-                    label,
-                },
-            )?;
-            println!("{}", token.expose());
-        }
+        Command::Token { action } => accounts::token(&url, action)?,
+        Command::User { action } => accounts::user(&url, action)?,
+        Command::Keys { action } => keys::run(&url, &cli.data_key_source(), action)?,
         Command::Serve {
             bind,
             demo,
             workers,
             pool_size,
             cell_km,
+            rate_limit,
+            reveal_roles,
         } => {
             if !(0.1..=50.0).contains(cell_km) {
                 anyhow::bail!("--cell-km must be between 0.1 and 50");
@@ -228,7 +207,12 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             if *demo {
                 let mut conn = pool.get()?;
                 for dataset in [Dataset::Hotlines, Dataset::Demo] {
-                    let report = seed::load(&mut conn, dataset, &data_key, Boundaries::bundled())?;
+                    let report = seed::load(
+                        &mut conn,
+                        dataset,
+                        data_key.current(),
+                        Boundaries::bundled(),
+                    )?;
                     tracing::info!(dataset = ?dataset, organizations_added = report.organizations_added, services_added = report.services_added, "seeded");
                 }
             }
@@ -240,6 +224,8 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 pool_size: *pool_size,
                 data_key,
                 cell_km: *cell_km,
+                rate_limit_per_minute: *rate_limit,
+                reveal_roles: parse_reveal_roles(reveal_roles).map_err(anyhow::Error::msg)?,
             };
             let app = Application::build(&settings, pool)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
@@ -276,7 +262,8 @@ fn import_services(
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut importer = crate::import::Importer::new(&mut conn, &key, Boundaries::bundled())?;
+    let mut importer =
+        crate::import::Importer::new(&mut conn, key.current(), Boundaries::bundled())?;
     let report = importer.run(
         &mut conn,
         std::io::BufReader::with_capacity(1 << 20, opened),

@@ -1,0 +1,173 @@
+//! `haven token ...` and `haven user ...`: credentials are created only here, by someone with
+//! access to the database, never through self-registration. Secrets go to stdout once.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::Subcommand;
+use uuid::Uuid;
+
+use super::RoleArg;
+use crate::auth::password::{self, Password};
+use crate::auth::{Role, Token};
+use crate::config::DatabaseUrl;
+use crate::db::{self, accounts, organizations, tokens};
+use crate::routes::normalize_email;
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it on stdout (shown once; only its hash is stored). Its id,
+    /// for `token revoke`, goes to stderr.
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Organization the token acts for (required for provider tokens).
+        #[arg(long)]
+        org: Option<Uuid>,
+        /// What the token is for, e.g. "directory import".
+        #[arg(long)]
+        label: String,
+    },
+    /// Revoke a token by its id; it stops working at once.
+    Revoke {
+        /// The id `token create` printed.
+        id: Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from stdin (prompted without echo on a terminal):
+    /// 12 to 128 characters.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The organization whose staff the user is (required for, and only for, providers).
+        #[arg(long)]
+        org: Option<Uuid>,
+    },
+    /// Disable a user: they cannot sign in, and their sessions end at once.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// Providers act for exactly one organization, which must exist; other roles for none.
+fn check_organization(
+    conn: &mut diesel::PgConnection,
+    role: Role,
+    org: Option<Uuid>,
+    allow_org_for_others: bool,
+) -> anyhow::Result<()> {
+    match (role, org) {
+        (Role::Provider, None) => anyhow::bail!("a provider needs --org ORGANIZATION_ID"),
+        (Role::Provider, Some(_)) => {}
+        (_, Some(_)) if !allow_org_for_others => {
+            anyhow::bail!("--org is for providers only")
+        }
+        _ => {}
+    }
+    if let Some(org) = org
+        && organizations::find(conn, org)?.is_none()
+    {
+        anyhow::bail!("no organization has id {org}");
+    }
+    Ok(())
+}
+
+pub fn token(url: &DatabaseUrl, action: &TokenCommand) -> anyhow::Result<()> {
+    let pool = db::prepare(url, 1)?;
+    let mut conn = pool.get()?;
+    match action {
+        TokenCommand::Create { role, org, label } => {
+            let role = Role::from(*role);
+            let label = label.trim();
+            if label.is_empty() || label.chars().count() > 200 {
+                anyhow::bail!("--label must be 1 to 200 characters");
+            }
+            check_organization(&mut conn, role, *org, true)?;
+            let token =
+                Token::generate().map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
+            let hash = token.hash();
+            let id = Uuid::new_v4();
+            tokens::insert(
+                &mut conn,
+                &tokens::TokenInsertForm {
+                    id,
+                    token_hash: &hash,
+                    role: role.code(),
+                    organization_id: *org,
+                    label,
+                },
+            )?;
+            eprintln!("token id: {id}");
+            println!("{}", token.expose());
+        }
+        TokenCommand::Revoke { id } => {
+            if !tokens::revoke(&mut conn, *id)? {
+                anyhow::bail!("no live token has id {id}");
+            }
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<Password> {
+    let text = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("password (12-128 characters): ")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    Password::new(text, "password").map_err(|e| anyhow::anyhow!("password {}", e.message))
+}
+
+pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
+    match action {
+        UserCommand::Create { email, role, org } => {
+            let email = normalize_email(email);
+            if !(3..=254).contains(&email.len()) || !email.contains('@') {
+                anyhow::bail!("--email must be an email address");
+            }
+            let role = Role::from(*role);
+            let pool = db::prepare(url, 1)?;
+            let mut conn = pool.get()?;
+            check_organization(&mut conn, role, *org, false)?;
+            if accounts::find_user_by_email(&mut conn, &email)?.is_some() {
+                anyhow::bail!("a user with this email already exists");
+            }
+            let password = read_password()?;
+            let hash = password::hash(&password)
+                .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+            let id = Uuid::new_v4();
+            accounts::insert_user(
+                &mut conn,
+                &accounts::UserInsertForm {
+                    id,
+                    email: &email,
+                    password_hash: &hash,
+                    role: role.code(),
+                    organization_id: *org,
+                },
+            )?;
+            println!("user {id} created ({})", role.code());
+        }
+        UserCommand::Disable { email } => {
+            let email = normalize_email(email);
+            let pool = db::prepare(url, 1)?;
+            let mut conn = pool.get()?;
+            let disabled = diesel::Connection::transaction(&mut *conn, |conn| {
+                accounts::disable_user(conn, &email)
+            })?;
+            if !disabled {
+                anyhow::bail!("no user has this email");
+            }
+            println!("user disabled; their sessions have ended");
+        }
+    }
+    Ok(())
+}

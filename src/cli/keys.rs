@@ -1,0 +1,62 @@
+//! `haven keys rotate` and `haven keys retire`: replacing the data key that seals confidential
+//! addresses without ever holding a row that no key on disk can open.
+//!
+//! Rotation writes a new key in front of the key file first, then re-seals every row in one
+//! transaction; older keys stay in the file so instances still running with them keep working.
+//! Once every instance has restarted, `retire` drops the keys no stored row uses.
+
+use clap::Subcommand;
+
+use crate::config::{DataKeySource, DatabaseUrl};
+use crate::crypto::DataKeys;
+use crate::db::{self, services};
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new data key and re-seal every confidential address with it.
+    Rotate,
+    /// Remove from the key file every older key that no stored row uses (restart every
+    /// instance after `rotate` first, or one still sealing with an old key could lose data).
+    Retire,
+}
+
+pub fn run(url: &DatabaseUrl, source: &DataKeySource, action: &KeysCommand) -> anyhow::Result<()> {
+    let DataKeySource::File(path) = source else {
+        anyhow::bail!(
+            "key rotation works on a key file: unset HAVEN_DATA_KEY and set HAVEN_DATA_KEY_FILE"
+        );
+    };
+    if !path.exists() {
+        anyhow::bail!("no key file at {}", path.display());
+    }
+    let pool = db::prepare(url, 1)?;
+    let mut conn = pool.get()?;
+    match action {
+        KeysCommand::Rotate => {
+            // Fail before touching the file if some row cannot be opened with the keys we hold.
+            let (held, _) = DataKeys::load_or_create(path)?;
+            for id in services::key_ids_in_use(&mut conn)? {
+                if !held.ids().any(|k| k == id) {
+                    anyhow::bail!("rows are sealed with key {id}, which is not in the key file");
+                }
+            }
+            let keys = DataKeys::add_new_key(path)?;
+            let resealed = services::reseal_all(&mut conn, &keys)?;
+            println!(
+                "new key {} is current; {resealed} confidential locations re-sealed",
+                keys.current().id()
+            );
+        }
+        KeysCommand::Retire => {
+            let in_use = services::key_ids_in_use(&mut conn)?;
+            let before: usize = DataKeys::load_or_create(path)?.0.ids().count();
+            let keys = DataKeys::retain_in_file(path, |id| in_use.iter().any(|u| u == id))?;
+            println!(
+                "{} key(s) retired; {} kept",
+                before - keys.ids().count(),
+                keys.ids().count()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! `GET /api/v1/audit`: the reveal trail, newest first, for admins.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{Page, PageRequest};
+use crate::auth::Signed;
+use crate::db::audit;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    service_id: Option<Uuid>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+pub async fn list(
+    _: Signed,
+    state: web::Data<AppState>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::parse(query.page, query.per_page)?;
+    let service_id = query.service_id;
+    let (rows, total) = state
+        .db(move |conn| Ok(audit::list(conn, service_id, page.offset(), page.per_page)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::new(rows, page, total)))
+}

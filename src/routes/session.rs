@@ -1,0 +1,144 @@
+//! `/api/v1/session`: people sign in with email and password and get a session, as a bearer
+//! token in the body and, for the web console, an `HttpOnly`, `SameSite=Strict` cookie
+//! (`__Host-` prefixed and `Secure` everywhere but plain-HTTP localhost).
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::password::{self, Password};
+use crate::auth::{Credential, Role, Signed, Token, is_local_http, session_cookie_name};
+use crate::db::accounts::{self, SESSION_ABSOLUTE_HOURS, SESSION_IDLE_MINUTES};
+use crate::error::ApiError;
+use crate::json::ValidJson;
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct SessionResponse {
+    token: String,
+    role: Role,
+    organization_id: Option<Uuid>,
+    expires_at: DateTime<Utc>,
+    idle_timeout_minutes: i64,
+}
+
+/// Lower-cased and trimmed: how emails are stored.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// `POST /api/v1/session`. Wrong email, wrong password and disabled account all answer the
+/// same 401 after the same work, so the answer does not say which accounts exist.
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ValidJson<SignIn>,
+) -> Result<HttpResponse, ApiError> {
+    let SignIn { email, password } = body.0;
+    let email = normalize_email(&email);
+    let offered = Password::offered(password);
+    state
+        .throttles
+        .login(req.peer_addr().map(|a| a.ip()), &email)?;
+    let user = {
+        let email = email.clone();
+        state
+            .db(move |conn| Ok(accounts::find_user_by_email(conn, &email)?))
+            .await?
+    };
+    let stored = user.as_ref().map_or_else(
+        || password::decoy_hash().to_string(),
+        |u| u.password_hash.clone(),
+    );
+    let matches = password::run_bounded(move || password::verify(&offered, &stored)).await?;
+    let user = match user {
+        Some(user) if matches && user.disabled_at.is_none() => user,
+        _ => return Err(ApiError::Unauthorized),
+    };
+    let role = Role::from_code(&user.role)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user has an unknown role")))?;
+    let token = Token::generate_session()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness available: {e}")))?;
+    let hash = token.hash();
+    let user_id = user.id;
+    let created_at = state
+        .db(move |conn| {
+            Ok(accounts::insert_session(
+                conn,
+                Uuid::new_v4(),
+                &hash,
+                user_id,
+            )?)
+        })
+        .await?;
+    tracing::info!(user_id = %user.id, role = role.code(), "signed in");
+    let cookie = Cookie::build(session_cookie_name(&req), token.expose().to_string())
+        .path("/")
+        .http_only(true)
+        .secure(!is_local_http(&req))
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::hours(SESSION_ABSOLUTE_HOURS))
+        .finish();
+    Ok(HttpResponse::Created()
+        .cookie(cookie)
+        .json(SessionResponse {
+            token: token.expose().to_string(),
+            role,
+            organization_id: user.organization_id,
+            expires_at: created_at + chrono::Duration::hours(SESSION_ABSOLUTE_HOURS),
+            idle_timeout_minutes: SESSION_IDLE_MINUTES,
+        }))
+}
+
+#[derive(Serialize)]
+struct WhoAmI {
+    kind: &'static str,
+    role: Role,
+    organization_id: Option<Uuid>,
+}
+
+/// `GET /api/v1/session`: who the credentials belong to.
+pub async fn show(Signed(caller): Signed) -> HttpResponse {
+    let kind = match caller.credential {
+        Credential::Session { .. } => "session",
+        Credential::ApiToken { .. } => "api_token",
+    };
+    HttpResponse::Ok().json(WhoAmI {
+        kind,
+        role: caller.role,
+        organization_id: caller.organization_id,
+    })
+}
+
+/// `DELETE /api/v1/session`: signs out; the session stops working at once.
+pub async fn delete(
+    req: HttpRequest,
+    Signed(caller): Signed,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let Credential::Session { session_id, .. } = caller.credential else {
+        return Err(ApiError::BadRequest(
+            "API tokens are revoked with `haven token revoke`; this ends sessions only".into(),
+        ));
+    };
+    state
+        .db(move |conn| Ok(accounts::end_session(conn, session_id)?))
+        .await?;
+    let mut gone = Cookie::build(session_cookie_name(&req), "")
+        .path("/")
+        .http_only(true)
+        .secure(!is_local_http(&req))
+        .same_site(SameSite::Strict)
+        .finish();
+    gone.make_removal();
+    Ok(HttpResponse::NoContent().cookie(gone).finish())
+}

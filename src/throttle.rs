@@ -1,0 +1,162 @@
+//! Rate limits (SAFETY.md rules 9 and 11): anonymous requests per client, and sign-in attempts
+//! per account and per client. Clients and accounts are known here only by a keyed hash (HMAC
+//! with a random key that lives in this process's memory and dies with it), limiter entries are
+//! swept once they are back to full allowance, and nothing here is ever written down or logged.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::error::ApiError;
+
+type Key = [u8; 16];
+type Limiter = DefaultKeyedRateLimiter<Key>;
+
+/// How often forgotten clients are swept out of memory.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Sign-in attempts per account: 5 at once, then one a minute.
+const LOGIN_ACCOUNT_BURST: u32 = 5;
+const LOGIN_ACCOUNT_PERIOD: Duration = Duration::from_secs(60);
+/// Sign-in attempts per client: 20 at once, then one every 15 s.
+const LOGIN_CLIENT_BURST: u32 = 20;
+const LOGIN_CLIENT_PERIOD: Duration = Duration::from_secs(15);
+
+pub struct Throttles {
+    hash_key: [u8; 32],
+    anonymous: Option<Limiter>,
+    login_account: Limiter,
+    login_client: Limiter,
+    last_sweep: Mutex<Instant>,
+}
+
+fn limiter(burst: u32, period: Duration) -> Limiter {
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    let quota = Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst);
+    RateLimiter::keyed(quota)
+}
+
+impl Throttles {
+    /// `anonymous_per_minute`: requests an anonymous client may make a minute (as a burst,
+    /// refilled evenly); 0 turns the anonymous limit off (benchmarks).
+    pub fn new(anonymous_per_minute: u32) -> Result<Self, getrandom::Error> {
+        let mut hash_key = [0u8; 32];
+        getrandom::fill(&mut hash_key)?;
+        let anonymous = NonZeroU32::new(anonymous_per_minute)
+            .map(|n| limiter(n.get(), Duration::from_secs(60) / n.get()));
+        Ok(Throttles {
+            hash_key,
+            anonymous,
+            login_account: limiter(LOGIN_ACCOUNT_BURST, LOGIN_ACCOUNT_PERIOD),
+            login_client: limiter(LOGIN_CLIENT_BURST, LOGIN_CLIENT_PERIOD),
+            last_sweep: Mutex::new(Instant::now()),
+        })
+    }
+
+    fn key(&self, domain: &[u8], value: &[u8]) -> Key {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.hash_key)
+            .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()));
+        mac.update(domain);
+        mac.update(&[0]);
+        mac.update(value);
+        let digest = mac.finalize().into_bytes();
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        key
+    }
+
+    fn client_key(&self, ip: Option<IpAddr>) -> Key {
+        let bytes = match ip {
+            Some(IpAddr::V4(v4)) => v4.octets().to_vec(),
+            // An IPv6 client usually owns its whole /64: limit by that, not by address.
+            Some(IpAddr::V6(v6)) => v6.octets()[..8].to_vec(),
+            None => Vec::new(),
+        };
+        self.key(b"client", &bytes)
+    }
+
+    fn check(&self, limiter: &Limiter, key: &Key) -> Result<(), ApiError> {
+        self.sweep();
+        limiter.check_key(key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::TooManyRequests {
+                retry_after_secs: wait.as_secs() + 1,
+            }
+        })
+    }
+
+    /// One request from an anonymous client.
+    pub fn anonymous(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        match &self.anonymous {
+            Some(limiter) => self.check(limiter, &self.client_key(ip)),
+            None => Ok(()),
+        }
+    }
+
+    /// One sign-in attempt for `email` (already normalized) from `ip`.
+    pub fn login(&self, ip: Option<IpAddr>, email: &str) -> Result<(), ApiError> {
+        self.check(&self.login_client, &self.client_key(ip))?;
+        self.check(&self.login_account, &self.key(b"account", email.as_bytes()))
+    }
+
+    /// Forgets clients and accounts that are back to their full allowance.
+    fn sweep(&self) {
+        let Ok(mut last) = self.last_sweep.try_lock() else {
+            return;
+        };
+        if last.elapsed() < SWEEP_EVERY {
+            return;
+        }
+        *last = Instant::now();
+        for limiter in [&self.login_account, &self.login_client]
+            .into_iter()
+            .chain(self.anonymous.as_ref())
+        {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_each_client_separately_and_says_when_to_retry() {
+        let throttles = Throttles::new(3).unwrap();
+        let a = Some(IpAddr::from([192, 0, 2, 1]));
+        let b = Some(IpAddr::from([192, 0, 2, 2]));
+        for _ in 0..3 {
+            throttles.anonymous(a).unwrap();
+        }
+        match throttles.anonymous(a) {
+            Err(ApiError::TooManyRequests { retry_after_secs }) => {
+                assert!((1..=21).contains(&retry_after_secs));
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+        throttles.anonymous(b).unwrap();
+        assert!(Throttles::new(0).unwrap().anonymous(a).is_ok());
+    }
+
+    #[test]
+    fn sign_in_attempts_are_limited_per_account() {
+        let throttles = Throttles::new(0).unwrap();
+        for i in 0..LOGIN_ACCOUNT_BURST {
+            let ip = Some(IpAddr::from([198, 51, 100, i as u8]));
+            throttles.login(ip, "a@example.org").unwrap();
+        }
+        let fresh_ip = Some(IpAddr::from([203, 0, 113, 9]));
+        assert!(throttles.login(fresh_ip, "a@example.org").is_err());
+        assert!(throttles.login(fresh_ip, "b@example.org").is_ok());
+    }
+}

@@ -1,0 +1,199 @@
+//! Accounts and sessions (SAFETY.md rules 10 and 11): sign-in, cookies, sign-out, expiry,
+//! disabling, throttling, and secrets kept only as hashes.
+
+use diesel::prelude::*;
+use haven::auth::Role;
+use haven::db::schema::{app_user, user_session};
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{TestApp, create_user, spawn_app};
+
+const EMAIL: &str = "operator@example.org";
+const PASSWORD: &str = "a long enough passphrase";
+
+async fn app_with_user() -> TestApp {
+    let app = spawn_app().await;
+    create_user(&app.db, EMAIL, PASSWORD, Role::Hotline, None);
+    app
+}
+
+async fn who(app: &TestApp, token: &str) -> StatusCode {
+    app.send(Method::GET, "/api/v1/session", Some(token), None)
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn sign_in_gives_a_session_and_a_strict_http_only_cookie_and_sign_out_ends_it() {
+    let app = app_with_user().await;
+    // Emails are matched case-insensitively.
+    let res = app.sign_in(" Operator@Example.org ", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(res.body["role"], "hotline");
+    assert_eq!(res.body["idle_timeout_minutes"], 30);
+    let token = res.body["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("hvs_") && token.len() >= 40);
+    let cookie = res.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        cookie.starts_with(&format!("haven_session={token}")),
+        "{cookie}"
+    );
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    // On plain-HTTP localhost the cookie cannot be Secure (browsers would not send it back).
+    assert!(!cookie.contains("Secure"), "{cookie}");
+
+    // The session works as a bearer token and as the cookie.
+    assert_eq!(who(&app, &token).await, StatusCode::OK);
+    let res = app
+        .client
+        .get(app.url("/api/v1/session"))
+        .header("Cookie", format!("haven_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Only the hash is stored.
+    let hashes: Vec<Vec<u8>> = user_session::table
+        .select(user_session::token_hash)
+        .load(&mut app.db.connect())
+        .unwrap();
+    assert_eq!(hashes.len(), 1);
+    assert_ne!(hashes[0], token.as_bytes());
+    let stored: String = app_user::table
+        .select(app_user::password_hash)
+        .first(&mut app.db.connect())
+        .unwrap();
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
+
+    let res = app
+        .send(Method::DELETE, "/api/v1/session", Some(&token), None)
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    let cleared = res.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert_eq!(who(&app, &token).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_cookie_is_host_prefixed_and_secure_away_from_localhost() {
+    let app = app_with_user().await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .header("Host", "haven.example.org")
+        .json(&serde_json::json!({"email": EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.starts_with("__Host-haven_session="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_unknown_email_and_disabled_account_look_the_same() {
+    let app = app_with_user().await;
+    create_user(
+        &app.db,
+        "gone@example.org",
+        PASSWORD,
+        Role::Caseworker,
+        None,
+    );
+    haven::db::accounts::disable_user(&mut app.db.connect(), "gone@example.org").unwrap();
+    let mut bodies = Vec::new();
+    for (email, password) in [
+        (EMAIL, "not the passphrase"),
+        ("nobody@example.org", PASSWORD),
+        ("gone@example.org", PASSWORD),
+    ] {
+        let res = app.sign_in(email, password).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{email}");
+        assert!(res.headers.get("set-cookie").is_none());
+        bodies.push(res.body);
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
+    assert_eq!(app.db.count("user_session"), 0);
+}
+
+/// Moves a session's `column` (`created_at` or `last_seen_at`) `minutes` into the past.
+fn set_minutes_ago(conn: &mut PgConnection, token: &str, column: &str, minutes: i32) {
+    diesel::sql_query(format!(
+        "UPDATE user_session SET {column} = now() - make_interval(mins => $1) WHERE token_hash = $2"
+    ))
+    .bind::<diesel::sql_types::Integer, _>(minutes)
+    .bind::<diesel::sql_types::Bytea, _>(haven::auth::hash_token(token))
+    .execute(conn)
+    .unwrap();
+}
+
+#[tokio::test]
+async fn sessions_expire_after_30_idle_minutes_or_12_hours_and_when_the_user_is_disabled() {
+    let app = app_with_user().await;
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        let res = app.sign_in(EMAIL, PASSWORD).await;
+        assert_eq!(res.status, StatusCode::CREATED);
+        tokens.push(res.body["token"].as_str().unwrap().to_string());
+    }
+    let mut conn = app.db.connect();
+    // Idle: last used 31 minutes ago.
+    set_minutes_ago(&mut conn, &tokens[0], "last_seen_at", 31);
+    // Absolute: signed in 12 hours and a minute ago, though used just now.
+    set_minutes_ago(&mut conn, &tokens[1], "created_at", 721);
+    assert_eq!(who(&app, &tokens[0]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(who(&app, &tokens[1]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(who(&app, &tokens[2]).await, StatusCode::OK);
+
+    // 29 idle minutes is still within the limit.
+    set_minutes_ago(&mut conn, &tokens[2], "last_seen_at", 29);
+    assert_eq!(who(&app, &tokens[2]).await, StatusCode::OK);
+
+    haven::db::accounts::disable_user(&mut conn, EMAIL).unwrap();
+    assert_eq!(who(&app, &tokens[2]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.sign_in(EMAIL, PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn repeated_sign_in_attempts_on_one_account_are_throttled() {
+    let app = app_with_user().await;
+    for _ in 0..5 {
+        let res = app.sign_in(EMAIL, "wrong passphrase here").await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password waits now: the limit is on attempts, not failures.
+    let res = app.sign_in(EMAIL, PASSWORD).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    assert_eq!(res.code(), "too_many_requests");
+    let retry: u64 = res.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=61).contains(&retry), "{retry}");
+    // Another account from the same client is not affected.
+    create_user(
+        &app.db,
+        "second@example.org",
+        PASSWORD,
+        Role::Caseworker,
+        None,
+    );
+    assert_eq!(
+        app.sign_in("second@example.org", PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+}
