@@ -181,3 +181,195 @@ async fn import_writes_good_batches_whole_and_reports_bad_lines() {
     let res = app.find(&serde_json::json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter", "medical"]})).await;
     assert_eq!(res.body["results"].as_array().unwrap().len(), 2);
 }
+
+/// Runs `haven` with `stdin` fed in; returns (success, stdout, stderr).
+fn run_with_stdin(mut cmd: Command, stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn users_are_created_and_disabled_and_tokens_revoked_from_the_command_line() {
+    let app = crate::helpers::spawn_app().await;
+    let url = app.db.url.expose().to_string();
+    let create = |args: &[&str]| {
+        let mut cmd = haven(&url);
+        cmd.args(["user", "create"]).args(args);
+        cmd
+    };
+    let (ok, _, stderr) = run_with_stdin(
+        create(&["--email", "Ops@Example.org", "--role", "hotline"]),
+        "short\n",
+    );
+    assert!(!ok && stderr.contains("12 to 128"), "{stderr}");
+    let (ok, _, stderr) = run_with_stdin(
+        create(&["--email", "p@example.org", "--role", "provider"]),
+        "long enough password\n",
+    );
+    assert!(!ok && stderr.contains("--org"), "{stderr}");
+    let (ok, stdout, stderr) = run_with_stdin(
+        create(&["--email", "Ops@Example.org", "--role", "hotline"]),
+        "long enough password\n",
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("created (hotline)"), "{stdout}");
+    assert!(!stdout.contains("long enough"));
+    let (ok, _, stderr) = run_with_stdin(
+        create(&["--email", "ops@example.org", "--role", "admin"]),
+        "long enough password\n",
+    );
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+
+    let res = app.sign_in("ops@example.org", "long enough password").await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let session = res.body["token"].as_str().unwrap().to_string();
+    let out = haven(&url)
+        .args(["user", "disable", "--email", "ops@example.org"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let res = app
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/session",
+            Some(&session),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+
+    let out = haven(&url)
+        .args([
+            "token",
+            "create",
+            "--role",
+            "caseworker",
+            "--label",
+            "referrals",
+        ])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let id = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("token id: "))
+        .unwrap()
+        .to_string();
+    let who = |t: String| {
+        let app = &app;
+        async move {
+            app.send(reqwest::Method::GET, "/api/v1/session", Some(&t), None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(who(token.clone()).await, StatusCode::OK);
+    let out = haven(&url).args(["token", "revoke", &id]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(who(token).await, StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn keys_rotate_reseals_every_confidential_location_and_retire_drops_unused_keys() {
+    use diesel::prelude::*;
+    use haven::crypto::DataKeys;
+    use haven::db::schema::location;
+
+    let db = TestDb::new();
+    let dir = std::env::temp_dir().join(format!("haven-keys-{}", uuid::Uuid::new_v4()));
+    let key_file = dir.join("data.key");
+    let with_file = || {
+        let mut cmd = haven(db.url.expose());
+        cmd.env_remove("HAVEN_DATA_KEY")
+            .env("HAVEN_DATA_KEY_FILE", &key_file);
+        cmd
+    };
+    let out = with_file().args(["seed", "demo"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = DataKeys::load_or_create(&key_file).unwrap().0;
+    let old_id = first.current().id().to_string();
+
+    let sealed = |conn: &mut PgConnection| -> Vec<(uuid::Uuid, String)> {
+        location::table
+            .filter(location::confidential.eq(true))
+            .select((location::id, location::key_id.assume_not_null()))
+            .load(conn)
+            .unwrap()
+    };
+    let before = sealed(&mut db.connect());
+    assert!(before.len() >= 5 && before.iter().all(|(_, k)| *k == old_id));
+
+    let out = with_file().args(["keys", "rotate"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ring = DataKeys::load_or_create(&key_file).unwrap().0;
+    let new_id = ring.current().id().to_string();
+    assert_ne!(new_id, old_id);
+    assert_eq!(ring.ids().count(), 2, "the old key stays until retired");
+    let after = sealed(&mut db.connect());
+    assert_eq!(after.len(), before.len());
+    assert!(after.iter().all(|(_, k)| *k == new_id));
+
+    let out = with_file().args(["keys", "retire"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ring = DataKeys::load_or_create(&key_file).unwrap().0;
+    assert_eq!(ring.ids().collect::<Vec<_>>(), [new_id.as_str()]);
+    // Every location still opens, with the new key alone.
+    let rows: Vec<haven::db::services::LocationRow> = location::table
+        .filter(location::confidential.eq(true))
+        .select(haven::db::services::LocationRow::as_select())
+        .load(&mut db.connect())
+        .unwrap();
+    for row in &rows {
+        haven::db::services::open_location(row, &ring).unwrap();
+        assert!(
+            first
+                .open(&old_id, row.sealed.as_ref().unwrap(), row.id.as_bytes())
+                .is_err()
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // With the key in the environment there is no file to rotate.
+    let out = haven(db.url.expose())
+        .args(["keys", "rotate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HAVEN_DATA_KEY_FILE"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -13,6 +13,7 @@ mod matching;
 mod migrations;
 mod organizations;
 mod reference;
+mod reveal;
 mod services;
 mod sessions;
 mod validation;

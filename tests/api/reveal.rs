@@ -1,0 +1,254 @@
+//! Tiered disclosure (SAFETY.md rules 1, 2 and 4): a confidential address is sealed in the
+//! database, absent from every list, match and read, and comes out only through an audited
+//! reveal by the roles allowed to make one.
+
+use haven::auth::Role;
+use haven::routes::{Access, ENDPOINTS};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{
+    TestApp, TestDb, create_session, create_token, create_user, service_body, spawn_app,
+    spawn_app_with,
+};
+
+const STREET: &str = "417 Quietwater Lane";
+const POSTAL: &str = "77019";
+const LAT: f64 = 29.751_234;
+const LON: f64 = -95.401_234;
+
+/// Values that must never appear outside a reveal.
+fn planted() -> [String; 4] {
+    [
+        STREET.to_string(),
+        POSTAL.to_string(),
+        "29.751".to_string(),
+        "95.401".to_string(),
+    ]
+}
+
+fn assert_no_secret(context: &str, body: &Value) {
+    let text = body.to_string();
+    for secret in planted() {
+        assert!(!text.contains(&secret), "{context} shows {secret}: {text}");
+    }
+}
+
+async fn confidential_service(app: &TestApp, org: Uuid) -> Uuid {
+    let mut body = service_body(org);
+    body["location"] = json!({"lat": LAT, "lon": LON, "confidential": true,
+        "address": {"street": STREET, "postal_code": POSTAL, "city": "Houston", "region": "TX"}});
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    res.body["id"].as_str().unwrap().parse().unwrap()
+}
+
+async fn reveal(
+    app: &TestApp,
+    id: Uuid,
+    credential: &str,
+    reason: Value,
+) -> crate::helpers::TestResponse {
+    app.send(
+        Method::POST,
+        &format!("/api/v1/services/{id}/reveal"),
+        Some(credential),
+        Some(&json!({ "reason": reason })),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_providers_own_staff_reveal_with_a_reason_and_the_audit_trail_records_it() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Safe House").await;
+    let id = confidential_service(&app, org).await;
+    let user = create_user(
+        &app.db,
+        "intake@example.org",
+        "intake passphrase",
+        Role::Provider,
+        Some(org),
+    );
+    let session = create_session(&app.db, user);
+
+    // No reason, or a throwaway one: 422, and nothing audited.
+    for reason in [json!(""), json!("  x "), json!(null)] {
+        let res = reveal(&app, id, &session, reason.clone()).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{reason}: {}",
+            res.body
+        );
+        assert_eq!(res.field(), "reason");
+        assert_no_secret("a refused reveal", &res.body);
+    }
+    assert_eq!(app.db.count("audit_event"), 0);
+
+    let res = reveal(&app, id, &session, json!("confirming intake for a caller")).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["address"]["street"], STREET);
+    assert_eq!(res.body["address"]["postal_code"], POSTAL);
+    assert_eq!(res.body["address"]["lat"], LAT);
+    assert_eq!(res.body["address"]["lon"], LON);
+    assert_eq!(res.headers["cache-control"], "no-store");
+    let audit_id = res.body["audit_id"].as_i64().unwrap();
+
+    let admin = &app.admin_token.clone();
+    let res = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/audit?service_id={id}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body["total"], 1);
+    let event = &res.body["data"][0];
+    assert_eq!(event["id"], audit_id);
+    assert_eq!(event["action"], "reveal_location");
+    assert_eq!(event["actor_user_id"], user.to_string());
+    assert_eq!(event["actor_role"], "provider");
+    assert_eq!(event["actor_organization_id"], org.to_string());
+    assert_eq!(event["service_id"], id.to_string());
+    assert_eq!(event["reason"], "confirming intake for a caller");
+    assert!(event["at"].is_string());
+    assert_no_secret("the audit trail", &res.body);
+
+    // The trail is append-only, even for someone with SQL access as the app's user.
+    use diesel::connection::SimpleConnection;
+    let mut conn = app.db.connect();
+    assert!(
+        conn.batch_execute("UPDATE audit_event SET reason = 'x'")
+            .is_err()
+    );
+    assert!(conn.batch_execute("DELETE FROM audit_event").is_err());
+    assert!(conn.batch_execute("TRUNCATE audit_event").is_err());
+    assert_eq!(app.db.count("audit_event"), 1);
+
+    // A service without a confidential location has nothing to reveal.
+    let public = app.create_service(&service_body(org)).await;
+    let public: Uuid = public.body["id"].as_str().unwrap().parse().unwrap();
+    let res = reveal(&app, public, &session, json!("checking the address")).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(app.db.count("audit_event"), 1);
+}
+
+#[tokio::test]
+async fn hotline_and_caseworker_reveal_only_where_the_deployment_allows() {
+    let db = TestDb::new();
+    let app = spawn_app_with(db, |s| s.reveal_roles = vec![Role::Hotline]).await;
+    let org = app.create_organization("Safe House").await;
+    let id = confidential_service(&app, org).await;
+    let hotline = create_token(&app.db, Role::Hotline, None);
+    let caseworker = create_token(&app.db, Role::Caseworker, None);
+    let other_provider = {
+        let other = app.create_organization("Other").await;
+        create_token(&app.db, Role::Provider, Some(other))
+    };
+
+    let res = reveal(&app, id, &caseworker, json!("referral for a client")).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = reveal(&app, id, &other_provider, json!("curious")).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let res = reveal(&app, id, &app.admin_token.clone(), json!("maintenance")).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.db.count("audit_event"), 0);
+
+    let res = reveal(&app, id, &hotline, json!("warm transfer, caller in danger")).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["address"]["street"], STREET);
+    let res = app
+        .send(
+            Method::GET,
+            "/api/v1/audit",
+            Some(&app.admin_token.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(res.body["data"][0]["actor_role"], "hotline");
+    assert!(res.body["data"][0]["actor_token_id"].is_string());
+}
+
+#[tokio::test]
+async fn the_database_holds_no_plaintext_and_no_other_route_shows_the_address() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Safe House").await;
+    let id = confidential_service(&app, org).await;
+    app.wait_for_index().await;
+
+    // Postgres has the front door only; the rest is sealed bytes.
+    use diesel::prelude::*;
+    use haven::db::schema::location;
+    let (street, lat, sealed): (Option<String>, Option<f64>, Option<Vec<u8>>) = location::table
+        .select((location::street, location::lat, location::sealed))
+        .first(&mut app.db.connect())
+        .unwrap();
+    assert_eq!((street, lat), (None, None));
+    let sealed = sealed.unwrap();
+    assert!(!sealed.windows(STREET.len()).any(|w| w == STREET.as_bytes()));
+
+    // Every public route, anonymously.
+    let match_body = json!({"location": {"lat": LAT, "lon": LON}, "needs": ["shelter"]});
+    for endpoint in ENDPOINTS.iter().filter(|e| e.access == Access::Public) {
+        let (path, body) = match endpoint.path {
+            "/api/v1/match" => (endpoint.path.to_string(), Some(match_body.clone())),
+            "/api/v1/regions" => ("/api/v1/regions?q=harris".to_string(), None),
+            "/api/v1/session" => (
+                endpoint.path.to_string(),
+                Some(json!({"email": "x@example.org", "password": "wrong password"})),
+            ),
+            other => (other.to_string(), None),
+        };
+        let method: Method = endpoint.method.parse().unwrap();
+        let res = app.send(method, &path, None, body.as_ref()).await;
+        assert_no_secret(
+            &format!("anonymous {} {}", endpoint.method, endpoint.path),
+            &res.body,
+        );
+        assert!(res.headers.get("set-cookie").is_none(), "{}", endpoint.path);
+    }
+    // The anonymous match does find the shelter, by its front door.
+    let res = app.find(&match_body).await;
+    let hit = &res.body["results"][0];
+    assert_eq!(hit["service_id"], id.to_string());
+    assert_eq!(hit["confidential_location"], true);
+    assert!(hit["distance_km"].is_null() && hit["distance_band"].is_string());
+
+    // Signed-in staff and the owning provider, by every read and list, get the front door too.
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let hotline = create_token(&app.db, Role::Hotline, None);
+    for credential in [app.admin_token.clone(), provider, hotline] {
+        for path in [
+            format!("/api/v1/services/{id}"),
+            "/api/v1/services".to_string(),
+            format!("/api/v1/services?organization_id={org}"),
+        ] {
+            let res = app.send(Method::GET, &path, Some(&credential), None).await;
+            assert_eq!(res.status, StatusCode::OK);
+            assert_no_secret(&format!("GET {path}"), &res.body);
+        }
+        let res = app
+            .send(
+                Method::POST,
+                "/api/v1/match",
+                Some(&credential),
+                Some(&match_body),
+            )
+            .await;
+        assert_eq!(res.body["results"][0]["service_id"], id.to_string());
+        assert_no_secret("a signed-in match", &res.body);
+    }
+    let res = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/services/{id}"),
+            Some(&app.admin_token.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(res.body["location"]["address"]["city"], "Houston");
+}
