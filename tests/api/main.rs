@@ -14,6 +14,7 @@ mod migrations;
 mod organizations;
 mod reference;
 mod reveal;
+mod safety;
 mod services;
 mod sessions;
 mod validation;

@@ -1,0 +1,317 @@
+//! Zero-trace lookup (SAFETY.md rules 5-9 and 14): headers on every answer, no cookies for
+//! anonymous callers, the rate limit, and a scripted session run against the real binary at its
+//! most verbose logging that must leave none of what people sent in the log.
+
+use std::net::IpAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use haven::auth::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{
+    TestDb, TestResponse, create_token, create_user, into_response, spawn_app, spawn_app_with,
+};
+
+fn assert_safety_headers(what: &str, res: &TestResponse) {
+    let header = |name: &str| {
+        res.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("{what}: no {name} header"))
+            .to_str()
+            .unwrap()
+    };
+    assert_eq!(header("cache-control"), "no-store", "{what}");
+    assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(header("x-frame-options"), "DENY", "{what}");
+    let csp = header("content-security-policy");
+    assert!(csp.contains("default-src 'self'"), "{what}: {csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert!(
+        !csp.contains("http"),
+        "{what}: the policy names no other host: {csp}"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_safety_headers_and_anonymous_ones_set_no_cookie() {
+    let app = spawn_app().await;
+    let token = app.admin_token.clone();
+    let cases = [
+        (
+            Method::POST,
+            "/api/v1/match",
+            None,
+            Some(json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/match",
+            None,
+            Some(json!({"location": {"postal_code": "00000"}, "needs": ["shelter"]})),
+        ),
+        (Method::GET, "/api/v1/match", None, None),
+        (Method::GET, "/api/v1/needs", None, None),
+        (Method::GET, "/nowhere", None, None),
+        (Method::GET, "/api/v1/services", None, None),
+        (Method::GET, "/api/v1/services", Some(token.as_str()), None),
+        (Method::GET, "/readyz", None, None),
+    ];
+    for (method, path, credential, body) in cases {
+        let res = app
+            .send(method.clone(), path, credential, body.as_ref())
+            .await;
+        let what = format!("{method} {path} -> {}", res.status);
+        assert_safety_headers(&what, &res);
+        assert!(res.headers.get("set-cookie").is_none(), "{what}");
+    }
+    // Searches are POST only: a location cannot travel in a URL.
+    let res = app
+        .send(
+            Method::GET,
+            "/api/v1/match?postal_code=94110&needs=shelter",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn anonymous_clients_over_the_limit_get_429_with_retry_after() {
+    let app = spawn_app_with(TestDb::new(), |s| s.rate_limit_per_minute = 5).await;
+    let body = json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]});
+    for i in 0..5 {
+        let res = app.find(&body).await;
+        assert_eq!(res.status, StatusCode::OK, "request {i}");
+    }
+    let res = app.find(&body).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.code(), "too_many_requests");
+    let retry: u64 = res.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=13).contains(&retry),
+        "one request comes back every 12 s: {retry}"
+    );
+    assert_safety_headers("429", &res);
+    // Guessing tokens draws on the same allowance.
+    let res = app
+        .send(Method::GET, "/api/v1/services", Some("hvn_guess"), None)
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    // Signed-in staff are not limited by it.
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/match",
+            Some(&app.admin_token.clone()),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+}
+
+/// Whether `needle` appears in `text` as a value of its own (not inside a longer number).
+fn appears(text: &str, needle: &str) -> bool {
+    let numeric = |c: char| c.is_ascii_digit() || c == '.';
+    text.match_indices(needle).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + needle.len()..].chars().next();
+        !(needle.chars().all(numeric)
+            && (before.is_some_and(numeric) || after.is_some_and(numeric)))
+    })
+}
+
+/// Reads the server's log until it says which port it listens on.
+fn wait_for_port(log: &std::path::Path) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(port) = text
+            .lines()
+            .filter(|l| l.contains("haven is listening"))
+            .find_map(|l| l.split("port=").nth(1))
+            .and_then(|p| p.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+        {
+            return port;
+        }
+        assert!(Instant::now() < deadline, "server did not start:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
+    const EMAIL: &str = "planted.caseworker@example.org";
+    const PASSWORD: &str = "planted-passphrase-7731";
+    const WRONG_PASSWORD: &str = "planted-wrong-pass-5517";
+    const STREET: &str = "88 Plantedstreet Road";
+    const SITE_POSTAL: &str = "PLZ-4471";
+    const REASON: &str = "planted reason: caller Jane Roe";
+    const CLIENT_IP: &str = "127.0.0.77";
+    const BAD_TOKEN: &str = "hvn_planted-not-a-token-0000";
+
+    let db = TestDb::new();
+    let dir = std::env::temp_dir().join(format!("haven-leak-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join("haven.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_haven"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        .env("DATABASE_URL", db.url.expose())
+        .env("HAVEN_DATA_KEY", haven::crypto::DataKey::generate_base64())
+        .env("HAVEN_LOG", "trace")
+        .env("HAVEN_REVEAL_ROLES", "caseworker")
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let port = wait_for_port(&log_path);
+    let base = format!("http://127.0.0.1:{port}");
+    let admin = create_token(&db, Role::Admin, None);
+    create_user(&db, EMAIL, PASSWORD, Role::Caseworker, None);
+    let client = reqwest::Client::builder()
+        .local_address(CLIENT_IP.parse::<IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let send = |method: Method, path: &str, token: Option<&str>, body: Option<String>| {
+        let mut req = client.request(method, format!("{base}{path}"));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.header("Content-Type", "application/json").body(body);
+        }
+        async move { into_response(req.send().await.unwrap()).await }
+    };
+
+    // A provider's confidential site, written by an admin.
+    let res = send(
+        Method::POST,
+        "/api/v1/organizations",
+        Some(&admin),
+        Some(json!({"name": "Org"}).to_string()),
+    )
+    .await;
+    let org = res.body["id"].as_str().unwrap().to_string();
+    let res = send(
+        Method::POST,
+        "/api/v1/services",
+        Some(&admin),
+        Some(
+            json!({"organization_id": org, "name": "Shelter", "needs": ["shelter"],
+                "location": {"lat": 40.713377, "lon": -74.006612, "confidential": true,
+                    "address": {"street": STREET, "postal_code": SITE_POSTAL, "city": "New York"}},
+                "coverage": [{"type": "radius", "center": {"lat": 40.71, "lon": -74.0}, "radius_km": 30}]})
+            .to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let service = res.body["id"].as_str().unwrap().to_string();
+
+    // A caseworker signs in (once with a wrong password), searches, reveals, signs out.
+    let sign_in = |password: &str| json!({"email": EMAIL, "password": password}).to_string();
+    let res = send(
+        Method::POST,
+        "/api/v1/session",
+        None,
+        Some(sign_in(WRONG_PASSWORD)),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let res = send(
+        Method::POST,
+        "/api/v1/session",
+        None,
+        Some(sign_in(PASSWORD)),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let session = res.body["token"].as_str().unwrap().to_string();
+    let res = send(
+        Method::POST,
+        "/api/v1/match",
+        Some(&session),
+        Some(json!({"location": {"lat": 40.724411, "lon": -73.991822}, "needs": ["shelter"], "age": 17}).to_string()),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let res = send(
+        Method::POST,
+        &format!("/api/v1/services/{service}/reveal"),
+        Some(&session),
+        Some(json!({"reason": REASON}).to_string()),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+
+    // Anonymous searches: by ZIP, by coordinates, malformed, and with an unknown ZIP.
+    for body in [
+        json!({"location": {"postal_code": "11238"}, "needs": ["legal_aid", "immigration_legal"]}).to_string(),
+        json!({"location": {"lat": 40.681299, "lon": -73.962788}, "needs": ["counseling"]}).to_string(),
+        r#"{"location": {"lat": 40.699911, "lon": "#.to_string(),
+        json!({"location": {"postal_code": "99999"}, "needs": ["shelter"]}).to_string(),
+        json!({"location": {"lat": 40.655511, "lon": -73.944422}, "needs": ["substance_use"], "planted_field": STREET}).to_string(),
+    ] {
+        let res = send(Method::POST, "/api/v1/match", None, Some(body)).await;
+        assert!(res.status.is_success() || res.status.is_client_error());
+    }
+    let res = send(Method::GET, "/api/v1/services", Some(BAD_TOKEN), None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let res = send(Method::DELETE, "/api/v1/session", Some(&session), None).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // The log did record the session, at the most verbose level...
+    assert!(text.contains("route=/api/v1/match"), "{text}");
+    assert!(text.contains("confidential location revealed"), "{text}");
+    assert!(text.contains("TRACE") || text.contains("DEBUG"), "{text}");
+    // ...and none of what people sent.
+    let planted = [
+        EMAIL,
+        "planted.caseworker",
+        PASSWORD,
+        WRONG_PASSWORD,
+        &session,
+        &session[4..],
+        &admin,
+        &admin[4..],
+        BAD_TOKEN,
+        STREET,
+        "Plantedstreet",
+        SITE_POSTAL,
+        REASON,
+        "Jane Roe",
+        CLIENT_IP,
+        "40.713377",
+        "74.006612",
+        "40.724411",
+        "73.991822",
+        "40.681299",
+        "73.962788",
+        "40.699911",
+        "40.655511",
+        "73.944422",
+        "11238",
+        "99999",
+        "planted_field",
+        "legal_aid",
+        "immigration_legal",
+        "substance_use",
+        "counseling",
+    ];
+    let leaked: Vec<&str> = planted.into_iter().filter(|p| appears(&text, p)).collect();
+    assert!(leaked.is_empty(), "leaked {leaked:?} in:\n{text}");
+}
