@@ -112,6 +112,8 @@ pub struct Settings {
     /// Roles besides a provider's own staff that may reveal confidential addresses
     /// (`HAVEN_REVEAL_ROLES`: hotline, caseworker). Empty by default.
     pub reveal_roles: Vec<Role>,
+    /// Where the pages' Quick exit (and Esc) go.
+    pub quick_exit_url: String,
 }
 
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 120;

@@ -20,4 +20,5 @@ pub mod seed;
 pub mod startup;
 pub mod telemetry;
 pub mod throttle;
+pub mod web;
 pub mod zips;

@@ -31,6 +31,7 @@ pub struct AppState {
     pub cell_km: f64,
     pub throttles: Throttles,
     pub reveal_roles: Vec<Role>,
+    pub quick_exit_url: String,
 }
 
 impl AppState {
@@ -73,6 +74,7 @@ impl Application {
             throttles: Throttles::new(settings.rate_limit_per_minute)
                 .map_err(|e| std::io::Error::other(format!("no randomness available: {e}")))?,
             reveal_roles: settings.reveal_roles.clone(),
+            quick_exit_url: settings.quick_exit_url.clone(),
         });
         let server = HttpServer::new(move || {
             App::new()

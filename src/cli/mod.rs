@@ -67,6 +67,9 @@ pub enum Command {
         /// separated: hotline, caseworker. Each reveal is audited.
         #[arg(long, env = "HAVEN_REVEAL_ROLES", default_value = "")]
         reveal_roles: String,
+        /// Where the pages' Quick exit button and Esc key send the visitor.
+        #[arg(long, env = "HAVEN_QUICK_EXIT_URL", default_value = crate::web::DEFAULT_QUICK_EXIT_URL)]
+        quick_exit_url: String,
     },
     /// Create the database if needed and apply pending migrations.
     Migrate,
@@ -198,6 +201,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             cell_km,
             rate_limit,
             reveal_roles,
+            quick_exit_url,
         } => {
             if !(0.1..=50.0).contains(cell_km) {
                 anyhow::bail!("--cell-km must be between 0.1 and 50");
@@ -226,6 +230,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 cell_km: *cell_km,
                 rate_limit_per_minute: *rate_limit,
                 reveal_roles: parse_reveal_roles(reveal_roles).map_err(anyhow::Error::msg)?,
+                quick_exit_url: quick_exit_url.clone(),
             };
             let app = Application::build(&settings, pool)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;

@@ -2,6 +2,8 @@
 //! coordinates are snapped to a coarse grid before use; signed-in staff match exactly. The
 //! answer comes from the in-memory snapshot only.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
@@ -38,18 +40,7 @@ pub async fn find(
     // Signed-in staff match on exact coordinates. When Postgres cannot confirm a token, the gate
     // serves the caller as anonymous rather than not at all.
     let exact = caller.0.is_some();
-    if !state.live.is_ready() {
-        return Err(ApiError::Unavailable(anyhow::anyhow!(
-            "matching index not loaded yet"
-        )));
-    }
-    let ctx = QueryContext {
-        zips: ZipCentroids::bundled(),
-        boundaries: state.boundaries,
-        cell_km: state.cell_km,
-    };
-    let query = MatchQuery::parse(body.0, &ctx, exact, Utc::now())?;
-    let snapshot: std::sync::Arc<Snapshot> = state.live.snapshot();
+    let (snapshot, query) = prepare(&state, body.0, exact)?;
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
     let response = MatchResponse {
         outcome,
@@ -64,4 +55,25 @@ pub async fn find(
         .insert_header(("X-Index-Version", snapshot.version.to_string()))
         .insert_header(header::ContentType::json())
         .body(body))
+}
+
+/// Parses a match request against the current snapshot: what the JSON API and the pages share.
+/// The caller runs [`Snapshot::find`] on the result.
+pub fn prepare(
+    state: &AppState,
+    request: MatchRequest,
+    exact: bool,
+) -> Result<(Arc<Snapshot>, MatchQuery), ApiError> {
+    if !state.live.is_ready() {
+        return Err(ApiError::Unavailable(anyhow::anyhow!(
+            "matching index not loaded yet"
+        )));
+    }
+    let ctx = QueryContext {
+        zips: ZipCentroids::bundled(),
+        boundaries: state.boundaries,
+        cell_km: state.cell_km,
+    };
+    let query = MatchQuery::parse(request, &ctx, exact, Utc::now())?;
+    Ok((state.live.snapshot(), query))
 }

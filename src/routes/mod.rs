@@ -4,12 +4,12 @@
 
 mod audit;
 mod health;
-mod matching;
+pub(crate) mod matching;
 mod needs;
 mod organizations;
 mod regions;
-mod services;
-mod session;
+pub(crate) mod services;
+pub(crate) mod session;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -22,6 +22,7 @@ use crate::auth::{self, Caller, Presented, Role};
 use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::startup::AppState;
+use crate::web::{self as pages, console};
 
 pub use session::normalize_email;
 
@@ -98,6 +99,18 @@ endpoints! {
     PATCH "/api/v1/services/{id}/capacity" MAINTAINERS => services::update_capacity;
     POST "/api/v1/services/{id}/reveal" REVEALERS => services::reveal;
     GET "/api/v1/audit" ADMIN => audit::list;
+    GET "/" Access::Public => pages::lookup_form;
+    POST "/" Access::Public => pages::lookup_results;
+    GET "/es/" Access::Public => pages::lookup_form;
+    POST "/es/" Access::Public => pages::lookup_results;
+    GET "/assets/{file}" Access::Public => pages::asset;
+    GET "/console" Access::Public => console::home;
+    POST "/console/sign-in" Access::Public => console::sign_in_post;
+    POST "/console/sign-out" Access::SignedIn => console::sign_out;
+    POST "/console/search" STAFF_AND_PROVIDERS => console::search;
+    POST "/console/reveal" REVEALERS => console::reveal;
+    POST "/console/slip" STAFF_AND_PROVIDERS => console::slip;
+    POST "/console/capacity" MAINTAINERS => console::capacity;
 }
 
 /// Adds `route` to the resource for `path`, creating it (with its 405 fallback) on first use.
@@ -139,6 +152,14 @@ pub async fn gate(
         Ok(caller) => {
             req.extensions_mut().insert(caller);
             Ok(next.call(req).await?.map_into_left_body())
+        }
+        // A browser on the console without a live session gets the sign-in form.
+        Err(ApiError::Unauthorized) if req.path().starts_with("/console") => {
+            let response = match req.app_data::<web::Data<AppState>>() {
+                Some(state) => console::sign_in_required(state),
+                None => ApiError::Unauthorized.error_response(),
+            };
+            Ok(req.into_response(response).map_into_right_body())
         }
         Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
     }

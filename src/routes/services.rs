@@ -11,7 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Page, PageRequest};
-use crate::auth::{Credential, Role, Scope, Signed};
+use crate::auth::{Credential, Principal, Role, Scope, Signed};
 use crate::db::services::{self, LocationRow, ServiceRecord};
 use crate::db::{audit, organizations};
 use crate::domain::FieldError;
@@ -252,7 +252,8 @@ pub async fn update(
     body: ValidJson<ServicePatchInput>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = ServicePatch::parse(body.0)?;
-    apply_patch(state, caller.scope(), id.into_inner(), patch).await
+    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch).await?;
+    Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
 }
 
 /// `PATCH /api/v1/services/{id}/capacity`: beds or places available now.
@@ -263,17 +264,19 @@ pub async fn update_capacity(
     body: ValidJson<CapacityInput>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = ServicePatch::capacity(body.0)?;
-    apply_patch(state, caller.scope(), id.into_inner(), patch).await
+    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch).await?;
+    Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
 }
 
-async fn apply_patch(
-    state: web::Data<AppState>,
+/// Applies a patch to a service within `scope` (others answer 404) and reads it back.
+pub async fn apply_patch(
+    state: &AppState,
     scope: Scope,
     id: Uuid,
     patch: ServicePatch,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<ServiceRecord, ApiError> {
     let only = scope.organization();
-    let record = state
+    state
         .db(move |conn| {
             conn.transaction(|conn| {
                 services::lock_visible(conn, id, only)?.ok_or(ApiError::NotFound)?;
@@ -283,8 +286,7 @@ async fn apply_patch(
                 })
             })
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
+        .await
 }
 
 pub async fn get(
@@ -364,22 +366,22 @@ const REASON_MAX_CHARS: usize = 500;
 /// What a reveal answers: the sealed parts of the location, opened, and the audit record that
 /// now says who saw them.
 #[derive(Debug, Serialize)]
-struct RevealResponse {
-    service_id: Uuid,
-    address: ConfidentialAddressResponse,
-    audit_id: i64,
-    revealed_at: DateTime<Utc>,
+pub struct RevealResponse {
+    pub service_id: Uuid,
+    pub address: ConfidentialAddressResponse,
+    pub audit_id: i64,
+    pub revealed_at: DateTime<Utc>,
 }
 
 #[derive(Serialize)]
-struct ConfidentialAddressResponse {
-    street: Option<String>,
-    city: Option<String>,
-    region: Option<String>,
-    postal_code: Option<String>,
-    country: Option<String>,
-    lat: f64,
-    lon: f64,
+pub struct ConfidentialAddressResponse {
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
 }
 
 impl std::fmt::Debug for ConfidentialAddressResponse {
@@ -398,10 +400,28 @@ pub async fn reveal(
     id: web::Path<Uuid>,
     body: ValidJson<RevealInput>,
 ) -> Result<HttpResponse, ApiError> {
-    if caller.role != Role::Provider && !state.reveal_roles.contains(&caller.role) {
+    let revealed = reveal_location(&state, &caller, id.into_inner(), &body.0.reason).await?;
+    Ok(HttpResponse::Ok().json(revealed))
+}
+
+/// Whether `caller` may reveal confidential locations at all (the provider's own staff, and
+/// the roles the deployment lists in `HAVEN_REVEAL_ROLES`).
+pub fn may_reveal(state: &AppState, caller: &Principal) -> bool {
+    caller.role == Role::Provider || state.reveal_roles.contains(&caller.role)
+}
+
+/// Opens a confidential location for `caller` and writes the audit record, in one transaction:
+/// what the API and the console share.
+pub async fn reveal_location(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    reason: &str,
+) -> Result<RevealResponse, ApiError> {
+    if !may_reveal(state, caller) {
         return Err(ApiError::Forbidden);
     }
-    let reason = body.0.reason.trim().to_string();
+    let reason = reason.trim().to_string();
     if !(REASON_MIN_CHARS..=REASON_MAX_CHARS).contains(&reason.chars().count()) {
         return Err(FieldError::invalid(
             "reason",
@@ -411,9 +431,9 @@ pub async fn reveal(
         )
         .into());
     }
-    let id = id.into_inner();
     let only = caller.scope().organization();
     let keys = state.data_key.clone();
+    let caller = caller.clone();
     let (row, address, audit) = state
         .db(move |conn| {
             conn.transaction(|conn| {
@@ -448,7 +468,7 @@ pub async fn reveal(
         })
         .await?;
     tracing::info!(service_id = %id, audit_id = audit.id, role = caller.role.code(), "confidential location revealed");
-    Ok(HttpResponse::Ok().json(RevealResponse {
+    Ok(RevealResponse {
         service_id: id,
         address: ConfidentialAddressResponse {
             street: address.street,
@@ -461,5 +481,5 @@ pub async fn reveal(
         },
         audit_id: audit.id,
         revealed_at: audit.at,
-    }))
+    })
 }

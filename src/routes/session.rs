@@ -36,25 +36,29 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// `POST /api/v1/session`. Wrong email, wrong password and disabled account all answer the
-/// same 401 after the same work, so the answer does not say which accounts exist.
-pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: ValidJson<SignIn>,
-) -> Result<HttpResponse, ApiError> {
-    let SignIn { email, password } = body.0;
-    let email = normalize_email(&email);
+/// A session just opened.
+pub struct NewSession {
+    pub token: Token,
+    pub role: Role,
+    pub organization_id: Option<Uuid>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Checks email and password and opens a session: what the API and the console sign-in share.
+/// Wrong email, wrong password and disabled account all answer the same 401 after the same
+/// work, so the answer does not say which accounts exist.
+pub async fn sign_in(
+    state: &AppState,
+    ip: Option<std::net::IpAddr>,
+    email: &str,
+    password: String,
+) -> Result<NewSession, ApiError> {
+    let email = normalize_email(email);
     let offered = Password::offered(password);
-    state
-        .throttles
-        .login(req.peer_addr().map(|a| a.ip()), &email)?;
-    let user = {
-        let email = email.clone();
-        state
-            .db(move |conn| Ok(accounts::find_user_by_email(conn, &email)?))
-            .await?
-    };
+    state.throttles.login(ip, &email)?;
+    let user = state
+        .db(move |conn| Ok(accounts::find_user_by_email(conn, &email)?))
+        .await?;
     let stored = user.as_ref().map_or_else(
         || password::decoy_hash().to_string(),
         |u| u.password_hash.clone(),
@@ -81,20 +85,58 @@ pub async fn create(
         })
         .await?;
     tracing::info!(user_id = %user.id, role = role.code(), "signed in");
-    let cookie = Cookie::build(session_cookie_name(&req), token.expose().to_string())
-        .path("/")
-        .http_only(true)
-        .secure(!is_local_http(&req))
-        .same_site(SameSite::Strict)
-        .max_age(time::Duration::hours(SESSION_ABSOLUTE_HOURS))
-        .finish();
+    Ok(NewSession {
+        token,
+        role,
+        organization_id: user.organization_id,
+        expires_at: created_at + chrono::Duration::hours(SESSION_ABSOLUTE_HOURS),
+    })
+}
+
+/// The session cookie for `token` (empty and expired: the cookie that removes it).
+pub fn session_cookie(req: &HttpRequest, token: Option<&Token>) -> Cookie<'static> {
+    let mut cookie = Cookie::build(
+        session_cookie_name(req),
+        token.map_or_else(String::new, |t| t.expose().to_string()),
+    )
+    .path("/")
+    .http_only(true)
+    .secure(!is_local_http(req))
+    .same_site(SameSite::Strict)
+    .max_age(time::Duration::hours(SESSION_ABSOLUTE_HOURS))
+    .finish();
+    if token.is_none() {
+        cookie.make_removal();
+    }
+    cookie
+}
+
+/// Ends the caller's session, if the credential is one. Returns false for API tokens.
+pub async fn end(state: &AppState, credential: Credential) -> Result<bool, ApiError> {
+    let Credential::Session { session_id, .. } = credential else {
+        return Ok(false);
+    };
+    state
+        .db(move |conn| Ok(accounts::end_session(conn, session_id)?))
+        .await?;
+    Ok(true)
+}
+
+/// `POST /api/v1/session`.
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ValidJson<SignIn>,
+) -> Result<HttpResponse, ApiError> {
+    let SignIn { email, password } = body.0;
+    let session = sign_in(&state, req.peer_addr().map(|a| a.ip()), &email, password).await?;
     Ok(HttpResponse::Created()
-        .cookie(cookie)
+        .cookie(session_cookie(&req, Some(&session.token)))
         .json(SessionResponse {
-            token: token.expose().to_string(),
-            role,
-            organization_id: user.organization_id,
-            expires_at: created_at + chrono::Duration::hours(SESSION_ABSOLUTE_HOURS),
+            token: session.token.expose().to_string(),
+            role: session.role,
+            organization_id: session.organization_id,
+            expires_at: session.expires_at,
             idle_timeout_minutes: SESSION_IDLE_MINUTES,
         }))
 }
@@ -125,20 +167,12 @@ pub async fn delete(
     Signed(caller): Signed,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let Credential::Session { session_id, .. } = caller.credential else {
+    if !end(&state, caller.credential).await? {
         return Err(ApiError::BadRequest(
             "API tokens are revoked with `haven token revoke`; this ends sessions only".into(),
         ));
-    };
-    state
-        .db(move |conn| Ok(accounts::end_session(conn, session_id)?))
-        .await?;
-    let mut gone = Cookie::build(session_cookie_name(&req), "")
-        .path("/")
-        .http_only(true)
-        .secure(!is_local_http(&req))
-        .same_site(SameSite::Strict)
-        .finish();
-    gone.make_removal();
-    Ok(HttpResponse::NoContent().cookie(gone).finish())
+    }
+    Ok(HttpResponse::NoContent()
+        .cookie(session_cookie(&req, None))
+        .finish())
 }

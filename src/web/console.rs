@@ -1,0 +1,449 @@
+//! `/console`: the operator console. Hotline operators and caseworkers search with every filter
+//! and exact coordinates, reveal a confidential address with a reason (audited) where allowed,
+//! and print a discreet referral slip; providers keep their own beds current. Sign-in uses the
+//! same sessions as the API; the session cookie is `HttpOnly` and `SameSite=Strict`, and every
+//! form post must come from this site (`Origin` check).
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use maud::{Markup, html};
+use uuid::Uuid;
+
+use super::results::{age, card};
+use super::text::{EN, Lang};
+use super::{Form, layout, page};
+use crate::auth::{Caller, Principal, Role, Signed};
+use crate::db::services as service_rows;
+use crate::domain::eligibility::Facet;
+use crate::domain::need::Need;
+use crate::domain::schedule::day_code;
+use crate::domain::service::{CapacityInput, ServicePatch};
+use crate::error::ApiError;
+use crate::matching::regions::RegionLocator;
+use crate::routes::matching::prepare;
+use crate::routes::services::{apply_patch, may_reveal, reveal_location};
+use crate::routes::session::{end, session_cookie, sign_in};
+use crate::startup::AppState;
+
+const TITLE: &str = "Haven console";
+
+fn console_page(state: &AppState, caller: Option<&Principal>, body: Markup) -> Markup {
+    layout::page(
+        &EN,
+        &state.quick_exit_url,
+        TITLE,
+        html! {
+            @if let Some(p) = caller {
+                form method="post" action="/console/sign-out" class="no-print" {
+                    p class="muted" { "Signed in as " (p.role.code()) " · " button type="submit" class="secondary" { "Sign out" } }
+                }
+            }
+            (body)
+        },
+    )
+}
+
+/// Form posts must come from Haven's own pages: a cross-site form cannot carry the
+/// `SameSite=Strict` cookie anyway, and this refuses it before anything else happens.
+fn same_origin(req: &HttpRequest) -> Result<(), ApiError> {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let info = req.connection_info();
+    let expected = format!("{}://{}", info.scheme(), info.host());
+    if origin.to_str().is_ok_and(|o| o == expected) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+fn redirect_to_console() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/console"))
+        .finish()
+}
+
+fn sign_in_form(message: Option<&str>) -> Markup {
+    html! {
+        h1 { "Sign in" }
+        @if let Some(m) = message { p class="error" role="alert" { (m) } }
+        form method="post" action="/console/sign-in" {
+            label { "Email" input type="email" name="email" autocomplete="username" required; }
+            label { "Password" input type="password" name="password" autocomplete="current-password" required; }
+            p { button type="submit" { "Sign in" } }
+        }
+    }
+}
+
+/// The search form of the console: every filter, keyboard first.
+fn search_form(form: Option<&Form>) -> Markup {
+    let value = |name: &str| form.and_then(|f| f.get(name)).unwrap_or("").to_string();
+    let checked = |name: &str, v: &str| form.is_some_and(|f| f.all(name).iter().any(|x| x == v));
+    html! {
+        form method="post" action="/console/search" {
+            div class="row" {
+                label { "ZIP code" input type="text" name="zip" autofocus autocomplete="off" value=(value("zip")); }
+                label { "Latitude" input type="text" name="lat" autocomplete="off" value=(value("lat")); }
+                label { "Longitude" input type="text" name="lon" autocomplete="off" value=(value("lon")); }
+            }
+            fieldset {
+                legend { "Needs" }
+                @for need in Need::ALL {
+                    label class="check" {
+                        input type="checkbox" name="need" value=(need.code()) checked[checked("need", need.code())];
+                        span { (need.describe().label.en) }
+                    }
+                }
+            }
+            fieldset {
+                legend { "Must offer" }
+                @for facet in Facet::ALL {
+                    label class="check" {
+                        input type="checkbox" name="require" value=(facet.code()) checked[checked("require", facet.code())];
+                        span { (facet.code().replace('_', " ")) }
+                    }
+                }
+            }
+            div class="row" {
+                label { "Age" input type="number" name="age" min="0" max="130" value=(value("age")); }
+                label { "Gender"
+                    select name="gender" {
+                        option value="" { "any" }
+                        @for g in ["female", "male", "nonbinary"] { option value=(g) selected[value("gender") == g] { (g) } }
+                    }
+                }
+                label { "Language (ISO code)" input type="text" name="language" maxlength="2" value=(value("language")); }
+            }
+            label class="check" {
+                input type="checkbox" name="open_now" value="1" checked[form.is_some_and(|f| f.get("open_now").is_some())];
+                span { "Open now" }
+            }
+            button type="submit" { "Search" }
+        }
+    }
+}
+
+/// A provider's own services, with their bed counts and a form to update each.
+async fn provider_view(
+    state: &AppState,
+    caller: &Principal,
+    notice: Option<String>,
+) -> Result<Markup, ApiError> {
+    let org = caller.scope().organization();
+    let (records, _) = state
+        .db(move |conn| Ok(service_rows::list(conn, org, 0, 100)?))
+        .await?;
+    let now = Utc::now();
+    Ok(html! {
+        h1 { "Your services" }
+        @if let Some(n) = notice { p class="notice" role="status" { (n) } }
+        @for record in &records {
+            @let s = &record.service;
+            article class="result" data-service=(s.id) {
+                h3 { (s.name) }
+                @match s.capacity() {
+                    Some((available, total, reported_at)) => p class="capacity" {
+                        (available) " / " (total) " beds free · updated " (age(reported_at, now, Lang::En))
+                        " (" (reported_at.format("%Y-%m-%d %H:%M UTC")) ")"
+                    },
+                    None => p class="muted" { "No bed count yet." },
+                }
+                form method="post" action="/console/capacity" {
+                    input type="hidden" name="service_id" value=(s.id);
+                    div class="row" {
+                        label { "Beds free" input type="number" name="available" min="0" required value=(s.capacity_available.unwrap_or(0)); }
+                        label { "Beds in all" input type="number" name="total" min="0" required value=(s.capacity_total.unwrap_or(0)); }
+                    }
+                    button type="submit" { "Update beds" }
+                }
+            }
+        }
+    })
+}
+
+/// `GET /console`: sign-in for anonymous callers; otherwise the view for the caller's role.
+pub async fn home(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let Some(principal) = caller.0 else {
+        return Ok(page(
+            StatusCode::OK,
+            console_page(&state, None, sign_in_form(None)),
+        ));
+    };
+    let body = if principal.role == Role::Provider {
+        provider_view(&state, &principal, None).await?
+    } else {
+        html! { h1 { "Find services" } (search_form(None)) }
+    };
+    Ok(page(
+        StatusCode::OK,
+        console_page(&state, Some(&principal), body),
+    ))
+}
+
+/// `POST /console/sign-in`.
+pub async fn sign_in_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    let form = Form::parse(&req, &body)?;
+    let email = form.get("email").unwrap_or("").to_string();
+    let password = form.get("password").unwrap_or("").to_string();
+    match sign_in(&state, req.peer_addr().map(|a| a.ip()), &email, password).await {
+        Ok(session) => Ok(HttpResponse::SeeOther()
+            .cookie(session_cookie(&req, Some(&session.token)))
+            .insert_header((header::LOCATION, "/console"))
+            .finish()),
+        Err(ApiError::Unauthorized) => Ok(page(
+            StatusCode::UNAUTHORIZED,
+            console_page(
+                &state,
+                None,
+                sign_in_form(Some("Email or password is wrong.")),
+            ),
+        )),
+        Err(ApiError::TooManyRequests { retry_after_secs }) => Ok(page(
+            StatusCode::TOO_MANY_REQUESTS,
+            console_page(
+                &state,
+                None,
+                sign_in_form(Some(&format!(
+                    "Too many attempts. Try again in {retry_after_secs} seconds."
+                ))),
+            ),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /console/sign-out`.
+pub async fn sign_out(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    end(&state, caller.credential).await?;
+    let mut response = redirect_to_console();
+    response.add_cookie(&session_cookie(&req, None)).ok();
+    Ok(response)
+}
+
+/// `POST /console/search`: exact coordinates, every filter; each result with its actions.
+pub async fn search(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    let form = Form::parse(&req, &body)?;
+    let attempt = form
+        .match_request()
+        .map_err(ApiError::Invalid)
+        .and_then(|request| prepare(&state, request, true));
+    let (snapshot, query) = match attempt {
+        Ok(prepared) => prepared,
+        Err(ApiError::Invalid(e)) => {
+            let body = html! {
+                h1 { "Find services" }
+                p class="error" role="alert" { (e.field) ": " (e.message) }
+                (search_form(Some(&form)))
+            };
+            return Ok(page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                console_page(&state, Some(&caller), body),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
+    let now = Utc::now();
+    let reveal_allowed = may_reveal(&state, &caller);
+    let own = caller.scope().organization();
+    let actions = |id: Uuid, confidential: bool, org: Uuid| {
+        html! {
+            div class="no-print" {
+                form method="post" action="/console/slip" {
+                    input type="hidden" name="service_id" value=(id);
+                    button type="submit" class="secondary" { "Referral slip" }
+                }
+                @if confidential && reveal_allowed && own.is_none_or(|o| o == org) {
+                    form method="post" action="/console/reveal" {
+                        input type="hidden" name="service_id" value=(id);
+                        label { "Reason for revealing the address (no client names)"
+                            input type="text" name="reason" required minlength="3" maxlength="500"; }
+                        button type="submit" { "Reveal address" }
+                    }
+                }
+            }
+        }
+    };
+    let section = |title: &str, list: &[crate::matching::ServiceMatch<'_>]| {
+        html! {
+            h2 { (title) " (" (list.len()) ")" }
+            @for m in list {
+                (card(m, Lang::En, now, html! {
+                    p class="muted" {
+                        @for w in &m.why { (w) "; " }
+                        @if let Some(v) = m.verified_at { "verified " (v.format("%Y-%m-%d")) } @else { "not verified" }
+                    }
+                    (actions(m.service_id, m.confidential_location, m.organization.id))
+                }))
+            }
+        }
+    };
+    let body = html! {
+        (section("Results", &outcome.results))
+        (section("Hotlines", &outcome.hotlines))
+        @if !outcome.nearby_outside_coverage.is_empty() {
+            (section("Just outside coverage", &outcome.nearby_outside_coverage))
+        }
+        h2 { "New search" }
+        (search_form(Some(&form)))
+    };
+    Ok(page(
+        StatusCode::OK,
+        console_page(&state, Some(&caller), body),
+    ))
+}
+
+fn service_id(form: &Form) -> Result<Uuid, ApiError> {
+    form.get("service_id")
+        .and_then(|v| v.parse().ok())
+        .ok_or(ApiError::NotFound)
+}
+
+/// `POST /console/reveal`: the address, once, with the audit record that now names the caller.
+pub async fn reveal(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    let form = Form::parse(&req, &body)?;
+    let id = service_id(&form)?;
+    let reason = form.get("reason").unwrap_or("");
+    let revealed = match reveal_location(&state, &caller, id, reason).await {
+        Ok(r) => r,
+        Err(ApiError::Invalid(e)) => {
+            let body = html! { p class="error" role="alert" { (e.message) } };
+            return Ok(page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                console_page(&state, Some(&caller), body),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let a = &revealed.address;
+    let body = html! {
+        h1 { "Confidential address" }
+        p class="notice" role="status" { "This reveal is recorded in the audit log as entry " (revealed.audit_id) "." }
+        p class="address" {
+            (a.street.as_deref().unwrap_or("")) br;
+            (a.city.as_deref().unwrap_or("")) " " (a.region.as_deref().unwrap_or("")) " " (a.postal_code.as_deref().unwrap_or(""))
+        }
+        p class="muted" { "Do not write this address down or share it beyond what the intake needs." }
+        p { a href="/console" { "Back to search" } }
+    };
+    Ok(page(
+        StatusCode::OK,
+        console_page(&state, Some(&caller), body),
+    ))
+}
+
+/// `POST /console/slip`: a discreet, printable note: the intake phone large, nothing that says
+/// what the service is or whom it helps, and nothing stored about the person it is for.
+pub async fn slip(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    let form = Form::parse(&req, &body)?;
+    let id = service_id(&form)?;
+    let only = caller.scope().organization();
+    let record = state
+        .db(move |conn| Ok(service_rows::find_visible(conn, id, only)?))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let city = record
+        .location
+        .as_ref()
+        .and_then(|l| l.city.clone())
+        .unwrap_or_default();
+    let body = html! {
+        div class="slip" {
+            p { "Appointment note" }
+            @for phone in &record.phones {
+                p class="phone" { (phone.number) }
+            }
+            @for s in &record.schedules {
+                p { (s.weekdays.iter().flatten().map(|d| day_code(*d)).collect::<Vec<_>>().join(" ")) " "
+                    (s.opens_at.format("%H:%M")) "–" (s.closes_at.format("%H:%M")) }
+            }
+            @if !city.is_empty() { p { (city) } }
+            p class="muted" { "Ask for intake." }
+            p class="no-print" { button type="button" id="print" { "Print" } " " a href="/console" { "Back" } }
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        layout::page(&EN, &state.quick_exit_url, "Note", body),
+    ))
+}
+
+/// `POST /console/capacity`: a provider's bed count, with the time of the update shown back.
+pub async fn capacity(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    let form = Form::parse(&req, &body)?;
+    let id = service_id(&form)?;
+    let number = |name: &str| {
+        form.get(name)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(-1)
+    };
+    let patch = ServicePatch::capacity(CapacityInput {
+        available: number("available"),
+        total: number("total"),
+    });
+    let notice = match patch {
+        Ok(patch) => {
+            let record = apply_patch(&state, caller.scope(), id, patch).await?;
+            format!(
+                "Beds updated for {} at {}.",
+                record.service.name,
+                record
+                    .service
+                    .capacity_reported_at
+                    .unwrap_or_else(Utc::now)
+                    .format("%H:%M UTC")
+            )
+        }
+        Err(e) => format!("Not updated: {} {}", e.field, e.message),
+    };
+    let body = provider_view(&state, &caller, Some(notice)).await?;
+    Ok(page(
+        StatusCode::OK,
+        console_page(&state, Some(&caller), body),
+    ))
+}
+
+/// What anything under `/console` that needs a session answers without one: 401 with the
+/// sign-in form, so a browser whose session expired can sign in again where it stands.
+pub fn sign_in_required(state: &AppState) -> HttpResponse {
+    page(
+        StatusCode::UNAUTHORIZED,
+        console_page(state, None, sign_in_form(Some("Please sign in."))),
+    )
+}

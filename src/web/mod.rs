@@ -1,0 +1,288 @@
+//! Pages served by `haven serve` itself: the survivor lookup (`/`, `/es/`) and the operator
+//! console (`/console`). Server-rendered with maud (escaped by default), every asset served
+//! from here, forms that work without JavaScript, and nothing that names a search in a URL or
+//! a title (SAFETY.md rules 5 and 8).
+
+pub mod console;
+mod layout;
+mod results;
+pub mod text;
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::{Markup, html};
+use serde_json::json;
+
+use crate::domain::FieldError;
+use crate::domain::need::Need;
+use crate::error::ApiError;
+use crate::matching::query::MatchRequest;
+use crate::matching::regions::RegionLocator;
+use crate::routes::matching::prepare;
+use crate::startup::AppState;
+use text::{FORM_LANGUAGES, Lang, Text};
+
+/// Where Quick exit and Esc go: a busy, neutral site.
+pub const DEFAULT_QUICK_EXIT_URL: &str = "https://www.weather.gov/";
+
+/// Largest form body a page accepts.
+const FORM_LIMIT: usize = 16 * 1024;
+
+const CSS: &str = include_str!("../../assets/haven.css");
+const JS: &str = include_str!("../../assets/haven.js");
+
+/// `GET /assets/{file}`: the only stylesheet and script any page loads.
+pub async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (body, content_type) = match path.as_str() {
+        "haven.css" => (CSS, "text/css; charset=utf-8"),
+        "haven.js" => (JS, "text/javascript; charset=utf-8"),
+        _ => return Err(ApiError::NotFound),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .body(body))
+}
+
+pub(crate) fn page(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(ContentType::html())
+        .body(markup.into_string())
+}
+
+/// A submitted form's fields, in order (a name may repeat, as checkboxes do).
+pub(crate) struct Form(Vec<(String, String)>);
+
+impl Form {
+    /// Reads an `application/x-www-form-urlencoded` body (415 for anything else, 413 when
+    /// larger than a form needs to be).
+    pub(crate) fn parse(req: &HttpRequest, body: &[u8]) -> Result<Form, ApiError> {
+        let form_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !form_type {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        if body.len() > FORM_LIMIT {
+            return Err(ApiError::PayloadTooLarge { limit: FORM_LIMIT });
+        }
+        Ok(Form(
+            url::form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.trim().to_string()))
+                .collect(),
+        ))
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The match request this search form describes. Coordinates (already coarsened in the
+    /// browser) win over a ZIP code when both are sent.
+    pub(crate) fn match_request(&self) -> Result<MatchRequest, FieldError> {
+        let number = |name: &str| -> Result<Option<f64>, FieldError> {
+            self.get(name)
+                .map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| FieldError::invalid(name, "must be a number"))
+                })
+                .transpose()
+        };
+        let location = match (number("lat")?, number("lon")?, self.get("zip")) {
+            (Some(lat), Some(lon), _) => json!({"lat": lat, "lon": lon}),
+            (_, _, Some(zip)) => json!({"postal_code": zip}),
+            _ => return Err(FieldError::invalid("zip", "enter a ZIP code")),
+        };
+        let age = self
+            .get("age")
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| FieldError::invalid("age", "must be a whole number"))
+            })
+            .transpose()?;
+        Ok(MatchRequest {
+            location,
+            needs: self.all("need"),
+            age,
+            gender: self.get("gender").map(str::to_string),
+            languages: self.all("language"),
+            require: self.all("require"),
+            open_now: self.get("open_now").is_some(),
+            limit: None,
+        })
+    }
+}
+
+/// Turns a field error from the matcher into words for the form.
+fn explain(e: &FieldError, t: &Text, lang: Lang) -> String {
+    let field = e.field.as_str();
+    let es = lang == Lang::Es;
+    match field {
+        "needs" => (if es {
+            "elija al menos una necesidad"
+        } else {
+            "choose at least one need"
+        })
+        .into(),
+        f if f.starts_with("location") || f == "zip" => (if es {
+            "escriba un código postal de EE. UU. de 5 dígitos"
+        } else {
+            "enter a 5-digit US ZIP code"
+        })
+        .into(),
+        "age" => (if es {
+            "la edad debe ser un número entre 0 y 130"
+        } else {
+            "age must be a number from 0 to 130"
+        })
+        .into(),
+        _ => format!("{} {}", t.problem, e.message),
+    }
+}
+
+/// The search form, filled in with what was sent (so a correction does not mean retyping).
+fn search_form(lang: Lang, form: Option<&Form>) -> Markup {
+    let t = lang.text();
+    let checked =
+        |name: &str, value: &str| form.is_some_and(|f| f.all(name).iter().any(|v| v == value));
+    let value = |name: &str| form.and_then(|f| f.get(name)).unwrap_or("").to_string();
+    html! {
+        form method="post" action=(t.home) class="search" {
+            fieldset {
+                legend { (t.zip) }
+                label for="zip" { (t.zip_hint) }
+                input type="text" id="zip" name="zip" inputmode="numeric" autocomplete="off" maxlength="10" value=(value("zip"));
+                input type="hidden" name="lat" value="";
+                input type="hidden" name="lon" value="";
+                p { button type="button" id="use-location" class="secondary" hidden { (t.use_location) } }
+                p id="location-error" class="error" hidden { (t.location_error) }
+            }
+            fieldset {
+                legend { (t.needs) }
+                @for need in Need::ALL {
+                    @let label = need.describe();
+                    label class="check" {
+                        input type="checkbox" name="need" value=(need.code()) checked[checked("need", need.code())];
+                        span { (if lang == Lang::Es { label.label.es } else { label.label.en }) }
+                    }
+                }
+            }
+            fieldset {
+                legend { (t.about_you) " " span class="muted" { "(" (t.optional) ")" } }
+                div class="row" {
+                    label { (t.age) input type="number" name="age" min="0" max="130" inputmode="numeric" value=(value("age")); }
+                    label { (t.gender)
+                        select name="gender" {
+                            option value="" { (t.any) }
+                            @for (code, name) in [("female", t.female), ("male", t.male), ("nonbinary", t.nonbinary)] {
+                                option value=(code) selected[value("gender") == code] { (name) }
+                            }
+                        }
+                    }
+                    label { (t.language)
+                        select name="language" {
+                            option value="" { "—" }
+                            @for (code, en, es) in FORM_LANGUAGES {
+                                option value=(code) selected[value("language") == code] { (if lang == Lang::Es { es } else { en }) }
+                            }
+                        }
+                    }
+                }
+                label class="check" {
+                    input type="checkbox" name="open_now" value="1" checked[form.is_some_and(|f| f.get("open_now").is_some())];
+                    span { (t.open_now) }
+                }
+            }
+            button type="submit" { (t.search) }
+        }
+    }
+}
+
+fn lookup_page(state: &AppState, lang: Lang, body: Markup) -> Markup {
+    layout::page(lang.text(), &state.quick_exit_url, lang.text().title, body)
+}
+
+/// `GET /` and `GET /es/`: the empty search form.
+pub async fn lookup_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let lang = lang_of(&req);
+    let t = lang.text();
+    page(
+        actix_web::http::StatusCode::OK,
+        lookup_page(
+            &state,
+            lang,
+            html! {
+                h1 { (t.heading) }
+                p { (t.intro) }
+                (search_form(lang, None))
+            },
+        ),
+    )
+}
+
+fn lang_of(req: &HttpRequest) -> Lang {
+    if req.path().starts_with("/es") {
+        Lang::Es
+    } else {
+        Lang::En
+    }
+}
+
+/// `POST /` and `POST /es/`: the results, on the same URL and under the same title as the form,
+/// so neither history nor a tab title says what was searched. Always anonymous matching
+/// (coordinates snapped), whoever is signed in.
+pub async fn lookup_results(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let lang = lang_of(&req);
+    let t = lang.text();
+    let form = Form::parse(&req, &body)?;
+    let attempt = form
+        .match_request()
+        .map_err(ApiError::Invalid)
+        .and_then(|request| prepare(&state, request, false));
+    let (snapshot, query) = match attempt {
+        Ok(prepared) => prepared,
+        Err(ApiError::Invalid(e)) => {
+            let markup = lookup_page(
+                &state,
+                lang,
+                html! {
+                    h1 { (t.heading) }
+                    p class="error" role="alert" { (explain(&e, t, lang)) }
+                    (search_form(lang, Some(&form)))
+                },
+            );
+            return Ok(page(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                markup,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
+    let markup = lookup_page(
+        &state,
+        lang,
+        html! {
+            (results::survivor_results(&outcome, lang, chrono::Utc::now()))
+            h2 { (t.new_search) }
+            (search_form(lang, Some(&form)))
+        },
+    );
+    Ok(page(actix_web::http::StatusCode::OK, markup))
+}

@@ -1,0 +1,153 @@
+//! Match results in words a person in crisis understands: what a place offers, how to reach it
+//! (call and text buttons), whether it is open, its beds and how fresh that count is, and for a
+//! confidential shelter the front door instead of an address.
+
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+
+use super::text::{Lang, Text};
+use crate::domain::phone::PhoneKind;
+use crate::matching::index::PhoneView;
+use crate::matching::{MatchOutcome, ServiceMatch};
+
+/// Digits and a leading `+`: what `tel:` and `sms:` links need.
+fn dial(number: &str) -> String {
+    number
+        .chars()
+        .enumerate()
+        .filter(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '+'))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// "2 hours ago" in the page's language.
+pub fn age(then: DateTime<Utc>, now: DateTime<Utc>, lang: Lang) -> String {
+    let minutes = (now - then).num_minutes().max(0);
+    let (n, unit_en, unit_es) = match minutes {
+        0..=59 => (minutes, "min", "min"),
+        60..=2879 => (minutes / 60, "h", "h"),
+        _ => (minutes / 1440, "days", "días"),
+    };
+    match lang {
+        Lang::En => format!("{n} {unit_en} ago"),
+        Lang::Es => format!("hace {n} {unit_es}"),
+    }
+}
+
+fn band(band: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => band.to_string(),
+        Lang::Es => band.replace("within", "a menos de"),
+    }
+}
+
+pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
+    html! {
+        div class="phones" {
+            @for phone in list {
+                @let number = dial(&phone.number);
+                @match phone.kind {
+                    PhoneKind::Text => {
+                        a class="sms" href={ "sms:" (number) } {
+                            (t.text) " " (phone.number)
+                            @if let Some(label) = &phone.label { " · " (label) }
+                        }
+                    }
+                    _ => {
+                        a class="tel" href={ "tel:" (number) } {
+                            (t.call) " " (phone.number)
+                            @if phone.available_24_7 { " · " (t.all_day) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One place. `extra` holds the console's actions (reveal, slip) and is empty on public pages.
+pub fn card(m: &ServiceMatch<'_>, lang: Lang, now: DateTime<Utc>, extra: Markup) -> Markup {
+    let t = lang.text();
+    html! {
+        article class="result" data-service=(m.service_id) {
+            h3 { (m.name) }
+            p class="muted" { (m.organization.name) }
+            p {
+                @if m.demo { span class="tag demo" { (t.demo) } }
+                @match m.open_now {
+                    Some(true) => span class="tag open" { (t.open) },
+                    Some(false) => span class="tag closed" { (t.closed) },
+                    None => {},
+                }
+                @if m.phones.iter().any(|p| p.available_24_7) { span class="tag open" { (t.all_day) } }
+                @if m.phones.iter().any(|p| p.kind == PhoneKind::Text) { span class="tag text" { (t.text) } }
+            }
+            p {
+                strong { (t.offers) ": " }
+                @for (i, need) in m.needs_met.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    @let label = need.describe();
+                    (if lang == Lang::Es { label.label.es } else { label.label.en })
+                }
+            }
+            @if let Some(capacity) = &m.capacity {
+                p class="capacity" {
+                    strong { (capacity.available) " / " (capacity.total) " " (t.beds) }
+                    " · " (t.updated) " " (age(capacity.reported_at, now, lang))
+                    @if capacity.stale { " (" (t.may_be_old) ")" }
+                }
+            }
+            @if m.confidential_location {
+                p class="confidential" { (t.confidential) }
+                @if let Some(door) = m.front_door {
+                    p class="muted" { (door.city.as_deref().unwrap_or("")) @if let Some(r) = &door.region { ", " (r) } }
+                }
+                @if let Some(b) = m.distance_band { p class="muted" { (band(b, lang)) } }
+            } @else if let Some(address) = m.address {
+                p class="address" {
+                    @if let Some(street) = &address.street { (street) ", " }
+                    (address.city.as_deref().unwrap_or(""))
+                    @if let Some(r) = &address.region { ", " (r) }
+                    @if let Some(km) = m.distance_km { " · " (format!("{km:.1} km")) " " (t.away) }
+                }
+            } @else if let Some(b) = m.distance_band {
+                p class="muted" { (band(b, lang)) }
+            }
+            (phones(m.phones, t))
+            @if !m.languages.is_empty() {
+                p class="muted" {
+                    (t.speaks) ": "
+                    @for (i, l) in m.languages.iter().enumerate() { @if i > 0 { ", " } (l.as_str()) }
+                }
+            }
+            (extra)
+        }
+    }
+}
+
+/// The survivor results: local places, the hotlines (always), and near misses when nothing
+/// local fits, so that no answer is a dead end.
+pub fn survivor_results(outcome: &MatchOutcome<'_>, lang: Lang, now: DateTime<Utc>) -> Markup {
+    let t = lang.text();
+    html! {
+        section aria-labelledby="results-heading" {
+            h1 id="results-heading" { (t.results) }
+            @if outcome.results.is_empty() {
+                p class="notice" role="status" { (t.nothing_local) }
+            }
+            @for m in &outcome.results { (card(m, lang, now, html! {})) }
+        }
+        section class="hotlines" aria-labelledby="hotlines-heading" {
+            h2 id="hotlines-heading" { (t.hotlines) }
+            p { (t.hotlines_intro) }
+            @for m in &outcome.hotlines { (card(m, lang, now, html! {})) }
+        }
+        @if !outcome.nearby_outside_coverage.is_empty() {
+            section aria-labelledby="nearby-heading" {
+                h2 id="nearby-heading" { (t.nearby) }
+                p { (t.nearby_intro) }
+                @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, html! {})) }
+            }
+        }
+    }
+}
