@@ -45,17 +45,28 @@ fn console_page(state: &AppState, caller: Option<&Principal>, body: Markup) -> M
 }
 
 /// Form posts must come from Haven's own pages: a cross-site form cannot carry the
-/// `SameSite=Strict` cookie anyway, and this refuses it before anything else happens.
+/// `SameSite=Strict` cookie anyway, and this refuses it before anything else happens. Browsers
+/// say where a request comes from in `Sec-Fetch-Site`; `Origin` is the fallback, and is
+/// `null` on our own pages because of `Referrer-Policy: no-referrer`.
 fn same_origin(req: &HttpRequest) -> Result<(), ApiError> {
-    let Some(origin) = req.headers().get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let info = req.connection_info();
-    let expected = format!("{}://{}", info.scheme(), info.host());
-    if origin.to_str().is_ok_and(|o| o == expected) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden)
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return if matches!(site, "same-origin" | "none") {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        };
+    }
+    match header(header::ORIGIN.as_str()) {
+        None | Some("null") => Ok(()),
+        Some(origin) => {
+            let info = req.connection_info();
+            if origin == format!("{}://{}", info.scheme(), info.host()) {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden)
+            }
+        }
     }
 }
 
@@ -84,7 +95,7 @@ fn search_form(form: Option<&Form>) -> Markup {
     html! {
         form method="post" action="/console/search" {
             div class="row" {
-                label { "ZIP code" input type="text" name="zip" autofocus autocomplete="off" value=(value("zip")); }
+                label { "ZIP code" input type="text" name="zip" autofocus[form.is_none()] autocomplete="off" value=(value("zip")); }
                 label { "Latitude" input type="text" name="lat" autocomplete="off" value=(value("lat")); }
                 label { "Longitude" input type="text" name="lon" autocomplete="off" value=(value("lon")); }
             }

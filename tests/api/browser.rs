@@ -1,0 +1,444 @@
+//! The pages in a real headless Chromium (Debian's `chromium` and `chromium-driver`, which
+//! `.ci/run` installs), driven over WebDriver. Screenshots of the main pages at 360 px and
+//! 1280 px go to `target/screenshots/`.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use haven::auth::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestDb, create_user, spawn_app_with};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// A stand-in for the neutral site Quick exit leaves for: this machine has no internet.
+const NEUTRAL: &str = "about:blank#neutral";
+
+/// One chromedriver process per test, stopped when the test ends.
+struct Driver {
+    process: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{CHROMEDRIVER} must be installed (.ci/run does): {e}"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver {
+            process,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn browser(&self, javascript: bool) -> Client {
+        let mut options = json!({
+            "binary": CHROMIUM,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
+                     "--window-size=360,800"],
+        });
+        if !javascript {
+            options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), options);
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+async fn demo_app(adjust: impl FnOnce(&mut haven::config::Settings)) -> TestApp {
+    let app = spawn_app_with(TestDb::new(), |s| {
+        s.quick_exit_url = NEUTRAL.into();
+        adjust(s);
+    })
+    .await;
+    let mut conn = app.db.connect();
+    for dataset in [haven::seed::Dataset::Hotlines, haven::seed::Dataset::Demo] {
+        haven::seed::load(
+            &mut conn,
+            dataset,
+            app.data_key.current(),
+            haven::boundaries::Boundaries::bundled(),
+        )
+        .unwrap();
+    }
+    app.wait_for_index().await;
+    app
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (width, height) in [(360, 800), (1280, 900)] {
+        browser.set_window_size(width, height).await.unwrap();
+        let png = browser.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
+    }
+    browser.set_window_size(360, 800).await.unwrap();
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn count(browser: &Client, css: &str) -> usize {
+    browser.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+/// Fills the survivor form with a ZIP and needs and submits it.
+async fn search(browser: &Client, zip: &str, needs: &[&str]) {
+    browser
+        .find(Locator::Id("zip"))
+        .await
+        .unwrap()
+        .send_keys(zip)
+        .await
+        .unwrap();
+    for need in needs {
+        browser
+            .find(Locator::Css(&format!("input[name=need][value={need}]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    // Enter in the ZIP field submits the form, as a keyboard user would (and needs no script).
+    browser
+        .find(Locator::Id("zip"))
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("results-heading"))
+        .await
+        .unwrap();
+}
+
+async fn script(browser: &Client, js: &str) -> Value {
+    browser.execute(js, vec![]).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_demo_zip_search_shows_results_and_hotlines_with_and_without_javascript_and_leaves_no_trace()
+ {
+    let app = demo_app(|_| {}).await;
+    let driver = Driver::start();
+    for javascript in [true, false] {
+        let browser = driver.browser(javascript).await;
+        browser.goto(&app.url("/")).await.unwrap();
+        assert_eq!(browser.title().await.unwrap(), "Find help");
+        if javascript {
+            screenshot(&browser, "lookup-form").await;
+        }
+        search(&browser, "77002", &["shelter", "hotline"]).await;
+
+        assert!(count(&browser, "section[aria-labelledby=results-heading] .result").await > 0);
+        assert!(count(&browser, ".hotlines .result").await >= 5);
+        let page = text_of(&browser, "main").await;
+        assert!(
+            page.contains("Confidential location: call to arrange intake."),
+            "{page}"
+        );
+        assert!(page.contains("Demo listing (fictional)"));
+        assert!(
+            page.contains("National Human Trafficking Hotline"),
+            "{page}"
+        );
+        assert!(count(&browser, "a[href^='tel:']").await > 0);
+        assert!(count(&browser, "a[href^='sms:']").await > 0);
+        // Nothing about the search in the URL or the title.
+        assert_eq!(browser.current_url().await.unwrap().as_str(), app.url("/"));
+        assert_eq!(browser.title().await.unwrap(), "Find help");
+        // No cookies, no storage, and no request to any other host.
+        assert!(browser.get_all_cookies().await.unwrap().is_empty());
+        if javascript {
+            assert_eq!(
+                script(
+                    &browser,
+                    "return localStorage.length + sessionStorage.length"
+                )
+                .await,
+                json!(0)
+            );
+            let hosts = script(
+                &browser,
+                "return performance.getEntries().map(e => e.name).filter(n => n.startsWith('http'))",
+            )
+            .await;
+            let hosts = hosts.as_array().unwrap();
+            assert!(!hosts.is_empty());
+            for url in hosts {
+                assert!(url.as_str().unwrap().starts_with(&app.address), "{url}");
+            }
+            screenshot(&browser, "lookup-results").await;
+        } else {
+            assert_eq!(script_disabled(&browser).await, "no script ran");
+        }
+        browser.close().await.unwrap();
+    }
+}
+
+/// With JavaScript off, the page's script has not un-hidden the location button.
+async fn script_disabled(browser: &Client) -> &'static str {
+    let hidden = browser
+        .find(Locator::Id("use-location"))
+        .await
+        .unwrap()
+        .attr("hidden")
+        .await
+        .unwrap();
+    if hidden.is_some() {
+        "no script ran"
+    } else {
+        "script ran"
+    }
+}
+
+#[tokio::test]
+async fn quick_exit_and_escape_leave_and_back_does_not_return_to_the_results() {
+    let app = demo_app(|_| {}).await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    for how in ["button", "escape"] {
+        browser.goto(&app.url("/")).await.unwrap();
+        search(&browser, "94110", &["legal_aid"]).await;
+        if how == "button" {
+            browser
+                .find(Locator::Id("quick-exit"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        } else {
+            browser
+                .find(Locator::Css("body"))
+                .await
+                .unwrap()
+                .send_keys(&char::from(Key::Escape).to_string())
+                .await
+                .unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = browser.current_url().await.unwrap();
+            if !url.as_str().starts_with(&app.address) {
+                assert_eq!(url.as_str(), NEUTRAL, "{how}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{how} did not leave: {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        browser.back().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            count(&browser, "#results-heading").await,
+            0,
+            "{how}: Back showed the results again"
+        );
+    }
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_spanish_page_searches_in_spanish() {
+    let app = demo_app(|_| {}).await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    browser.goto(&app.url("/es/")).await.unwrap();
+    assert_eq!(
+        script(&browser, "return document.documentElement.lang").await,
+        json!("es")
+    );
+    assert_eq!(browser.title().await.unwrap(), "Buscar ayuda");
+    let form = text_of(&browser, "form.search").await;
+    assert!(
+        form.contains("Un lugar seguro para quedarse esta noche"),
+        "{form}"
+    );
+    search(&browser, "94110", &["shelter"]).await;
+    assert_eq!(
+        text_of(&browser, "#results-heading").await,
+        "Lugares que pueden ayudar"
+    );
+    assert_eq!(
+        text_of(&browser, "#hotlines-heading").await,
+        "Hable con alguien ahora"
+    );
+    assert_eq!(text_of(&browser, "#quick-exit").await, "Salida rápida");
+    screenshot(&browser, "lookup-es").await;
+    browser.close().await.unwrap();
+}
+
+async fn sign_in(browser: &Client, app: &TestApp, email: &str, password: &str) {
+    browser.goto(&app.url("/console")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("form[action='/console/sign-in']"))
+        .await
+        .unwrap();
+    form.set_by_name("email", email).await.unwrap();
+    form.set_by_name("password", password).await.unwrap();
+    form.submit_direct().await.unwrap();
+}
+
+#[tokio::test]
+async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
+    let app = demo_app(|s| s.reveal_roles = vec![Role::Caseworker]).await;
+    let password = "console passphrase 42";
+    create_user(&app.db, "cw@example.org", password, Role::Caseworker, None);
+    // The provider runs the demo shelter "Cypress Wren Emergency Shelter".
+    let (service, org): (uuid::Uuid, uuid::Uuid) = {
+        use diesel::prelude::*;
+        use haven::db::schema::service;
+        service::table
+            .filter(service::name.eq("Cypress Wren Emergency Shelter"))
+            .select((service::id, service::organization_id))
+            .first(&mut app.db.connect())
+            .unwrap()
+    };
+    create_user(
+        &app.db,
+        "beds@example.org",
+        password,
+        Role::Provider,
+        Some(org),
+    );
+    let driver = Driver::start();
+
+    // A caseworker signs in, searches, and reveals the shelter's address with a reason.
+    let browser = driver.browser(true).await;
+    browser.goto(&app.url("/console")).await.unwrap();
+    screenshot(&browser, "console-sign-in").await;
+    sign_in(&browser, &app, "cw@example.org", password).await;
+    browser
+        .wait()
+        .for_element(Locator::Css("form[action='/console/search']"))
+        .await
+        .unwrap();
+    let cookies = browser.get_all_cookies().await.unwrap();
+    assert_eq!(cookies.len(), 1);
+    assert_eq!(cookies[0].http_only(), Some(true));
+    browser
+        .find(Locator::Css("input[name=zip]"))
+        .await
+        .unwrap()
+        .send_keys("77002")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("input[name=need][value=shelter]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css(
+            "form[action='/console/search'] button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let card = format!("article[data-service='{service}']");
+    browser
+        .wait()
+        .for_element(Locator::Css(&card))
+        .await
+        .unwrap();
+    screenshot(&browser, "console-results").await;
+    let reveal = browser
+        .form(Locator::Css(&format!(
+            "{card} form[action='/console/reveal']"
+        )))
+        .await
+        .unwrap();
+    reveal
+        .set_by_name("reason", "intake call, caller needs directions")
+        .await
+        .unwrap();
+    reveal.submit_direct().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("p.address"))
+        .await
+        .unwrap();
+    let notice = text_of(&browser, "p.notice").await;
+    assert!(notice.contains("audit log as entry"), "{notice}");
+    assert_eq!(app.db.count("audit_event"), 1);
+    let res = app.admin(reqwest::Method::GET, "/api/v1/audit", None).await;
+    assert_eq!(res.body["data"][0]["service_id"], service.to_string());
+    assert_eq!(res.body["data"][0]["actor_role"], "caseworker");
+    browser.close().await.unwrap();
+
+    // The provider updates beds; the next anonymous search shows the new count.
+    let browser = driver.browser(true).await;
+    sign_in(&browser, &app, "beds@example.org", password).await;
+    let form = browser
+        .form(Locator::Css(&format!(
+            "{card} form[action='/console/capacity']"
+        )))
+        .await
+        .unwrap();
+    form.set_by_name("available", "3").await.unwrap();
+    form.set_by_name("total", "12").await.unwrap();
+    form.submit_direct().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    let notice = text_of(&browser, "p.notice").await;
+    assert!(
+        notice.contains("Beds updated") && notice.contains("UTC"),
+        "{notice}"
+    );
+    screenshot(&browser, "console-provider").await;
+    app.wait_for_index().await;
+    browser.delete_all_cookies().await.unwrap();
+    browser.goto(&app.url("/")).await.unwrap();
+    search(&browser, "77002", &["shelter"]).await;
+    let capacity = text_of(&browser, &format!("{card} .capacity")).await;
+    assert!(capacity.starts_with("3 / 12 beds free"), "{capacity}");
+    browser.close().await.unwrap();
+}
