@@ -111,6 +111,7 @@ endpoints! {
     POST "/console/reveal" REVEALERS => console::reveal;
     POST "/console/slip" STAFF_AND_PROVIDERS => console::slip;
     POST "/console/capacity" MAINTAINERS => console::capacity;
+    POST "/console/front-door" MAINTAINERS => console::front_door;
 }
 
 /// Adds `route` to the resource for `path`, creating it (with its 405 fallback) on first use.

@@ -15,10 +15,13 @@ use super::text::{EN, Lang};
 use super::{Form, layout, page};
 use crate::auth::{Caller, Principal, Role, Signed};
 use crate::db::services as service_rows;
+use crate::domain::FieldError;
 use crate::domain::eligibility::Facet;
 use crate::domain::need::Need;
+use crate::domain::phone::{PhoneInput, PhoneKind};
+use crate::domain::schedule::ScheduleInput;
 use crate::domain::schedule::day_code;
-use crate::domain::service::{CapacityInput, ServicePatch};
+use crate::domain::service::{CapacityInput, ServicePatch, ServicePatchInput};
 use crate::error::ApiError;
 use crate::matching::regions::RegionLocator;
 use crate::routes::matching::prepare;
@@ -169,9 +172,151 @@ async fn provider_view(
                     }
                     button type="submit" { "Update beds" }
                 }
+                form method="post" action="/console/front-door" {
+                    input type="hidden" name="service_id" value=(s.id);
+                    label { "Intake phones, one a line: number, voice|text|tty, 24/7"
+                        textarea name="phones" rows="3" { (phones_text(&record.phones)) } }
+                    label { "Hours, one a line: days HH:MM-HH:MM time zone (e.g. mon tue 09:00-17:00 America/Chicago)"
+                        textarea name="hours" rows="3" { (hours_text(&record.schedules)) } }
+                    p class="muted" { "Last changed " (s.updated_at.format("%Y-%m-%d %H:%M UTC")) }
+                    button type="submit" { "Update hours and phones" }
+                }
             }
         }
     })
+}
+
+fn phones_text(rows: &[service_rows::PhoneRow]) -> String {
+    rows.iter()
+        .map(|p| {
+            let mut line = format!("{}, {}", p.number, p.kind);
+            if p.available_24_7 {
+                line.push_str(", 24/7");
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn hours_text(rows: &[service_rows::ScheduleRow]) -> String {
+    rows.iter()
+        .map(|s| {
+            let days: Vec<&str> = s.weekdays.iter().flatten().map(|d| day_code(*d)).collect();
+            format!(
+                "{} {}-{} {}",
+                days.join(" "),
+                s.opens_at.format("%H:%M"),
+                s.closes_at.format("%H:%M"),
+                s.timezone
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads the phones text area: `number, kind[, 24/7]` a line.
+fn parse_phones(text: &str) -> Result<Vec<PhoneInput>, FieldError> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            let mut parts = line.split(',').map(str::trim);
+            let number = parts.next().unwrap_or_default().to_string();
+            let kind = match parts.next().unwrap_or("voice") {
+                "voice" | "" => PhoneKind::Voice,
+                "text" => PhoneKind::Text,
+                "tty" => PhoneKind::Tty,
+                other => {
+                    return Err(FieldError::invalid(
+                        format!("phones line {}", i + 1),
+                        format!("{other:?} is not voice, text or tty"),
+                    ));
+                }
+            };
+            Ok(PhoneInput {
+                number,
+                kind,
+                label: None,
+                available_24_7: parts.any(|p| p == "24/7"),
+                languages: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// Reads the hours text area: `days HH:MM-HH:MM time/zone` a line.
+fn parse_hours(text: &str) -> Result<Vec<ScheduleInput>, FieldError> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let bad = || {
+                FieldError::invalid(
+                    format!("hours line {}", i + 1),
+                    "write days, then HH:MM-HH:MM, then the time zone, e.g. mon tue 09:00-17:00 America/Chicago",
+                )
+            };
+            let [days @ .., times, timezone] = words.as_slice() else {
+                return Err(bad());
+            };
+            let (opens, closes) = times.split_once('-').ok_or_else(bad)?;
+            if days.is_empty() {
+                return Err(bad());
+            }
+            Ok(ScheduleInput {
+                days: days.iter().map(|d| d.to_string()).collect(),
+                opens_at: opens.to_string(),
+                closes_at: closes.to_string(),
+                timezone: timezone.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `POST /console/front-door`: a provider's intake phones and hours, replaced as written.
+pub async fn front_door(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    let form = Form::parse(&req, &body)?;
+    let id = service_id(&form)?;
+    let raw = |name: &str| {
+        form.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    let patch = parse_phones(raw("phones")).and_then(|phones| {
+        let schedules = parse_hours(raw("hours"))?;
+        ServicePatch::parse(ServicePatchInput {
+            phones: Some(phones),
+            schedules: Some(schedules),
+            capacity: None,
+        })
+    });
+    let notice = match patch {
+        Ok(patch) => {
+            let record = apply_patch(&state, caller.scope(), id, patch).await?;
+            format!(
+                "Hours and phones updated for {} at {}.",
+                record.service.name,
+                record.service.updated_at.format("%H:%M UTC")
+            )
+        }
+        Err(e) => format!("Not updated: {}: {}", e.field, e.message),
+    };
+    let body = provider_view(&state, &caller, Some(notice)).await?;
+    Ok(page(
+        StatusCode::OK,
+        console_page(&state, Some(&caller), body),
+    ))
 }
 
 /// `GET /console`: sign-in for anonymous callers; otherwise the view for the caller's role.

@@ -146,6 +146,11 @@ const EXPECTED: &[(&str, &str, [Want; 6])] = &[
         "/console/capacity",
         [Anon, Yes, Deny, Deny, Yes, Hide],
     ),
+    (
+        "POST",
+        "/console/front-door",
+        [Anon, Yes, Deny, Deny, Yes, Hide],
+    ),
 ];
 
 /// A request body: JSON for the API, a form for the pages.
@@ -303,6 +308,15 @@ impl World {
             ("POST", "/console/slip") => {
                 let id = self.service().await;
                 (pattern.into(), Some(Body::Form(format!("service_id={id}"))))
+            }
+            ("POST", "/console/front-door") => {
+                let id = self.service().await;
+                (
+                    pattern.into(),
+                    Some(Body::Form(format!(
+                        "service_id={id}&phones=713-555-0100%2C+voice&hours=mon+09%3A00-17%3A00+America%2FChicago"
+                    ))),
+                )
             }
             ("POST", "/console/capacity") => {
                 let id = self.service().await;

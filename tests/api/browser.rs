@@ -434,6 +434,36 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
         "{notice}"
     );
     screenshot(&browser, "console-provider").await;
+    // Hours and intake phones, as the provider writes them.
+    let form = browser
+        .form(Locator::Css(&format!(
+            "{card} form[action='/console/front-door']"
+        )))
+        .await
+        .unwrap();
+    form.set_by_name("phones", "713-555-0199, voice, 24/7\n713-555-0198, text")
+        .await
+        .unwrap();
+    form.set_by_name("hours", "mon tue wed thu fri 08:00-20:00 America/Chicago")
+        .await
+        .unwrap();
+    form.submit_direct().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    let notice = text_of(&browser, "p.notice").await;
+    assert!(notice.contains("Hours and phones updated"), "{notice}");
+    let res = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{service}"),
+            None,
+        )
+        .await;
+    assert_eq!(res.body["schedules"][0]["opens_at"], "08:00");
+    assert_eq!(res.body["phones"][1]["type"], "text");
     app.wait_for_index().await;
     browser.delete_all_cookies().await.unwrap();
     browser.goto(&app.url("/")).await.unwrap();
