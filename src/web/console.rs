@@ -12,10 +12,11 @@ use uuid::Uuid;
 
 use super::results::{age, card};
 use super::text::{EN, Lang};
-use super::{Form, layout, page};
+use super::{Form, coverage_map, layout, page};
 use crate::auth::{Caller, Principal, Role, Signed};
 use crate::db::services as service_rows;
 use crate::domain::FieldError;
+use crate::domain::coverage::Coverage;
 use crate::domain::eligibility::Facet;
 use crate::domain::need::Need;
 use crate::domain::phone::{PhoneInput, PhoneKind};
@@ -417,6 +418,31 @@ pub async fn search(
         Err(e) => return Err(e),
     };
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
+    let ids: Vec<Uuid> = [
+        &outcome.results,
+        &outcome.hotlines,
+        &outcome.nearby_outside_coverage,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|m| m.service_id)
+    .collect();
+    let records = state
+        .db(move |conn| Ok(service_rows::find_many(conn, &ids)?))
+        .await?;
+    let boundaries = state.boundaries;
+    let coverage_of = |id: Uuid| -> Vec<Coverage> {
+        records
+            .iter()
+            .find(|r| r.service.id == id)
+            .map(|r| {
+                r.coverage
+                    .iter()
+                    .filter_map(|c| Coverage::from_stored(c.spec.clone(), boundaries).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let now = Utc::now();
     let reveal_allowed = may_reveal(&state, &caller);
     let own = caller.scope().organization();
@@ -442,7 +468,9 @@ pub async fn search(
         html! {
             h2 { (title) " (" (list.len()) ")" }
             @for m in list {
-                (card(m, Lang::En, now, html! {
+                (card(m, Lang::En, now,
+                    coverage_map::svg(&coverage_of(m.service_id), boundaries, &format!("Area served by {}", m.name)),
+                    html! {
                     p class="muted" {
                         @for w in &m.why { (w) "; " }
                         @if let Some(v) = m.verified_at { "verified " (v.format("%Y-%m-%d")) } @else { "not verified" }

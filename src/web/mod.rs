@@ -4,6 +4,7 @@
 //! a title (SAFETY.md rules 5 and 8).
 
 pub mod console;
+mod coverage_map;
 mod layout;
 mod results;
 pub mod text;

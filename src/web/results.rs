@@ -65,11 +65,19 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
     }
 }
 
-/// One place. `extra` holds the console's actions (reveal, slip) and is empty on public pages.
-pub fn card(m: &ServiceMatch<'_>, lang: Lang, now: DateTime<Utc>, extra: Markup) -> Markup {
+/// One place. `picture` (the console's coverage map) goes beside the name, `extra` (the
+/// console's actions) at the end; both are empty on public pages.
+pub fn card(
+    m: &ServiceMatch<'_>,
+    lang: Lang,
+    now: DateTime<Utc>,
+    picture: Markup,
+    extra: Markup,
+) -> Markup {
     let t = lang.text();
     html! {
         article class="result" data-service=(m.service_id) {
+            (picture)
             h3 { (m.name) }
             p class="muted" { (m.organization.name) }
             p {
@@ -135,18 +143,18 @@ pub fn survivor_results(outcome: &MatchOutcome<'_>, lang: Lang, now: DateTime<Ut
             @if outcome.results.is_empty() {
                 p class="notice" role="status" { (t.nothing_local) }
             }
-            @for m in &outcome.results { (card(m, lang, now, html! {})) }
+            @for m in &outcome.results { (card(m, lang, now, html! {}, html! {})) }
         }
         section class="hotlines" aria-labelledby="hotlines-heading" {
             h2 id="hotlines-heading" { (t.hotlines) }
             p { (t.hotlines_intro) }
-            @for m in &outcome.hotlines { (card(m, lang, now, html! {})) }
+            @for m in &outcome.hotlines { (card(m, lang, now, html! {}, html! {})) }
         }
         @if !outcome.nearby_outside_coverage.is_empty() {
             section aria-labelledby="nearby-heading" {
                 h2 id="nearby-heading" { (t.nearby) }
                 p { (t.nearby_intro) }
-                @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, html! {})) }
+                @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, html! {}, html! {})) }
             }
         }
     }

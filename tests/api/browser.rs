@@ -386,6 +386,15 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
         .for_element(Locator::Css(&card))
         .await
         .unwrap();
+    assert!(
+        count(
+            &browser,
+            &format!("{card} svg.coverage-map path, {card} svg.coverage-map circle")
+        )
+        .await
+            > 0,
+        "the coverage is drawn"
+    );
     screenshot(&browser, "console-results").await;
     let reveal = browser
         .form(Locator::Css(&format!(
