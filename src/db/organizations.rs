@@ -144,6 +144,26 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     Ok(deleted)
 }
 
+/// Organizations whose name contains `text` (any case), by name.
+pub fn search(
+    conn: &mut PgConnection,
+    text: &str,
+    limit: i64,
+) -> QueryResult<Vec<OrganizationRow>> {
+    let pattern = format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    organization::table
+        .filter(organization::name.ilike(pattern))
+        .select(OrganizationRow::as_select())
+        .order((organization::name, organization::id))
+        .limit(limit)
+        .load(conn)
+}
+
 /// A page of organizations; with `only`, just that one.
 pub fn list(
     conn: &mut PgConnection,

@@ -542,6 +542,14 @@ impl std::fmt::Debug for ConfidentialAddress {
     }
 }
 
+/// Puts back a location row read before a replace (sealed bytes stay bound to the row id).
+pub fn restore_location(conn: &mut PgConnection, row: &LocationRow) -> QueryResult<()> {
+    diesel::insert_into(location::table)
+        .values(row.clone())
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// The location row of a service the caller has locked.
 pub fn location_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<LocationRow>> {
     location::table

@@ -22,7 +22,7 @@ use crate::auth::{self, Caller, Presented, Role};
 use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::startup::AppState;
-use crate::web::{self as pages, console};
+use crate::web::{self as pages, console, directory};
 
 pub use session::normalize_email;
 
@@ -112,6 +112,10 @@ endpoints! {
     POST "/console/slip" STAFF_AND_PROVIDERS => console::slip;
     POST "/console/capacity" MAINTAINERS => console::capacity;
     POST "/console/front-door" MAINTAINERS => console::front_door;
+    POST "/console/directory" ADMIN => directory::directory;
+    POST "/console/organizations" ADMIN => directory::create_organization;
+    POST "/console/services/edit" ADMIN => directory::edit;
+    POST "/console/services/save" ADMIN => directory::save;
 }
 
 /// Adds `route` to the resource for `path`, creating it (with its 405 fallback) on first use.

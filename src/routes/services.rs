@@ -173,7 +173,7 @@ impl From<ServiceRecord> for ServiceResponse {
     }
 }
 
-fn unknown_organization() -> ApiError {
+pub fn unknown_organization() -> ApiError {
     FieldError::new(
         "unknown_organization",
         "organization_id",
@@ -182,19 +182,29 @@ fn unknown_organization() -> ApiError {
     .into()
 }
 
+/// How a write treats the service's location when the new body gives none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingLocation {
+    /// The service has no location (the API: `PUT` replaces the whole service).
+    Remove,
+    /// Keep the stored one (the console: a sealed address cannot be shown for editing).
+    Keep,
+}
+
 /// Writes a parsed service (new or replacing `id`) in one transaction and reads it back. `only`
 /// is the caller's own organization (providers): the service replaced and the organization
 /// named must both be theirs, or they answer as if they did not exist.
-async fn write(
-    state: web::Data<AppState>,
+pub async fn write(
+    state: &AppState,
     only: Option<Uuid>,
     id: Uuid,
     new: NewService,
     replace: bool,
-) -> Result<ServiceResponse, ApiError> {
+    missing_location: MissingLocation,
+) -> Result<ServiceRecord, ApiError> {
     let key = state.data_key.current().clone();
     let boundaries = state.boundaries;
-    let record = state
+    state
         .db(move |conn| {
             conn.transaction(|conn| {
                 if replace && services::lock_visible(conn, id, only)?.is_none() {
@@ -204,7 +214,14 @@ async fn write(
                     .filter(|org| only.is_none_or(|own| own == org.id))
                     .ok_or_else(unknown_organization)?;
                 if replace {
+                    let kept = match (missing_location, &new.location) {
+                        (MissingLocation::Keep, None) => services::location_of(conn, id)?,
+                        _ => None,
+                    };
                     services::replace(conn, id, &new, org.demo, &key, boundaries)?;
+                    if let Some(row) = kept {
+                        services::restore_location(conn, &row)?;
+                    }
                 } else {
                     services::insert(conn, id, &new, org.demo, &key, boundaries)?;
                 }
@@ -213,8 +230,7 @@ async fn write(
                 })
             })
         })
-        .await?;
-    Ok(ServiceResponse::from(record))
+        .await
 }
 
 pub async fn create(
@@ -225,7 +241,8 @@ pub async fn create(
     let new = NewService::parse(body.0, state.boundaries, Utc::now())?;
     let id = Uuid::new_v4();
     let only = caller.scope().organization();
-    let response = write(state, only, id, new, false).await?;
+    let response =
+        ServiceResponse::from(write(&state, only, id, new, false, MissingLocation::Remove).await?);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/services/{id}")))
         .json(response))
@@ -239,7 +256,17 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let new = NewService::parse(body.0, state.boundaries, Utc::now())?;
     let only = caller.scope().organization();
-    let response = write(state, only, id.into_inner(), new, true).await?;
+    let response = ServiceResponse::from(
+        write(
+            &state,
+            only,
+            id.into_inner(),
+            new,
+            true,
+            MissingLocation::Remove,
+        )
+        .await?,
+    );
     Ok(HttpResponse::Ok().json(response))
 }
 

@@ -32,7 +32,7 @@ use crate::startup::AppState;
 
 const TITLE: &str = "Haven console";
 
-fn console_page(state: &AppState, caller: Option<&Principal>, body: Markup) -> Markup {
+pub(crate) fn console_page(state: &AppState, caller: Option<&Principal>, body: Markup) -> Markup {
     layout::page(
         &EN,
         &state.quick_exit_url,
@@ -52,7 +52,7 @@ fn console_page(state: &AppState, caller: Option<&Principal>, body: Markup) -> M
 /// `SameSite=Strict` cookie anyway, and this refuses it before anything else happens. Browsers
 /// say where a request comes from in `Sec-Fetch-Site`; `Origin` is the fallback, and is
 /// `null` on our own pages because of `Referrer-Policy: no-referrer`.
-fn same_origin(req: &HttpRequest) -> Result<(), ApiError> {
+pub(crate) fn same_origin(req: &HttpRequest) -> Result<(), ApiError> {
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
         return if matches!(site, "same-origin" | "none") {
@@ -288,14 +288,8 @@ pub async fn front_door(
     same_origin(&req)?;
     let form = Form::parse(&req, &body)?;
     let id = service_id(&form)?;
-    let raw = |name: &str| {
-        form.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    };
-    let patch = parse_phones(raw("phones")).and_then(|phones| {
-        let schedules = parse_hours(raw("hours"))?;
+    let patch = parse_phones(&form.raw("phones")).and_then(|phones| {
+        let schedules = parse_hours(&form.raw("hours"))?;
         ServicePatch::parse(ServicePatchInput {
             phones: Some(phones),
             schedules: Some(schedules),
@@ -331,7 +325,11 @@ pub async fn home(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     let body = if principal.role == Role::Provider {
         provider_view(&state, &principal, None).await?
     } else {
-        html! { h1 { "Find services" } (search_form(None)) }
+        html! {
+            h1 { "Find services" }
+            (search_form(None))
+            @if principal.role == Role::Admin { (super::directory::admin_tools("")) }
+        }
     };
     Ok(page(
         StatusCode::OK,

@@ -5,6 +5,7 @@
 
 pub mod console;
 mod coverage_map;
+pub mod directory;
 mod layout;
 mod results;
 pub mod text;
@@ -57,6 +58,15 @@ impl Form {
     /// Reads an `application/x-www-form-urlencoded` body (415 for anything else, 413 when
     /// larger than a form needs to be).
     pub(crate) fn parse(req: &HttpRequest, body: &[u8]) -> Result<Form, ApiError> {
+        Form::parse_with_limit(req, body, FORM_LIMIT)
+    }
+
+    /// As [`Form::parse`], for the one form that may carry a pasted GeoJSON area.
+    pub(crate) fn parse_with_limit(
+        req: &HttpRequest,
+        body: &[u8],
+        limit: usize,
+    ) -> Result<Form, ApiError> {
         let form_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -65,8 +75,8 @@ impl Form {
         if !form_type {
             return Err(ApiError::UnsupportedMediaType);
         }
-        if body.len() > FORM_LIMIT {
-            return Err(ApiError::PayloadTooLarge { limit: FORM_LIMIT });
+        if body.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
         }
         Ok(Form(
             url::form_urlencoded::parse(body)
@@ -80,6 +90,14 @@ impl Form {
             .iter()
             .find(|(k, v)| k == name && !v.is_empty())
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The value as sent (empty when absent), for text areas.
+    pub(crate) fn raw(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or_else(String::new, |(_, v)| v.clone())
     }
 
     pub(crate) fn all(&self, name: &str) -> Vec<String> {

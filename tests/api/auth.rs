@@ -151,6 +151,26 @@ const EXPECTED: &[(&str, &str, [Want; 6])] = &[
         "/console/front-door",
         [Anon, Yes, Deny, Deny, Yes, Hide],
     ),
+    (
+        "POST",
+        "/console/directory",
+        [Anon, Yes, Deny, Deny, Deny, Deny],
+    ),
+    (
+        "POST",
+        "/console/organizations",
+        [Anon, Yes, Deny, Deny, Deny, Deny],
+    ),
+    (
+        "POST",
+        "/console/services/edit",
+        [Anon, Yes, Deny, Deny, Deny, Deny],
+    ),
+    (
+        "POST",
+        "/console/services/save",
+        [Anon, Yes, Deny, Deny, Deny, Deny],
+    ),
 ];
 
 /// A request body: JSON for the API, a form for the pages.
@@ -308,6 +328,25 @@ impl World {
             ("POST", "/console/slip") => {
                 let id = self.service().await;
                 (pattern.into(), Some(Body::Form(format!("service_id={id}"))))
+            }
+            ("POST", "/console/directory") => (pattern.into(), Some(Body::Form("q=Own".into()))),
+            ("POST", "/console/organizations") => (
+                pattern.into(),
+                Some(Body::Form("name=Made+in+the+console".into())),
+            ),
+            ("POST", "/console/services/edit") => {
+                let id = self.service().await;
+                (pattern.into(), Some(Body::Form(format!("service_id={id}"))))
+            }
+            ("POST", "/console/services/save") => {
+                let id = self.service().await;
+                let form = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("service_id", &id.to_string())
+                    .append_pair("organization_id", &own.to_string())
+                    .append_pair("body", &service_body(own).to_string())
+                    .append_pair("region", "US-06001")
+                    .finish();
+                (pattern.into(), Some(Body::Form(form)))
             }
             ("POST", "/console/front-door") => {
                 let id = self.service().await;

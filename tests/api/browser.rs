@@ -481,3 +481,155 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     assert!(capacity.starts_with("3 / 12 beds free"), "{capacity}");
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn admins_find_create_and_edit_in_the_console_with_the_apis_validation() {
+    let app = demo_app(|_| {}).await;
+    let password = "admin console passphrase";
+    create_user(&app.db, "admin@example.org", password, Role::Admin, None);
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    sign_in(&browser, &app, "admin@example.org", password).await;
+
+    // A new organization, then find it.
+    let form = browser
+        .form(Locator::Css("form[action='/console/organizations']"))
+        .await
+        .unwrap();
+    form.set_by_name("name", "Bayou Test Legal Collective")
+        .await
+        .unwrap();
+    form.submit_direct().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("article[data-organization]"))
+        .await
+        .unwrap();
+    assert!(
+        text_of(&browser, "p.notice")
+            .await
+            .contains("Created Bayou Test Legal Collective")
+    );
+
+    // Find a demo organization and edit one of its services: add a county by its code.
+    let form = browser
+        .form(Locator::Css("form[action='/console/directory']"))
+        .await
+        .unwrap();
+    form.set_by_name("q", "cypress wren").await.unwrap();
+    form.submit_direct().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(
+            "form[action='/console/services/edit'] input[name=service_id]",
+        ))
+        .await
+        .unwrap();
+    screenshot(&browser, "console-directory").await;
+    browser
+        .form(Locator::Css("form[action='/console/services/edit']"))
+        .await
+        .unwrap()
+        .submit_direct()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("form[action='/console/services/save']"))
+        .await
+        .unwrap();
+    let service: uuid::Uuid = browser
+        .find(Locator::Css(
+            "form[action='/console/services/save'] input[name=service_id]",
+        ))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let before = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{service}"),
+            None,
+        )
+        .await;
+    let coverage_before = before.body["coverage"].as_array().unwrap().len();
+    let editor = browser
+        .form(Locator::Css("form[action='/console/services/save']"))
+        .await
+        .unwrap();
+    editor.set_by_name("region", "US-48201").await.unwrap();
+    editor.submit_direct().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    assert!(text_of(&browser, "p.notice").await.starts_with("Saved at"));
+    screenshot(&browser, "console-editor").await;
+    let after = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{service}"),
+            None,
+        )
+        .await;
+    let coverage = after.body["coverage"].as_array().unwrap();
+    assert_eq!(coverage.len(), coverage_before + 1);
+    assert_eq!(coverage.last().unwrap()["code"], "US-48201");
+    // A confidential location stays sealed through the edit.
+    assert_eq!(after.body["location"], before.body["location"]);
+
+    // A broken area is refused with the API's own words and field.
+    let bowtie = json!({"type": "Polygon", "coordinates": [[[-95.0, 29.0], [-94.0, 30.0], [-94.0, 29.0], [-95.0, 30.0], [-95.0, 29.0]]]});
+    let editor = browser
+        .form(Locator::Css("form[action='/console/services/save']"))
+        .await
+        .unwrap();
+    editor
+        .set_by_name("geojson", &bowtie.to_string())
+        .await
+        .unwrap();
+    editor.submit_direct().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("p.error"))
+        .await
+        .unwrap();
+    let shown = text_of(&browser, "p.error").await;
+    let mut body = after.body.clone();
+    for member in ["id", "created_at", "updated_at", "demo", "location"] {
+        body.as_object_mut().unwrap().remove(member);
+    }
+    body["capacity"]
+        .as_object_mut()
+        .map(|c| c.remove("reported_at"));
+    body["coverage"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "area", "geometry": bowtie}));
+    let api = app
+        .admin(
+            reqwest::Method::PUT,
+            &format!("/api/v1/services/{service}"),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(
+        api.status,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        api.body
+    );
+    let expected = format!(
+        "{}: {}",
+        api.body["error"]["field"].as_str().unwrap(),
+        api.body["error"]["message"].as_str().unwrap()
+    );
+    assert_eq!(shown, expected);
+    browser.close().await.unwrap();
+}

@@ -1,0 +1,350 @@
+//! The console's admin view: find, create and edit organizations and services. A service is
+//! edited as the same JSON body the API takes (so errors carry the API's field paths and
+//! messages), with separate inputs to add coverage by region code, radius or pasted GeoJSON.
+//! A confidential address is never shown here: it stays sealed unless a new location is given.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use diesel::Connection;
+use maud::{Markup, html};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::console::{console_page, same_origin};
+use super::{Form, page};
+use crate::auth::{Principal, Signed};
+use crate::db::organizations;
+use crate::db::services::{self as service_rows, ServiceRecord};
+use crate::domain::FieldError;
+use crate::domain::organization::{NewOrganization, OrganizationInput};
+use crate::domain::service::{NewService, ServiceInput};
+use crate::error::ApiError;
+use crate::json::parse_json;
+use crate::routes::services::{MissingLocation, ServiceResponse, write};
+use crate::startup::AppState;
+
+/// The directory search and the new-organization form, as the admin's console home shows them.
+pub fn admin_tools(query: &str) -> Markup {
+    html! {
+        h2 { "Directory" }
+        form method="post" action="/console/directory" {
+            label { "Organization name contains" input type="text" name="q" value=(query); }
+            button type="submit" { "Find organizations" }
+        }
+        details {
+            summary { "New organization" }
+            form method="post" action="/console/organizations" {
+                label { "Name" input type="text" name="name" required maxlength="200"; }
+                label { "Description" textarea name="description" rows="2" maxlength="4000" {} }
+                label { "Website" input type="text" name="website" maxlength="500"; }
+                button type="submit" { "Create organization" }
+            }
+        }
+    }
+}
+
+async fn directory_page(
+    state: &AppState,
+    caller: &Principal,
+    query: String,
+    notice: Option<Markup>,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let text = query.clone();
+    let found = state
+        .db(move |conn| {
+            let orgs = organizations::search(conn, &text, 50)?;
+            let ids: Vec<Uuid> = orgs.iter().map(|o| o.id).collect();
+            let services = service_rows::ids_of_organizations(conn, &ids)?;
+            let records = service_rows::find_many(conn, &services)?;
+            Ok((orgs, records))
+        })
+        .await?;
+    let (orgs, records) = found;
+    let body = html! {
+        @if let Some(n) = notice { (n) }
+        (admin_tools(&query))
+        h2 { "Organizations (" (orgs.len()) ")" }
+        @for org in &orgs {
+            article class="result" data-organization=(org.id) {
+                h3 { (org.name) @if org.demo { " " span class="tag demo" { "demo" } } }
+                ul {
+                    @for r in records.iter().filter(|r| r.service.organization_id == org.id) {
+                        li {
+                            form method="post" action="/console/services/edit" {
+                                input type="hidden" name="service_id" value=(r.service.id);
+                                (r.service.name) " "
+                                button type="submit" class="secondary" { "Edit" }
+                            }
+                        }
+                    }
+                }
+                form method="post" action="/console/services/edit" {
+                    input type="hidden" name="organization_id" value=(org.id);
+                    button type="submit" { "New service" }
+                }
+            }
+        }
+    };
+    Ok(page(status, console_page(state, Some(caller), body)))
+}
+
+/// `POST /console/directory`: organizations by name, each with its services.
+pub async fn directory(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    let form = Form::parse(&req, &body)?;
+    let query = form.get("q").unwrap_or("").to_string();
+    directory_page(&state, &caller, query, None, StatusCode::OK).await
+}
+
+/// `POST /console/organizations`: a new organization, validated as the API validates it.
+pub async fn create_organization(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    let form = Form::parse(&req, &body)?;
+    let input = OrganizationInput {
+        name: form.get("name").unwrap_or("").to_string(),
+        description: form.get("description").map(str::to_string),
+        website: form.get("website").map(str::to_string),
+        email: None,
+    };
+    let new = match NewOrganization::parse(input, false) {
+        Ok(new) => new,
+        Err(e) => {
+            let notice = html! { p class="error" role="alert" { (e.field) ": " (e.message) } };
+            return directory_page(
+                &state,
+                &caller,
+                String::new(),
+                Some(notice),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let row = state
+        .db(move |conn| {
+            conn.transaction(|conn| Ok(organizations::insert(conn, Uuid::new_v4(), &new)?))
+        })
+        .await?;
+    let notice = html! { p class="notice" role="status" { "Created " (row.name) "." } };
+    directory_page(&state, &caller, row.name, Some(notice), StatusCode::OK).await
+}
+
+/// A stored service as the body `PUT /api/v1/services/{id}` would take. A confidential
+/// location is left out (it stays sealed); the flag says whether there was one.
+fn editable(record: ServiceRecord) -> (Value, bool) {
+    let response = ServiceResponse::from(record);
+    let sealed = response.location.as_ref().is_some_and(|l| l.confidential);
+    let mut value = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
+    if let Some(object) = value.as_object_mut() {
+        for member in ["id", "created_at", "updated_at", "demo"] {
+            object.remove(member);
+        }
+        if sealed {
+            object.remove("location");
+        }
+        if let Some(capacity) = object.get_mut("capacity").and_then(Value::as_object_mut) {
+            capacity.remove("reported_at");
+        }
+        object.retain(|_, v| !v.is_null());
+    }
+    (value, sealed)
+}
+
+fn editor(
+    service_id: Option<Uuid>,
+    organization_id: Uuid,
+    body: &str,
+    sealed: bool,
+    form: Option<&Form>,
+    message: Option<Markup>,
+) -> Markup {
+    let value = |name: &str| form.and_then(|f| f.get(name)).unwrap_or("").to_string();
+    html! {
+        h1 { @if service_id.is_some() { "Edit service" } @else { "New service" } }
+        @if let Some(m) = message { (m) }
+        form method="post" action="/console/services/save" {
+            @if let Some(id) = service_id { input type="hidden" name="service_id" value=(id); }
+            input type="hidden" name="organization_id" value=(organization_id);
+            label { "Service (the JSON body of PUT /api/v1/services/{id}; docs/API.md lists its members)"
+                textarea name="body" rows="18" spellcheck="false" { (body) } }
+            @if sealed {
+                p class="muted" { "This service has a confidential location. Its address stays sealed and is kept unless you add a \"location\" member." }
+            }
+            fieldset {
+                legend { "Add coverage" }
+                label { "Region code (state US-CA or county FIPS US-06075)" input type="text" name="region" value=(value("region")); }
+                div class="row" {
+                    label { "Radius centre latitude" input type="text" name="radius_lat" value=(value("radius_lat")); }
+                    label { "longitude" input type="text" name="radius_lon" value=(value("radius_lon")); }
+                    label { "km" input type="text" name="radius_km" value=(value("radius_km")); }
+                }
+                label { "Area: paste a GeoJSON Polygon or MultiPolygon" textarea name="geojson" rows="4" spellcheck="false" { (value("geojson")) } }
+            }
+            button type="submit" { "Save service" }
+        }
+    }
+}
+
+/// `POST /console/services/edit`: the editor for an existing service (`service_id`) or a new
+/// one for `organization_id`.
+pub async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    let form = Form::parse(&req, &body)?;
+    let markup = match form.get("service_id").and_then(|v| v.parse::<Uuid>().ok()) {
+        Some(id) => {
+            let record = state
+                .db(move |conn| Ok(service_rows::find(conn, id)?))
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            let organization_id = record.service.organization_id;
+            let (value, sealed) = editable(record);
+            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            editor(Some(id), organization_id, &text, sealed, None, None)
+        }
+        None => {
+            let organization_id = form
+                .get("organization_id")
+                .and_then(|v| v.parse::<Uuid>().ok())
+                .ok_or(ApiError::NotFound)?;
+            let template = json!({
+                "organization_id": organization_id,
+                "name": "",
+                "needs": ["shelter"],
+                "phones": [{"number": "", "type": "voice", "available_24_7": false}],
+                "coverage": []
+            });
+            let text = serde_json::to_string_pretty(&template).unwrap_or_default();
+            editor(None, organization_id, &text, false, None, None)
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        console_page(&state, Some(&caller), markup),
+    ))
+}
+
+/// The coverage entries the "Add coverage" inputs describe, in API shape.
+fn added_coverage(form: &Form) -> Result<Vec<Value>, FieldError> {
+    let mut entries = Vec::new();
+    if let Some(code) = form.get("region") {
+        entries.push(json!({"type": "region", "code": code}));
+    }
+    let number = |name: &str| -> Result<Option<f64>, FieldError> {
+        form.get(name)
+            .map(|v| {
+                v.parse::<f64>()
+                    .map_err(|_| FieldError::invalid(name, "must be a number"))
+            })
+            .transpose()
+    };
+    match (
+        number("radius_lat")?,
+        number("radius_lon")?,
+        number("radius_km")?,
+    ) {
+        (Some(lat), Some(lon), Some(km)) => entries
+            .push(json!({"type": "radius", "center": {"lat": lat, "lon": lon}, "radius_km": km})),
+        (None, None, None) => {}
+        _ => {
+            return Err(FieldError::invalid(
+                "radius_km",
+                "give the centre's latitude and longitude and the radius in km",
+            ));
+        }
+    }
+    if let Some(text) = form.get("geojson") {
+        let geometry: Value = serde_json::from_str(text)
+            .map_err(|e| FieldError::invalid("geojson", format!("not JSON: {e}")))?;
+        entries.push(json!({"type": "area", "geometry": geometry}));
+    }
+    Ok(entries)
+}
+
+/// `POST /console/services/save`: validates exactly as the API does and writes.
+pub async fn save(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    same_origin(&req)?;
+    let form = Form::parse_with_limit(&req, &body, crate::json::GEOMETRY_LIMIT)?;
+    let service_id = form.get("service_id").and_then(|v| v.parse::<Uuid>().ok());
+    let organization_id = form
+        .get("organization_id")
+        .and_then(|v| v.parse::<Uuid>().ok())
+        .ok_or(ApiError::NotFound)?;
+    let raw = form.raw("body");
+    let parsed = parse_json::<Value>(raw.as_bytes()).and_then(|mut value| {
+        let added = added_coverage(&form)?;
+        if let Some(list) = value.get_mut("coverage").and_then(Value::as_array_mut) {
+            list.extend(added);
+        } else if let Some(object) = value.as_object_mut() {
+            object.insert("coverage".into(), Value::Array(added));
+        }
+        let input: ServiceInput = parse_json(value.to_string().as_bytes())?;
+        Ok((
+            NewService::parse(input, state.boundaries, Utc::now())?,
+            value,
+        ))
+    });
+    let sealed_note = service_id.is_some();
+    let (new, value) = match parsed {
+        Ok(ok) => ok,
+        Err(e) => {
+            let message = match &e {
+                ApiError::Invalid(f) => format!("{}: {}", f.field, f.message),
+                other => other.to_string(),
+            };
+            let notice = html! { p class="error" role="alert" { (message) } };
+            let markup = editor(
+                service_id,
+                organization_id,
+                &raw,
+                sealed_note,
+                Some(&form),
+                Some(notice),
+            );
+            return Ok(page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                console_page(&state, Some(&caller), markup),
+            ));
+        }
+    };
+    let id = service_id.unwrap_or_else(Uuid::new_v4);
+    let record = write(
+        &state,
+        caller.scope().organization(),
+        id,
+        new,
+        service_id.is_some(),
+        MissingLocation::Keep,
+    )
+    .await?;
+    let saved_at = record.service.updated_at;
+    let (value_now, sealed) = editable(record);
+    let text = serde_json::to_string_pretty(&value_now).unwrap_or_else(|_| value.to_string());
+    let notice = html! { p class="notice" role="status" { "Saved at " (saved_at.format("%H:%M:%S UTC")) "." } };
+    let markup = editor(Some(id), organization_id, &text, sealed, None, Some(notice));
+    Ok(page(
+        StatusCode::OK,
+        console_page(&state, Some(&caller), markup),
+    ))
+}
