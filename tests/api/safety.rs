@@ -175,6 +175,15 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
         .unwrap();
     let port = wait_for_port(&log_path);
     let base = format!("http://127.0.0.1:{port}");
+    // Listening comes before the index is loaded: wait until the instance says it is ready.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !reqwest::get(format!("{base}/readyz"))
+        .await
+        .is_ok_and(|r| r.status() == StatusCode::OK)
+    {
+        assert!(Instant::now() < deadline, "server never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let admin = create_token(&db, Role::Admin, None);
     create_user(&db, EMAIL, PASSWORD, Role::Caseworker, None);
     let client = reqwest::Client::builder()
