@@ -98,6 +98,17 @@ fn search_form(form: Option<&Form>) -> Markup {
     let checked = |name: &str, v: &str| form.is_some_and(|f| f.all(name).iter().any(|x| x == v));
     html! {
         form method="post" action="/console/search" {
+            // What an operator on a call asks first: who is open now, who answers around the clock.
+            div class="row" {
+                label class="check" {
+                    input type="checkbox" name="open_now" value="1" checked[form.is_some_and(|f| f.get("open_now").is_some())];
+                    span { "Open now" }
+                }
+                label class="check" {
+                    input type="checkbox" name="always" value="1" checked[form.is_some_and(|f| f.get("always").is_some())];
+                    span { "24/7 lines only" }
+                }
+            }
             div class="row" {
                 label { "ZIP code" input type="text" name="zip" autofocus[form.is_none()] autocomplete="off" value=(value("zip")); }
                 label { "Latitude" input type="text" name="lat" autocomplete="off" value=(value("lat")); }
@@ -130,10 +141,6 @@ fn search_form(form: Option<&Form>) -> Markup {
                     }
                 }
                 label { "Language (ISO code)" input type="text" name="language" maxlength="2" value=(value("language")); }
-            }
-            label class="check" {
-                input type="checkbox" name="open_now" value="1" checked[form.is_some_and(|f| f.get("open_now").is_some())];
-                span { "Open now" }
             }
             button type="submit" { "Search" }
         }
@@ -462,10 +469,16 @@ pub async fn search(
             }
         }
     };
+    // "24/7 lines only" keeps services with a phone answered around the clock.
+    let always = form.get("always").is_some();
     let section = |title: &str, list: &[crate::matching::ServiceMatch<'_>]| {
+        let shown: Vec<&crate::matching::ServiceMatch<'_>> = list
+            .iter()
+            .filter(|m| !always || m.phones.iter().any(|p| p.available_24_7))
+            .collect();
         html! {
-            h2 { (title) " (" (list.len()) ")" }
-            @for m in list {
+            h2 { (title) " (" (shown.len()) ")" }
+            @for m in shown {
                 (card(m, Lang::En, now,
                     coverage_map::svg(&coverage_of(m.service_id), boundaries, &format!("Area served by {}", m.name)),
                     html! {

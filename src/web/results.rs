@@ -37,7 +37,12 @@ pub fn age(then: DateTime<Utc>, now: DateTime<Utc>, lang: Lang) -> String {
 fn band(band: &str, lang: Lang) -> String {
     match lang {
         Lang::En => band.to_string(),
-        Lang::Es => band.replace("within", "a menos de"),
+        Lang::Es => match band {
+            "in its service area" => "dentro de su zona de servicio".into(),
+            other => other
+                .replace("within", "a menos de")
+                .replace("more than", "a más de"),
+        },
     }
 }
 

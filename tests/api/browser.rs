@@ -153,6 +153,47 @@ async fn search(browser: &Client, zip: &str, needs: &[&str]) {
         .unwrap();
 }
 
+/// Checks the page as rendered: text contrast at WCAG 2.2 AA (4.5:1, or 3:1 for large text),
+/// every form field labelled, every link and button named. Returns what fails.
+const ACCESSIBILITY_CHECK: &str = r#"
+const problems = [];
+const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+const lum = ([r, g, b]) => {
+  const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+};
+const background = el => {
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgb(getComputedStyle(e).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) { return c.slice(0, 3); }
+  }
+  return [255, 255, 255];
+};
+for (const el of document.querySelectorAll('body *')) {
+  const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own || !el.getClientRects().length) { continue; }
+  const style = getComputedStyle(el);
+  if (style.visibility === 'hidden') { continue; }
+  const fg = lum(rgb(style.color)), bg = lum(background(el));
+  const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+  const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight, 10) >= 700;
+  const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+  if (ratio < need) { problems.push(`contrast ${ratio.toFixed(2)} < ${need}: ${el.tagName} "${el.textContent.trim().slice(0, 40)}"`); }
+}
+for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+  if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label')) { problems.push(`unlabelled ${el.tagName} ${el.name}`); }
+}
+for (const el of document.querySelectorAll('a, button')) {
+  if (!el.textContent.trim() && !el.getAttribute('aria-label')) { problems.push(`unnamed ${el.tagName}`); }
+}
+return problems;
+"#;
+
+async fn assert_accessible(browser: &Client, page: &str) {
+    let problems = script(browser, ACCESSIBILITY_CHECK).await;
+    assert_eq!(problems, json!([]), "{page}");
+}
+
 async fn script(browser: &Client, js: &str) -> Value {
     browser.execute(js, vec![]).await.unwrap()
 }
@@ -167,6 +208,7 @@ async fn a_demo_zip_search_shows_results_and_hotlines_with_and_without_javascrip
         browser.goto(&app.url("/")).await.unwrap();
         assert_eq!(browser.title().await.unwrap(), "Find help");
         if javascript {
+            assert_accessible(&browser, "lookup form").await;
             screenshot(&browser, "lookup-form").await;
         }
         search(&browser, "77002", &["shelter", "hotline"]).await;
@@ -209,6 +251,7 @@ async fn a_demo_zip_search_shows_results_and_hotlines_with_and_without_javascrip
             for url in hosts {
                 assert!(url.as_str().unwrap().starts_with(&app.address), "{url}");
             }
+            assert_accessible(&browser, "lookup results").await;
             screenshot(&browser, "lookup-results").await;
         } else {
             assert_eq!(script_disabled(&browser).await, "no script ran");
@@ -305,6 +348,7 @@ async fn the_spanish_page_searches_in_spanish() {
         "Hable con alguien ahora"
     );
     assert_eq!(text_of(&browser, "#quick-exit").await, "Salida rápida");
+    assert_accessible(&browser, "Spanish results").await;
     screenshot(&browser, "lookup-es").await;
     browser.close().await.unwrap();
 }
@@ -395,6 +439,7 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
             > 0,
         "the coverage is drawn"
     );
+    assert_accessible(&browser, "console results").await;
     screenshot(&browser, "console-results").await;
     let reveal = browser
         .form(Locator::Css(&format!(
