@@ -312,7 +312,13 @@ async fn quick_exit_and_escape_leave_and_back_does_not_return_to_the_results() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         browser.back().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Back lands on the empty form (the page before the search), never on the results.
+        browser
+            .wait()
+            .for_element(Locator::Id("zip"))
+            .await
+            .unwrap();
+        assert_eq!(browser.current_url().await.unwrap().as_str(), app.url("/"));
         assert_eq!(
             count(&browser, "#results-heading").await,
             0,
