@@ -197,7 +197,12 @@ fn position(i: usize) -> i16 {
     i16::try_from(i).unwrap_or(i16::MAX)
 }
 
-fn service_form(id: Uuid, new: &NewService, demo: bool, now: DateTime<Utc>) -> ServiceForm<'_> {
+fn service_form(
+    id: Uuid,
+    new: &NewService,
+    demo: bool,
+    capacity_reported_at: DateTime<Utc>,
+) -> ServiceForm<'_> {
     let e = &new.eligibility;
     ServiceForm {
         id,
@@ -220,7 +225,7 @@ fn service_form(id: Uuid, new: &NewService, demo: bool, now: DateTime<Utc>) -> S
         languages: new.languages.iter().map(|l| l.as_str()).collect(),
         capacity_available: new.capacity.map(|c| c.available),
         capacity_total: new.capacity.map(|c| c.total),
-        capacity_reported_at: new.capacity.map(|_| now),
+        capacity_reported_at: new.capacity.map(|_| capacity_reported_at),
         verified_at: new.verified_at,
         demo,
     }
@@ -438,7 +443,12 @@ pub fn insert(
     )
 }
 
-/// Replaces a service and all its parts; false when there is no such service.
+/// Beds available and in all, and when that was reported, as stored.
+type StoredCapacity = (Option<i32>, Option<i32>, Option<DateTime<Utc>>);
+
+/// Replaces a service and all its parts; false when there is no such service. A bed count
+/// that did not change keeps the time it was reported: an edit of the name is not news about
+/// beds.
 pub fn replace(
     conn: &mut PgConnection,
     id: Uuid,
@@ -447,9 +457,26 @@ pub fn replace(
     key: &DataKey,
     boundaries: &Boundaries,
 ) -> QueryResult<bool> {
+    let old_capacity: Option<StoredCapacity> = service::table
+        .find(id)
+        .select((
+            service::capacity_available,
+            service::capacity_total,
+            service::capacity_reported_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let reported_at = match (old_capacity, new.capacity) {
+        (Some((Some(available), Some(total), Some(at))), Some(c))
+            if c.available == available && c.total == total =>
+        {
+            at
+        }
+        _ => Utc::now(),
+    };
     let updated = diesel::update(service::table.find(id))
         .set((
-            service_form(id, new, demo, Utc::now()),
+            service_form(id, new, demo, reported_at),
             service::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;

@@ -632,6 +632,12 @@ async fn admins_find_create_and_edit_in_the_console_with_the_apis_validation() {
     let coverage = after.body["coverage"].as_array().unwrap();
     assert_eq!(coverage.len(), coverage_before + 1);
     assert_eq!(coverage.last().unwrap()["code"], "US-48201");
+    // An unchanged bed count keeps the time it was reported.
+    assert!(before.body["capacity"]["reported_at"].is_string());
+    assert_eq!(
+        after.body["capacity"]["reported_at"],
+        before.body["capacity"]["reported_at"]
+    );
     // A confidential location stays sealed through the edit.
     assert_eq!(after.body["location"], before.body["location"]);
 
