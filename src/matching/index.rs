@@ -81,6 +81,33 @@ impl CompactSchedule {
         }
     }
 
+    /// "mon tue 09:00–17:00" (or "every day, 24 hours"), in Spanish when `spanish`.
+    pub fn describe(&self, spanish: bool) -> String {
+        const EN: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        const ES: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
+        let names = if spanish { ES } else { EN };
+        let days = if self.weekdays == 0x7f {
+            (if spanish {
+                "todos los días"
+            } else {
+                "every day"
+            })
+            .to_string()
+        } else {
+            (0..7)
+                .filter(|d| self.weekdays & (1 << d) != 0)
+                .map(|d| names[d])
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let time = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        if self.opens == self.closes {
+            format!("{days}, {}", if spanish { "24 horas" } else { "24 hours" })
+        } else {
+            format!("{days} {}–{}", time(self.opens), time(self.closes))
+        }
+    }
+
     pub fn is_open(&self, now: DateTime<Utc>) -> bool {
         let local = now.with_timezone(&self.timezone);
         let day = local.weekday().num_days_from_monday();

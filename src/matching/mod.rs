@@ -79,6 +79,9 @@ pub struct ServiceMatch<'a> {
     pub phones: &'a [PhoneView],
     pub languages: &'a [LanguageCode],
     pub open_now: Option<bool>,
+    /// Opening hours, for pages (the API answers `open_now`).
+    #[serde(skip)]
+    pub hours: &'a [index::CompactSchedule],
     pub capacity: Option<CapacityView>,
     pub verified_at: Option<DateTime<Utc>>,
     pub demo: bool,
@@ -483,6 +486,7 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         phones: &s.phones,
         languages: &s.languages,
         open_now,
+        hours: &s.schedules,
         capacity: s
             .capacity
             .map(|(available, total, reported_at)| CapacityView {

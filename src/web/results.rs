@@ -103,6 +103,14 @@ pub fn card(
                     (if lang == Lang::Es { label.label.es } else { label.label.en })
                 }
             }
+            @if !m.hours.is_empty() {
+                p class="hours muted" {
+                    @for (i, h) in m.hours.iter().enumerate() {
+                        @if i > 0 { "; " }
+                        (h.describe(lang == Lang::Es))
+                    }
+                }
+            }
             @if let Some(capacity) = &m.capacity {
                 p class="capacity" {
                     strong { (capacity.available) " / " (capacity.total) " " (t.beds) }

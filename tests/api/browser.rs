@@ -226,6 +226,13 @@ async fn a_demo_zip_search_shows_results_and_hotlines_with_and_without_javascrip
             "{page}"
         );
         assert!(count(&browser, "a[href^='tel:']").await > 0);
+        // Hours where a service has them, beds with the age of the count.
+        assert!(count(&browser, ".result .hours").await > 0);
+        assert!(
+            text_of(&browser, ".result .capacity")
+                .await
+                .contains("updated")
+        );
         assert!(count(&browser, "a[href^='sms:']").await > 0);
         // Nothing about the search in the URL or the title.
         assert_eq!(browser.current_url().await.unwrap().as_str(), app.url("/"));
