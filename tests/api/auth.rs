@@ -623,3 +623,29 @@ async fn a_provider_keeps_its_own_beds_hours_and_phones_true() {
         .unwrap_or_else(|| panic!("{}", res.body));
     assert_eq!(hit["capacity"]["available"], 3);
 }
+
+#[tokio::test]
+async fn only_admins_get_the_larger_body_limit_for_geometry() {
+    let app = spawn_app().await;
+    let own = app.create_organization("Own").await;
+    let provider = create_token(&app.db, Role::Provider, Some(own));
+    // About 100 KiB: over the 64 KiB default, well under the 4 MiB geometry limit.
+    let mut body = service_body(own);
+    body["description"] = json!("x".repeat(100 * 1024));
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/services",
+            Some(&provider),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.body);
+    assert_eq!(app.db.count("service"), 0);
+    // The admin's body gets past the size check (and fails on the description's length).
+    let res = app
+        .admin(Method::POST, "/api/v1/services", Some(&body))
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "description");
+}
