@@ -366,6 +366,33 @@ async fn the_spanish_page_searches_in_spanish() {
     browser.close().await.unwrap();
 }
 
+/// The console search with a ZIP code and one need.
+async fn console_search(browser: &Client, zip: &str, need: &str) {
+    browser
+        .find(Locator::Css("input[name=zip]"))
+        .await
+        .unwrap()
+        .send_keys(zip)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css(&format!("input[name=need][value={need}]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css(
+            "form[action='/console/search'] button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn sign_in(browser: &Client, app: &TestApp, email: &str, password: &str) {
     browser.goto(&app.url("/console")).await.unwrap();
     let form = browser
@@ -414,29 +441,7 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     let cookies = browser.get_all_cookies().await.unwrap();
     assert_eq!(cookies.len(), 1);
     assert_eq!(cookies[0].http_only(), Some(true));
-    browser
-        .find(Locator::Css("input[name=zip]"))
-        .await
-        .unwrap()
-        .send_keys("77002")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("input[name=need][value=shelter]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css(
-            "form[action='/console/search'] button[type=submit]",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    console_search(&browser, "77002", "shelter").await;
     let card = format!("article[data-service='{service}']");
     browser
         .wait()
@@ -454,6 +459,40 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     );
     assert_accessible(&browser, "console results").await;
     screenshot(&browser, "console-results").await;
+    // The referral slip: neutral title and words, the intake phone large, no name or type of
+    // service, and nothing about the person it is for.
+    browser
+        .form(Locator::Css(&format!(
+            "{card} form[action='/console/slip']"
+        )))
+        .await
+        .unwrap()
+        .submit_direct()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(".slip"))
+        .await
+        .unwrap();
+    assert_eq!(browser.title().await.unwrap(), "Note");
+    let slip = text_of(&browser, ".slip").await;
+    assert!(
+        text_of(&browser, ".slip .phone").await.contains("713-555-"),
+        "{slip}"
+    );
+    for word in ["Cypress", "Shelter", "shelter", "violence", "trafficking"] {
+        assert!(!slip.contains(word), "the slip says {word}: {slip}");
+    }
+    screenshot(&browser, "console-slip").await;
+    // Back would ask to post the search again (nothing is cached): search anew.
+    browser.goto(&app.url("/console")).await.unwrap();
+    console_search(&browser, "77002", "shelter").await;
+    browser
+        .wait()
+        .for_element(Locator::Css(&card))
+        .await
+        .unwrap();
     let reveal = browser
         .form(Locator::Css(&format!(
             "{card} form[action='/console/reveal']"
