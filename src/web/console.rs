@@ -580,7 +580,8 @@ pub async fn slip(
             }
             @for s in &record.schedules {
                 p { (s.weekdays.iter().flatten().map(|d| day_code(*d)).collect::<Vec<_>>().join(" ")) " "
-                    (s.opens_at.format("%H:%M")) "–" (s.closes_at.format("%H:%M")) }
+                    @if s.opens_at == s.closes_at { "24 hours" }
+                    @else { (s.opens_at.format("%H:%M")) "–" (s.closes_at.format("%H:%M")) } }
             }
             @if !city.is_empty() { p { (city) } }
             p class="muted" { "Ask for intake." }
