@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::auth::Role;
+use crate::client_ip::TrustedProxies;
 use crate::crypto::{DataKeys, KeyError};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/haven";
@@ -114,6 +115,8 @@ pub struct Settings {
     pub reveal_roles: Vec<Role>,
     /// Where the pages' Quick exit (and Esc) go.
     pub quick_exit_url: String,
+    /// Proxies whose `X-Forwarded-For` names the client (for rate limits).
+    pub trusted_proxies: TrustedProxies,
 }
 
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 120;

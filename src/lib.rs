@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod boundaries;
 pub mod cli;
+pub mod client_ip;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -9,6 +9,7 @@ use diesel::PgConnection;
 
 use crate::auth::Role;
 use crate::boundaries::Boundaries;
+use crate::client_ip::TrustedProxies;
 use crate::config::Settings;
 use crate::crypto::DataKeys;
 use crate::db::DbPool;
@@ -32,9 +33,20 @@ pub struct AppState {
     pub throttles: Throttles,
     pub reveal_roles: Vec<Role>,
     pub quick_exit_url: String,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
+    /// The client's address for rate limits (see `client_ip`).
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        self.trusted_proxies
+            .client_ip(req.peer_addr().map(|a| a.ip()), forwarded)
+    }
+
     /// Runs `work` with a pooled connection on the blocking thread pool. A connection that
     /// cannot be had in time is a 503, not a hang.
     pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
@@ -75,6 +87,7 @@ impl Application {
                 .map_err(|e| std::io::Error::other(format!("no randomness available: {e}")))?,
             reveal_roles: settings.reveal_roles.clone(),
             quick_exit_url: settings.quick_exit_url.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -13,6 +13,7 @@ pub use keys::KeysCommand;
 
 use crate::auth::Role;
 use crate::boundaries::Boundaries;
+use crate::client_ip::TrustedProxies;
 use crate::config::{
     DEFAULT_BIND, DEFAULT_CELL_KM, DEFAULT_DATA_KEY_FILE, DEFAULT_DATABASE_URL,
     DEFAULT_RATE_LIMIT_PER_MINUTE, DataKeySource, DatabaseUrl, Settings, parse_reveal_roles,
@@ -70,6 +71,10 @@ pub enum Command {
         /// Where the pages' Quick exit button and Esc key send the visitor.
         #[arg(long, env = "HAVEN_QUICK_EXIT_URL", default_value = crate::web::DEFAULT_QUICK_EXIT_URL)]
         quick_exit_url: String,
+        /// Proxies (addresses or CIDR blocks, comma separated) whose X-Forwarded-For names the
+        /// client, for rate limits. Empty: the TCP peer is the client.
+        #[arg(long, env = "HAVEN_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: String,
     },
     /// Create the database if needed and apply pending migrations.
     Migrate,
@@ -202,6 +207,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             rate_limit,
             reveal_roles,
             quick_exit_url,
+            trusted_proxies,
         } => {
             if !(0.1..=50.0).contains(cell_km) {
                 anyhow::bail!("--cell-km must be between 0.1 and 50");
@@ -231,6 +237,8 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 rate_limit_per_minute: *rate_limit,
                 reveal_roles: parse_reveal_roles(reveal_roles).map_err(anyhow::Error::msg)?,
                 quick_exit_url: quick_exit_url.clone(),
+                trusted_proxies: TrustedProxies::parse(trusted_proxies)
+                    .map_err(anyhow::Error::msg)?,
             };
             let app = Application::build(&settings, pool)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;

@@ -176,7 +176,7 @@ async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
         .cloned()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
     let access = access_for(req);
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = state.client_ip(req.request());
     let principal = match auth::presented(req.request()) {
         None => {
             state.throttles.anonymous(ip)?;

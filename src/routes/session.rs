@@ -129,7 +129,7 @@ pub async fn create(
     body: ValidJson<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
     let SignIn { email, password } = body.0;
-    let session = sign_in(&state, req.peer_addr().map(|a| a.ip()), &email, password).await?;
+    let session = sign_in(&state, state.client_ip(&req), &email, password).await?;
     Ok(HttpResponse::Created()
         .cookie(session_cookie(&req, Some(&session.token)))
         .json(SessionResponse {

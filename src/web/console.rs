@@ -354,7 +354,7 @@ pub async fn sign_in_post(
     let form = Form::parse(&req, &body)?;
     let email = form.get("email").unwrap_or("").to_string();
     let password = form.get("password").unwrap_or("").to_string();
-    match sign_in(&state, req.peer_addr().map(|a| a.ip()), &email, password).await {
+    match sign_in(&state, state.client_ip(&req), &email, password).await {
         Ok(session) => Ok(HttpResponse::SeeOther()
             .cookie(session_cookie(&req, Some(&session.token)))
             .insert_header((header::LOCATION, "/console"))

@@ -224,6 +224,7 @@ pub fn test_settings(db: &TestDb) -> Settings {
         rate_limit_per_minute: 100_000,
         reveal_roles: Vec::new(),
         quick_exit_url: haven::web::DEFAULT_QUICK_EXIT_URL.into(),
+        trusted_proxies: Default::default(),
     }
 }
 

@@ -324,3 +324,35 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
     let leaked: Vec<&str> = planted.into_iter().filter(|p| appears(&text, p)).collect();
     assert!(leaked.is_empty(), "leaked {leaked:?} in:\n{text}");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance() {
+    let body = json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]});
+    let find_as = |app: &crate::helpers::TestApp, client: &str| {
+        let req = app
+            .client
+            .post(app.url("/api/v1/match"))
+            .header("X-Forwarded-For", client)
+            .json(&body);
+        async move { req.send().await.unwrap().status() }
+    };
+    // The tests connect from 127.0.0.1: trusted here, it stands for the load balancer.
+    let app = spawn_app_with(TestDb::new(), |s| {
+        s.rate_limit_per_minute = 2;
+        s.trusted_proxies = haven::client_ip::TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await;
+    for client in ["198.51.100.1", "198.51.100.2"] {
+        assert_eq!(find_as(&app, client).await, StatusCode::OK);
+        assert_eq!(find_as(&app, client).await, StatusCode::OK);
+        assert_eq!(find_as(&app, client).await, StatusCode::TOO_MANY_REQUESTS);
+    }
+    // Without trust, the header is ignored: a client cannot mint new allowances with it.
+    let app = spawn_app_with(TestDb::new(), |s| s.rate_limit_per_minute = 2).await;
+    assert_eq!(find_as(&app, "198.51.100.1").await, StatusCode::OK);
+    assert_eq!(find_as(&app, "198.51.100.2").await, StatusCode::OK);
+    assert_eq!(
+        find_as(&app, "198.51.100.3").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
