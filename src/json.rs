@@ -71,29 +71,12 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ValidJso
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
         let limit = limit_for(req, LIMIT);
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let body = read_body(req, payload, limit);
         Box::pin(async move {
             if !json {
                 return Err(ApiError::UnsupportedMediaType);
             }
-            if declared.is_some_and(|len| len > limit) {
-                return Err(ApiError::PayloadTooLarge { limit });
-            }
-            let mut body = web_bytes(declared.unwrap_or(0).min(limit));
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::BadRequest(format!("could not read the request body: {e}"))
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = body.await?;
             if body.is_empty() {
                 return Err(ApiError::MalformedJson("the request body is empty".into()));
             }
@@ -102,6 +85,33 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ValidJso
     }
 }
 
-fn web_bytes(capacity: usize) -> Vec<u8> {
-    Vec::with_capacity(capacity)
+/// Reads a request body of at most `limit` bytes: 413 as soon as it is known to be larger
+/// (from `Content-Length` before reading, or while reading).
+pub(crate) fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> impl Future<Output = Result<Vec<u8>, ApiError>> + use<> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    async move {
+        if declared.is_some_and(|len| len > limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::BadRequest(format!("could not read the request body: {e}"))
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
 }

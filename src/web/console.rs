@@ -4,15 +4,19 @@
 //! same sessions as the API; the session cookie is `HttpOnly` and `SameSite=Strict`, and every
 //! form post must come from this site (`Origin` check).
 
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::results::{age, card};
 use super::text::{EN, Lang};
-use super::{Form, coverage_map, layout, page};
+use super::{FORM_LIMIT, Form, coverage_map, layout, page};
 use crate::auth::{Caller, Principal, Role, Signed};
 use crate::db::services as service_rows;
 use crate::domain::FieldError;
@@ -32,7 +36,7 @@ use crate::startup::AppState;
 
 const TITLE: &str = "Haven console";
 
-pub(crate) fn console_page(state: &AppState, caller: Option<&Principal>, body: Markup) -> Markup {
+fn console_page(state: &AppState, caller: Option<&Principal>, body: Markup) -> Markup {
     layout::page(
         &EN,
         &state.quick_exit_url,
@@ -48,11 +52,21 @@ pub(crate) fn console_page(state: &AppState, caller: Option<&Principal>, body: M
     )
 }
 
+/// A console page for a signed-in caller, as a response.
+pub(crate) fn signed_page(
+    state: &AppState,
+    caller: &Principal,
+    status: StatusCode,
+    body: Markup,
+) -> HttpResponse {
+    page(status, console_page(state, Some(caller), body))
+}
+
 /// Form posts must come from Haven's own pages: a cross-site form cannot carry the
 /// `SameSite=Strict` cookie anyway, and this refuses it before anything else happens. Browsers
 /// say where a request comes from in `Sec-Fetch-Site`; `Origin` is the fallback, and is
 /// `null` on our own pages because of `Referrer-Policy: no-referrer`.
-pub(crate) fn same_origin(req: &HttpRequest) -> Result<(), ApiError> {
+fn same_origin(req: &HttpRequest) -> Result<(), ApiError> {
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
         return if matches!(site, "same-origin" | "none") {
@@ -71,6 +85,24 @@ pub(crate) fn same_origin(req: &HttpRequest) -> Result<(), ApiError> {
                 Err(ApiError::Forbidden)
             }
         }
+    }
+}
+
+/// A console form post: refused unless it comes from Haven's own pages ([`same_origin`]),
+/// then read as a [`Form`].
+pub struct ConsoleForm<const LIMIT: usize = FORM_LIMIT>(pub Form<LIMIT>);
+
+impl<const LIMIT: usize> FromRequest for ConsoleForm<LIMIT> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let origin = same_origin(req);
+        let form = Form::<LIMIT>::from_request(req, payload);
+        Box::pin(async move {
+            origin?;
+            Ok(ConsoleForm(form.await?))
+        })
     }
 }
 
@@ -287,13 +319,10 @@ fn parse_hours(text: &str) -> Result<Vec<ScheduleInput>, FieldError> {
 
 /// `POST /console/front-door`: a provider's intake phones and hours, replaced as written.
 pub async fn front_door(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Signed(caller): Signed,
-    body: web::Bytes,
+    ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    same_origin(&req)?;
-    let form = Form::parse(&req, &body)?;
     let id = service_id(&form)?;
     let patch = parse_phones(&form.raw("phones")).and_then(|phones| {
         let schedules = parse_hours(&form.raw("hours"))?;
@@ -315,10 +344,7 @@ pub async fn front_door(
         Err(e) => format!("Not updated: {}: {}", e.field, e.message),
     };
     let body = provider_view(&state, &caller, Some(notice)).await?;
-    Ok(page(
-        StatusCode::OK,
-        console_page(&state, Some(&caller), body),
-    ))
+    Ok(signed_page(&state, &caller, StatusCode::OK, body))
 }
 
 /// `GET /console`: sign-in for anonymous callers; otherwise the view for the caller's role.
@@ -338,20 +364,15 @@ pub async fn home(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
             @if principal.role == Role::Admin { (super::directory::admin_tools("")) }
         }
     };
-    Ok(page(
-        StatusCode::OK,
-        console_page(&state, Some(&principal), body),
-    ))
+    Ok(signed_page(&state, &principal, StatusCode::OK, body))
 }
 
 /// `POST /console/sign-in`.
 pub async fn sign_in_post(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    same_origin(&req)?;
-    let form = Form::parse(&req, &body)?;
     let email = form.get("email").unwrap_or("").to_string();
     let password = form.get("password").unwrap_or("").to_string();
     match sign_in(&state, state.client_ip(&req), &email, password).await {
@@ -396,13 +417,10 @@ pub async fn sign_out(
 
 /// `POST /console/search`: exact coordinates, every filter; each result with its actions.
 pub async fn search(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Signed(caller): Signed,
-    body: web::Bytes,
+    ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    same_origin(&req)?;
-    let form = Form::parse(&req, &body)?;
     let attempt = form
         .match_request()
         .map_err(ApiError::Invalid)
@@ -415,9 +433,11 @@ pub async fn search(
                 p class="error" role="alert" { (e.field) ": " (e.message) }
                 (search_form(Some(&form)))
             };
-            return Ok(page(
+            return Ok(signed_page(
+                &state,
+                &caller,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                console_page(&state, Some(&caller), body),
+                body,
             ));
         }
         Err(e) => return Err(e),
@@ -500,10 +520,7 @@ pub async fn search(
         h2 { "New search" }
         (search_form(Some(&form)))
     };
-    Ok(page(
-        StatusCode::OK,
-        console_page(&state, Some(&caller), body),
-    ))
+    Ok(signed_page(&state, &caller, StatusCode::OK, body))
 }
 
 fn service_id(form: &Form) -> Result<Uuid, ApiError> {
@@ -514,22 +531,21 @@ fn service_id(form: &Form) -> Result<Uuid, ApiError> {
 
 /// `POST /console/reveal`: the address, once, with the audit record that now names the caller.
 pub async fn reveal(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Signed(caller): Signed,
-    body: web::Bytes,
+    ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    same_origin(&req)?;
-    let form = Form::parse(&req, &body)?;
     let id = service_id(&form)?;
     let reason = form.get("reason").unwrap_or("");
     let revealed = match reveal_location(&state, &caller, id, reason).await {
         Ok(r) => r,
         Err(ApiError::Invalid(e)) => {
             let body = html! { p class="error" role="alert" { (e.message) } };
-            return Ok(page(
+            return Ok(signed_page(
+                &state,
+                &caller,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                console_page(&state, Some(&caller), body),
+                body,
             ));
         }
         Err(e) => return Err(e),
@@ -545,22 +561,16 @@ pub async fn reveal(
         p class="muted" { "Do not write this address down or share it beyond what the intake needs." }
         p { a href="/console" { "Back to search" } }
     };
-    Ok(page(
-        StatusCode::OK,
-        console_page(&state, Some(&caller), body),
-    ))
+    Ok(signed_page(&state, &caller, StatusCode::OK, body))
 }
 
 /// `POST /console/slip`: a discreet, printable note: the intake phone large, nothing that says
 /// what the service is or whom it helps, and nothing stored about the person it is for.
 pub async fn slip(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Signed(caller): Signed,
-    body: web::Bytes,
+    ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    same_origin(&req)?;
-    let form = Form::parse(&req, &body)?;
     let id = service_id(&form)?;
     let only = caller.scope().organization();
     let record = state
@@ -596,13 +606,10 @@ pub async fn slip(
 
 /// `POST /console/capacity`: a provider's bed count, with the time of the update shown back.
 pub async fn capacity(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Signed(caller): Signed,
-    body: web::Bytes,
+    ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    same_origin(&req)?;
-    let form = Form::parse(&req, &body)?;
     let id = service_id(&form)?;
     let number = |name: &str| {
         form.get(name)
@@ -629,10 +636,7 @@ pub async fn capacity(
         Err(e) => format!("Not updated: {} {}", e.field, e.message),
     };
     let body = provider_view(&state, &caller, Some(notice)).await?;
-    Ok(page(
-        StatusCode::OK,
-        console_page(&state, Some(&caller), body),
-    ))
+    Ok(signed_page(&state, &caller, StatusCode::OK, body))
 }
 
 /// What anything under `/console` that needs a session answers without one: 401 with the

@@ -4,15 +4,15 @@
 //! A confidential address is never shown here: it stays sealed unless a new location is given.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use diesel::Connection;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::console::{console_page, same_origin};
-use super::{Form, page};
+use super::Form;
+use super::console::{ConsoleForm, signed_page};
 use crate::auth::{Principal, Signed};
 use crate::db::organizations;
 use crate::db::services::{self as service_rows, ServiceRecord};
@@ -20,9 +20,12 @@ use crate::domain::FieldError;
 use crate::domain::organization::{NewOrganization, OrganizationInput};
 use crate::domain::service::{NewService, ServiceInput};
 use crate::error::ApiError;
-use crate::json::parse_json;
+use crate::json::{GEOMETRY_LIMIT, parse_json};
 use crate::routes::services::{MissingLocation, ServiceResponse, write};
 use crate::startup::AppState;
+
+/// The service editor's form: the one console form that may carry a pasted GeoJSON area.
+type EditorForm = Form<GEOMETRY_LIMIT>;
 
 /// The directory search and the new-organization form, as the admin's console home shows them.
 pub fn admin_tools(query: &str) -> Markup {
@@ -87,31 +90,25 @@ async fn directory_page(
             }
         }
     };
-    Ok(page(status, console_page(state, Some(caller), body)))
+    Ok(signed_page(state, caller, status, body))
 }
 
 /// `POST /console/directory`: organizations by name, each with its services.
 pub async fn directory(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Signed(caller): Signed,
-    body: web::Bytes,
+    ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    same_origin(&req)?;
-    let form = Form::parse(&req, &body)?;
     let query = form.get("q").unwrap_or("").to_string();
     directory_page(&state, &caller, query, None, StatusCode::OK).await
 }
 
 /// `POST /console/organizations`: a new organization, validated as the API validates it.
 pub async fn create_organization(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Signed(caller): Signed,
-    body: web::Bytes,
+    ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    same_origin(&req)?;
-    let form = Form::parse(&req, &body)?;
     let input = OrganizationInput {
         name: form.get("name").unwrap_or("").to_string(),
         description: form.get("description").map(str::to_string),
@@ -167,7 +164,7 @@ fn editor(
     organization_id: Uuid,
     body: &str,
     sealed: bool,
-    form: Option<&Form>,
+    form: Option<&EditorForm>,
     message: Option<Markup>,
 ) -> Markup {
     let value = |name: &str| form.and_then(|f| f.get(name)).unwrap_or("").to_string();
@@ -200,13 +197,10 @@ fn editor(
 /// `POST /console/services/edit`: the editor for an existing service (`service_id`) or a new
 /// one for `organization_id`.
 pub async fn edit(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Signed(caller): Signed,
-    body: web::Bytes,
+    ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    same_origin(&req)?;
-    let form = Form::parse(&req, &body)?;
     let markup = match form.get("service_id").and_then(|v| v.parse::<Uuid>().ok()) {
         Some(id) => {
             let record = state
@@ -234,14 +228,11 @@ pub async fn edit(
             editor(None, organization_id, &text, false, None, None)
         }
     };
-    Ok(page(
-        StatusCode::OK,
-        console_page(&state, Some(&caller), markup),
-    ))
+    Ok(signed_page(&state, &caller, StatusCode::OK, markup))
 }
 
 /// The coverage entries the "Add coverage" inputs describe, in API shape.
-fn added_coverage(form: &Form) -> Result<Vec<Value>, FieldError> {
+fn added_coverage(form: &EditorForm) -> Result<Vec<Value>, FieldError> {
     let mut entries = Vec::new();
     if let Some(code) = form.get("region") {
         entries.push(json!({"type": "region", "code": code}));
@@ -279,13 +270,10 @@ fn added_coverage(form: &Form) -> Result<Vec<Value>, FieldError> {
 
 /// `POST /console/services/save`: validates exactly as the API does and writes.
 pub async fn save(
-    req: HttpRequest,
     state: web::Data<AppState>,
     Signed(caller): Signed,
-    body: web::Bytes,
+    ConsoleForm(form): ConsoleForm<GEOMETRY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
-    same_origin(&req)?;
-    let form = Form::parse_with_limit(&req, &body, crate::json::GEOMETRY_LIMIT)?;
     let service_id = form.get("service_id").and_then(|v| v.parse::<Uuid>().ok());
     let organization_id = form
         .get("organization_id")
@@ -322,9 +310,11 @@ pub async fn save(
                 Some(&form),
                 Some(notice),
             );
-            return Ok(page(
+            return Ok(signed_page(
+                &state,
+                &caller,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                console_page(&state, Some(&caller), markup),
+                markup,
             ));
         }
     };
@@ -343,8 +333,5 @@ pub async fn save(
     let text = serde_json::to_string_pretty(&value_now).unwrap_or_else(|_| value.to_string());
     let notice = html! { p class="notice" role="status" { "Saved at " (saved_at.format("%H:%M:%S UTC")) "." } };
     let markup = editor(Some(id), organization_id, &text, sealed, None, Some(notice));
-    Ok(page(
-        StatusCode::OK,
-        console_page(&state, Some(&caller), markup),
-    ))
+    Ok(signed_page(&state, &caller, StatusCode::OK, markup))
 }

@@ -10,14 +10,19 @@ mod layout;
 mod results;
 pub mod text;
 
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
 use actix_web::http::header::{self, ContentType};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde_json::json;
 
 use crate::domain::FieldError;
 use crate::domain::need::Need;
 use crate::error::ApiError;
+use crate::json::read_body;
 use crate::matching::query::MatchRequest;
 use crate::matching::regions::RegionLocator;
 use crate::routes::matching::prepare;
@@ -28,7 +33,7 @@ use text::{FORM_LANGUAGES, Lang, Text};
 pub const DEFAULT_QUICK_EXIT_URL: &str = "https://www.weather.gov/";
 
 /// Largest form body a page accepts.
-const FORM_LIMIT: usize = 16 * 1024;
+pub(crate) const FORM_LIMIT: usize = 16 * 1024;
 
 const CSS: &str = include_str!("../../assets/haven.css");
 const JS: &str = include_str!("../../assets/haven.js");
@@ -51,40 +56,37 @@ pub(crate) fn page(status: actix_web::http::StatusCode, markup: Markup) -> HttpR
         .body(markup.into_string())
 }
 
-/// A submitted form's fields, in order (a name may repeat, as checkboxes do).
-pub(crate) struct Form(Vec<(String, String)>);
+/// A submitted form's fields, in order (a name may repeat, as checkboxes do). As an extractor
+/// it reads an `application/x-www-form-urlencoded` body of at most `LIMIT` bytes (415 for
+/// anything else, 413 when larger).
+pub struct Form<const LIMIT: usize = FORM_LIMIT>(Vec<(String, String)>);
 
-impl Form {
-    /// Reads an `application/x-www-form-urlencoded` body (415 for anything else, 413 when
-    /// larger than a form needs to be).
-    pub(crate) fn parse(req: &HttpRequest, body: &[u8]) -> Result<Form, ApiError> {
-        Form::parse_with_limit(req, body, FORM_LIMIT)
-    }
+impl<const LIMIT: usize> FromRequest for Form<LIMIT> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
-    /// As [`Form::parse`], for the one form that may carry a pasted GeoJSON area.
-    pub(crate) fn parse_with_limit(
-        req: &HttpRequest,
-        body: &[u8],
-        limit: usize,
-    ) -> Result<Form, ApiError> {
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let form_type = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if !form_type {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        if body.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        Ok(Form(
-            url::form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), v.trim().to_string()))
-                .collect(),
-        ))
+        let body = read_body(req, payload, LIMIT);
+        Box::pin(async move {
+            if !form_type {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let body = body.await?;
+            Ok(Form(
+                url::form_urlencoded::parse(&body)
+                    .map(|(k, v)| (k.into_owned(), v.trim().to_string()))
+                    .collect(),
+            ))
+        })
     }
+}
 
+impl<const LIMIT: usize> Form<LIMIT> {
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
@@ -265,11 +267,10 @@ fn lang_of(req: &HttpRequest) -> Lang {
 pub async fn lookup_results(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    form: Form,
 ) -> Result<HttpResponse, ApiError> {
     let lang = lang_of(&req);
     let t = lang.text();
-    let form = Form::parse(&req, &body)?;
     let attempt = form
         .match_request()
         .map_err(ApiError::Invalid)

@@ -649,3 +649,35 @@ async fn only_admins_get_the_larger_body_limit_for_geometry() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
     assert_eq!(res.field(), "description");
 }
+
+#[tokio::test]
+async fn the_console_editor_takes_large_pasted_areas_and_other_forms_stay_small() {
+    let app = spawn_app().await;
+    let own = app.create_organization("Own").await;
+    let post_form = |path: &str, form: String| {
+        let req = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(&app.admin_token)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form);
+        async move { into_response(req.send().await.unwrap()).await }
+    };
+    // About 300 KiB: more than a plain form needs, well under the 4 MiB geometry limit.
+    let mut body = service_body(own);
+    body["description"] = json!("x".repeat(300 * 1024));
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("organization_id", &own.to_string())
+        .append_pair("body", &body.to_string())
+        .finish();
+    let res = post_form("/console/services/save", form.clone()).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body.as_str().unwrap().contains("description"),
+        "{}",
+        res.body
+    );
+    let res = post_form("/console/search", form).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.db.count("service"), 0);
+}
