@@ -116,6 +116,21 @@ async fn text_of(browser: &Client, css: &str) -> String {
         .unwrap()
 }
 
+async fn wait_for(browser: &Client, css: &str) {
+    browser
+        .wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+}
+
+async fn find_form(browser: &Client, css: &str) -> fantoccini::elements::Form {
+    browser
+        .form(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no form {css}: {e}"))
+}
+
 async fn count(browser: &Client, css: &str) -> usize {
     browser.find_all(Locator::Css(css)).await.unwrap().len()
 }
@@ -395,10 +410,7 @@ async fn console_search(browser: &Client, zip: &str, need: &str) {
 
 async fn sign_in(browser: &Client, app: &TestApp, email: &str, password: &str) {
     browser.goto(&app.url("/console")).await.unwrap();
-    let form = browser
-        .form(Locator::Css("form[action='/console/sign-in']"))
-        .await
-        .unwrap();
+    let form = find_form(browser, "form[action='/console/sign-in']").await;
     form.set_by_name("email", email).await.unwrap();
     form.set_by_name("password", password).await.unwrap();
     form.submit_direct().await.unwrap();
@@ -433,21 +445,13 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     browser.goto(&app.url("/console")).await.unwrap();
     screenshot(&browser, "console-sign-in").await;
     sign_in(&browser, &app, "cw@example.org", password).await;
-    browser
-        .wait()
-        .for_element(Locator::Css("form[action='/console/search']"))
-        .await
-        .unwrap();
+    wait_for(&browser, "form[action='/console/search']").await;
     let cookies = browser.get_all_cookies().await.unwrap();
     assert_eq!(cookies.len(), 1);
     assert_eq!(cookies[0].http_only(), Some(true));
     console_search(&browser, "77002", "shelter").await;
     let card = format!("article[data-service='{service}']");
-    browser
-        .wait()
-        .for_element(Locator::Css(&card))
-        .await
-        .unwrap();
+    wait_for(&browser, &card).await;
     assert!(
         count(
             &browser,
@@ -461,20 +465,12 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     screenshot(&browser, "console-results").await;
     // The referral slip: neutral title and words, the intake phone large, no name or type of
     // service, and nothing about the person it is for.
-    browser
-        .form(Locator::Css(&format!(
-            "{card} form[action='/console/slip']"
-        )))
+    find_form(&browser, &format!("{card} form[action='/console/slip']"))
         .await
-        .unwrap()
         .submit_direct()
         .await
         .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css(".slip"))
-        .await
-        .unwrap();
+    wait_for(&browser, ".slip").await;
     assert_eq!(browser.title().await.unwrap(), "Note");
     let slip = text_of(&browser, ".slip").await;
     assert!(
@@ -488,27 +484,14 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     // Back would ask to post the search again (nothing is cached): search anew.
     browser.goto(&app.url("/console")).await.unwrap();
     console_search(&browser, "77002", "shelter").await;
-    browser
-        .wait()
-        .for_element(Locator::Css(&card))
-        .await
-        .unwrap();
-    let reveal = browser
-        .form(Locator::Css(&format!(
-            "{card} form[action='/console/reveal']"
-        )))
-        .await
-        .unwrap();
+    wait_for(&browser, &card).await;
+    let reveal = find_form(&browser, &format!("{card} form[action='/console/reveal']")).await;
     reveal
         .set_by_name("reason", "intake call, caller needs directions")
         .await
         .unwrap();
     reveal.submit_direct().await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("p.address"))
-        .await
-        .unwrap();
+    wait_for(&browser, "p.address").await;
     let notice = text_of(&browser, "p.notice").await;
     assert!(notice.contains("audit log as entry"), "{notice}");
     assert_eq!(app.db.count("audit_event"), 1);
@@ -520,20 +503,15 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     // The provider updates beds; the next anonymous search shows the new count.
     let browser = driver.browser(true).await;
     sign_in(&browser, &app, "beds@example.org", password).await;
-    let form = browser
-        .form(Locator::Css(&format!(
-            "{card} form[action='/console/capacity']"
-        )))
-        .await
-        .unwrap();
+    let form = find_form(
+        &browser,
+        &format!("{card} form[action='/console/capacity']"),
+    )
+    .await;
     form.set_by_name("available", "3").await.unwrap();
     form.set_by_name("total", "12").await.unwrap();
     form.submit_direct().await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("p.notice"))
-        .await
-        .unwrap();
+    wait_for(&browser, "p.notice").await;
     let notice = text_of(&browser, "p.notice").await;
     assert!(
         notice.contains("Beds updated") && notice.contains("UTC"),
@@ -541,12 +519,11 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     );
     screenshot(&browser, "console-provider").await;
     // Hours and intake phones, as the provider writes them.
-    let form = browser
-        .form(Locator::Css(&format!(
-            "{card} form[action='/console/front-door']"
-        )))
-        .await
-        .unwrap();
+    let form = find_form(
+        &browser,
+        &format!("{card} form[action='/console/front-door']"),
+    )
+    .await;
     form.set_by_name("phones", "713-555-0199, voice, 24/7\n713-555-0198, text")
         .await
         .unwrap();
@@ -554,11 +531,7 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
         .await
         .unwrap();
     form.submit_direct().await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("p.notice"))
-        .await
-        .unwrap();
+    wait_for(&browser, "p.notice").await;
     let notice = text_of(&browser, "p.notice").await;
     assert!(notice.contains("Hours and phones updated"), "{notice}");
     let res = app
@@ -589,19 +562,12 @@ async fn admins_find_create_and_edit_in_the_console_with_the_apis_validation() {
     sign_in(&browser, &app, "admin@example.org", password).await;
 
     // A new organization, then find it.
-    let form = browser
-        .form(Locator::Css("form[action='/console/organizations']"))
-        .await
-        .unwrap();
+    let form = find_form(&browser, "form[action='/console/organizations']").await;
     form.set_by_name("name", "Bayou Test Legal Collective")
         .await
         .unwrap();
     form.submit_direct().await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("article[data-organization]"))
-        .await
-        .unwrap();
+    wait_for(&browser, "article[data-organization]").await;
     assert!(
         text_of(&browser, "p.notice")
             .await
@@ -609,32 +575,21 @@ async fn admins_find_create_and_edit_in_the_console_with_the_apis_validation() {
     );
 
     // Find a demo organization and edit one of its services: add a county by its code.
-    let form = browser
-        .form(Locator::Css("form[action='/console/directory']"))
-        .await
-        .unwrap();
+    let form = find_form(&browser, "form[action='/console/directory']").await;
     form.set_by_name("q", "cypress wren").await.unwrap();
     form.submit_direct().await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css(
-            "form[action='/console/services/edit'] input[name=service_id]",
-        ))
-        .await
-        .unwrap();
+    wait_for(
+        &browser,
+        "form[action='/console/services/edit'] input[name=service_id]",
+    )
+    .await;
     screenshot(&browser, "console-directory").await;
-    browser
-        .form(Locator::Css("form[action='/console/services/edit']"))
+    find_form(&browser, "form[action='/console/services/edit']")
         .await
-        .unwrap()
         .submit_direct()
         .await
         .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("form[action='/console/services/save']"))
-        .await
-        .unwrap();
+    wait_for(&browser, "form[action='/console/services/save']").await;
     let service: uuid::Uuid = browser
         .find(Locator::Css(
             "form[action='/console/services/save'] input[name=service_id]",
@@ -655,17 +610,10 @@ async fn admins_find_create_and_edit_in_the_console_with_the_apis_validation() {
         )
         .await;
     let coverage_before = before.body["coverage"].as_array().unwrap().len();
-    let editor = browser
-        .form(Locator::Css("form[action='/console/services/save']"))
-        .await
-        .unwrap();
+    let editor = find_form(&browser, "form[action='/console/services/save']").await;
     editor.set_by_name("region", "US-48201").await.unwrap();
     editor.submit_direct().await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("p.notice"))
-        .await
-        .unwrap();
+    wait_for(&browser, "p.notice").await;
     assert!(text_of(&browser, "p.notice").await.starts_with("Saved at"));
     screenshot(&browser, "console-editor").await;
     let after = app
@@ -689,20 +637,13 @@ async fn admins_find_create_and_edit_in_the_console_with_the_apis_validation() {
 
     // A broken area is refused with the API's own words and field.
     let bowtie = json!({"type": "Polygon", "coordinates": [[[-95.0, 29.0], [-94.0, 30.0], [-94.0, 29.0], [-95.0, 30.0], [-95.0, 29.0]]]});
-    let editor = browser
-        .form(Locator::Css("form[action='/console/services/save']"))
-        .await
-        .unwrap();
+    let editor = find_form(&browser, "form[action='/console/services/save']").await;
     editor
         .set_by_name("geojson", &bowtie.to_string())
         .await
         .unwrap();
     editor.submit_direct().await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("p.error"))
-        .await
-        .unwrap();
+    wait_for(&browser, "p.error").await;
     let shown = text_of(&browser, "p.error").await;
     let mut body = after.body.clone();
     for member in ["id", "created_at", "updated_at", "demo", "location"] {
