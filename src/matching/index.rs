@@ -4,14 +4,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use geo::Point;
 use rstar::{AABB, RTree, RTreeObject};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::query::{MatchQuery, NeedSet, facet_bit, gender_bit, need_bit};
 use super::regions::envelope_around;
-use super::shape::{Shape, point_envelope};
+use super::shape::Shape;
 use crate::boundaries::Boundaries;
 use crate::domain::coordinates::{chord2, haversine_km, km_chord2, unit_vector};
 use crate::domain::coverage::{BoundingBox, Coverage};
@@ -146,11 +145,7 @@ pub struct IndexedService {
     pub name: Box<str>,
     pub organization_id: Uuid,
     pub organization_name: std::sync::Arc<str>,
-    pub needs: NeedSet,
-    pub facets: u16,
-    pub genders: u8,
-    pub min_age: Option<u8>,
-    pub max_age: Option<u8>,
+    pub traits: Traits,
     pub languages: Box<[LanguageCode]>,
     pub site: Site,
     pub phones: Box<[PhoneView]>,
@@ -198,31 +193,13 @@ impl IndexedService {
 
     /// Whether the service offers a requested need and passes every filter given.
     pub fn fits(&self, q: &MatchQuery) -> bool {
-        self.needs.count_common(q.needs) > 0 && self.passes_filters(q)
+        self.traits.needs.count_common(q.needs) > 0
+            && self.traits.passes(q)
+            && self.passes_record_filters(q)
     }
 
-    /// A crisis line can help whatever the need: national ones always come back.
-    pub fn is_hotline(&self) -> bool {
-        self.needs.0 & need_bit(Need::Hotline) != 0
-    }
-
-    /// Every filter but the needs: required facets, age, gender, languages, open now.
-    pub fn passes_filters(&self, q: &MatchQuery) -> bool {
-        if q.require & !self.facets != 0 {
-            return false;
-        }
-        if let Some(age) = q.age
-            && (self.min_age.is_some_and(|min| age < min)
-                || self.max_age.is_some_and(|max| age > max))
-        {
-            return false;
-        }
-        if let Some(gender) = q.gender
-            && self.genders != 0
-            && self.genders & gender_bit(gender) == 0
-        {
-            return false;
-        }
+    /// The filters [`Traits`] cannot answer: languages and open now.
+    pub fn passes_record_filters(&self, q: &MatchQuery) -> bool {
         if !q.languages.is_empty() {
             let speaks = |l: &LanguageCode| {
                 self.languages.contains(l) || self.phones.iter().any(|p| p.languages.contains(l))
@@ -233,15 +210,27 @@ impl IndexedService {
         }
         !q.open_now || self.open_now(q.now) == Some(true)
     }
+
+    /// The centre and radius of a radius coverage entry.
+    pub fn radius(&self, slot: u8) -> Option<(Coordinates, f64)> {
+        match self.coverage.get(usize::from(slot)) {
+            Some(IndexedCoverage::Radius { center, radius_km }) => Some((*center, *radius_km)),
+            _ => None,
+        }
+    }
 }
 
 /// How a service's coverage reached the query point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Reach {
-    /// Inside a radius; `center_chord2` is the squared unit chord to its centre.
+    /// Inside a radius; `center_chord2` is the squared unit chord to its centre, `slot` the
+    /// entry's place in the service's coverage list.
     Radius {
         center_chord2: f64,
-        radius_km: f64,
+        slot: u8,
+        /// The service's public site is the radius centre, so `center_chord2` is also the
+        /// distance to the site.
+        site_at_centre: bool,
     },
     Area,
     Region {
@@ -269,49 +258,152 @@ impl Reach {
     }
 }
 
+/// What the filters need of a service, copied into each of its index entries so that most
+/// entries are kept or refused without reading the service record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traits {
+    pub needs: NeedSet,
+    pub facets: u16,
+    pub genders: u8,
+    /// 0 when the service sets no minimum.
+    pub min_age: u8,
+    /// `u8::MAX` when the service sets no maximum.
+    pub max_age: u8,
+    flags: u8,
+}
+
+impl Traits {
+    const CONFIDENTIAL: u8 = 1;
+    const PUBLIC_SITE: u8 = 2;
+    /// More than one index entry: the service can be reached more than once.
+    const SEVERAL_ENTRIES: u8 = 4;
+
+    fn of(input: &ServiceInput) -> Traits {
+        let e = &input.eligibility;
+        let mut flags = 0;
+        match input.site {
+            Site::Confidential { .. } => flags |= Traits::CONFIDENTIAL,
+            Site::Public { .. } => flags |= Traits::PUBLIC_SITE,
+            Site::None => {}
+        }
+        // A radius across the antimeridian is two boxes, so two entries too.
+        let split = |c: &Coverage| match c {
+            Coverage::Radius { center, radius_km } => {
+                let b = BoundingBox::around(*center, *radius_km);
+                b.min_lon > b.max_lon
+            }
+            _ => false,
+        };
+        if input.coverage.len() > 1 || input.coverage.iter().any(split) {
+            flags |= Traits::SEVERAL_ENTRIES;
+        }
+        Traits {
+            needs: input.needs,
+            facets: eligibility_facets(e),
+            genders: e.genders.iter().fold(0, |acc, g| acc | gender_bit(*g)),
+            min_age: e.min_age.unwrap_or(0),
+            max_age: e.max_age.unwrap_or(u8::MAX),
+            flags,
+        }
+    }
+
+    pub fn is_confidential(self) -> bool {
+        self.flags & Traits::CONFIDENTIAL != 0
+    }
+
+    pub fn has_public_site(self) -> bool {
+        self.flags & Traits::PUBLIC_SITE != 0
+    }
+
+    pub fn has_several_entries(self) -> bool {
+        self.flags & Traits::SEVERAL_ENTRIES != 0
+    }
+
+    /// A crisis line can help whatever the need: national ones always come back.
+    pub fn is_hotline(self) -> bool {
+        self.needs.0 & need_bit(Need::Hotline) != 0
+    }
+
+    /// Required facets, age and gender: the filters that need nothing but these fields.
+    pub fn passes(self, q: &MatchQuery) -> bool {
+        q.require & !self.facets == 0
+            && q.age
+                .is_none_or(|age| (self.min_age..=self.max_age).contains(&age))
+            && q.gender
+                .is_none_or(|g| self.genders == 0 || self.genders & gender_bit(g) != 0)
+    }
+}
+
+/// A lon/lat box in f32, rounded outwards so it always holds the f64 box it stands for. Half
+/// the size of an f64 box, which matters in trees of a few million entries.
+type Envelope = AABB<[f32; 2]>;
+
+fn f32_down(v: f64) -> f32 {
+    let f = v as f32;
+    if f64::from(f) > v { f.next_down() } else { f }
+}
+
+fn f32_up(v: f64) -> f32 {
+    let f = v as f32;
+    if f64::from(f) < v { f.next_up() } else { f }
+}
+
+/// The envelope of the boxes around `points` (a query looks at one or two nearby points).
+pub fn points_envelope(points: &[Coordinates]) -> Envelope {
+    let mut lo = [f32::INFINITY; 2];
+    let mut hi = [f32::NEG_INFINITY; 2];
+    for p in points {
+        lo = [lo[0].min(f32_down(p.lon())), lo[1].min(f32_down(p.lat()))];
+        hi = [hi[0].max(f32_up(p.lon())), hi[1].max(f32_up(p.lat()))];
+    }
+    AABB::from_corners(lo, hi)
+}
+
 struct RadiusEntry {
-    envelope: AABB<Point<f64>>,
-    center: Coordinates,
+    envelope: Envelope,
     /// The centre on the unit sphere and the squared chord of the radius: inside-or-not is
     /// then three multiplications, with haversine only for points on the rim.
     unit: [f64; 3],
     chord2: f64,
-    radius_km: f64,
     service: u32,
-    /// The service's needs: an entry sits in the tree of each of them.
-    needs: u16,
+    traits: Traits,
+    slot: u8,
+    /// 1 when the service's public site is the centre. Not a `bool`: a niche in the entry
+    /// would let rstar's bulk load collect leaves in place, keeping each leaf in the
+    /// (much larger) allocation of the slab it was cut from (see the test below).
+    site_at_centre: u8,
 }
 
 /// Relative margin within which the chord test defers to haversine.
 const RIM: f64 = 1e-9;
 
 impl RTreeObject for RadiusEntry {
-    type Envelope = AABB<Point<f64>>;
+    type Envelope = Envelope;
     fn envelope(&self) -> Self::Envelope {
         self.envelope
     }
 }
 
 struct AreaEntry {
-    envelope: AABB<Point<f64>>,
+    envelope: Envelope,
     shape: u32,
     service: u32,
-    needs: u16,
+    traits: Traits,
 }
 
 impl RTreeObject for AreaEntry {
-    type Envelope = AABB<Point<f64>>;
+    type Envelope = Envelope;
     fn envelope(&self) -> Self::Envelope {
         self.envelope
     }
 }
 
 /// Boxes as R-tree envelopes; a box across the antimeridian becomes two.
-fn envelopes(b: BoundingBox) -> Vec<AABB<Point<f64>>> {
+fn envelopes(b: BoundingBox) -> Vec<Envelope> {
     let make = |min_lon: f64, max_lon: f64| {
         AABB::from_corners(
-            Point::new(min_lon, b.min_lat),
-            Point::new(max_lon, b.max_lat),
+            [f32_down(min_lon), f32_down(b.min_lat)],
+            [f32_up(max_lon), f32_up(b.max_lat)],
         )
     };
     if b.min_lon > b.max_lon {
@@ -335,14 +427,14 @@ impl rstar::RTreeParams for WideNodes {
 /// One tree per need code: a query walks only the trees of the needs it asks for.
 const NEED_TREES: usize = Need::ALL.len();
 
+/// Services ordered by id, so that within one index a service's position ranks like its id.
 #[derive(Default)]
 pub struct Index {
     services: Vec<IndexedService>,
-    ids: HashMap<Uuid, u32>,
     radius: Vec<RTree<RadiusEntry, WideNodes>>,
     areas: Vec<RTree<AreaEntry, WideNodes>>,
     shapes: Vec<Shape>,
-    by_region: HashMap<u32, Vec<u32>>,
+    by_region: HashMap<u32, Vec<(u32, Traits)>>,
 }
 
 /// Builds an [`Index`] one service at a time, so a full load never holds every input at once.
@@ -364,13 +456,13 @@ trait NeedEntry {
 
 impl NeedEntry for RadiusEntry {
     fn needs(&self) -> u16 {
-        self.needs
+        self.traits.needs.0
     }
 }
 
 impl NeedEntry for AreaEntry {
     fn needs(&self) -> u16 {
-        self.needs
+        self.traits.needs.0
     }
 }
 
@@ -378,11 +470,11 @@ impl NeedEntry for AreaEntry {
 /// several of those trees is taken from the first only.
 fn entries<'a, T>(
     trees: &'a [RTree<T, WideNodes>],
-    envelope: &'a AABB<Point<f64>>,
+    envelope: &'a Envelope,
     needs: u16,
 ) -> impl Iterator<Item = &'a T> + 'a
 where
-    T: RTreeObject<Envelope = AABB<Point<f64>>> + NeedEntry,
+    T: RTreeObject<Envelope = Envelope> + NeedEntry,
 {
     need_trees(needs).flat_map(move |tree| {
         let earlier = needs & ((1u16 << tree) - 1);
@@ -394,6 +486,25 @@ where
     })
 }
 
+/// Where a query looks: its point, and the coarse cell centre confidential services are
+/// judged at, each with the bundled regions covering it.
+pub struct Probe<'a> {
+    pub point: Coordinates,
+    pub point_regions: &'a [u32],
+    pub cell: Coordinates,
+    pub cell_regions: &'a [u32],
+    pub nation: Option<u32>,
+    pub needs: NeedSet,
+}
+
+/// One way a service's coverage reaches a probe.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit {
+    pub service: u32,
+    pub traits: Traits,
+    pub reach: Reach,
+}
+
 pub fn eligibility_facets(e: &Eligibility) -> u16 {
     Facet::ALL
         .into_iter()
@@ -402,7 +513,8 @@ pub fn eligibility_facets(e: &Eligibility) -> u16 {
 }
 
 impl Index {
-    pub fn build(inputs: Vec<ServiceInput>, boundaries: &Boundaries) -> Index {
+    pub fn build(mut inputs: Vec<ServiceInput>, boundaries: &Boundaries) -> Index {
+        inputs.sort_unstable_by_key(|s| s.id);
         let mut builder = IndexBuilder::new(boundaries);
         for input in inputs {
             builder.add(input);
@@ -428,7 +540,13 @@ impl Index {
     }
 
     pub fn contains(&self, id: &Uuid) -> bool {
-        self.ids.contains_key(id)
+        self.position(id).is_some()
+    }
+
+    /// Where the service with this id sits (services are in id order).
+    pub fn position(&self, id: &Uuid) -> Option<u32> {
+        let i = self.services.binary_search_by_key(id, |s| s.id).ok()?;
+        u32::try_from(i).ok()
     }
 
     pub fn services(&self) -> &[IndexedService] {
@@ -439,51 +557,77 @@ impl Index {
         self.shapes.get(i as usize)
     }
 
-    /// Every service whose coverage covers `at`, with how; `regions` are the bundled regions
-    /// covering `at` (nation included). Radius and area entries of services offering none of
-    /// `needs` are skipped. A service may appear once per covering entry.
+    /// Every way a service's coverage reaches the probe, for services `keep` accepts (given
+    /// the traits, before any geometry is tested). Public and location-less services are
+    /// judged at the probe's point, confidential ones at its cell. Radius and area entries of
+    /// services offering none of the probe's needs are never visited. A service may come back
+    /// once per covering entry.
     pub fn covering(
         &self,
-        at: Coordinates,
-        regions: &[u32],
-        nation: Option<u32>,
-        needs: u16,
-        out: &mut Vec<(u32, Reach)>,
+        probe: &Probe<'_>,
+        keep: impl Fn(Traits, Reach) -> bool,
+        mut found: impl FnMut(Hit),
     ) {
-        let envelope = point_envelope(at);
-        let here = unit_vector(at);
+        let needs = probe.needs.0;
+        let envelope = points_envelope(&[probe.point, probe.cell]);
+        let units = [unit_vector(probe.point), unit_vector(probe.cell)];
+        let at = |t: Traits| usize::from(t.is_confidential());
+        let local = |t: Traits| keep(t, Reach::Area);
         for e in entries(&self.radius, &envelope, needs) {
-            let c2 = chord2(here, e.unit);
+            if !local(e.traits) {
+                continue;
+            }
+            let side = at(e.traits);
+            let c2 = chord2(units[side], e.unit);
             let inside = if c2 < e.chord2 * (1.0 - RIM) {
                 true
             } else if c2 > e.chord2 * (1.0 + RIM) {
                 false
             } else {
-                haversine_km(at, e.center) <= e.radius_km
+                let point = [probe.point, probe.cell][side];
+                self.service(e.service)
+                    .and_then(|s| s.radius(e.slot))
+                    .is_some_and(|(center, km)| haversine_km(point, center) <= km)
             };
             if inside {
-                out.push((
-                    e.service,
-                    Reach::Radius {
+                found(Hit {
+                    service: e.service,
+                    traits: e.traits,
+                    reach: Reach::Radius {
                         center_chord2: c2,
-                        radius_km: e.radius_km,
+                        slot: e.slot,
+                        site_at_centre: e.site_at_centre != 0,
                     },
-                ));
+                });
             }
         }
         for e in entries(&self.areas, &envelope, needs) {
-            if self.shape(e.shape).is_some_and(|s| s.covers(at)) {
-                out.push((e.service, Reach::Area));
+            let point = [probe.point, probe.cell][at(e.traits)];
+            if local(e.traits) && self.shape(e.shape).is_some_and(|s| s.covers(point)) {
+                found(Hit {
+                    service: e.service,
+                    traits: e.traits,
+                    reach: Reach::Area,
+                });
             }
         }
-        for region in regions {
-            let reach = if Some(*region) == nation {
-                Reach::National
-            } else {
-                Reach::Region { region: *region }
-            };
-            for service in self.by_region.get(region).into_iter().flatten() {
-                out.push((*service, reach));
+        let regions = [probe.point_regions, probe.cell_regions];
+        for (side, regions) in regions.into_iter().enumerate() {
+            for region in regions {
+                let reach = if Some(*region) == probe.nation {
+                    Reach::National
+                } else {
+                    Reach::Region { region: *region }
+                };
+                for (service, traits) in self.by_region.get(region).into_iter().flatten() {
+                    if at(*traits) == side && keep(*traits, reach) {
+                        found(Hit {
+                            service: *service,
+                            traits: *traits,
+                            reach,
+                        });
+                    }
+                }
             }
         }
     }
@@ -498,8 +642,19 @@ impl Index {
         out: &mut Vec<(u32, f64)>,
     ) {
         let envelope = envelope_around(at, km);
+        let envelope = AABB::from_corners(
+            [
+                f32_down(envelope.lower().x()),
+                f32_down(envelope.lower().y()),
+            ],
+            [f32_up(envelope.upper().x()), f32_up(envelope.upper().y())],
+        );
         for e in entries(&self.radius, &envelope, needs) {
-            let gap = haversine_km(at, e.center) - e.radius_km;
+            let Some((center, radius_km)) = self.service(e.service).and_then(|s| s.radius(e.slot))
+            else {
+                continue;
+            };
+            let gap = haversine_km(at, center) - radius_km;
             if gap > 0.0 && gap <= km {
                 out.push((e.service, gap));
             }
@@ -513,7 +668,7 @@ impl Index {
             }
         }
         for (region, gap) in near_regions {
-            for service in self.by_region.get(region).into_iter().flatten() {
+            for (service, _) in self.by_region.get(region).into_iter().flatten() {
                 out.push((*service, *gap));
             }
         }
@@ -535,22 +690,30 @@ impl<'b> IndexBuilder<'b> {
         let Ok(service) = u32::try_from(index.services.len()) else {
             return;
         };
+        let traits = Traits::of(&input);
+        let site_unit = match &input.site {
+            Site::Public { unit, .. } => Some(*unit),
+            _ => None,
+        };
         let mut coverage = Vec::with_capacity(input.coverage.len());
         for c in &input.coverage {
             match c {
                 Coverage::Radius { center, radius_km } => {
                     let unit = unit_vector(*center);
                     let chord2 = km_chord2(*radius_km);
+                    let Ok(slot) = u8::try_from(coverage.len()) else {
+                        continue;
+                    };
                     for envelope in envelopes(BoundingBox::around(*center, *radius_km)) {
-                        for tree in need_trees(input.needs.0) {
+                        for tree in need_trees(traits.needs.0) {
                             self.radius[tree].push(RadiusEntry {
                                 envelope,
-                                center: *center,
                                 unit,
                                 chord2,
-                                radius_km: *radius_km,
                                 service,
-                                needs: input.needs.0,
+                                traits,
+                                slot,
+                                site_at_centre: u8::from(site_unit == Some(unit)),
                             });
                         }
                     }
@@ -566,12 +729,12 @@ impl<'b> IndexBuilder<'b> {
                     };
                     if let Some(rect) = shape.bounding_box() {
                         for envelope in envelopes(BoundingBox::from_rect(rect)) {
-                            for tree in need_trees(input.needs.0) {
+                            for tree in need_trees(traits.needs.0) {
                                 self.areas[tree].push(AreaEntry {
                                     envelope,
                                     shape: shape_id,
                                     service,
-                                    needs: input.needs.0,
+                                    traits,
                                 });
                             }
                         }
@@ -586,24 +749,22 @@ impl<'b> IndexBuilder<'b> {
                         .index_of(code)
                         .and_then(|r| u32::try_from(r).ok())
                     {
-                        index.by_region.entry(region).or_default().push(service);
+                        index
+                            .by_region
+                            .entry(region)
+                            .or_default()
+                            .push((service, traits));
                         coverage.push(IndexedCoverage::Region { region, national });
                     }
                 }
             }
         }
-        let e = &input.eligibility;
-        index.ids.insert(input.id, service);
         index.services.push(IndexedService {
             id: input.id,
             name: input.name.into_boxed_str(),
             organization_id: input.organization_id,
             organization_name: input.organization_name,
-            needs: input.needs,
-            facets: eligibility_facets(e),
-            genders: e.genders.iter().fold(0, |acc, g| acc | gender_bit(*g)),
-            min_age: e.min_age,
-            max_age: e.max_age,
+            traits,
             languages: input.languages.into_boxed_slice(),
             site: input.site,
             phones: input.phones.into_boxed_slice(),
@@ -615,8 +776,11 @@ impl<'b> IndexBuilder<'b> {
         });
     }
 
+    /// Bulk-loads the trees. Services must have come in id order (a full load reads them so,
+    /// [`Index::build`] sorts them), so that ranking can break ties by position.
     pub fn finish(self) -> Index {
         let mut index = self.index;
+        debug_assert!(index.services.is_sorted_by_key(|s| s.id));
         index.radius = self
             .radius
             .into_iter()
@@ -628,5 +792,23 @@ impl<'b> IndexBuilder<'b> {
             .map(RTree::bulk_load_with_params)
             .collect();
         index
+    }
+}
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use rstar::RTreeNode;
+
+    use super::{AreaEntry, RadiusEntry};
+
+    /// When a tree node is no larger than its entry, `Vec::into_iter().map().collect()` in
+    /// rstar's bulk load reuses the slab's allocation for each leaf, and a 1M-service index
+    /// grew by about 1 GB. A niche-free entry keeps the node larger than the entry.
+    #[test]
+    fn tree_nodes_are_larger_than_entries_so_leaves_get_their_own_allocation() {
+        assert!(size_of::<RTreeNode<RadiusEntry>>() > size_of::<RadiusEntry>());
+        assert!(size_of::<RTreeNode<AreaEntry>>() > size_of::<AreaEntry>());
+        assert_eq!(size_of::<RadiusEntry>(), 64);
     }
 }

@@ -75,11 +75,12 @@ impl LiveIndex {
         let version = load::load_all(conn, boundaries, |input| builder.add(input))?;
         let index = builder.finish();
         let services = index.len();
-        self.install(Snapshot {
+        self.install(Snapshot::new(
             version,
-            base: Arc::new(index),
-            ..Snapshot::default()
-        });
+            Arc::new(index),
+            Arc::default(),
+            Arc::default(),
+        ));
         tracing::info!(
             services,
             version,
@@ -129,12 +130,12 @@ impl LiveIndex {
                 Index::build(load::load_some(conn, &overlay_ids, boundaries)?, boundaries);
             let mut hidden: HashSet<Uuid> = (*current.hidden).clone();
             hidden.extend(overlay_ids.iter().filter(|id| current.base.contains(id)));
-            self.current.store(Arc::new(Snapshot {
+            self.current.store(Arc::new(Snapshot::new(
                 version,
-                base: current.base.clone(),
-                overlay: Arc::new(overlay),
-                hidden: Arc::new(hidden),
-            }));
+                current.base.clone(),
+                Arc::new(overlay),
+                Arc::new(hidden),
+            )));
             tracing::debug!(version, changes = changes.len(), "matching index updated");
         }
     }

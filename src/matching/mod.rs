@@ -20,14 +20,16 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use self::index::{AddressView, Index, IndexedService, PhoneView, Reach, Site};
+use fixedbitset::FixedBitSet;
+
+use self::index::{AddressView, Index, IndexedService, PhoneView, Probe, Reach, Site, Traits};
 use self::query::{MatchQuery, NeedSet};
 use self::regions::RegionLocator;
 use crate::boundaries::Boundaries;
+use crate::domain::Need;
 use crate::domain::coordinates::{chord2, chord2_km, km_chord2};
 use crate::domain::eligibility::Facet;
 use crate::domain::language::LanguageCode;
-use crate::domain::{Coordinates, Need};
 
 /// How far around the point "nearby, outside coverage" looks.
 pub const NEARBY_KM: f64 = 100.0;
@@ -42,6 +44,8 @@ pub struct Snapshot {
     pub base: Arc<Index>,
     pub overlay: Arc<Index>,
     pub hidden: Arc<HashSet<Uuid>>,
+    /// `hidden` as positions in `base`, so a hit is checked without reading its record.
+    hidden_in_base: Arc<FixedBitSet>,
 }
 
 #[derive(Debug, Serialize)]
@@ -122,10 +126,16 @@ fn humanize(code: &str) -> String {
     code.replace('_', " ")
 }
 
-/// A service that fits, before it is rendered: only the best `limit` ever are.
+/// Where a candidate sits: in the overlay or the base, and its position there.
+type Position = (bool, u32);
+
+/// A service that fits, before it is rendered: only the best `limit` ever are. Ranking reads
+/// nothing from the service record but, for ties across base and overlay, its id.
 #[derive(Clone, Copy)]
 struct Candidate<'s> {
     service: &'s IndexedService,
+    position: Position,
+    traits: Traits,
     reach: Reach,
     /// How far outside its coverage the point is (nearby list only).
     outside_km: Option<f64>,
@@ -134,29 +144,55 @@ struct Candidate<'s> {
     distance_key: f64,
 }
 
+/// Squared unit chords of the band limits, so band keys need no trigonometry.
+static BAND_CHORD2: std::sync::LazyLock<[f64; 5]> =
+    std::sync::LazyLock::new(|| BANDS_KM.map(km_chord2));
+
+fn band_key(center_chord2: f64) -> f64 {
+    BAND_CHORD2
+        .iter()
+        .copied()
+        .find(|limit| center_chord2 <= *limit)
+        .unwrap_or(f64::INFINITY)
+}
+
 impl<'s> Candidate<'s> {
     fn new(
         service: &'s IndexedService,
+        position: Position,
+        traits: Traits,
         reach: Reach,
         outside_km: Option<f64>,
         q: &MatchQuery,
     ) -> Self {
         // Keys are squared unit chords (ordered like distances, no trigonometry): exact to a
         // public site, else the upper bound of the band.
-        let distance_key = match (&service.site, outside_km, reach) {
-            (Site::Public { unit, .. }, _, _) => chord2(q.point_unit, *unit),
-            (_, Some(gap), _) => km_chord2(band_upper(gap)),
-            (_, None, Reach::Radius { center_chord2, .. }) => {
-                km_chord2(band_upper(chord2_km(center_chord2)))
-            }
-            (_, None, Reach::National) => f64::INFINITY,
-            (_, None, _) => 0.0,
+        let distance_key = match (traits.has_public_site(), outside_km, reach) {
+            (
+                true,
+                None,
+                Reach::Radius {
+                    center_chord2,
+                    site_at_centre: true,
+                    ..
+                },
+            ) => center_chord2,
+            (true, _, _) => match &service.site {
+                Site::Public { unit, .. } => chord2(q.point_unit, *unit),
+                _ => f64::INFINITY,
+            },
+            (false, Some(gap), _) => km_chord2(band_upper(gap)),
+            (false, None, Reach::Radius { center_chord2, .. }) => band_key(center_chord2),
+            (false, None, Reach::National) => f64::INFINITY,
+            (false, None, _) => 0.0,
         };
         Candidate {
             service,
+            position,
+            traits,
             reach,
             outside_km,
-            needs_met: service.needs.count_common(q.needs),
+            needs_met: traits.needs.count_common(q.needs),
             distance_key,
         }
     }
@@ -165,7 +201,14 @@ impl<'s> Candidate<'s> {
         b.needs_met
             .cmp(&a.needs_met)
             .then(a.distance_key.total_cmp(&b.distance_key))
-            .then(a.service.id.cmp(&b.service.id))
+            .then_with(|| {
+                // An index holds its services in id order.
+                if a.position.0 == b.position.0 {
+                    a.position.1.cmp(&b.position.1)
+                } else {
+                    a.service.id.cmp(&b.service.id)
+                }
+            })
     }
 }
 
@@ -174,16 +217,16 @@ impl<'s> Candidate<'s> {
 #[derive(Default)]
 struct Candidates<'s> {
     list: Vec<Candidate<'s>>,
-    multi: HashMap<Uuid, usize>,
+    several: HashMap<Position, usize>,
 }
 
 impl<'s> Candidates<'s> {
     fn push(&mut self, c: Candidate<'s>) {
-        if c.service.coverage.len() <= 1 {
+        if !c.traits.has_several_entries() {
             self.list.push(c);
             return;
         }
-        match self.multi.get(&c.service.id) {
+        match self.several.get(&c.position) {
             Some(&i) => {
                 if let Some(existing) = self.list.get_mut(i) {
                     let better = match (c.outside_km, existing.outside_km) {
@@ -196,17 +239,17 @@ impl<'s> Candidates<'s> {
                 }
             }
             None => {
-                self.multi.insert(c.service.id, self.list.len());
+                self.several.insert(c.position, self.list.len());
                 self.list.push(c);
             }
         }
     }
 
-    fn contains(&self, service: &IndexedService) -> bool {
-        if service.coverage.len() <= 1 {
-            self.list.iter().any(|c| std::ptr::eq(c.service, service))
+    fn contains(&self, position: Position, traits: Traits) -> bool {
+        if traits.has_several_entries() {
+            self.several.contains_key(&position)
         } else {
-            self.multi.contains_key(&service.id)
+            self.list.iter().any(|c| c.position == position)
         }
     }
 
@@ -222,14 +265,27 @@ impl<'s> Candidates<'s> {
 }
 
 impl Snapshot {
+    pub fn new(
+        version: i64,
+        base: Arc<Index>,
+        overlay: Arc<Index>,
+        hidden: Arc<HashSet<Uuid>>,
+    ) -> Snapshot {
+        let mut hidden_in_base = FixedBitSet::with_capacity(base.len());
+        for position in hidden.iter().filter_map(|id| base.position(id)) {
+            hidden_in_base.insert(position as usize);
+        }
+        Snapshot {
+            version,
+            base,
+            overlay,
+            hidden,
+            hidden_in_base: Arc::new(hidden_in_base),
+        }
+    }
+
     pub fn len(&self) -> usize {
-        self.base.len()
-            - self
-                .hidden
-                .iter()
-                .filter(|id| self.base.contains(id))
-                .count()
-            + self.overlay.len()
+        self.base.len() - self.hidden_in_base.count_ones(..) + self.overlay.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -241,38 +297,19 @@ impl Snapshot {
         self.base
             .services()
             .iter()
-            .filter(|s| !self.hidden.contains(&s.id))
+            .enumerate()
+            .filter(|(i, _)| !self.hidden_in_base.contains(*i))
+            .map(|(_, s)| s)
             .chain(self.overlay.services())
     }
 
+    /// The base first, then the overlay (flagged `true`).
     fn indexes(&self) -> [(&Index, bool); 2] {
-        [(&self.base, true), (&self.overlay, false)]
+        [(&self.base, false), (&self.overlay, true)]
     }
 
-    /// Services covering `at` that `keep` accepts, one candidate each.
-    fn covering<'s>(
-        &'s self,
-        q: &MatchQuery,
-        at: Coordinates,
-        regions: &[u32],
-        nation: Option<u32>,
-        keep: impl Fn(&IndexedService, Reach) -> bool,
-        out: &mut Candidates<'s>,
-    ) {
-        let mut hits = Vec::new();
-        for (index, skip_hidden) in self.indexes() {
-            hits.clear();
-            index.covering(at, regions, nation, q.needs.0, &mut hits);
-            for (i, reach) in hits.drain(..) {
-                let Some(service) = index.service(i) else {
-                    continue;
-                };
-                if (skip_hidden && self.hidden.contains(&service.id)) || !keep(service, reach) {
-                    continue;
-                }
-                out.push(Candidate::new(service, reach, None, q));
-            }
-        }
+    fn is_live(&self, (overlay, position): Position) -> bool {
+        overlay || !self.hidden_in_base.contains(position as usize)
     }
 
     /// Answers a query: local services covering the point, national ones that fit, and when
@@ -283,40 +320,45 @@ impl Snapshot {
         locator: &RegionLocator,
         boundaries: &'s Boundaries,
     ) -> MatchOutcome<'s> {
-        let nation = boundaries
-            .index_of("US")
-            .and_then(|i| u32::try_from(i).ok());
-        // Local services must offer a requested need; national crisis lines come back
-        // whatever the needs. Every other filter applies to all.
-        let fits = |s: &IndexedService, reach: Reach| {
-            let offers = s.needs.count_common(q.needs) > 0 || (!reach.is_local() && s.is_hotline());
-            offers && s.passes_filters(q)
-        };
-        let mut found = Candidates::default();
         // Public and location-less services are judged at the point; confidential ones at the
         // centre of its coarse cell, so nothing about them varies within a cell.
         let point_regions = locator.regions_at(q.point);
-        self.covering(
-            q,
-            q.point,
-            &point_regions,
-            nation,
-            |s, r| !s.is_confidential() && fits(s, r),
-            &mut found,
-        );
         let cell_regions = if q.cell == q.point {
-            point_regions
+            point_regions.clone()
         } else {
             locator.regions_at(q.cell)
         };
-        self.covering(
-            q,
-            q.cell,
-            &cell_regions,
-            nation,
-            |s, r| s.is_confidential() && fits(s, r),
-            &mut found,
-        );
+        let probe = Probe {
+            point: q.point,
+            point_regions: &point_regions,
+            cell: q.cell,
+            cell_regions: &cell_regions,
+            nation: boundaries
+                .index_of("US")
+                .and_then(|i| u32::try_from(i).ok()),
+            needs: q.needs,
+        };
+        // Local services must offer a requested need; national crisis lines come back
+        // whatever the needs. Every other filter applies to all.
+        let keep = |t: Traits, reach: Reach| {
+            (t.needs.count_common(q.needs) > 0 || (!reach.is_local() && t.is_hotline()))
+                && t.passes(q)
+        };
+        let record_filters = !q.languages.is_empty() || q.open_now;
+        let mut found = Candidates::default();
+        for (index, overlay) in self.indexes() {
+            index.covering(&probe, keep, |hit| {
+                let position = (overlay, hit.service);
+                let Some(service) = index.service(hit.service) else {
+                    return;
+                };
+                if self.is_live(position) && (!record_filters || service.passes_record_filters(q)) {
+                    found.push(Candidate::new(
+                        service, position, hit.traits, hit.reach, None, q,
+                    ));
+                }
+            });
+        }
 
         let (local, national): (Vec<_>, Vec<_>) =
             found.list.iter().copied().partition(|c| c.reach.is_local());
@@ -350,19 +392,27 @@ impl Snapshot {
             let near_regions = locator.regions_near(at, NEARBY_KM, |r| {
                 self.base.has_region(r) || self.overlay.has_region(r)
             });
-            for (index, skip_hidden) in self.indexes() {
+            for (index, overlay) in self.indexes() {
                 hits.clear();
                 index.near(at, NEARBY_KM, q.needs.0, &near_regions, &mut hits);
                 for (i, gap) in hits.drain(..) {
+                    let position = (overlay, i);
                     let Some(s) = index.service(i) else { continue };
                     if s.is_confidential() != confidential
-                        || (skip_hidden && self.hidden.contains(&s.id))
+                        || !self.is_live(position)
                         || !s.fits(q)
-                        || covering.contains(s)
+                        || covering.contains(position, s.traits)
                     {
                         continue;
                     }
-                    near.push(Candidate::new(s, Reach::Area, Some(gap), q));
+                    near.push(Candidate::new(
+                        s,
+                        position,
+                        s.traits,
+                        Reach::Area,
+                        Some(gap),
+                        q,
+                    ));
                 }
             }
         }
@@ -373,7 +423,7 @@ impl Snapshot {
 /// Builds the response entry, with the reasons it matched.
 fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> ServiceMatch<'s> {
     let (s, reach, outside_by_km) = (c.service, c.reach, c.outside_km);
-    let needs_met: Vec<Need> = NeedSet(s.needs.0 & q.needs.0).iter().collect();
+    let needs_met: Vec<Need> = NeedSet(s.traits.needs.0 & q.needs.0).iter().collect();
     let mut why: Vec<String> = vec![if needs_met.is_empty() {
         "crisis line that can help with any need".to_string()
     } else {
@@ -381,9 +431,12 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         format!("offers {}", offers.join(", "))
     }];
     let (coverage_type, coverage_why) = match reach {
-        Reach::Radius { radius_km, .. } => (
+        Reach::Radius { slot, .. } => (
             "radius",
-            format!("serves within {radius_km} km of its base"),
+            format!(
+                "serves within {} km of its base",
+                s.radius(slot).map_or(0.0, |(_, km)| km)
+            ),
         ),
         Reach::Area => (
             "area",
@@ -432,15 +485,16 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         None => why.push(coverage_why),
     }
     if let Some(age) = q.age {
-        if age < 18 && s.facets & query::facet_bit(Facet::AcceptsUnaccompaniedMinors) != 0 {
+        let t = s.traits;
+        if age < 18 && t.facets & query::facet_bit(Facet::AcceptsUnaccompaniedMinors) != 0 {
             why.push("accepts unaccompanied minors".into());
-        } else if s.min_age.is_some() || s.max_age.is_some() {
-            why.push(format!(
-                "serves ages {}-{}",
-                s.min_age.unwrap_or(0),
-                s.max_age
-                    .map_or_else(|| "up".to_string(), |m| m.to_string())
-            ));
+        } else if t.min_age != 0 || t.max_age != u8::MAX {
+            let max = if t.max_age == u8::MAX {
+                "up".to_string()
+            } else {
+                t.max_age.to_string()
+            };
+            why.push(format!("serves ages {}-{max}", t.min_age));
         }
     }
     for facet in Facet::ALL
