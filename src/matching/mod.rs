@@ -245,6 +245,7 @@ impl<'s> Candidates<'s> {
         }
     }
 
+    /// Whether a local candidate is here for this service.
     fn contains(&self, position: Position, traits: Traits) -> bool {
         if traits.has_several_entries() {
             self.several.contains_key(&position)
@@ -360,13 +361,15 @@ impl Snapshot {
             });
         }
 
-        let (local, national): (Vec<_>, Vec<_>) =
-            found.list.iter().copied().partition(|c| c.reach.is_local());
-        let nearby = if local.is_empty() {
+        // Local candidates are most of the list and can be thousands: move out the few
+        // national ones rather than copy both.
+        let national: Vec<_> = found.list.extract_if(.., |c| !c.reach.is_local()).collect();
+        let nearby = if found.list.is_empty() {
             self.nearby(q, locator, &found)
         } else {
             Vec::new()
         };
+        let local = std::mem::take(&mut found.list);
         let render_top = |list: Vec<Candidate<'s>>| -> Vec<ServiceMatch<'s>> {
             Candidates::top(list, q.limit)
                 .into_iter()

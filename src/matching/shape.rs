@@ -19,7 +19,108 @@ pub struct Shape {
     geometry: MultiPolygon<f64>,
     /// Kept so a miss costs four comparisons (geo recomputes it on every `intersects`).
     bbox: Option<geo::Rect<f64>>,
+    /// Most points in the box are answered from this grid without touching an edge.
+    raster: Option<Raster>,
     indexed: Option<Indexed>,
+}
+
+/// Cells per side of a [`Raster`].
+const RASTER: usize = 16;
+
+/// A 16 x 16 grid over an area's bounding box. A cell that no edge passes through is wholly
+/// inside or wholly outside; only points in cells an edge crosses need the exact test.
+struct Raster {
+    min: geo::Coord<f64>,
+    cell: geo::Coord<f64>,
+    /// One bit per cell, row-major.
+    crossed: [u64; RASTER * RASTER / 64],
+    inside: [u64; RASTER * RASTER / 64],
+}
+
+impl Raster {
+    fn new(geometry: &MultiPolygon<f64>, bbox: geo::Rect<f64>) -> Option<Raster> {
+        let n = RASTER as f64;
+        let cell = geo::Coord {
+            x: bbox.width() / n,
+            y: bbox.height() / n,
+        };
+        if !(cell.x > 0.0 && cell.y > 0.0) {
+            return None;
+        }
+        let mut raster = Raster {
+            min: bbox.min(),
+            cell,
+            crossed: [0; RASTER * RASTER / 64],
+            inside: [0; RASTER * RASTER / 64],
+        };
+        // An edge's points lie within its endpoints' range on each axis, and a cell index is
+        // monotonic in the coordinate, so every cell an edge touches is in this rectangle.
+        let rings = geometry
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()));
+        for line in rings.flat_map(|r| r.lines()) {
+            let (c0, r0) = raster.cell_of(line.start);
+            let (c1, r1) = raster.cell_of(line.end);
+            for row in r0.min(r1)..=r0.max(r1) {
+                for col in c0.min(c1)..=c0.max(c1) {
+                    set(&mut raster.crossed, row * RASTER + col);
+                }
+            }
+        }
+        // A run of uncrossed cells in a row is connected and crossed by no edge, so one point
+        // decides it: the centre of its first cell (if that centre falls in the cell).
+        for row in 0..RASTER {
+            let mut col = 0;
+            while col < RASTER {
+                if get(&raster.crossed, row * RASTER + col) {
+                    col += 1;
+                    continue;
+                }
+                let centre = geo::Coord {
+                    x: raster.min.x + (col as f64 + 0.5) * cell.x,
+                    y: raster.min.y + (row as f64 + 0.5) * cell.y,
+                };
+                let decided = raster.cell_of(centre) == (col, row);
+                let inside = geometry.iter().any(|p| polygon_covers(p, centre));
+                while col < RASTER && !get(&raster.crossed, row * RASTER + col) {
+                    let i = row * RASTER + col;
+                    if !decided {
+                        set(&mut raster.crossed, i);
+                    } else if inside {
+                        set(&mut raster.inside, i);
+                    }
+                    col += 1;
+                }
+            }
+        }
+        Some(raster)
+    }
+
+    fn cell_of(&self, c: geo::Coord<f64>) -> (usize, usize) {
+        let index =
+            |v: f64, min: f64, size: f64| (((v - min) / size).max(0.0) as usize).min(RASTER - 1);
+        (
+            index(c.x, self.min.x, self.cell.x),
+            index(c.y, self.min.y, self.cell.y),
+        )
+    }
+
+    /// `Some(covered)` when the grid knows; `None` when the exact test must decide.
+    fn lookup(&self, c: geo::Coord<f64>) -> Option<bool> {
+        let (col, row) = self.cell_of(c);
+        let i = row * RASTER + col;
+        (!get(&self.crossed, i)).then(|| get(&self.inside, i))
+    }
+}
+
+fn get(bits: &[u64], i: usize) -> bool {
+    bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+fn set(bits: &mut [u64], i: usize) {
+    if let Some(w) = bits.get_mut(i / 64) {
+        *w |= 1 << (i % 64);
+    }
 }
 
 struct Indexed {
@@ -49,8 +150,10 @@ impl Shape {
                     .collect(),
             ),
         });
+        let bbox = geometry.bounding_rect();
         Shape {
-            bbox: geometry.bounding_rect(),
+            raster: bbox.and_then(|b| Raster::new(&geometry, b)),
+            bbox,
             geometry,
             indexed,
         }
@@ -65,6 +168,9 @@ impl Shape {
         let p = point.to_point();
         if !self.bbox.is_some_and(|b| b.intersects(&p)) {
             return false;
+        }
+        if let Some(known) = self.raster.as_ref().and_then(|r| r.lookup(p.0)) {
+            return known;
         }
         match &self.indexed {
             None => self
@@ -171,5 +277,52 @@ mod tests {
                 assert_eq!(shape.covers(p), plain.intersects(&p.to_point()), "{p:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_raster_agrees_with_the_exact_test_on_a_dense_grid() {
+        // A ring with a hole, and a second part: cells inside, outside, in the hole, and
+        // crossed by edges.
+        let outer = circle(40);
+        let hole: Vec<Coord<f64>> = circle(12).0[0]
+            .exterior()
+            .0
+            .iter()
+            .map(|c| Coord {
+                x: c.x * 0.3,
+                y: c.y * 0.3,
+            })
+            .collect();
+        let mut parts = vec![Polygon::new(
+            outer.0[0].exterior().clone(),
+            vec![LineString::new(hole)],
+        )];
+        parts.push(Polygon::new(
+            LineString::from(vec![(2.0, 2.0), (3.0, 2.0), (3.0, 3.0), (2.0, 2.0)]),
+            vec![],
+        ));
+        let geometry = MultiPolygon::new(parts);
+        let shape = Shape::new(geometry.clone());
+        assert!(shape.raster.is_some());
+        let mut decided = 0;
+        for i in 0..=120 {
+            for j in 0..=120 {
+                let (x, y) = (-1.2 + 4.4 * i as f64 / 120.0, -1.2 + 4.4 * j as f64 / 120.0);
+                let p = Coordinates::new(y, x).unwrap();
+                if shape
+                    .raster
+                    .as_ref()
+                    .and_then(|r| r.lookup(p.to_point().0))
+                    .is_some()
+                {
+                    decided += 1;
+                }
+                assert_eq!(shape.covers(p), geometry.intersects(&p.to_point()), "{p:?}");
+            }
+        }
+        assert!(
+            decided > 121 * 121 / 2,
+            "the grid answers most points: {decided}"
+        );
     }
 }

@@ -18,6 +18,9 @@ use crate::matching::{MatchOutcome, Snapshot};
 use crate::startup::AppState;
 use crate::zips::ZipCentroids;
 
+/// Room for a typical answer (20 results and the hotlines) up front.
+const RESPONSE_CAPACITY: usize = 32 * 1024;
+
 #[derive(Serialize)]
 struct LocationEcho {
     source: LocationSource,
@@ -50,7 +53,9 @@ pub async fn find(
         },
         index_version: snapshot.version,
     };
-    let body = serde_json::to_vec(&response).map_err(|e| ApiError::Internal(e.into()))?;
+    // A full answer is some 20 KB; growing the buffer from empty copies it several times.
+    let mut body = Vec::with_capacity(RESPONSE_CAPACITY);
+    serde_json::to_writer(&mut body, &response).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Index-Version", snapshot.version.to_string()))
         .insert_header(header::ContentType::json())
