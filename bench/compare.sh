@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Same-run comparison with an earlier commit: bench/compare.sh REV [ROUNDS] [SERVICES]
+#
+# Builds REV (say 59a8c65) in a worktree under target/, then alternates the two binaries,
+# ROUNDS times each (default 2), on the benchmark database bench/run.sh left behind: start,
+# wait for /readyz, note RSS, drive /api/v1/match with wrk at 64 connections for DURATION
+# seconds (default 20), stop. Prints medians and the ratio; writes
+# bench/results/<time>-compare.json. The machine is shared: only the ratio means much.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REV=${1:?usage: bench/compare.sh REV [ROUNDS] [SERVICES]}
+ROUNDS=${2:-2}
+N=${3:-1000000}
+DURATION=${DURATION:-20}
+URL="postgres://postgres@127.0.0.1:5432/haven_bench_$N"
+QUERIES="bench/data/$N/queries.jsonl"
+OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-compare.json"
+[ -s "$QUERIES" ] || { echo "run bench/run.sh $N first: it makes the data and database" >&2; exit 1; }
+# Matching never opens a sealed location, so any key will do for serving the benchmark.
+export HAVEN_DATA_KEY="${HAVEN_DATA_KEY:-$(python3 -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')}"
+
+OLD_TREE=target/compare-$REV
+[ -d "$OLD_TREE" ] || git worktree add --detach "$OLD_TREE" "$REV" >/dev/null
+(cd "$OLD_TREE" && CARGO_TARGET_DIR=../compare-build cargo build --release -q)
+cargo build --release -q
+OLD=target/compare-build/release/haven
+NEW=target/release/haven
+
+run_once() { # binary -> JSON line
+  HAVEN_RATE_LIMIT=0 HAVEN_LOG=warn DATABASE_URL=$URL HAVEN_BIND=127.0.0.1:18199 HAVEN_WORKERS=2 \
+    "$1" serve >/dev/null 2>&1 &
+  local pid=$!
+  until curl -sf http://127.0.0.1:18199/readyz >/dev/null; do sleep 0.5; done
+  local rss
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  QUERIES=$QUERIES wrk -t2 -c64 -d"${DURATION}s" --latency -s bench/match.lua \
+    http://127.0.0.1:18199/api/v1/match | python3 -c '
+import json, re, sys
+text = sys.stdin.read()
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+p = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
+print(json.dumps({"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+                  "p50_ms": ms(p["50"]), "p99_ms": ms(p["99"]), "rss_kb": int(sys.argv[1])}))' "$rss"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+runs=()
+for i in $(seq 1 "$ROUNDS"); do
+  runs+=("{\"binary\": \"old\", \"run\": $(run_once "$OLD")}")
+  runs+=("{\"binary\": \"new\", \"run\": $(run_once "$NEW")}")
+  printf '%s\n%s\n' "${runs[-2]}" "${runs[-1]}" >&2
+done
+
+python3 - "$OUT" "$REV" "$(git rev-parse --short HEAD)" <<PY
+import json, statistics, sys
+runs = [json.loads(x) for x in """$(printf '%s\n' "${runs[@]}")""".splitlines()]
+def med(b, k):
+    return statistics.median(r["run"][k] for r in runs if r["binary"] == b)
+summary = {b: {k: med(b, k) for k in ("rps", "p50_ms", "p99_ms", "rss_kb")} for b in ("old", "new")}
+result = {"old": sys.argv[2], "new": sys.argv[3], "connections": 64, "duration_s": $DURATION,
+          "runs": runs, "median": summary,
+          "throughput_ratio": round(summary["new"]["rps"] / summary["old"]["rps"], 2)}
+json.dump(result, open(sys.argv[1], "w"), indent=2)
+print(json.dumps(result["median"], indent=2), "\nthroughput new/old:", result["throughput_ratio"])
+PY
