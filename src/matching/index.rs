@@ -348,15 +348,23 @@ fn f32_up(v: f64) -> f32 {
     if f64::from(f) < v { f.next_up() } else { f }
 }
 
-/// The envelope of the boxes around `points` (a query looks at one or two nearby points).
+/// The f32 envelope holding the f64 box from `lower` to `upper` (each `[lon, lat]`).
+fn outward(lower: [f64; 2], upper: [f64; 2]) -> Envelope {
+    AABB::from_corners(
+        [f32_down(lower[0]), f32_down(lower[1])],
+        [f32_up(upper[0]), f32_up(upper[1])],
+    )
+}
+
+/// The envelope of `points` (a query looks at one or two nearby points).
 pub fn points_envelope(points: &[Coordinates]) -> Envelope {
-    let mut lo = [f32::INFINITY; 2];
-    let mut hi = [f32::NEG_INFINITY; 2];
+    let mut lower = [f64::INFINITY; 2];
+    let mut upper = [f64::NEG_INFINITY; 2];
     for p in points {
-        lo = [lo[0].min(f32_down(p.lon())), lo[1].min(f32_down(p.lat()))];
-        hi = [hi[0].max(f32_up(p.lon())), hi[1].max(f32_up(p.lat()))];
+        lower = [lower[0].min(p.lon()), lower[1].min(p.lat())];
+        upper = [upper[0].max(p.lon()), upper[1].max(p.lat())];
     }
-    AABB::from_corners(lo, hi)
+    outward(lower, upper)
 }
 
 struct RadiusEntry {
@@ -400,12 +408,7 @@ impl RTreeObject for AreaEntry {
 
 /// Boxes as R-tree envelopes; a box across the antimeridian becomes two.
 fn envelopes(b: BoundingBox) -> Vec<Envelope> {
-    let make = |min_lon: f64, max_lon: f64| {
-        AABB::from_corners(
-            [f32_down(min_lon), f32_down(b.min_lat)],
-            [f32_up(max_lon), f32_up(b.max_lat)],
-        )
-    };
+    let make = |min_lon: f64, max_lon: f64| outward([min_lon, b.min_lat], [max_lon, b.max_lat]);
     if b.min_lon > b.max_lon {
         vec![make(b.min_lon, 180.0), make(-180.0, b.max_lon)]
     } else {
@@ -641,13 +644,10 @@ impl Index {
         near_regions: &[(u32, f64)],
         out: &mut Vec<(u32, f64)>,
     ) {
-        let envelope = envelope_around(at, km);
-        let envelope = AABB::from_corners(
-            [
-                f32_down(envelope.lower().x()),
-                f32_down(envelope.lower().y()),
-            ],
-            [f32_up(envelope.upper().x()), f32_up(envelope.upper().y())],
+        let around = envelope_around(at, km);
+        let envelope = outward(
+            [around.lower().x(), around.lower().y()],
+            [around.upper().x(), around.upper().y()],
         );
         for e in entries(&self.radius, &envelope, needs) {
             let Some((center, radius_km)) = self.service(e.service).and_then(|s| s.radius(e.slot))
