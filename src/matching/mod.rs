@@ -4,6 +4,7 @@
 //! A snapshot is a large `base` index plus a small `overlay` of services changed since the
 //! base was built; `hidden` lists base services the overlay supersedes or that were deleted.
 
+pub mod encode;
 pub mod index;
 pub mod live;
 pub mod load;

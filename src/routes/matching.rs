@@ -7,33 +7,19 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
-use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ValidJson;
-use crate::matching::query::{LocationSource, MatchQuery, MatchRequest, QueryContext};
+use crate::matching::Snapshot;
+use crate::matching::encode;
+use crate::matching::query::{MatchQuery, MatchRequest, QueryContext};
 use crate::matching::regions::RegionLocator;
-use crate::matching::{MatchOutcome, Snapshot};
 use crate::startup::AppState;
 use crate::zips::ZipCentroids;
 
 /// Room for a typical answer (20 results and the hotlines) up front.
 const RESPONSE_CAPACITY: usize = 32 * 1024;
-
-#[derive(Serialize)]
-struct LocationEcho {
-    source: LocationSource,
-    precision_km: f64,
-}
-
-#[derive(Serialize)]
-struct MatchResponse<'a> {
-    #[serde(flatten)]
-    outcome: MatchOutcome<'a>,
-    location: LocationEcho,
-    index_version: i64,
-}
 
 pub async fn find(
     caller: Caller,
@@ -45,17 +31,15 @@ pub async fn find(
     let exact = caller.0.is_some();
     let (snapshot, query) = prepare(&state, body.0, exact)?;
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
-    let response = MatchResponse {
-        outcome,
-        location: LocationEcho {
-            source: query.source,
-            precision_km: query.precision_km,
-        },
-        index_version: snapshot.version,
-    };
     // A full answer is some 20 KB; growing the buffer from empty copies it several times.
     let mut body = Vec::with_capacity(RESPONSE_CAPACITY);
-    serde_json::to_writer(&mut body, &response).map_err(|e| ApiError::Internal(e.into()))?;
+    encode::answer(
+        &outcome,
+        query.source,
+        query.precision_km,
+        snapshot.version,
+        &mut body,
+    );
     Ok(HttpResponse::Ok()
         .insert_header(("X-Index-Version", snapshot.version.to_string()))
         .insert_header(header::ContentType::json())

@@ -1,0 +1,565 @@
+//! Writes a match answer as JSON, by hand. An answer is some 20 KB (20 results and the
+//! hotlines), and writing it was the largest part of a match request: serde_json escapes every
+//! key and value byte by byte and formats dates through `fmt`. Here keys are static bytes and a
+//! string with nothing to escape is copied in one go. The serde derives on the answer types
+//! stay the definition of the format: a test holds this writer to serde_json's output, byte for
+//! byte.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use uuid::Uuid;
+
+use super::index::{AddressView, PhoneView};
+use super::query::LocationSource;
+use super::{CapacityView, MatchOutcome, OrganizationRef, ServiceMatch};
+use crate::domain::Need;
+use crate::domain::language::LanguageCode;
+use crate::domain::phone::PhoneKind;
+
+/// The whole `POST /api/v1/match` answer.
+pub fn answer(
+    outcome: &MatchOutcome<'_>,
+    source: LocationSource,
+    precision_km: f64,
+    index_version: i64,
+    out: &mut Vec<u8>,
+) {
+    let mut o = Object::open(out);
+    o.field("results", outcome.results.as_slice());
+    o.field("hotlines", outcome.hotlines.as_slice());
+    o.field(
+        "nearby_outside_coverage",
+        outcome.nearby_outside_coverage.as_slice(),
+    );
+    let mut location = o.object("location");
+    location.field("source", &source);
+    location.field("precision_km", &precision_km);
+    location.close();
+    o.field("index_version", &index_version);
+    o.close();
+}
+
+/// A value that writes itself as JSON.
+trait Json {
+    fn write(&self, out: &mut Vec<u8>);
+}
+
+/// An object being written; keys are static ASCII, so they need no escaping.
+struct Object<'o> {
+    out: &'o mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'o> Object<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Object { out, empty: true }
+    }
+
+    fn key(&mut self, key: &'static str) {
+        debug_assert!(key.bytes().all(|b| !needs_escape(b)));
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn field<T: Json + ?Sized>(&mut self, key: &'static str, value: &T) {
+        self.key(key);
+        value.write(self.out);
+    }
+
+    /// A field that serde would skip when it is `None`.
+    fn field_unless_none<T: Json>(&mut self, key: &'static str, value: &Option<T>) {
+        if let Some(value) = value {
+            self.field(key, value);
+        }
+    }
+
+    fn object(&mut self, key: &'static str) -> Object<'_> {
+        self.key(key);
+        Object::open(self.out)
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// A JSON string, escaped exactly as serde_json escapes it.
+fn string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !needs_escape(b) {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// A string that has nothing to escape by construction (codes, UUIDs, dates).
+fn plain(out: &mut Vec<u8>, s: &str) {
+    debug_assert!(s.bytes().all(|b| !needs_escape(b)));
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
+impl Json for str {
+    fn write(&self, out: &mut Vec<u8>) {
+        string(out, self);
+    }
+}
+
+impl Json for String {
+    fn write(&self, out: &mut Vec<u8>) {
+        string(out, self);
+    }
+}
+
+impl Json for Box<str> {
+    fn write(&self, out: &mut Vec<u8>) {
+        string(out, self);
+    }
+}
+
+impl Json for bool {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(if *self { b"true" } else { b"false" });
+    }
+}
+
+impl Json for i32 {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
+    }
+}
+
+impl Json for i64 {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
+    }
+}
+
+impl Json for f64 {
+    /// As serde_json: the shortest round-tripping form, and `null` for NaN and infinities.
+    fn write(&self, out: &mut Vec<u8>) {
+        if self.is_finite() {
+            out.extend_from_slice(ryu::Buffer::new().format_finite(*self).as_bytes());
+        } else {
+            out.extend_from_slice(b"null");
+        }
+    }
+}
+
+impl Json for Uuid {
+    fn write(&self, out: &mut Vec<u8>) {
+        plain(
+            out,
+            self.hyphenated().encode_lower(&mut Uuid::encode_buffer()),
+        );
+    }
+}
+
+impl Json for DateTime<Utc> {
+    /// As chrono's `Serialize`: RFC 3339 with `Z` and as many fraction digits as it needs.
+    fn write(&self, out: &mut Vec<u8>) {
+        plain(out, &self.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+    }
+}
+
+impl<T: Json> Json for Option<T> {
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Some(value) => value.write(out),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+}
+
+impl<T: Json + ?Sized> Json for &T {
+    fn write(&self, out: &mut Vec<u8>) {
+        (**self).write(out);
+    }
+}
+
+impl<T: Json> Json for [T] {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (i, value) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            value.write(out);
+        }
+        out.push(b']');
+    }
+}
+
+impl<T: Json> Json for Vec<T> {
+    fn write(&self, out: &mut Vec<u8>) {
+        self.as_slice().write(out);
+    }
+}
+
+impl<T: Json> Json for Box<[T]> {
+    fn write(&self, out: &mut Vec<u8>) {
+        (**self).write(out);
+    }
+}
+
+impl Json for Need {
+    fn write(&self, out: &mut Vec<u8>) {
+        plain(out, self.code());
+    }
+}
+
+impl Json for PhoneKind {
+    fn write(&self, out: &mut Vec<u8>) {
+        plain(out, self.code());
+    }
+}
+
+impl Json for LanguageCode {
+    fn write(&self, out: &mut Vec<u8>) {
+        string(out, self.as_str());
+    }
+}
+
+impl Json for LocationSource {
+    fn write(&self, out: &mut Vec<u8>) {
+        plain(
+            out,
+            match self {
+                LocationSource::Coordinates => "coordinates",
+                LocationSource::PostalCode => "postal_code",
+                LocationSource::Region => "region",
+            },
+        );
+    }
+}
+
+impl Json for OrganizationRef<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
+        let mut o = Object::open(out);
+        o.field("id", &self.id);
+        o.field("name", self.name);
+        o.close();
+    }
+}
+
+impl Json for AddressView {
+    fn write(&self, out: &mut Vec<u8>) {
+        let mut o = Object::open(out);
+        o.field_unless_none("street", &self.street);
+        o.field("city", &self.city);
+        o.field("region", &self.region);
+        o.field_unless_none("postal_code", &self.postal_code);
+        o.field("country", &self.country);
+        o.close();
+    }
+}
+
+impl Json for PhoneView {
+    fn write(&self, out: &mut Vec<u8>) {
+        let mut o = Object::open(out);
+        o.field("number", &self.number);
+        o.field("type", &self.kind);
+        o.field("label", &self.label);
+        o.field("available_24_7", &self.available_24_7);
+        o.field("languages", &self.languages);
+        o.close();
+    }
+}
+
+impl Json for CapacityView {
+    fn write(&self, out: &mut Vec<u8>) {
+        let mut o = Object::open(out);
+        o.field("available", &self.available);
+        o.field("total", &self.total);
+        o.field("reported_at", &self.reported_at);
+        o.field("stale", &self.stale);
+        o.close();
+    }
+}
+
+impl Json for ServiceMatch<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
+        let mut o = Object::open(out);
+        o.field("service_id", &self.service_id);
+        o.field("name", self.name);
+        o.field("organization", &self.organization);
+        o.field("needs_met", &self.needs_met);
+        o.field("coverage_type", self.coverage_type);
+        o.field("distance_km", &self.distance_km);
+        o.field("distance_band", &self.distance_band);
+        o.field("confidential_location", &self.confidential_location);
+        o.field("address", &self.address);
+        o.field_unless_none("front_door", &self.front_door);
+        o.field("phones", self.phones);
+        o.field("languages", self.languages);
+        o.field("open_now", &self.open_now);
+        o.field("capacity", &self.capacity);
+        o.field("verified_at", &self.verified_at);
+        o.field("demo", &self.demo);
+        o.field("why", &self.why);
+        o.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+    use serde::Serialize;
+
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Location {
+        source: LocationSource,
+        precision_km: f64,
+    }
+
+    /// The answer as the API defined it with serde, before this writer.
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        #[serde(flatten)]
+        outcome: &'a MatchOutcome<'a>,
+        location: Location,
+        index_version: i64,
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z ]{0,12}",
+            any::<String>(),
+            "[\"\\\\\\x00-\\x1f\\x7f é☎𝄞]{0,12}",
+        ]
+    }
+
+    fn optional_text() -> impl Strategy<Value = Option<Box<str>>> {
+        prop::option::of(text().prop_map(String::into_boxed_str))
+    }
+
+    fn address() -> impl Strategy<Value = AddressView> {
+        (
+            optional_text(),
+            optional_text(),
+            optional_text(),
+            optional_text(),
+            optional_text(),
+        )
+            .prop_map(|(street, city, region, postal_code, country)| AddressView {
+                street,
+                city,
+                region,
+                postal_code,
+                country,
+            })
+    }
+
+    fn language() -> impl Strategy<Value = LanguageCode> {
+        prop::sample::select(vec!["en", "es", "zh", "vi", "ar"])
+            .prop_map(|code| LanguageCode::from_trusted(code).expect("a known code"))
+    }
+
+    fn phone() -> impl Strategy<Value = PhoneView> {
+        (
+            text(),
+            prop::sample::select(vec![PhoneKind::Voice, PhoneKind::Text]),
+            optional_text(),
+            any::<bool>(),
+            prop::collection::vec(language(), 0..3),
+        )
+            .prop_map(
+                |(number, kind, label, available_24_7, languages)| PhoneView {
+                    number: number.into_boxed_str(),
+                    kind,
+                    label,
+                    available_24_7,
+                    languages: languages.into_boxed_slice(),
+                },
+            )
+    }
+
+    /// Whole seconds, milliseconds, microseconds and nanoseconds: chrono writes each
+    /// differently.
+    fn time() -> impl Strategy<Value = DateTime<Utc>> {
+        (
+            0i64..4_000_000_000,
+            prop_oneof![
+                Just(0u32),
+                (0u32..1000).prop_map(|m| m * 1_000_000),
+                (0u32..1_000_000).prop_map(|u| u * 1000),
+                0u32..1_000_000_000
+            ],
+        )
+            .prop_map(|(secs, nanos)| Utc.timestamp_opt(secs, nanos).unwrap())
+    }
+
+    /// What a `ServiceMatch` borrows, owned.
+    #[derive(Debug, Clone)]
+    struct Owned {
+        id: u128,
+        name: String,
+        organization: String,
+        needs: Vec<Need>,
+        distance_km: Option<f64>,
+        distance_band: Option<&'static str>,
+        address: Option<AddressView>,
+        front_door: Option<AddressView>,
+        phones: Vec<PhoneView>,
+        languages: Vec<LanguageCode>,
+        open_now: Option<bool>,
+        capacity: Option<(i32, i32, DateTime<Utc>, bool)>,
+        verified_at: Option<DateTime<Utc>>,
+        flags: (bool, bool),
+        why: Vec<String>,
+    }
+
+    fn owned() -> impl Strategy<Value = Owned> {
+        (
+            (
+                any::<u128>(),
+                text(),
+                text(),
+                prop::sample::subsequence(Need::ALL.to_vec(), 0..4),
+                prop::option::of(prop_oneof![0.0..500.0f64, Just(f64::NAN), Just(12.0)]),
+                prop::option::of(prop::sample::select(vec!["within 5 km", "nationwide"])),
+                prop::option::of(address()),
+                prop::option::of(address()),
+            ),
+            (
+                prop::collection::vec(phone(), 0..3),
+                prop::collection::vec(language(), 0..3),
+                prop::option::of(any::<bool>()),
+                prop::option::of((any::<i32>(), any::<i32>(), time(), any::<bool>())),
+                prop::option::of(time()),
+                any::<(bool, bool)>(),
+                prop::collection::vec(text(), 0..4),
+            ),
+        )
+            .prop_map(
+                |(
+                    (
+                        id,
+                        name,
+                        organization,
+                        needs,
+                        distance_km,
+                        distance_band,
+                        address,
+                        front_door,
+                    ),
+                    (phones, languages, open_now, capacity, verified_at, flags, why),
+                )| Owned {
+                    id,
+                    name,
+                    organization,
+                    needs,
+                    distance_km,
+                    distance_band,
+                    address,
+                    front_door,
+                    phones,
+                    languages,
+                    open_now,
+                    capacity,
+                    verified_at,
+                    flags,
+                    why,
+                },
+            )
+    }
+
+    fn view(o: &Owned) -> ServiceMatch<'_> {
+        ServiceMatch {
+            service_id: Uuid::from_u128(o.id),
+            name: &o.name,
+            organization: OrganizationRef {
+                id: Uuid::from_u128(!o.id),
+                name: &o.organization,
+            },
+            needs_met: o.needs.clone(),
+            coverage_type: "radius",
+            distance_km: o.distance_km,
+            distance_band: o.distance_band,
+            confidential_location: o.flags.0,
+            address: o.address.as_ref(),
+            front_door: o.front_door.as_ref(),
+            phones: &o.phones,
+            languages: &o.languages,
+            open_now: o.open_now,
+            hours: &[],
+            capacity: o
+                .capacity
+                .map(|(available, total, reported_at, stale)| CapacityView {
+                    available,
+                    total,
+                    reported_at,
+                    stale,
+                }),
+            verified_at: o.verified_at,
+            demo: o.flags.1,
+            why: o.why.clone(),
+        }
+    }
+
+    fn render(list: &[Owned]) -> Vec<ServiceMatch<'_>> {
+        list.iter().map(view).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn writes_exactly_what_serde_json_writes(
+            lists in prop::collection::vec(prop::collection::vec(owned(), 0..4), 3),
+            source in prop::sample::select(vec![
+                LocationSource::Coordinates, LocationSource::PostalCode, LocationSource::Region,
+            ]),
+            precision_km in prop_oneof![Just(1.0f64), 0.0..10.0f64],
+            index_version in any::<i64>(),
+        ) {
+            let outcome = MatchOutcome {
+                results: render(&lists[0]),
+                hotlines: render(&lists[1]),
+                nearby_outside_coverage: render(&lists[2]),
+            };
+            let expected = serde_json::to_vec(&Answer {
+                outcome: &outcome,
+                location: Location { source, precision_km },
+                index_version,
+            })
+            .unwrap();
+            let mut written = Vec::new();
+            answer(&outcome, source, precision_km, index_version, &mut written);
+            prop_assert_eq!(String::from_utf8(written).unwrap(), String::from_utf8(expected).unwrap());
+        }
+    }
+}
