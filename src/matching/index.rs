@@ -20,25 +20,170 @@ use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::Schedule;
 use crate::domain::{Coordinates, Need};
 
-#[derive(Debug, Clone, Serialize)]
+/// Optional text parts packed into one string: a million services' addresses and phone
+/// lines as separately boxed strings cost some 100 MB more. Each part is a char holding its
+/// byte length plus one (0 when absent), then its text, so every slice taken falls on a char
+/// boundary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct PackedParts(Box<str>);
+
+impl PackedParts {
+    /// The longest part kept, in bytes: the largest length a char can carry (validation
+    /// allows far less).
+    const MAX_PART: usize = 0xD7FE;
+
+    fn new(parts: &[Option<&str>]) -> PackedParts {
+        let mut packed = String::with_capacity(parts.iter().flatten().map(|p| p.len() + 3).sum());
+        for part in parts {
+            match part {
+                None => packed.push('\0'),
+                Some(text) => {
+                    let text = &text[..text.floor_char_boundary(Self::MAX_PART)];
+                    let length = u32::try_from(text.len() + 1)
+                        .ok()
+                        .and_then(char::from_u32)
+                        .unwrap_or('\0');
+                    packed.push(length);
+                    packed.push_str(text);
+                }
+            }
+        }
+        PackedParts(packed.into_boxed_str())
+    }
+
+    /// Part `n`, counting from 0.
+    fn part(&self, n: usize) -> Option<&str> {
+        let mut rest = &*self.0;
+        let mut found = None;
+        for _ in 0..=n {
+            let length = rest.chars().next()?;
+            rest = &rest[length.len_utf8()..];
+            found = match (length as usize).checked_sub(1) {
+                None => None,
+                Some(len) => {
+                    let (text, after) = rest.split_at_checked(len)?;
+                    rest = after;
+                    Some(text)
+                }
+            };
+        }
+        found
+    }
+}
+
+/// A phone line as results show it; number and label packed in one string.
+#[derive(Debug, Clone)]
 pub struct PhoneView {
-    pub number: Box<str>,
-    #[serde(rename = "type")]
+    text: PackedParts,
     pub kind: PhoneKind,
-    pub label: Option<Box<str>>,
     pub available_24_7: bool,
     pub languages: Box<[LanguageCode]>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct AddressView {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub street: Option<Box<str>>,
-    pub city: Option<Box<str>>,
-    pub region: Option<Box<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub postal_code: Option<Box<str>>,
-    pub country: Option<Box<str>>,
+impl PhoneView {
+    pub fn new(
+        number: &str,
+        kind: PhoneKind,
+        label: Option<&str>,
+        available_24_7: bool,
+        languages: Box<[LanguageCode]>,
+    ) -> PhoneView {
+        PhoneView {
+            text: PackedParts::new(&[Some(number), label]),
+            kind,
+            available_24_7,
+            languages,
+        }
+    }
+
+    pub fn number(&self) -> &str {
+        self.text.part(0).unwrap_or_default()
+    }
+
+    pub fn label(&self) -> Option<&str> {
+        self.text.part(1)
+    }
+}
+
+/// As the API has always shown a phone line.
+impl Serialize for PhoneView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("number", self.number())?;
+        map.serialize_entry("type", &self.kind)?;
+        map.serialize_entry("label", &self.label())?;
+        map.serialize_entry("available_24_7", &self.available_24_7)?;
+        map.serialize_entry("languages", &self.languages)?;
+        map.end()
+    }
+}
+
+/// An address's parts (street, city, region, postal code, country), each optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressView(PackedParts);
+
+impl AddressView {
+    pub fn new(
+        street: Option<&str>,
+        city: Option<&str>,
+        region: Option<&str>,
+        postal_code: Option<&str>,
+        country: Option<&str>,
+    ) -> AddressView {
+        AddressView(PackedParts::new(&[
+            street,
+            city,
+            region,
+            postal_code,
+            country,
+        ]))
+    }
+
+    pub fn street(&self) -> Option<&str> {
+        self.0.part(0)
+    }
+
+    pub fn city(&self) -> Option<&str> {
+        self.0.part(1)
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.0.part(2)
+    }
+
+    pub fn postal_code(&self) -> Option<&str> {
+        self.0.part(3)
+    }
+
+    pub fn country(&self) -> Option<&str> {
+        self.0.part(4)
+    }
+}
+
+/// As the API has always shown an address: street and postal code left out when absent.
+impl Serialize for AddressView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(street) = self.street() {
+            map.serialize_entry("street", street)?;
+        }
+        map.serialize_entry("city", &self.city())?;
+        map.serialize_entry("region", &self.region())?;
+        if let Some(postal_code) = self.postal_code() {
+            map.serialize_entry("postal_code", postal_code)?;
+        }
+        map.serialize_entry("country", &self.country())?;
+        map.end()
+    }
+}
+
+/// An organization as results show it; its services share one.
+#[derive(Debug)]
+pub struct OrganizationView {
+    pub id: Uuid,
+    pub name: Box<str>,
 }
 
 /// Where a service is, as matching may use and show it.
@@ -47,13 +192,11 @@ pub enum Site {
     None,
     Public {
         at: Coordinates,
-        /// `at` on the unit sphere, for trigonometry-free distance ranking.
-        unit: [f64; 3],
-        address: Box<AddressView>,
+        address: AddressView,
     },
     /// Only the front door (city, region, country); the real site is never in the index.
     Confidential {
-        front_door: Box<AddressView>,
+        front_door: AddressView,
     },
 }
 
@@ -143,8 +286,7 @@ pub enum IndexedCoverage {
 pub struct IndexedService {
     pub id: Uuid,
     pub name: Box<str>,
-    pub organization_id: Uuid,
-    pub organization_name: std::sync::Arc<str>,
+    pub organization: std::sync::Arc<OrganizationView>,
     pub traits: Traits,
     pub languages: Box<[LanguageCode]>,
     pub site: Site,
@@ -160,8 +302,7 @@ pub struct IndexedService {
 pub struct ServiceInput {
     pub id: Uuid,
     pub name: String,
-    pub organization_id: Uuid,
-    pub organization_name: std::sync::Arc<str>,
+    pub organization: std::sync::Arc<OrganizationView>,
     pub needs: NeedSet,
     pub eligibility: Eligibility,
     pub languages: Vec<LanguageCode>,
@@ -691,8 +832,8 @@ impl<'b> IndexBuilder<'b> {
             return;
         };
         let traits = Traits::of(&input);
-        let site_unit = match &input.site {
-            Site::Public { unit, .. } => Some(*unit),
+        let site = match &input.site {
+            Site::Public { at, .. } => Some(*at),
             _ => None,
         };
         let mut coverage = Vec::with_capacity(input.coverage.len());
@@ -713,7 +854,7 @@ impl<'b> IndexBuilder<'b> {
                                 service,
                                 traits,
                                 slot,
-                                site_at_centre: u8::from(site_unit == Some(unit)),
+                                site_at_centre: u8::from(site == Some(*center)),
                             });
                         }
                     }
@@ -762,8 +903,7 @@ impl<'b> IndexBuilder<'b> {
         index.services.push(IndexedService {
             id: input.id,
             name: input.name.into_boxed_str(),
-            organization_id: input.organization_id,
-            organization_name: input.organization_name,
+            organization: input.organization,
             traits,
             languages: input.languages.into_boxed_slice(),
             site: input.site,
@@ -781,6 +921,8 @@ impl<'b> IndexBuilder<'b> {
     pub fn finish(self) -> Index {
         let mut index = self.index;
         debug_assert!(index.services.is_sorted_by_key(|s| s.id));
+        // Grown by doubling, the list can hold room for half as many services again.
+        index.services.shrink_to_fit();
         index.radius = self
             .radius
             .into_iter()
@@ -800,7 +942,49 @@ mod tests {
 
     use rstar::RTreeNode;
 
-    use super::{AreaEntry, RadiusEntry};
+    use proptest::prelude::*;
+
+    use super::{AddressView, AreaEntry, RadiusEntry};
+
+    proptest! {
+        /// Absent, empty, non-ASCII and long parts all come back as they went in.
+        #[test]
+        fn a_packed_address_gives_back_its_parts(
+            parts in prop::array::uniform5(prop::option::of(prop_oneof![
+                any::<String>(),
+                Just(String::new()),
+                "[a-zé☎\\x00]{0,5}",
+                "x{200,300}",
+            ])),
+        ) {
+            let [street, city, region, postal_code, country] = parts.clone();
+            let address = AddressView::new(
+                street.as_deref(),
+                city.as_deref(),
+                region.as_deref(),
+                postal_code.as_deref(),
+                country.as_deref(),
+            );
+            let back = [
+                address.street(),
+                address.city(),
+                address.region(),
+                address.postal_code(),
+                address.country(),
+            ];
+            prop_assert_eq!(back, parts.each_ref().map(Option::as_deref));
+        }
+    }
+
+    #[test]
+    fn a_part_too_long_for_its_length_char_is_cut_at_a_char_boundary() {
+        let long = "é".repeat(40_000);
+        let address = AddressView::new(Some(&long), None, Some("CA"), None, None);
+        let street = address.street().unwrap_or_default();
+        assert!(street.len() <= super::PackedParts::MAX_PART && long.starts_with(street));
+        assert_eq!(address.region(), Some("CA"));
+        assert_eq!(address.city(), None);
+    }
 
     /// When a tree node is no larger than its entry, `Vec::into_iter().map().collect()` in
     /// rstar's bulk load reuses the slab's allocation for each leaf, and a 1M-service index

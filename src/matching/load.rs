@@ -6,7 +6,7 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::index::{AddressView, CompactSchedule, PhoneView, ServiceInput, Site};
+use super::index::{AddressView, CompactSchedule, OrganizationView, PhoneView, ServiceInput, Site};
 use super::query::NeedSet;
 use crate::boundaries::Boundaries;
 use crate::db::change_log;
@@ -21,35 +21,30 @@ use crate::domain::{Coordinates, Need};
 /// Services read per query during a full load.
 const PAGE: i64 = 20_000;
 
-fn text(value: Option<String>) -> Option<Box<str>> {
-    value.map(String::into_boxed_str)
-}
-
 fn site(location: Option<LocationRow>) -> Site {
     let Some(l) = location else { return Site::None };
     if l.confidential {
         return Site::Confidential {
-            front_door: Box::new(AddressView {
-                street: None,
-                city: text(l.city),
-                region: text(l.region),
-                postal_code: None,
-                country: text(l.country),
-            }),
+            front_door: AddressView::new(
+                None,
+                l.city.as_deref(),
+                l.region.as_deref(),
+                None,
+                l.country.as_deref(),
+            ),
         };
     }
     match (l.lat, l.lon) {
         (Some(lat), Some(lon)) => match Coordinates::new(lat, lon) {
             Ok(at) => Site::Public {
                 at,
-                unit: crate::domain::coordinates::unit_vector(at),
-                address: Box::new(AddressView {
-                    street: text(l.street),
-                    city: text(l.city),
-                    region: text(l.region),
-                    postal_code: text(l.postal_code),
-                    country: text(l.country),
-                }),
+                address: AddressView::new(
+                    l.street.as_deref(),
+                    l.city.as_deref(),
+                    l.region.as_deref(),
+                    l.postal_code.as_deref(),
+                    l.country.as_deref(),
+                ),
             },
             Err(_) => Site::None,
         },
@@ -69,7 +64,7 @@ fn languages(values: Vec<Option<String>>) -> Vec<LanguageCode> {
 /// entry that no longer reads (say, a region dropped from the bundle) is skipped and logged.
 pub fn to_input(
     record: ServiceRecord,
-    organization_name: Arc<str>,
+    organization: Arc<OrganizationView>,
     boundaries: &Boundaries,
 ) -> ServiceInput {
     let s = record.service;
@@ -102,8 +97,7 @@ pub fn to_input(
         eligibility: s.eligibility(),
         capacity: s.capacity(),
         name: s.name,
-        organization_id: s.organization_id,
-        organization_name,
+        organization,
         needs: NeedSet::of(
             &record
                 .needs
@@ -116,12 +110,14 @@ pub fn to_input(
         phones: record
             .phones
             .into_iter()
-            .map(|p| PhoneView {
-                number: p.number.into_boxed_str(),
-                kind: PhoneKind::from_code(&p.kind).unwrap_or(PhoneKind::Voice),
-                label: text(p.label),
-                available_24_7: p.available_24_7,
-                languages: languages(p.languages).into_boxed_slice(),
+            .map(|p| {
+                PhoneView::new(
+                    &p.number,
+                    PhoneKind::from_code(&p.kind).unwrap_or(PhoneKind::Voice),
+                    p.label.as_deref(),
+                    p.available_24_7,
+                    languages(p.languages).into_boxed_slice(),
+                )
             })
             .collect(),
         schedules,
@@ -131,10 +127,11 @@ pub fn to_input(
     }
 }
 
-fn organization_names(
+/// Organizations by id, one shared record each for all their services.
+fn organizations(
     conn: &mut PgConnection,
     ids: Option<&[Uuid]>,
-) -> QueryResult<HashMap<Uuid, Arc<str>>> {
+) -> QueryResult<HashMap<Uuid, Arc<OrganizationView>>> {
     let rows: Vec<(Uuid, String)> = match ids {
         Some(ids) => organization::table
             .filter(organization::id.eq_any(ids))
@@ -146,23 +143,29 @@ fn organization_names(
     };
     Ok(rows
         .into_iter()
-        .map(|(id, name)| (id, Arc::from(name)))
+        .map(|(id, name)| {
+            let name = name.into_boxed_str();
+            (id, Arc::new(OrganizationView { id, name }))
+        })
         .collect())
 }
 
 fn inputs(
     records: Vec<ServiceRecord>,
-    names: &HashMap<Uuid, Arc<str>>,
+    organizations: &HashMap<Uuid, Arc<OrganizationView>>,
     boundaries: &Boundaries,
 ) -> Vec<ServiceInput> {
     records
         .into_iter()
         .map(|r| {
-            let name = names
-                .get(&r.service.organization_id)
-                .cloned()
-                .unwrap_or_else(|| Arc::from(""));
-            to_input(r, name, boundaries)
+            let id = r.service.organization_id;
+            let organization = organizations.get(&id).cloned().unwrap_or_else(|| {
+                Arc::new(OrganizationView {
+                    id,
+                    name: Box::default(),
+                })
+            });
+            to_input(r, organization, boundaries)
         })
         .collect()
 }
@@ -179,14 +182,14 @@ pub fn load_all(
         .read_only()
         .run(|conn| {
             let version = change_log::latest_id(conn)?;
-            let names = organization_names(conn, None)?;
+            let organizations = organizations(conn, None)?;
             let mut after = None;
             loop {
                 let page = services::page_after(conn, after, PAGE)?;
                 let Some(last) = page.last() else { break };
                 after = Some(last.service.id);
                 let done = (page.len() as i64) < PAGE;
-                inputs(page, &names, boundaries)
+                inputs(page, &organizations, boundaries)
                     .into_iter()
                     .for_each(&mut sink);
                 if done {
@@ -205,6 +208,6 @@ pub fn load_some(
 ) -> QueryResult<Vec<ServiceInput>> {
     let records = services::find_many(conn, ids)?;
     let orgs: Vec<Uuid> = records.iter().map(|r| r.service.organization_id).collect();
-    let names = organization_names(conn, Some(&orgs))?;
-    Ok(inputs(records, &names, boundaries))
+    let organizations = organizations(conn, Some(&orgs))?;
+    Ok(inputs(records, &organizations, boundaries))
 }

@@ -28,7 +28,7 @@ use self::query::{MatchQuery, NeedSet};
 use self::regions::RegionLocator;
 use crate::boundaries::Boundaries;
 use crate::domain::Need;
-use crate::domain::coordinates::{chord2, chord2_km, km_chord2};
+use crate::domain::coordinates::{chord2, chord2_km, km_chord2, unit_vector};
 use crate::domain::eligibility::Facet;
 use crate::domain::language::LanguageCode;
 
@@ -179,7 +179,7 @@ impl<'s> Candidate<'s> {
                 },
             ) => center_chord2,
             (true, _, _) => match &service.site {
-                Site::Public { unit, .. } => chord2(q.point_unit, *unit),
+                Site::Public { at, .. } => chord2(q.point_unit, unit_vector(*at)),
                 _ => f64::INFINITY,
             },
             (false, Some(gap), _) => km_chord2(band_upper(gap)),
@@ -461,11 +461,11 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
     let (address, front_door, distance_km, distance_band) = match &s.site {
         Site::Public { address, .. } => {
             let km = (chord2_km(c.distance_key) * 10.0).round() / 10.0;
-            (Some(&**address), None, Some(km), None)
+            (Some(address), None, Some(km), None)
         }
         other => {
             let front_door = match other {
-                Site::Confidential { front_door } => Some(&**front_door),
+                Site::Confidential { front_door } => Some(front_door),
                 _ => None,
             };
             let band_label = match (outside_by_km, reach) {
@@ -527,8 +527,8 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         service_id: s.id,
         name: &s.name,
         organization: OrganizationRef {
-            id: s.organization_id,
-            name: &s.organization_name,
+            id: s.organization.id,
+            name: &s.organization.name,
         },
         coverage_type: if outside_by_km.is_some() {
             "outside"

@@ -1,17 +1,20 @@
 //! Point-in-area tests with boundaries included (`intersects`, not `contains`). Areas with
-//! many vertices get an interval tree for the inside test and an R-tree of edges for the
-//! on-boundary test, so a query costs a few segment checks instead of a walk of every edge.
+//! many vertices get an interval tree for the inside test and, per raster cell, a list of the
+//! edges there for the on-boundary test, so a query costs a few segment checks instead of a
+//! walk of every edge.
 
 use geo::algorithm::indexed::IntervalTreeMultiPolygon;
 use geo::coordinate_position::{CoordPos, coord_pos_relative_to_ring};
 use geo::orient::{Direction, Orient};
-use geo::{BoundingRect, ClosestPoint, Contains, Intersects, Line, MultiPolygon, Point};
-use rstar::{AABB, RTree};
+use geo::{
+    BoundingRect, ClosestPoint, Contains, Intersects, Line, LineString, MultiPolygon, Point,
+};
+use rstar::AABB;
 
 use crate::domain::Coordinates;
 use crate::domain::coordinates::haversine_km;
 
-/// From this many vertices on, an area is indexed. The indexes cost about 100 bytes an edge,
+/// From this many vertices on, an area is indexed. The indexes cost about 70 bytes an edge,
 /// so only large outlines get them; smaller ones are walked edge by edge.
 const INDEX_FROM_VERTICES: usize = 4096;
 
@@ -55,16 +58,9 @@ impl Raster {
         };
         // An edge's points lie within its endpoints' range on each axis, and a cell index is
         // monotonic in the coordinate, so every cell an edge touches is in this rectangle.
-        let rings = geometry
-            .iter()
-            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()));
-        for line in rings.flat_map(|r| r.lines()) {
-            let (c0, r0) = raster.cell_of(line.start);
-            let (c1, r1) = raster.cell_of(line.end);
-            for row in r0.min(r1)..=r0.max(r1) {
-                for col in c0.min(c1)..=c0.max(c1) {
-                    set(&mut raster.crossed, row * RASTER + col);
-                }
+        for line in rings(geometry).flat_map(|r| r.lines()) {
+            for cell in raster.cells_between(line.start, line.end) {
+                set(&mut raster.crossed, cell);
             }
         }
         // A run of uncrossed cells in a row is connected and crossed by no edge, so one point
@@ -105,10 +101,26 @@ impl Raster {
         )
     }
 
+    fn cell_index(&self, c: geo::Coord<f64>) -> usize {
+        let (col, row) = self.cell_of(c);
+        row * RASTER + col
+    }
+
+    /// The cells of the rectangle from `a`'s cell to `b`'s: every cell the segment between
+    /// them touches is among these.
+    fn cells_between(
+        &self,
+        a: geo::Coord<f64>,
+        b: geo::Coord<f64>,
+    ) -> impl Iterator<Item = usize> + Clone + use<> {
+        let ((c0, r0), (c1, r1)) = (self.cell_of(a), self.cell_of(b));
+        (r0.min(r1)..=r0.max(r1))
+            .flat_map(move |row| (c0.min(c1)..=c0.max(c1)).map(move |col| row * RASTER + col))
+    }
+
     /// `Some(covered)` when the grid knows; `None` when the exact test must decide.
     fn lookup(&self, c: geo::Coord<f64>) -> Option<bool> {
-        let (col, row) = self.cell_of(c);
-        let i = row * RASTER + col;
+        let i = self.cell_index(c);
         (!get(&self.crossed, i)).then(|| get(&self.inside, i))
     }
 }
@@ -125,7 +137,81 @@ fn set(bits: &mut [u64], i: usize) {
 
 struct Indexed {
     interior: IntervalTreeMultiPolygon<f64>,
-    edges: RTree<Line<f64>>,
+    /// `None` only for a shape too thin for a raster: then every edge is checked.
+    boundary: Option<CellEdges>,
+}
+
+/// The rings of an area, shells then holes, polygon by polygon: the order edges are numbered in.
+fn rings(geometry: &MultiPolygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
+    geometry
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+}
+
+/// For each raster cell, the edges whose box touches it. A point on the boundary lies on an
+/// edge listed for its own cell: its coordinates lie between the edge's endpoints', and cell
+/// indexes are monotonic in the coordinate. About 6 bytes an edge, where an R-tree of the
+/// edges took some 50.
+struct CellEdges {
+    /// Cell `c`'s edges are `edges[starts[c]..starts[c + 1]]`.
+    starts: Box<[u32]>,
+    edges: Box<[u32]>,
+    /// The number of each ring's first edge, in [`rings`] order.
+    ring_starts: Box<[u32]>,
+}
+
+impl CellEdges {
+    fn new(geometry: &MultiPolygon<f64>, raster: &Raster) -> Option<CellEdges> {
+        let mut ring_starts = Vec::new();
+        let mut spans = Vec::new();
+        for ring in rings(geometry) {
+            ring_starts.push(u32::try_from(spans.len()).ok()?);
+            spans.extend(
+                ring.lines()
+                    .map(|line| raster.cells_between(line.start, line.end)),
+            );
+        }
+        let mut starts = vec![0u32; RASTER * RASTER + 1];
+        for cell in spans.iter().flat_map(|s| s.clone()) {
+            starts[cell + 1] += 1;
+        }
+        for c in 0..RASTER * RASTER {
+            starts[c + 1] += starts[c];
+        }
+        let mut next: Vec<u32> = starts[..RASTER * RASTER].to_vec();
+        let mut edges = vec![0u32; starts[RASTER * RASTER] as usize];
+        for (edge, span) in spans.into_iter().enumerate() {
+            for cell in span {
+                edges[next[cell] as usize] = u32::try_from(edge).ok()?;
+                next[cell] += 1;
+            }
+        }
+        Some(CellEdges {
+            starts: starts.into_boxed_slice(),
+            edges: edges.into_boxed_slice(),
+            ring_starts: ring_starts.into_boxed_slice(),
+        })
+    }
+
+    fn edge(&self, geometry: &MultiPolygon<f64>, edge: u32) -> Option<Line<f64>> {
+        let ring = self
+            .ring_starts
+            .partition_point(|s| *s <= edge)
+            .checked_sub(1)?;
+        let at = (edge - self.ring_starts[ring]) as usize;
+        let coords = &rings(geometry).nth(ring)?.0;
+        Some(Line::new(*coords.get(at)?, *coords.get(at + 1)?))
+    }
+
+    fn on_boundary(&self, geometry: &MultiPolygon<f64>, cell: usize, p: Point<f64>) -> bool {
+        let (Some(&from), Some(&to)) = (self.starts.get(cell), self.starts.get(cell + 1)) else {
+            return false;
+        };
+        self.edges[from as usize..to as usize]
+            .iter()
+            .filter_map(|e| self.edge(geometry, *e))
+            .any(|line| line.intersects(&p))
+    }
 }
 
 impl Shape {
@@ -137,22 +223,14 @@ impl Shape {
             .iter()
             .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
             .sum();
+        let bbox = geometry.bounding_rect();
+        let raster = bbox.and_then(|b| Raster::new(&geometry, b));
         let indexed = (vertices >= INDEX_FROM_VERTICES).then(|| Indexed {
             interior: IntervalTreeMultiPolygon::new(&geometry),
-            edges: RTree::bulk_load(
-                geometry
-                    .iter()
-                    .flat_map(|p| {
-                        p.exterior()
-                            .lines()
-                            .chain(p.interiors().iter().flat_map(|r| r.lines()))
-                    })
-                    .collect(),
-            ),
+            boundary: raster.as_ref().and_then(|r| CellEdges::new(&geometry, r)),
         });
-        let bbox = geometry.bounding_rect();
         Shape {
-            raster: bbox.and_then(|b| Raster::new(&geometry, b)),
+            raster,
             bbox,
             geometry,
             indexed,
@@ -179,10 +257,14 @@ impl Shape {
                 .any(|polygon| polygon_covers(polygon, p.0)),
             Some(ix) => {
                 ix.interior.contains(&p)
-                    || ix
-                        .edges
-                        .locate_in_envelope_intersecting(&AABB::from_point(p))
-                        .any(|edge| edge.intersects(&p))
+                    || match (&ix.boundary, &self.raster) {
+                        (Some(cells), Some(raster)) => {
+                            cells.on_boundary(&self.geometry, raster.cell_index(p.0), p)
+                        }
+                        _ => rings(&self.geometry)
+                            .flat_map(|r| r.lines())
+                            .any(|line| line.intersects(&p)),
+                    }
             }
         }
     }
@@ -272,6 +354,14 @@ mod tests {
             assert!(shape.covers(c(0.0, 1.0)), "a vertex is covered");
             assert!(!shape.covers(c(0.0, 1.01)));
             let plain = circle(n);
+            // Vertices and edge midpoints: on the boundary, or a rounding away from it.
+            for line in plain.0[0].exterior().lines().step_by(7) {
+                let mid = (line.start + line.end) / 2.0;
+                for q in [line.start, mid] {
+                    let p = c(q.y, q.x);
+                    assert_eq!(shape.covers(p), plain.intersects(&p.to_point()), "{p:?}");
+                }
+            }
             for i in 0..200 {
                 let p = c((i as f64 * 0.37).sin() * 1.1, (i as f64 * 0.91).cos() * 1.1);
                 assert_eq!(shape.covers(p), plain.intersects(&p.to_point()), "{p:?}");

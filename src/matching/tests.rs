@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 use super::Snapshot;
-use super::index::{Index, Probe, Reach, ServiceInput, Site};
+use super::index::{AddressView, Index, OrganizationView, Probe, Reach, ServiceInput, Site};
 use super::query::{LocationSource, MAX_LIMIT, MatchQuery, NeedSet, snap};
 use super::regions::RegionLocator;
 use crate::boundaries::Boundaries;
@@ -112,8 +112,10 @@ fn input(id: u128, coverage: Vec<Coverage>) -> ServiceInput {
     ServiceInput {
         id: Uuid::from_u128(id),
         name: format!("s{id}"),
-        organization_id: Uuid::nil(),
-        organization_name: Arc::from("org"),
+        organization: Arc::new(OrganizationView {
+            id: Uuid::nil(),
+            name: "org".into(),
+        }),
         needs: needs_of(id),
         eligibility: Eligibility::default(),
         languages: vec![],
@@ -254,8 +256,7 @@ fn site_of(spec: &Spec, site: SiteSpec) -> (Site, Option<Coordinates>) {
     let (lat, lon) = centre_of(spec);
     let public = |at: Coordinates| Site::Public {
         at,
-        unit: unit_vector(at),
-        address: Box::default(),
+        address: AddressView::default(),
     };
     match site {
         SiteSpec::None => (Site::None, None),
@@ -266,7 +267,7 @@ fn site_of(spec: &Spec, site: SiteSpec) -> (Site, Option<Coordinates>) {
         }
         SiteSpec::Confidential => (
             Site::Confidential {
-                front_door: Box::default(),
+                front_door: AddressView::default(),
             },
             None,
         ),

@@ -50,17 +50,17 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
     html! {
         div class="phones" {
             @for phone in list {
-                @let number = dial(&phone.number);
+                @let number = dial(phone.number());
                 @match phone.kind {
                     PhoneKind::Text => {
                         a class="sms" href={ "sms:" (number) } {
-                            (t.text) " " (phone.number)
-                            @if let Some(label) = &phone.label { " · " (label) }
+                            (t.text) " " (phone.number())
+                            @if let Some(label) = phone.label() { " · " (label) }
                         }
                     }
                     _ => {
                         a class="tel" href={ "tel:" (number) } {
-                            (t.call) " " (phone.number)
+                            (t.call) " " (phone.number())
                             @if phone.available_24_7 { " · " (t.all_day) }
                         }
                     }
@@ -121,14 +121,14 @@ pub fn card(
             @if m.confidential_location {
                 p class="confidential" { (t.confidential) }
                 @if let Some(door) = m.front_door {
-                    p class="muted" { (door.city.as_deref().unwrap_or("")) @if let Some(r) = &door.region { ", " (r) } }
+                    p class="muted" { (door.city().unwrap_or("")) @if let Some(r) = door.region() { ", " (r) } }
                 }
                 @if let Some(b) = m.distance_band { p class="muted" { (band(b, lang)) } }
             } @else if let Some(address) = m.address {
                 p class="address" {
-                    @if let Some(street) = &address.street { (street) ", " }
-                    (address.city.as_deref().unwrap_or(""))
-                    @if let Some(r) = &address.region { ", " (r) }
+                    @if let Some(street) = address.street() { (street) ", " }
+                    (address.city().unwrap_or(""))
+                    @if let Some(r) = address.region() { ", " (r) }
                     @if let Some(km) = m.distance_km { " · " (format!("{km:.1} km")) " " (t.away) }
                 }
             } @else if let Some(b) = m.distance_band {
