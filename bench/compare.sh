@@ -3,7 +3,7 @@
 #
 # Builds REV (say 59a8c65) in a worktree under target/, then alternates the two binaries,
 # ROUNDS times each (default 2), on the benchmark database bench/run.sh left behind: start,
-# wait for /readyz, note RSS, drive /api/v1/match with wrk at 64 connections for DURATION
+# wait for /readyz and SETTLE seconds (default 15), note RSS, drive /api/v1/match with wrk at 64 connections for DURATION
 # seconds (default 20), stop. Prints medians and the ratio; writes
 # bench/results/<time>-compare.json. The machine is shared: only the ratio means much.
 set -euo pipefail
@@ -32,6 +32,8 @@ run_once() { # binary -> JSON line
     "$1" serve >/dev/null 2>&1 &
   local pid=$!
   until curl -sf http://127.0.0.1:18199/readyz >/dev/null; do sleep 0.5; done
+  # Settled RSS: the allocator hands freed build memory back some seconds after readiness.
+  sleep "${SETTLE:-15}"
   local rss
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
   QUERIES=$QUERIES wrk -t2 -c64 -d"${DURATION}s" --latency -s bench/match.lua \

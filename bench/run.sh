@@ -8,7 +8,8 @@
 # the same data (pgbench, 16 and 64 clients). Results: bench/results/<date>-<N>.json.
 #
 # Environment: DURATION (seconds per load run, default 20); REUSE_DB=1 skips generation and
-# import when the benchmark database already holds the directory.
+# import when the benchmark database already holds the directory; SETTLE (seconds after
+# readiness before the loaded RSS is read, default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,6 +87,9 @@ pid_b=$(start_instance 18182 "$URL" "$OUT/b.log"); pids+=("$pid_b")
 wait_ready 18182
 load_ms=$(grep -o 'elapsed_ms=[0-9]*' "$OUT/a.log" | head -1 | cut -d= -f2)
 services=$(curl -s http://127.0.0.1:18181/readyz | python3 -c 'import json,sys;print(json.load(sys.stdin)["index"]["services"])')
+# RSS at readiness, and settled: the allocator hands freed build memory back some seconds later.
+ready_rss=$(rss_kb "$pid_a")
+sleep "${SETTLE:-15}"
 loaded_rss=$(rss_kb "$pid_a")
 
 wrk_run() { # connections path [script]
@@ -126,7 +130,7 @@ import json, sys
 runs = [json.loads(x) for x in """$(printf '%s\n' "${match_runs[@]}")""".splitlines()]
 result = {
     "services": $services, "import_s": $import_s, "index_load_ms": ${load_ms:-None},
-    "rss_empty_kb": $empty_rss, "rss_loaded_kb": $loaded_rss,
+    "rss_empty_kb": $empty_rss, "rss_at_ready_kb": $ready_rss, "rss_loaded_kb": $loaded_rss,
     "rss_bytes_per_service": round(($loaded_rss - $empty_rss) * 1024 / max(1, $services), 1),
     "match": runs, "healthz_ceiling": json.loads('''$ceiling'''),
     "commit_to_visible": json.loads('''$fresh'''), "postgis": json.loads('''$postgis'''),
