@@ -3,7 +3,8 @@
 #
 # Generates a seeded national directory and query set, imports it with `haven import`, starts
 # two `haven serve` instances on it, and measures with wrk: matches/s and p50/p99 latency at
-# 16/64/256 connections, a bare /healthz ceiling, index build time, RSS per service and
+# 16/64/256 connections, a bare /healthz ceiling, the same-size answer served with no matching
+# (examples/static_answer), index build time, RSS per service and
 # commit-to-visible latency across instances. Then the same queries as SQL against PostGIS on
 # the same data (pgbench, 16 and 64 clients). Results: bench/results/<date>-<N>.json.
 #
@@ -34,6 +35,7 @@ fi
 
 log "building release binary"
 cargo build --release -q
+cargo build --release -q --example static_answer
 BIN=target/release/haven
 export HAVEN_DATA_KEY="${HAVEN_DATA_KEY:-$(python3 -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')}"
 export HAVEN_LOG=info
@@ -92,10 +94,10 @@ ready_rss=$(rss_kb "$pid_a")
 sleep "${SETTLE:-15}"
 loaded_rss=$(rss_kb "$pid_a")
 
-wrk_run() { # connections path [script]
+wrk_run() { # connections path [script [port]]
   local args=(-t2 -c"$1" -d"${DURATION}s" --latency)
   [ -n "${3:-}" ] && args+=(-s "$3")
-  QUERIES="$DATA/queries.jsonl" wrk "${args[@]}" "http://127.0.0.1:18181$2" | python3 -c '
+  QUERIES="$DATA/queries.jsonl" wrk "${args[@]}" "http://127.0.0.1:${4:-18181}$2" | python3 -c '
 import json, re, sys
 text = sys.stdin.read()
 def ms(v):
@@ -116,6 +118,15 @@ done
 log "wrk: bare /healthz ceiling at 64 connections"
 ceiling=$(wrk_run 64 /healthz); echo "$ceiling" >&2
 
+log "wrk: an answer of the same size with no matching (examples/static_answer) at 64 connections"
+head -1 "$DATA/queries.jsonl" | curl -sf -X POST -H 'Content-Type: application/json' --data-binary @- \
+  http://127.0.0.1:18181/api/v1/match >"$OUT/answer.log"
+answer_bytes=$(wc -c <"$OUT/answer.log")
+target/release/examples/static_answer "$OUT/answer.log" 127.0.0.1:18183 2 >/dev/null 2>&1 &
+pids+=("$!")
+until curl -sf -o /dev/null http://127.0.0.1:18183/; do sleep 0.2; done
+static_answer=$(wrk_run 64 /api/v1/match bench/match.lua 18183); echo "$static_answer" >&2
+
 log "commit-to-visible (writes on A, reads on B)"
 TOKEN=$(DATABASE_URL=$URL "$BIN" token create --role admin --label bench)
 fresh=$(python3 bench/commit_to_visible.py --write http://127.0.0.1:18181 --read http://127.0.0.1:18182 --token "$TOKEN")
@@ -133,6 +144,7 @@ result = {
     "rss_empty_kb": $empty_rss, "rss_at_ready_kb": $ready_rss, "rss_loaded_kb": $loaded_rss,
     "rss_bytes_per_service": round(($loaded_rss - $empty_rss) * 1024 / max(1, $services), 1),
     "match": runs, "healthz_ceiling": json.loads('''$ceiling'''),
+    "static_answer_ceiling": {**json.loads('''$static_answer'''), "answer_bytes": $answer_bytes},
     "commit_to_visible": json.loads('''$fresh'''), "postgis": json.loads('''$postgis'''),
     "duration_s": $DURATION,
 }
