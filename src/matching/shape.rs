@@ -151,7 +151,7 @@ fn rings(geometry: &MultiPolygon<f64>) -> impl Iterator<Item = &LineString<f64>>
 /// For each raster cell, the edges whose box touches it. A point on the boundary lies on an
 /// edge listed for its own cell: its coordinates lie between the edge's endpoints', and cell
 /// indexes are monotonic in the coordinate. About 6 bytes an edge, where an R-tree of the
-/// edges took some 50.
+/// edges took some 70 (measured on the 1M-service benchmark).
 struct CellEdges {
     /// Cell `c`'s edges are `edges[starts[c]..starts[c + 1]]`.
     starts: Box<[u32]>,
