@@ -143,12 +143,6 @@ impl Json for String {
     }
 }
 
-impl Json for Box<str> {
-    fn write(&self, out: &mut Vec<u8>) {
-        string(out, self);
-    }
-}
-
 impl Json for bool {
     fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(if *self { b"true" } else { b"false" });
