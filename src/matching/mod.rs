@@ -8,6 +8,7 @@ pub mod encode;
 pub mod index;
 pub mod live;
 pub mod load;
+mod outline;
 pub mod query;
 pub mod regions;
 pub mod shape;

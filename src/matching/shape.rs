@@ -4,12 +4,11 @@
 //! walk of every edge.
 
 use geo::algorithm::indexed::IntervalTreeMultiPolygon;
-use geo::coordinate_position::{CoordPos, coord_pos_relative_to_ring};
 use geo::orient::{Direction, Orient};
-use geo::{
-    BoundingRect, ClosestPoint, Contains, Intersects, Line, LineString, MultiPolygon, Point,
-};
+use geo::{BoundingRect, ClosestPoint, Contains, Intersects, MultiPolygon, Point};
 use rstar::AABB;
+
+use super::outline::Outline;
 
 use crate::domain::Coordinates;
 use crate::domain::coordinates::haversine_km;
@@ -19,12 +18,13 @@ use crate::domain::coordinates::haversine_km;
 const INDEX_FROM_VERTICES: usize = 4096;
 
 pub struct Shape {
-    geometry: MultiPolygon<f64>,
+    outline: Outline,
     /// Kept so a miss costs four comparisons (geo recomputes it on every `intersects`).
     bbox: Option<geo::Rect<f64>>,
     /// Most points in the box are answered from this grid without touching an edge.
     raster: Option<Raster>,
-    indexed: Option<Indexed>,
+    /// Boxed: only a few areas have one, and every shape would carry its size.
+    indexed: Option<Box<Indexed>>,
 }
 
 /// Cells per side of a [`Raster`].
@@ -41,7 +41,7 @@ struct Raster {
 }
 
 impl Raster {
-    fn new(geometry: &MultiPolygon<f64>, bbox: geo::Rect<f64>) -> Option<Raster> {
+    fn new(outline: &Outline, bbox: geo::Rect<f64>) -> Option<Raster> {
         let n = RASTER as f64;
         let cell = geo::Coord {
             x: bbox.width() / n,
@@ -58,7 +58,7 @@ impl Raster {
         };
         // An edge's points lie within its endpoints' range on each axis, and a cell index is
         // monotonic in the coordinate, so every cell an edge touches is in this rectangle.
-        for line in rings(geometry).flat_map(|r| r.lines()) {
+        for (_, line) in outline.edges() {
             for cell in raster.cells_between(line.start, line.end) {
                 set(&mut raster.crossed, cell);
             }
@@ -77,7 +77,7 @@ impl Raster {
                     y: raster.min.y + (row as f64 + 0.5) * cell.y,
                 };
                 let decided = raster.cell_of(centre) == (col, row);
-                let inside = geometry.iter().any(|p| polygon_covers(p, centre));
+                let inside = outline.covers(centre);
                 while col < RASTER && !get(&raster.crossed, row * RASTER + col) {
                     let i = row * RASTER + col;
                     if !decided {
@@ -141,38 +141,24 @@ struct Indexed {
     boundary: Option<CellEdges>,
 }
 
-/// The rings of an area, shells then holes, polygon by polygon: the order edges are numbered in.
-fn rings(geometry: &MultiPolygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
-    geometry
-        .iter()
-        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-}
-
 /// For each raster cell, the edges whose box touches it. A point on the boundary lies on an
 /// edge listed for its own cell: its coordinates lie between the edge's endpoints', and cell
 /// indexes are monotonic in the coordinate. About 6 bytes an edge, where an R-tree of the
 /// edges took some 70 (measured on the 1M-service benchmark).
 struct CellEdges {
-    /// Cell `c`'s edges are `edges[starts[c]..starts[c + 1]]`.
+    /// Cell `c`'s edges are `edges[starts[c]..starts[c + 1]]`, as [`Outline::edge`] numbers them.
     starts: Box<[u32]>,
     edges: Box<[u32]>,
-    /// The number of each ring's first edge, in [`rings`] order.
-    ring_starts: Box<[u32]>,
 }
 
 impl CellEdges {
-    fn new(geometry: &MultiPolygon<f64>, raster: &Raster) -> Option<CellEdges> {
-        let mut ring_starts = Vec::new();
-        let mut spans = Vec::new();
-        for ring in rings(geometry) {
-            ring_starts.push(u32::try_from(spans.len()).ok()?);
-            spans.extend(
-                ring.lines()
-                    .map(|line| raster.cells_between(line.start, line.end)),
-            );
-        }
+    fn new(outline: &Outline, raster: &Raster) -> CellEdges {
+        let spans: Vec<_> = outline
+            .edges()
+            .map(|(edge, line)| (edge, raster.cells_between(line.start, line.end)))
+            .collect();
         let mut starts = vec![0u32; RASTER * RASTER + 1];
-        for cell in spans.iter().flat_map(|s| s.clone()) {
+        for cell in spans.iter().flat_map(|(_, cells)| cells.clone()) {
             starts[cell + 1] += 1;
         }
         for c in 0..RASTER * RASTER {
@@ -180,37 +166,25 @@ impl CellEdges {
         }
         let mut next: Vec<u32> = starts[..RASTER * RASTER].to_vec();
         let mut edges = vec![0u32; starts[RASTER * RASTER] as usize];
-        for (edge, span) in spans.into_iter().enumerate() {
-            for cell in span {
-                edges[next[cell] as usize] = u32::try_from(edge).ok()?;
+        for (edge, cells) in spans {
+            for cell in cells {
+                edges[next[cell] as usize] = edge;
                 next[cell] += 1;
             }
         }
-        Some(CellEdges {
+        CellEdges {
             starts: starts.into_boxed_slice(),
             edges: edges.into_boxed_slice(),
-            ring_starts: ring_starts.into_boxed_slice(),
-        })
+        }
     }
 
-    fn edge(&self, geometry: &MultiPolygon<f64>, edge: u32) -> Option<Line<f64>> {
-        let ring = self
-            .ring_starts
-            .partition_point(|s| *s <= edge)
-            .checked_sub(1)?;
-        let at = (edge - self.ring_starts[ring]) as usize;
-        let coords = &rings(geometry).nth(ring)?.0;
-        Some(Line::new(*coords.get(at)?, *coords.get(at + 1)?))
-    }
-
-    fn on_boundary(&self, geometry: &MultiPolygon<f64>, cell: usize, p: Point<f64>) -> bool {
+    fn on_boundary(&self, outline: &Outline, cell: usize, p: Point<f64>) -> bool {
         let (Some(&from), Some(&to)) = (self.starts.get(cell), self.starts.get(cell + 1)) else {
             return false;
         };
         self.edges[from as usize..to as usize]
             .iter()
-            .filter_map(|e| self.edge(geometry, *e))
-            .any(|line| line.intersects(&p))
+            .any(|e| outline.edge(*e).intersects(&p))
     }
 }
 
@@ -224,21 +198,20 @@ impl Shape {
             .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
             .sum();
         let bbox = geometry.bounding_rect();
-        let raster = bbox.and_then(|b| Raster::new(&geometry, b));
-        let indexed = (vertices >= INDEX_FROM_VERTICES).then(|| Indexed {
-            interior: IntervalTreeMultiPolygon::new(&geometry),
-            boundary: raster.as_ref().and_then(|r| CellEdges::new(&geometry, r)),
+        let outline = Outline::new(&geometry);
+        let raster = bbox.and_then(|b| Raster::new(&outline, b));
+        let indexed = (vertices >= INDEX_FROM_VERTICES).then(|| {
+            Box::new(Indexed {
+                interior: IntervalTreeMultiPolygon::new(&geometry),
+                boundary: raster.as_ref().map(|r| CellEdges::new(&outline, r)),
+            })
         });
         Shape {
             raster,
             bbox,
-            geometry,
+            outline,
             indexed,
         }
-    }
-
-    pub fn geometry(&self) -> &MultiPolygon<f64> {
-        &self.geometry
     }
 
     /// Whether the area covers the point, its boundary included.
@@ -251,19 +224,14 @@ impl Shape {
             return known;
         }
         match &self.indexed {
-            None => self
-                .geometry
-                .iter()
-                .any(|polygon| polygon_covers(polygon, p.0)),
+            None => self.outline.covers(p.0),
             Some(ix) => {
                 ix.interior.contains(&p)
                     || match (&ix.boundary, &self.raster) {
                         (Some(cells), Some(raster)) => {
-                            cells.on_boundary(&self.geometry, raster.cell_index(p.0), p)
+                            cells.on_boundary(&self.outline, raster.cell_index(p.0), p)
                         }
-                        _ => rings(&self.geometry)
-                            .flat_map(|r| r.lines())
-                            .any(|line| line.intersects(&p)),
+                        _ => self.outline.edges().any(|(_, line)| line.intersects(&p)),
                     }
             }
         }
@@ -293,7 +261,12 @@ impl Shape {
         if self.covers(point) {
             return 0.0;
         }
-        match self.geometry.closest_point(&point.to_point()) {
+        // Rare (a point in the area's box but not in the area), so the geometry is rebuilt.
+        match self
+            .outline
+            .to_multi_polygon()
+            .closest_point(&point.to_point())
+        {
             geo::Closest::Intersection(_) => 0.0,
             geo::Closest::SinglePoint(c) => {
                 Coordinates::new(c.y(), c.x()).map_or(f64::INFINITY, |c| haversine_km(point, c))
@@ -304,19 +277,6 @@ impl Shape {
 
     pub fn bounding_box(&self) -> Option<geo::Rect<f64>> {
         self.bbox
-    }
-}
-
-/// Inside or on the boundary of one polygon, holes excluded (their boundary included).
-/// Unlike geo's `intersects`, this does not recompute bounding boxes on every call.
-fn polygon_covers(polygon: &geo::Polygon<f64>, c: geo::Coord<f64>) -> bool {
-    match coord_pos_relative_to_ring(c, polygon.exterior()) {
-        CoordPos::Outside => false,
-        CoordPos::OnBoundary => true,
-        CoordPos::Inside => polygon
-            .interiors()
-            .iter()
-            .all(|hole| coord_pos_relative_to_ring(c, hole) != CoordPos::Inside),
     }
 }
 
@@ -332,12 +292,18 @@ mod tests {
     use super::*;
 
     fn circle(n: usize) -> MultiPolygon<f64> {
+        rounded_circle(n, None)
+    }
+
+    /// With `Some(d)`, vertices rounded to `d` decimals (kept packed by the outline).
+    fn rounded_circle(n: usize, decimals: Option<i32>) -> MultiPolygon<f64> {
+        let round = |v: f64| decimals.map_or(v, |d| (v * 10f64.powi(d)).round() / 10f64.powi(d));
         let ring: Vec<Coord<f64>> = (0..=n)
             .map(|i| {
                 let a = (i % n) as f64 / n as f64 * std::f64::consts::TAU;
                 Coord {
-                    x: a.cos(),
-                    y: a.sin(),
+                    x: round(a.cos()),
+                    y: round(a.sin()),
                 }
             })
             .collect();
@@ -346,14 +312,14 @@ mod tests {
 
     #[test]
     fn indexed_and_plain_agree_including_the_boundary() {
-        for n in [8, 5000] {
-            let shape = Shape::new(circle(n));
+        for (n, decimals) in [(8, None), (5000, None), (8, Some(5)), (5000, Some(7))] {
+            let shape = Shape::new(rounded_circle(n, decimals));
             assert_eq!(shape.indexed.is_some(), n >= INDEX_FROM_VERTICES);
             let c = |lat: f64, lon: f64| Coordinates::new(lat, lon).unwrap();
             assert!(shape.covers(c(0.0, 0.0)));
             assert!(shape.covers(c(0.0, 1.0)), "a vertex is covered");
             assert!(!shape.covers(c(0.0, 1.01)));
-            let plain = circle(n);
+            let plain = rounded_circle(n, decimals);
             // Vertices and edge midpoints: on the boundary, or a rounding away from it.
             for line in plain.0[0].exterior().lines().step_by(7) {
                 let mid = (line.start + line.end) / 2.0;
