@@ -43,6 +43,11 @@ impl LanguageCode {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("")
     }
+
+    /// Two lowercase ASCII letters.
+    pub fn as_bytes(&self) -> &[u8; 2] {
+        &self.0
+    }
 }
 
 /// Parses a list of codes, dropping duplicates and keeping the given order.

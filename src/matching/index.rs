@@ -51,23 +51,24 @@ impl PackedParts {
         PackedParts(packed.into_boxed_str())
     }
 
-    /// Part `n`, counting from 0.
-    fn part(&self, n: usize) -> Option<&str> {
+    /// The first `N` parts, read in one pass.
+    fn parts<const N: usize>(&self) -> [Option<&str>; N] {
+        let mut parts = [None; N];
         let mut rest = &*self.0;
-        let mut found = None;
-        for _ in 0..=n {
-            let length = rest.chars().next()?;
-            rest = &rest[length.len_utf8()..];
-            found = match (length as usize).checked_sub(1) {
-                None => None,
-                Some(len) => {
-                    let (text, after) = rest.split_at_checked(len)?;
-                    rest = after;
-                    Some(text)
-                }
+        for part in &mut parts {
+            let Some(length) = rest.chars().next() else {
+                break;
             };
+            rest = &rest[length.len_utf8()..];
+            if let Some(len) = (length as usize).checked_sub(1) {
+                let Some((text, after)) = rest.split_at_checked(len) else {
+                    break;
+                };
+                *part = Some(text);
+                rest = after;
+            }
         }
-        found
+        parts
     }
 }
 
@@ -97,11 +98,16 @@ impl PhoneView {
     }
 
     pub fn number(&self) -> &str {
-        self.text.part(0).unwrap_or_default()
+        self.number_and_label().0
     }
 
     pub fn label(&self) -> Option<&str> {
-        self.text.part(1)
+        self.number_and_label().1
+    }
+
+    pub fn number_and_label(&self) -> (&str, Option<&str>) {
+        let [number, label] = self.text.parts();
+        (number.unwrap_or_default(), label)
     }
 }
 
@@ -110,9 +116,10 @@ impl Serialize for PhoneView {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(Some(5))?;
-        map.serialize_entry("number", self.number())?;
+        let (number, label) = self.number_and_label();
+        map.serialize_entry("number", number)?;
         map.serialize_entry("type", &self.kind)?;
-        map.serialize_entry("label", &self.label())?;
+        map.serialize_entry("label", &label)?;
         map.serialize_entry("available_24_7", &self.available_24_7)?;
         map.serialize_entry("languages", &self.languages)?;
         map.end()
@@ -141,24 +148,44 @@ impl AddressView {
     }
 
     pub fn street(&self) -> Option<&str> {
-        self.0.part(0)
+        self.parts().street
     }
 
     pub fn city(&self) -> Option<&str> {
-        self.0.part(1)
+        self.parts().city
     }
 
     pub fn region(&self) -> Option<&str> {
-        self.0.part(2)
+        self.parts().region
     }
 
     pub fn postal_code(&self) -> Option<&str> {
-        self.0.part(3)
+        self.parts().postal_code
     }
 
     pub fn country(&self) -> Option<&str> {
-        self.0.part(4)
+        self.parts().country
     }
+
+    /// Every part, read in one pass.
+    pub fn parts(&self) -> AddressParts<'_> {
+        let [street, city, region, postal_code, country] = self.0.parts();
+        AddressParts {
+            street,
+            city,
+            region,
+            postal_code,
+            country,
+        }
+    }
+}
+
+pub struct AddressParts<'a> {
+    pub street: Option<&'a str>,
+    pub city: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub postal_code: Option<&'a str>,
+    pub country: Option<&'a str>,
 }
 
 /// As the API has always shown an address: street and postal code left out when absent.
@@ -166,15 +193,16 @@ impl Serialize for AddressView {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
-        if let Some(street) = self.street() {
+        let parts = self.parts();
+        if let Some(street) = parts.street {
             map.serialize_entry("street", street)?;
         }
-        map.serialize_entry("city", &self.city())?;
-        map.serialize_entry("region", &self.region())?;
-        if let Some(postal_code) = self.postal_code() {
+        map.serialize_entry("city", &parts.city)?;
+        map.serialize_entry("region", &parts.region)?;
+        if let Some(postal_code) = parts.postal_code {
             map.serialize_entry("postal_code", postal_code)?;
         }
-        map.serialize_entry("country", &self.country())?;
+        map.serialize_entry("country", &parts.country)?;
         map.end()
     }
 }

@@ -15,6 +15,7 @@ pub mod shape;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -91,7 +92,8 @@ pub struct ServiceMatch<'a> {
     pub capacity: Option<CapacityView>,
     pub verified_at: Option<DateTime<Utc>>,
     pub demo: bool,
-    pub why: Vec<String>,
+    /// Short reasons; most are fixed phrases, so they are not copied per result.
+    pub why: Vec<Cow<'static, str>>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -214,23 +216,61 @@ impl<'s> Candidate<'s> {
     }
 }
 
-/// Keeps one candidate per service (its most specific reach). Services with a single
-/// coverage entry, the usual case, cannot repeat and skip the bookkeeping.
-#[derive(Default)]
+/// The candidates a query finds, one per service (its most specific reach). A point in a
+/// city is covered by thousands of services and only the best `limit` are shown, so local
+/// candidates with a single coverage entry (the usual case) are pruned to the best `limit`
+/// whenever their list grows past a few times that, and anything ranking below the last
+/// prune's `limit`-th is dropped on arrival. National candidates and services with several
+/// entries (which may be replaced by a better reach later) are all kept.
 struct Candidates<'s> {
-    list: Vec<Candidate<'s>>,
+    limit: usize,
+    ranked: Vec<Candidate<'s>>,
+    /// The `limit`-th best at the last prune.
+    cut: Option<Candidate<'s>>,
+    kept: Vec<Candidate<'s>>,
+    /// Where in `kept` each service with several entries is.
     several: HashMap<Position, usize>,
 }
 
+/// `ranked` is pruned when it reaches this many times the limit (sooner under test, so the
+/// brute-force comparison in `tests.rs` prunes often).
+const PRUNE_AT: usize = if cfg!(test) { 2 } else { 8 };
+
 impl<'s> Candidates<'s> {
+    fn new(limit: usize) -> Self {
+        Candidates {
+            limit: limit.max(1),
+            ranked: Vec::new(),
+            cut: None,
+            kept: Vec::new(),
+            several: HashMap::new(),
+        }
+    }
+
     fn push(&mut self, c: Candidate<'s>) {
+        if !c.traits.has_several_entries() && c.reach.is_local() {
+            if self
+                .cut
+                .is_some_and(|cut| Candidate::rank(&c, &cut).is_gt())
+            {
+                return;
+            }
+            self.ranked.push(c);
+            if self.ranked.len() >= PRUNE_AT * self.limit {
+                self.ranked
+                    .select_nth_unstable_by(self.limit - 1, Candidate::rank);
+                self.ranked.truncate(self.limit);
+                self.cut = self.ranked.last().copied();
+            }
+            return;
+        }
         if !c.traits.has_several_entries() {
-            self.list.push(c);
+            self.kept.push(c);
             return;
         }
         match self.several.get(&c.position) {
             Some(&i) => {
-                if let Some(existing) = self.list.get_mut(i) {
+                if let Some(existing) = self.kept.get_mut(i) {
                     let better = match (c.outside_km, existing.outside_km) {
                         (Some(a), Some(b)) => a < b,
                         _ => c.reach.better_than(existing.reach),
@@ -241,24 +281,26 @@ impl<'s> Candidates<'s> {
                 }
             }
             None => {
-                self.several.insert(c.position, self.list.len());
-                self.list.push(c);
+                self.several.insert(c.position, self.kept.len());
+                self.kept.push(c);
             }
         }
     }
 
-    /// Whether a local candidate is here for this service.
-    fn contains(&self, position: Position, traits: Traits) -> bool {
-        if traits.has_several_entries() {
-            self.several.contains_key(&position)
-        } else {
-            self.list.iter().any(|c| c.position == position)
-        }
+    /// Local and national candidates, each the best `limit` in rank order.
+    fn into_top(self) -> (Vec<Candidate<'s>>, Vec<Candidate<'s>>) {
+        let (mut local, national): (Vec<_>, Vec<_>) =
+            self.kept.into_iter().partition(|c| c.reach.is_local());
+        local.extend(self.ranked);
+        (
+            Self::top(local, self.limit),
+            Self::top(national, self.limit),
+        )
     }
 
     /// The best `limit`, in rank order.
     fn top(mut list: Vec<Candidate<'s>>, limit: usize) -> Vec<Candidate<'s>> {
-        if list.len() > limit && limit > 0 {
+        if list.len() > limit {
             list.select_nth_unstable_by(limit - 1, Candidate::rank);
             list.truncate(limit);
         }
@@ -348,7 +390,7 @@ impl Snapshot {
                 && t.passes(q)
         };
         let record_filters = !q.languages.is_empty() || q.open_now;
-        let mut found = Candidates::default();
+        let mut found = Candidates::new(q.limit);
         for (index, overlay) in self.indexes() {
             index.covering(&probe, keep, |hit| {
                 let position = (overlay, hit.service);
@@ -362,36 +404,26 @@ impl Snapshot {
                 }
             });
         }
-
-        // Local candidates are most of the list and can be thousands: move out the few
-        // national ones rather than copy both.
-        let national: Vec<_> = found.list.extract_if(.., |c| !c.reach.is_local()).collect();
-        let nearby = if found.list.is_empty() {
-            self.nearby(q, locator, &found)
+        let (local, national) = found.into_top();
+        let nearby = if local.is_empty() {
+            self.nearby(q, locator)
         } else {
             Vec::new()
         };
-        let local = std::mem::take(&mut found.list);
-        let render_top = |list: Vec<Candidate<'s>>| -> Vec<ServiceMatch<'s>> {
-            Candidates::top(list, q.limit)
-                .into_iter()
-                .map(|c| render(c, q, boundaries))
-                .collect()
+        let render_all = |list: Vec<Candidate<'s>>| -> Vec<ServiceMatch<'s>> {
+            list.into_iter().map(|c| render(c, q, boundaries)).collect()
         };
         MatchOutcome {
-            results: render_top(local),
-            hotlines: render_top(national),
-            nearby_outside_coverage: render_top(nearby),
+            results: render_all(local),
+            hotlines: render_all(national),
+            nearby_outside_coverage: render_all(nearby),
         }
     }
 
-    fn nearby<'s>(
-        &'s self,
-        q: &MatchQuery,
-        locator: &RegionLocator,
-        covering: &Candidates<'s>,
-    ) -> Vec<Candidate<'s>> {
-        let mut near = Candidates::default();
+    /// Fitting services whose coverage misses the point by at most [`NEARBY_KM`]; asked
+    /// only when no local service covers it, so none of these covers it either.
+    fn nearby<'s>(&'s self, q: &MatchQuery, locator: &RegionLocator) -> Vec<Candidate<'s>> {
+        let mut near = Candidates::new(q.limit);
         let mut hits = Vec::new();
         for (at, confidential) in [(q.point, false), (q.cell, true)] {
             let near_regions = locator.regions_near(at, NEARBY_KM, |r| {
@@ -403,10 +435,7 @@ impl Snapshot {
                 for (i, gap) in hits.drain(..) {
                     let position = (overlay, i);
                     let Some(s) = index.service(i) else { continue };
-                    if s.is_confidential() != confidential
-                        || !self.is_live(position)
-                        || !s.fits(q)
-                        || covering.contains(position, s.traits)
+                    if s.is_confidential() != confidential || !self.is_live(position) || !s.fits(q)
                     {
                         continue;
                     }
@@ -421,7 +450,7 @@ impl Snapshot {
                 }
             }
         }
-        near.list
+        near.into_top().0
     }
 }
 
@@ -429,23 +458,29 @@ impl Snapshot {
 fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> ServiceMatch<'s> {
     let (s, reach, outside_by_km) = (c.service, c.reach, c.outside_km);
     let needs_met: Vec<Need> = NeedSet(s.traits.needs.0 & q.needs.0).iter().collect();
-    let mut why: Vec<String> = vec![if needs_met.is_empty() {
-        "crisis line that can help with any need".to_string()
+    let mut why: Vec<Cow<'static, str>> = Vec::with_capacity(4);
+    why.push(if needs_met.is_empty() {
+        "crisis line that can help with any need".into()
     } else {
-        let offers: Vec<String> = needs_met.iter().map(|n| humanize(n.code())).collect();
-        format!("offers {}", offers.join(", "))
-    }];
-    let (coverage_type, coverage_why) = match reach {
+        let mut offers = String::from("offers");
+        for (i, need) in needs_met.iter().enumerate() {
+            offers.push_str(if i == 0 { " " } else { ", " });
+            offers.extend(need.code().chars().map(|c| if c == '_' { ' ' } else { c }));
+        }
+        offers.into()
+    });
+    let (coverage_type, coverage_why): (_, Cow<'static, str>) = match reach {
         Reach::Radius { slot, .. } => (
             "radius",
             format!(
                 "serves within {} km of its base",
                 s.radius(slot).map_or(0.0, |(_, km)| km)
-            ),
+            )
+            .into(),
         ),
         Reach::Area => (
             "area",
-            "serves a defined area that includes this location".to_string(),
+            "serves a defined area that includes this location".into(),
         ),
         Reach::Region { region } => (
             "region",
@@ -455,9 +490,10 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
                     .regions()
                     .get(region as usize)
                     .map_or_else(String::new, |r| r.label())
-            ),
+            )
+            .into(),
         ),
-        Reach::National => ("national", "serves the whole country".to_string()),
+        Reach::National => ("national", "serves the whole country".into()),
     };
     let (address, front_door, distance_km, distance_band) = match &s.site {
         Site::Public { address, .. } => {
@@ -479,14 +515,16 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         }
     };
     match outside_by_km {
-        Some(gap) if s.is_confidential() => why.push(format!(
-            "serves an area {} of here, not this location",
-            band(gap)
-        )),
-        Some(gap) => why.push(format!(
-            "serves an area about {:.0} km away, not this location",
-            gap.max(1.0)
-        )),
+        Some(gap) if s.is_confidential() => {
+            why.push(format!("serves an area {} of here, not this location", band(gap)).into())
+        }
+        Some(gap) => why.push(
+            format!(
+                "serves an area about {:.0} km away, not this location",
+                gap.max(1.0)
+            )
+            .into(),
+        ),
         None => why.push(coverage_why),
     }
     if let Some(age) = q.age {
@@ -499,14 +537,14 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
             } else {
                 t.max_age.to_string()
             };
-            why.push(format!("serves ages {}-{max}", t.min_age));
+            why.push(format!("serves ages {}-{max}", t.min_age).into());
         }
     }
     for facet in Facet::ALL
         .into_iter()
         .filter(|f| q.require & query::facet_bit(*f) != 0)
     {
-        why.push(humanize(facet.code()));
+        why.push(humanize(facet.code()).into());
     }
     let spoken: Vec<&str> = q
         .languages
@@ -515,7 +553,7 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         .map(|l| l.as_str())
         .collect();
     if !spoken.is_empty() {
-        why.push(format!("speaks {}", spoken.join(", ")));
+        why.push(format!("speaks {}", spoken.join(", ")).into());
     }
     let open_now = s.open_now(q.now);
     if open_now == Some(true) {

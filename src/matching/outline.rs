@@ -5,6 +5,7 @@
 //! point test below is geo's winding-number test (`coord_pos_relative_to_ring`), step for
 //! step, on the same `f64` values.
 
+use std::cmp::Ordering;
 use std::ops::Range;
 
 use geo::coordinate_position::CoordPos;
@@ -120,46 +121,31 @@ impl Outline {
 
     /// geo's `coord_pos_relative_to_ring`, on ring `r`.
     fn position(&self, r: usize, c: Coord<f64>) -> CoordPos {
-        let mut vertices = self.ring(r);
-        let Some(mut start) = vertices.next() else {
-            return CoordPos::Outside;
-        };
-        if Self::span(&self.rings, r).len() == 1 {
-            return if start == c {
-                CoordPos::OnBoundary
-            } else {
-                CoordPos::Outside
-            };
-        }
-        let orient = <f64 as GeoNum>::Ker::orient2d;
-        let between = |x: f64, a: f64, b: f64| x >= a.min(b) && x <= a.max(b);
-        let mut winding = 0i32;
-        for end in vertices {
-            // An upward edge counts its start and not its end, a downward edge the reverse,
-            // a level edge neither; the crossing must be strictly right of the point.
-            if start.y <= c.y {
-                if end.y >= c.y {
-                    let o = orient(start, end, c);
-                    if o == Orientation::CounterClockwise && end.y != c.y {
-                        winding += 1;
-                    } else if o == Orientation::Collinear && between(c.x, start.x, end.x) {
-                        return CoordPos::OnBoundary;
-                    }
-                }
-            } else if end.y <= c.y {
-                let o = orient(start, end, c);
-                if o == Orientation::Clockwise {
-                    winding -= 1;
-                } else if o == Orientation::Collinear && between(c.x, start.x, end.x) {
-                    return CoordPos::OnBoundary;
-                }
+        let span = Self::span(&self.rings, r);
+        match &self.vertices {
+            Vertices::Packed(v) => {
+                // Unpacking is monotonic, so each vertex is placed above, on or below the
+                // point's level by comparing its units with two bounds: only edges that
+                // reach the level are unpacked.
+                let (below, at_or_below) = level_bounds(c.y);
+                let level = |u: &[i32; 2]| match u[1] {
+                    y if y <= below => Ordering::Less,
+                    y if y <= at_or_below => Ordering::Equal,
+                    _ => Ordering::Greater,
+                };
+                let coord = |u: &[i32; 2]| Coord {
+                    x: unpack(u[0]),
+                    y: unpack(u[1]),
+                };
+                winding_position(&v[span], c, level, coord)
             }
-            start = end;
-        }
-        if winding == 0 {
-            CoordPos::Outside
-        } else {
-            CoordPos::Inside
+            Vertices::Exact(v) => winding_position(
+                &v[span],
+                c,
+                // Validated coordinates are never NaN.
+                |v: &Coord<f64>| v.y.partial_cmp(&c.y).unwrap_or(Ordering::Greater),
+                |v: &Coord<f64>| *v,
+            ),
         }
     }
 
@@ -175,6 +161,77 @@ impl Outline {
                 })
                 .collect(),
         )
+    }
+}
+
+/// The largest units that unpack below `y`, and the largest that unpack to at most `y`.
+fn level_bounds(y: f64) -> (i32, i32) {
+    let largest = |fits: &dyn Fn(f64) -> bool| {
+        // A guess within a unit or two of the answer, then exact steps.
+        let mut u = (y * SCALE)
+            .floor()
+            .clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32;
+        while u > i32::MIN && !fits(unpack(u)) {
+            u -= 1;
+        }
+        while u < i32::MAX && fits(unpack(u + 1)) {
+            u += 1;
+        }
+        u
+    };
+    (largest(&|v| v < y), largest(&|v| v <= y))
+}
+
+/// The winding-number test of geo's `coord_pos_relative_to_ring` over a closed ring, with
+/// `level` saying whether a vertex is below, on or above the point's latitude.
+fn winding_position<V>(
+    ring: &[V],
+    c: Coord<f64>,
+    level: impl Fn(&V) -> Ordering,
+    coord: impl Fn(&V) -> Coord<f64>,
+) -> CoordPos {
+    match ring {
+        [] => return CoordPos::Outside,
+        [only] => {
+            return if coord(only) == c {
+                CoordPos::OnBoundary
+            } else {
+                CoordPos::Outside
+            };
+        }
+        _ => {}
+    }
+    let orient = <f64 as GeoNum>::Ker::orient2d;
+    let between = |x: f64, a: f64, b: f64| x >= a.min(b) && x <= a.max(b);
+    let mut winding = 0i32;
+    for pair in ring.windows(2) {
+        let (start_level, end_level) = (level(&pair[0]), level(&pair[1]));
+        // An upward edge counts its start and not its end, a downward edge the reverse, a
+        // level edge neither; the crossing must be strictly right of the point.
+        if start_level.is_le() {
+            if end_level.is_ge() {
+                let (start, end) = (coord(&pair[0]), coord(&pair[1]));
+                let o = orient(start, end, c);
+                if o == Orientation::CounterClockwise && end_level.is_ne() {
+                    winding += 1;
+                } else if o == Orientation::Collinear && between(c.x, start.x, end.x) {
+                    return CoordPos::OnBoundary;
+                }
+            }
+        } else if end_level.is_le() {
+            let (start, end) = (coord(&pair[0]), coord(&pair[1]));
+            let o = orient(start, end, c);
+            if o == Orientation::Clockwise {
+                winding -= 1;
+            } else if o == Orientation::Collinear && between(c.x, start.x, end.x) {
+                return CoordPos::OnBoundary;
+            }
+        }
+    }
+    if winding == 0 {
+        CoordPos::Outside
+    } else {
+        CoordPos::Inside
     }
 }
 
@@ -245,7 +302,9 @@ mod tests {
             prop_assert_eq!(outline.to_multi_polygon(), geometry.clone());
             let mut points: Vec<Coord<f64>> = probes.iter().map(|&(x, y)| Coord { x, y }).collect();
             for (_, line) in outline.edges() {
-                points.extend([line.start, (line.start + line.end) / 2.0]);
+                // On vertices, on edges, and level with a vertex on either side of it.
+                let level = |dx: f64| Coord { x: line.start.x + dx, y: line.start.y };
+                points.extend([line.start, (line.start + line.end) / 2.0, level(0.1), level(-0.1)]);
             }
             for c in points {
                 prop_assert_eq!(outline.covers(c), geometry.intersects(&Point(c)), "{:?}", c);

@@ -7,10 +7,10 @@ use geo::{Coord, Intersects, LineString, MultiPolygon, Polygon};
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use super::Snapshot;
 use super::index::{AddressView, Index, OrganizationView, Probe, Reach, ServiceInput, Site};
 use super::query::{LocationSource, MAX_LIMIT, MatchQuery, NeedSet, snap};
 use super::regions::RegionLocator;
+use super::{Candidate, Candidates, Snapshot};
 use crate::boundaries::Boundaries;
 use crate::domain::coordinates::{haversine_km, unit_vector};
 use crate::domain::coverage::{AreaGeometry, Coverage};
@@ -320,6 +320,8 @@ proptest! {
         asked in 1u16..4096,
         age in prop::option::of(5u8..40),
         require in prop_oneof![Just(0u16), (0u32..10).prop_map(|b| 1u16 << b)],
+        // Small limits make the candidate list prune as it fills.
+        limit in prop_oneof![1usize..4, Just(MAX_LIMIT)],
     ) {
         let boundaries = Boundaries::bundled();
         let locator = RegionLocator::bundled();
@@ -350,7 +352,7 @@ proptest! {
                 languages: vec![],
                 require,
                 open_now: false,
-                limit: MAX_LIMIT,
+                limit,
                 now: chrono::Utc::now(),
             };
             let outcome = snapshot.find(&q, locator, boundaries);
@@ -372,7 +374,7 @@ proptest! {
             }
             for (list, got) in [(&mut local, &outcome.results), (&mut national, &outcome.hotlines)] {
                 list.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
-                let expected: Vec<Uuid> = list.iter().take(MAX_LIMIT).map(|e| Uuid::from_u128(e.2 as u128)).collect();
+                let expected: Vec<Uuid> = list.iter().take(limit).map(|e| Uuid::from_u128(e.2 as u128)).collect();
                 let got: Vec<Uuid> = got.iter().map(|m| m.service_id).collect();
                 prop_assert_eq!(got, expected, "at {:?}", point);
             }
@@ -395,5 +397,40 @@ fn eligibility_with(facets: u16, min_age: Option<u8>) -> Eligibility {
         accepts_pets: has(8),
         wheelchair_accessible: has(9),
         ..Eligibility::default()
+    }
+}
+
+proptest! {
+    /// The pruned candidate list keeps exactly what sorting everything would: ties in needs
+    /// and distance included, whatever the arrival order.
+    #[test]
+    fn pruning_keeps_the_best(
+        arrivals in Just((0..60u32).collect::<Vec<_>>()).prop_shuffle(),
+        keys in prop::collection::vec((0u32..3, 0u8..4), 60),
+        limit in 1usize..6,
+    ) {
+        let coverage = vec![Coverage::National { country: "US".into() }];
+        let index = Index::build((0..60).map(|i| input(i, coverage.clone())).collect(), Boundaries::bundled());
+        let candidate = |i: u32| {
+            let service = index.service(i).expect("built");
+            Candidate {
+                service,
+                position: (false, i),
+                traits: service.traits,
+                reach: Reach::Area,
+                outside_km: None,
+                needs_met: keys[i as usize].0,
+                distance_key: f64::from(keys[i as usize].1),
+            }
+        };
+        let mut found = Candidates::new(limit);
+        for i in &arrivals {
+            found.push(candidate(*i));
+        }
+        let mut all: Vec<Candidate<'_>> = arrivals.iter().map(|i| candidate(*i)).collect();
+        all.sort_by(Candidate::rank);
+        let expected: Vec<u32> = all.iter().take(limit).map(|c| c.position.1).collect();
+        let got: Vec<u32> = found.into_top().0.iter().map(|c| c.position.1).collect();
+        prop_assert_eq!(got, expected);
     }
 }
