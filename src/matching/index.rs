@@ -381,6 +381,49 @@ impl IndexedService {
     }
 
     /// The centre and radius of a radius coverage entry.
+    /// A byte or word from the record itself and from each part it points to, and from what
+    /// those point to: see `matching::warm`, which reads them for every chosen result
+    /// before any is rendered.
+    pub fn touch(&self, depth: u8) -> u64 {
+        let first = |b: &[u8]| b.first().copied().map_or(0, u64::from);
+        match depth {
+            0 => self.id.as_u64_pair().0 ^ u64::from(self.demo) ^ u64::from(self.traits.flags),
+            1 => {
+                let address = match &self.site {
+                    Site::Public { address, .. }
+                    | Site::Confidential {
+                        front_door: address,
+                    } => first((address.0).0.as_bytes()),
+                    Site::None => 0,
+                };
+                first(self.name.as_bytes())
+                    ^ self.organization.id.as_u64_pair().0
+                    ^ self
+                        .languages
+                        .first()
+                        .map_or(0, |l| u64::from(l.as_bytes()[0]))
+                    ^ address
+                    ^ self
+                        .phones
+                        .first()
+                        .map_or(0, |p| u64::from(p.available_24_7))
+                    ^ self.schedules.len() as u64
+                    ^ self
+                        .coverage
+                        .first()
+                        .map_or(0, |c| matches!(c, IndexedCoverage::Area { .. }) as u64)
+            }
+            _ => {
+                first(self.organization.name.as_bytes())
+                    ^ self
+                        .phones
+                        .iter()
+                        .map(|p| first(p.text.0.as_bytes()) ^ p.languages.len() as u64)
+                        .fold(0, |a, b| a ^ b)
+            }
+        }
+    }
+
     pub fn radius(&self, slot: u8) -> Option<(Coordinates, f64)> {
         match self.coverage.get(usize::from(slot)) {
             Some(IndexedCoverage::Radius { center, radius_km }) => Some((*center, *radius_km)),
