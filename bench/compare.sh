@@ -20,11 +20,20 @@ OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-compare.json"
 # Matching never opens a sealed location, so any key will do for serving the benchmark.
 export HAVEN_DATA_KEY="${HAVEN_DATA_KEY:-$(python3 -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')}"
 
-OLD_TREE=target/compare-$REV
-[ -d "$OLD_TREE" ] || git worktree add --detach "$OLD_TREE" "$REV" >/dev/null
-(cd "$OLD_TREE" && CARGO_TARGET_DIR=../compare-build cargo build --release -q)
+# Each revision's binary is kept under its commit id. The build directory is shared between
+# revisions (so dependencies build once), and cargo can take another revision's binary there
+# for fresh: Haven's own artifacts are cleaned before each revision is built.
+COMMIT=$(git rev-parse --short "$REV^{commit}")
+OLD=target/compare-bin/haven-$COMMIT
+if [ ! -x "$OLD" ]; then
+  OLD_TREE=target/compare-$COMMIT
+  [ -d "$OLD_TREE" ] || git worktree add --detach "$OLD_TREE" "$COMMIT" >/dev/null
+  (cd "$OLD_TREE" && CARGO_TARGET_DIR=../compare-build cargo clean -q --release -p haven \
+    && CARGO_TARGET_DIR=../compare-build cargo build --release -q)
+  mkdir -p target/compare-bin
+  cp target/compare-build/release/haven "$OLD"
+fi
 cargo build --release -q
-OLD=target/compare-build/release/haven
 NEW=target/release/haven
 
 run_once() { # binary -> JSON line
