@@ -380,10 +380,10 @@ impl IndexedService {
         !q.open_now || self.open_now(q.now) == Some(true)
     }
 
-    /// The centre and radius of a radius coverage entry.
     /// A byte or word from the record itself and from each part it points to, and from what
     /// those point to: see `matching::warm`, which reads them for every chosen result
-    /// before any is rendered.
+    /// before any is rendered. A part added to the record should be read here too, or the
+    /// renderer meets its cache miss on its own again.
     pub fn touch(&self, depth: u8) -> u64 {
         let first = |b: &[u8]| b.first().copied().map_or(0, u64::from);
         match depth {
@@ -424,6 +424,7 @@ impl IndexedService {
         }
     }
 
+    /// The centre and radius of a radius coverage entry.
     pub fn radius(&self, slot: u8) -> Option<(Coordinates, f64)> {
         match self.coverage.get(usize::from(slot)) {
             Some(IndexedCoverage::Radius { center, radius_km }) => Some((*center, *radius_km)),
