@@ -126,8 +126,9 @@ fn band_upper(km: f64) -> f64 {
         .unwrap_or(f64::INFINITY)
 }
 
-fn humanize(code: &str) -> String {
-    code.replace('_', " ")
+/// A code as words: `no_id_required` as "no id required".
+fn push_humanized(out: &mut String, code: &str) {
+    out.extend(code.chars().map(|c| if c == '_' { ' ' } else { c }));
 }
 
 /// Where a candidate sits: in the overlay or the base, and its position there.
@@ -480,7 +481,7 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         let mut offers = String::from("offers");
         for (i, need) in needs_met.iter().enumerate() {
             offers.push_str(if i == 0 { " " } else { ", " });
-            offers.extend(need.code().chars().map(|c| if c == '_' { ' ' } else { c }));
+            push_humanized(&mut offers, need.code());
         }
         offers.into()
     });
@@ -559,7 +560,9 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         .into_iter()
         .filter(|f| q.require & query::facet_bit(*f) != 0)
     {
-        why.push(humanize(facet.code()).into());
+        let mut reason = String::new();
+        push_humanized(&mut reason, facet.code());
+        why.push(reason.into());
     }
     let spoken: Vec<&str> = q
         .languages

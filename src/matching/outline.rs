@@ -71,6 +71,10 @@ impl Outline {
         }
     }
 
+    pub fn vertex_count(&self) -> usize {
+        self.rings.last().map_or(0, |n| *n as usize)
+    }
+
     fn vertex(&self, i: usize) -> Coord<f64> {
         match &self.vertices {
             Vertices::Packed(v) => Coord {
@@ -106,38 +110,32 @@ impl Outline {
 
     /// Inside or on the boundary of any polygon, holes excluded (their boundary included).
     pub fn covers(&self, c: Coord<f64>) -> bool {
+        let level = Level::of(c.y);
         (0..self.polygons.len() - 1).any(|p| {
             let mut rings = Self::span(&self.polygons, p);
             let Some(shell) = rings.next() else {
                 return false;
             };
-            match self.position(shell, c) {
+            match self.position(shell, c, level) {
                 CoordPos::Outside => false,
                 CoordPos::OnBoundary => true,
-                CoordPos::Inside => rings.all(|hole| self.position(hole, c) != CoordPos::Inside),
+                CoordPos::Inside => {
+                    rings.all(|hole| self.position(hole, c, level) != CoordPos::Inside)
+                }
             }
         })
     }
 
-    /// geo's `coord_pos_relative_to_ring`, on ring `r`.
-    fn position(&self, r: usize, c: Coord<f64>) -> CoordPos {
+    /// geo's `coord_pos_relative_to_ring`, on ring `r`; `level` is `Level::of(c.y)`.
+    fn position(&self, r: usize, c: Coord<f64>, level: Level) -> CoordPos {
         let span = Self::span(&self.rings, r);
         match &self.vertices {
             Vertices::Packed(v) => {
-                // Unpacking is monotonic, so each vertex is placed above, on or below the
-                // point's level by comparing its units with two bounds: only edges that
-                // reach the level are unpacked.
-                let (below, at_or_below) = level_bounds(c.y);
-                let level = |u: &[i32; 2]| match u[1] {
-                    y if y <= below => Ordering::Less,
-                    y if y <= at_or_below => Ordering::Equal,
-                    _ => Ordering::Greater,
-                };
                 let coord = |u: &[i32; 2]| Coord {
                     x: unpack(u[0]),
                     y: unpack(u[1]),
                 };
-                winding_position(&v[span], c, level, coord)
+                winding_position(&v[span], c, |u| level.place(u[1]), coord)
             }
             Vertices::Exact(v) => winding_position(
                 &v[span],
@@ -164,7 +162,34 @@ impl Outline {
     }
 }
 
-/// The largest units that unpack below `y`, and the largest that unpack to at most `y`.
+/// A latitude in packed units. Unpacking is monotonic, so a packed vertex is placed above, on
+/// or below the point's latitude by comparing its units with two bounds: only edges that
+/// reach the latitude are unpacked.
+#[derive(Clone, Copy)]
+struct Level {
+    /// The largest units that unpack below the latitude.
+    below: i32,
+    /// The largest units that unpack to at most the latitude.
+    at_or_below: i32,
+}
+
+impl Level {
+    fn of(y: f64) -> Level {
+        let (below, at_or_below) = level_bounds(y);
+        Level { below, at_or_below }
+    }
+
+    fn place(self, units: i32) -> Ordering {
+        if units <= self.below {
+            Ordering::Less
+        } else if units <= self.at_or_below {
+            Ordering::Equal
+        } else {
+            Ordering::Greater
+        }
+    }
+}
+
 fn level_bounds(y: f64) -> (i32, i32) {
     let largest = |fits: &dyn Fn(f64) -> bool| {
         // A guess within a unit or two of the answer, then exact steps.
@@ -240,6 +265,37 @@ fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
+/// Test shapes: a closed ring of vertices at the given distances from a centre, at equal
+/// angles, each vertex passed through `place` (to round or clamp it). Star-shaped, so never
+/// self-intersecting.
+#[cfg(test)]
+pub(super) fn polar_ring(
+    centre: Coord<f64>,
+    radii: &[f64],
+    place: impl Fn(Coord<f64>) -> Coord<f64>,
+) -> LineString<f64> {
+    let n = radii.len();
+    let mut coords: Vec<Coord<f64>> = radii
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            place(Coord {
+                x: centre.x + r * a.cos(),
+                y: centre.y + r * a.sin(),
+            })
+        })
+        .collect();
+    coords.push(coords[0]);
+    LineString::new(coords)
+}
+
+/// `v` rounded to `decimals` places (`None`: as it is).
+#[cfg(test)]
+pub(super) fn rounded(v: f64, decimals: Option<i32>) -> f64 {
+    decimals.map_or(v, |d| (v * 10f64.powi(d)).round() / 10f64.powi(d))
+}
+
 #[cfg(test)]
 mod tests {
     use geo::coordinate_position::coord_pos_relative_to_ring;
@@ -258,26 +314,6 @@ mod tests {
         }
     }
 
-    /// A closed ring from polar offsets around a centre; `decimals` rounds the vertices
-    /// (`None` keeps full `f64`s, which takes the exact form).
-    fn ring(centre: (f64, f64), radii: &[f64], decimals: Option<i32>) -> LineString<f64> {
-        let round = |v: f64| decimals.map_or(v, |d| (v * 10f64.powi(d)).round() / 10f64.powi(d));
-        let n = radii.len();
-        let mut coords: Vec<Coord<f64>> = radii
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let a = i as f64 / n as f64 * std::f64::consts::TAU;
-                Coord {
-                    x: round(centre.0 + r * a.cos()),
-                    y: round(centre.1 + r * a.sin()),
-                }
-            })
-            .collect();
-        coords.push(coords[0]);
-        LineString::new(coords)
-    }
-
     proptest! {
         /// Vertices, edge midpoints and points around them: the outline answers as geo does,
         /// in both forms, holes and several parts included.
@@ -289,12 +325,12 @@ mod tests {
             decimals in prop_oneof![Just(None), (0..=7i32).prop_map(Some)],
             probes in prop::collection::vec((-2.5..6.5f64, -2.5..2.5f64), 40),
         ) {
-            let mut parts = vec![Polygon::new(
-                ring((0.0, 0.0), &radii, decimals),
-                vec![ring((0.0, 0.0), &hole, decimals)],
-            )];
+            let ring = |x: f64, radii: &[f64]| {
+                polar_ring(Coord { x, y: 0.0 }, radii, |c| Coord { x: rounded(c.x, decimals), y: rounded(c.y, decimals) })
+            };
+            let mut parts = vec![Polygon::new(ring(0.0, &radii), vec![ring(0.0, &hole)])];
             if second {
-                parts.push(Polygon::new(ring((4.0, 0.0), &hole, decimals), vec![]));
+                parts.push(Polygon::new(ring(4.0, &hole), vec![]));
             }
             let geometry = MultiPolygon::new(parts);
             let outline = Outline::new(&geometry);
@@ -311,7 +347,7 @@ mod tests {
             }
             for (r, ring) in geometry.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).enumerate() {
                 for c in ring.0.iter().step_by(3) {
-                    prop_assert_eq!(outline.position(r, *c), coord_pos_relative_to_ring(*c, ring));
+                    prop_assert_eq!(outline.position(r, *c, Level::of(c.y)), coord_pos_relative_to_ring(*c, ring));
                 }
             }
         }

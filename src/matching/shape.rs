@@ -193,14 +193,10 @@ impl Shape {
         // The interval tree counts winding numbers, which needs holes wound against their
         // shell; GeoJSON from the wild does not always follow the right-hand rule.
         let geometry = geometry.orient(Direction::Default);
-        let vertices: usize = geometry
-            .iter()
-            .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
-            .sum();
         let bbox = geometry.bounding_rect();
         let outline = Outline::new(&geometry);
         let raster = bbox.and_then(|b| Raster::new(&outline, b));
-        let indexed = (vertices >= INDEX_FROM_VERTICES).then(|| {
+        let indexed = (outline.vertex_count() >= INDEX_FROM_VERTICES).then(|| {
             Box::new(Indexed {
                 interior: IntervalTreeMultiPolygon::new(&geometry),
                 boundary: raster.as_ref().map(|r| CellEdges::new(&outline, r)),
@@ -289,6 +285,7 @@ pub fn point_envelope(point: Coordinates) -> AABB<Point<f64>> {
 mod tests {
     use geo::{Coord, LineString, Polygon};
 
+    use super::super::outline::{polar_ring, rounded};
     use super::*;
 
     fn circle(n: usize) -> MultiPolygon<f64> {
@@ -297,17 +294,11 @@ mod tests {
 
     /// With `Some(d)`, vertices rounded to `d` decimals (kept packed by the outline).
     fn rounded_circle(n: usize, decimals: Option<i32>) -> MultiPolygon<f64> {
-        let round = |v: f64| decimals.map_or(v, |d| (v * 10f64.powi(d)).round() / 10f64.powi(d));
-        let ring: Vec<Coord<f64>> = (0..=n)
-            .map(|i| {
-                let a = (i % n) as f64 / n as f64 * std::f64::consts::TAU;
-                Coord {
-                    x: round(a.cos()),
-                    y: round(a.sin()),
-                }
-            })
-            .collect();
-        MultiPolygon::new(vec![Polygon::new(LineString::new(ring), vec![])])
+        let ring = polar_ring(Coord { x: 0.0, y: 0.0 }, &vec![1.0; n], |c| Coord {
+            x: rounded(c.x, decimals),
+            y: rounded(c.y, decimals),
+        });
+        MultiPolygon::new(vec![Polygon::new(ring, vec![])])
     }
 
     #[test]

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 use super::index::{AddressView, Index, OrganizationView, Probe, Reach, ServiceInput, Site};
+use super::outline::{polar_ring, rounded};
 use super::query::{LocationSource, MAX_LIMIT, MatchQuery, NeedSet, snap};
 use super::regions::RegionLocator;
 use super::{Candidate, Candidates, Snapshot};
@@ -26,27 +27,11 @@ fn coords(lat: f64, lon: f64) -> Coordinates {
 /// Rings with an even number of vertices are rounded to six decimals, as boundary files are,
 /// so both of an outline's vertex forms are exercised.
 fn star(lat: f64, lon: f64, radii: &[f64]) -> LineString<f64> {
-    let n = radii.len();
-    let round = |v: f64| {
-        if n.is_multiple_of(2) {
-            (v * 1e6).round() / 1e6
-        } else {
-            v
-        }
-    };
-    let mut ring: Vec<Coord<f64>> = radii
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let a = i as f64 / n as f64 * std::f64::consts::TAU;
-            Coord {
-                x: round(lon + r * a.cos()).clamp(-180.0, 180.0),
-                y: round(lat + r * a.sin()).clamp(-90.0, 90.0),
-            }
-        })
-        .collect();
-    ring.push(ring[0]);
-    LineString::new(ring)
+    let decimals = radii.len().is_multiple_of(2).then_some(6);
+    polar_ring(Coord { x: lon, y: lat }, radii, |c| Coord {
+        x: rounded(c.x, decimals).clamp(-180.0, 180.0),
+        y: rounded(c.y, decimals).clamp(-90.0, 90.0),
+    })
 }
 
 #[derive(Debug, Clone)]
