@@ -4,8 +4,11 @@
 # Builds REV (say 59a8c65) in a worktree under target/, then alternates the two binaries,
 # ROUNDS times each (default 2), on the benchmark database bench/run.sh left behind: start,
 # wait for /readyz and SETTLE seconds (default 15), note RSS, drive /api/v1/match with wrk at 64 connections for DURATION
-# seconds (default 20), stop. Prints medians and the ratio; writes
-# bench/results/<time>-compare.json. The machine is shared: only the ratio means much.
+# seconds (default 20), stop. Then, when both revisions have it, the in-process benchmark
+# (examples/match_inprocess: the same queries through the index on one thread, no HTTP, no
+# wrk), alternated the same way: separate runs of one build differ by up to 3% there, where
+# wrk moves by 5%, and equal answer digests show both builds answered alike. Prints medians and the ratios; writes
+# bench/results/<time>-compare.json. The machine is shared: only the ratios mean much.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +28,7 @@ export HAVEN_DATA_KEY="${HAVEN_DATA_KEY:-$(python3 -c 'import os,base64;print(ba
 # for fresh: Haven's own artifacts are cleaned before each revision is built.
 COMMIT=$(git rev-parse --short "$REV^{commit}")
 OLD=target/compare-bin/haven-$COMMIT
+OLD_INPROC=target/compare-bin/match_inprocess-$COMMIT
 if [ ! -x "$OLD" ]; then
   OLD_TREE=target/compare-$COMMIT
   [ -d "$OLD_TREE" ] || git worktree add --detach "$OLD_TREE" "$COMMIT" >/dev/null
@@ -32,9 +36,16 @@ if [ ! -x "$OLD" ]; then
     && CARGO_TARGET_DIR=../compare-build cargo build --release -q)
   mkdir -p target/compare-bin
   cp target/compare-build/release/haven "$OLD"
+  # Revisions older than the in-process benchmark have none.
+  if [ -f "$OLD_TREE/examples/match_inprocess.rs" ]; then
+    (cd "$OLD_TREE" && CARGO_TARGET_DIR=../compare-build cargo build --release -q --example match_inprocess)
+    cp target/compare-build/release/examples/match_inprocess "$OLD_INPROC"
+  fi
 fi
 cargo build --release -q
+cargo build --release -q --example match_inprocess
 NEW=target/release/haven
+NEW_INPROC=target/release/examples/match_inprocess
 
 run_once() { # binary -> JSON line
   HAVEN_RATE_LIMIT=0 HAVEN_LOG=warn DATABASE_URL=$URL HAVEN_BIND=127.0.0.1:18199 HAVEN_WORKERS=2 \
@@ -65,15 +76,36 @@ for i in $(seq 1 "$ROUNDS"); do
   printf '%s\n%s\n' "${runs[-2]}" "${runs[-1]}" >&2
 done
 
+inproc=()
+if [ -x "$OLD_INPROC" ]; then
+  for i in $(seq 1 "$ROUNDS"); do
+    for pair in "old $OLD_INPROC" "new $NEW_INPROC"; do
+      set -- $pair
+      inproc+=("{\"binary\": \"$1\", \"run\": $(DATABASE_URL=$URL "$2" "$QUERIES" 6)}")
+      printf '%s\n' "${inproc[-1]}" >&2
+    done
+  done
+fi
+
 python3 - "$OUT" "$REV" "$(git rev-parse --short HEAD)" <<PY
 import json, statistics, sys
 runs = [json.loads(x) for x in """$(printf '%s\n' "${runs[@]}")""".splitlines()]
+inproc = [json.loads(x) for x in """$(printf '%s\n' "${inproc[@]}")""".splitlines() if x]
 def med(b, k):
     return statistics.median(r["run"][k] for r in runs if r["binary"] == b)
 summary = {b: {k: med(b, k) for k in ("rps", "p50_ms", "p99_ms", "rss_kb")} for b in ("old", "new")}
 result = {"old": sys.argv[2], "new": sys.argv[3], "connections": 64, "duration_s": $DURATION,
           "runs": runs, "median": summary,
           "throughput_ratio": round(summary["new"]["rps"] / summary["old"]["rps"], 2)}
+if inproc:
+    us = {b: statistics.median(r["run"]["median_us"] for r in inproc if r["binary"] == b) for b in ("old", "new")}
+    digests = {r["run"]["answer_digest"] for r in inproc}
+    result["inprocess"] = {"runs": inproc, "median_us": us,
+                           "speed_ratio": round(us["old"] / us["new"], 3),
+                           "same_answers": len(digests) == 1}
 json.dump(result, open(sys.argv[1], "w"), indent=2)
 print(json.dumps(result["median"], indent=2), "\nthroughput new/old:", result["throughput_ratio"])
+if inproc:
+    print("in-process us/query:", result["inprocess"]["median_us"], "speed new/old:",
+          result["inprocess"]["speed_ratio"], "same answers:", result["inprocess"]["same_answers"])
 PY

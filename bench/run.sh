@@ -6,7 +6,8 @@
 # 16/64/256 connections, a bare /healthz ceiling, the same-size answer served with no matching
 # (examples/static_answer), index build time, RSS per service and
 # commit-to-visible latency across instances. Then the same queries as SQL against PostGIS on
-# the same data (pgbench, 16 and 64 clients). Results: bench/results/<date>-<N>.json.
+# the same data (pgbench, 16 and 64 clients). Last, matching alone: the same queries through the
+# index on one thread, no HTTP (examples/match_inprocess). Results: bench/results/<date>-<N>.json.
 #
 # Environment: DURATION (seconds per load run, default 20); REUSE_DB=1 skips generation and
 # import when the benchmark database already holds the directory; SETTLE (seconds after
@@ -36,6 +37,7 @@ fi
 log "building release binary"
 cargo build --release -q
 cargo build --release -q --example static_answer
+cargo build --release -q --example match_inprocess
 BIN=target/release/haven
 export HAVEN_DATA_KEY="${HAVEN_DATA_KEY:-$(python3 -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')}"
 export HAVEN_LOG=info
@@ -136,6 +138,10 @@ cleanup; pids=()
 log "PostGIS baseline (same data, same queries, pgbench)"
 postgis=$(python3 bench/postgis.py --db "$DB" --queries "$DATA/queries_resolved.jsonl" --seconds "$DURATION")
 
+log "matching alone: the same queries on one thread, no HTTP (examples/match_inprocess)"
+inprocess=$(DATABASE_URL=$URL target/release/examples/match_inprocess "$DATA/queries.jsonl" 5)
+echo "$inprocess" >&2
+
 python3 - "$OUT/$STAMP-$N.json" <<PY
 import json, sys
 runs = [json.loads(x) for x in """$(printf '%s\n' "${match_runs[@]}")""".splitlines()]
@@ -146,6 +152,7 @@ result = {
     "match": runs, "healthz_ceiling": json.loads('''$ceiling'''),
     "static_answer_ceiling": {**json.loads('''$static_answer'''), "answer_bytes": $answer_bytes},
     "commit_to_visible": json.loads('''$fresh'''), "postgis": json.loads('''$postgis'''),
+    "matching_inprocess": json.loads('''$inprocess'''),
     "duration_s": $DURATION,
 }
 best = {r["connections"]: r for r in runs}

@@ -1,0 +1,117 @@
+//! A benchmark tool, not part of Haven: loads the matching index from the database, as
+//! `haven serve` does at start, then answers every query of a query file with
+//! `Snapshot::find` and writes each answer, on one thread, with no HTTP and no load generator
+//! beside it. Prints one JSON line: microseconds per query for each pass, their median, and
+//! a digest of every answer's bytes, which two builds that answer alike share.
+//!
+//! Without wrk and the kernel's networking on the same two cores, its passes agree to about
+//! 1%; separate runs of one build differ by up to 3% (each load lays the index out anew),
+//! where `/match` under wrk moves by 5%. `bench/compare.sh` runs it, alternated, for both
+//! builds when both have it.
+//!
+//! Usage: `DATABASE_URL=… match_inprocess QUERIES_FILE [PASSES]`
+
+use std::hash::{DefaultHasher, Hasher};
+use std::io::{BufRead, Error, ErrorKind};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use haven::boundaries::Boundaries;
+use haven::config::DatabaseUrl;
+use haven::matching::encode;
+use haven::matching::live::LiveIndex;
+use haven::matching::query::{MatchQuery, MatchRequest, QueryContext};
+use haven::matching::regions::RegionLocator;
+use haven::zips::ZipCentroids;
+
+/// The allocator `haven serve` runs with: the index's layout, and so its speed, depend on it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Coarse cell size, as `haven serve` has it by default.
+const CELL_KM: f64 = haven::config::DEFAULT_CELL_KM;
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidInput, message)
+}
+
+fn main() -> std::io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let path = args
+        .next()
+        .ok_or_else(|| invalid("usage: match_inprocess QUERIES_FILE [PASSES]".into()))?;
+    let passes: usize = match args.next() {
+        Some(p) => p.parse().map_err(|e| invalid(format!("PASSES: {e}")))?,
+        None => 5,
+    };
+    let url = std::env::var("DATABASE_URL").map_err(|_| invalid("set DATABASE_URL".into()))?;
+    let url = DatabaseUrl::parse(&url).map_err(invalid)?;
+    let boundaries = Boundaries::bundled();
+
+    let loading = Instant::now();
+    let mut conn = haven::db::connect(&url).map_err(|e| invalid(e.to_string()))?;
+    let live = LiveIndex::new();
+    live.full_load(&mut conn, boundaries)
+        .map_err(|e| invalid(e.to_string()))?;
+    let load_ms = loading.elapsed().as_millis();
+    let snapshot = live.snapshot();
+
+    // A fixed clock: open-now and stale capacity then answer alike in every run.
+    let now: DateTime<Utc> = "2026-01-05T15:00:00Z"
+        .parse()
+        .map_err(|e| invalid(format!("clock: {e}")))?;
+    let ctx = QueryContext {
+        zips: ZipCentroids::bundled(),
+        boundaries,
+        cell_km: CELL_KM,
+    };
+    let mut queries = Vec::new();
+    for (i, line) in std::io::BufReader::new(std::fs::File::open(&path)?)
+        .lines()
+        .enumerate()
+    {
+        let request: MatchRequest = serde_json::from_str(&line?)
+            .map_err(|e| invalid(format!("{path} line {}: {e}", i + 1)))?;
+        let query = MatchQuery::parse(request, &ctx, false, now)
+            .map_err(|e| invalid(format!("{path} line {}: {e:?}", i + 1)))?;
+        queries.push(query);
+    }
+    if queries.is_empty() {
+        return Err(invalid(format!("{path} holds no queries")));
+    }
+
+    let locator = RegionLocator::bundled();
+    let mut body = Vec::with_capacity(64 * 1024);
+    let mut per_pass = Vec::with_capacity(passes);
+    let mut digest = 0;
+    for _ in 0..passes {
+        let mut hasher = DefaultHasher::new();
+        let started = Instant::now();
+        for query in &queries {
+            let outcome = snapshot.find(query, locator, boundaries);
+            body.clear();
+            encode::answer(
+                &outcome,
+                query.source,
+                query.precision_km,
+                snapshot.version,
+                &mut body,
+            );
+            hasher.write(&body);
+        }
+        per_pass.push(started.elapsed().as_secs_f64() * 1e6 / queries.len() as f64);
+        digest = hasher.finish();
+    }
+    let mut sorted = per_pass.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    println!(
+        "{{\"queries\": {}, \"passes\": {passes}, \"load_ms\": {load_ms}, \"us_per_query\": {:?}, \"median_us\": {median:.2}, \"answer_digest\": \"{digest:016x}\"}}",
+        queries.len(),
+        per_pass
+            .iter()
+            .map(|v| (v * 100.0).round() / 100.0)
+            .collect::<Vec<_>>(),
+    );
+    Ok(())
+}
