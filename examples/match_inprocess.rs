@@ -1,6 +1,6 @@
 //! A benchmark tool, not part of Haven: loads the matching index from the database, as
-//! `haven serve` does at start, then answers every query of a query file with
-//! `Snapshot::find` and writes each answer, on one thread, with no HTTP and no load generator
+//! `haven serve` does at start, then answers every query of a query file as `/api/v1/match`
+//! does (`Snapshot::answer_json`), on one thread, with no HTTP and no load generator
 //! beside it. Prints one JSON line: microseconds per query for each pass, their median, and
 //! a digest of every answer's bytes, which two builds that answer alike share.
 //!
@@ -18,7 +18,6 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use haven::boundaries::Boundaries;
 use haven::config::DatabaseUrl;
-use haven::matching::encode;
 use haven::matching::live::LiveIndex;
 use haven::matching::query::{MatchQuery, MatchRequest, QueryContext};
 use haven::matching::regions::RegionLocator;
@@ -88,15 +87,8 @@ fn main() -> std::io::Result<()> {
         let mut hasher = DefaultHasher::new();
         let started = Instant::now();
         for query in &queries {
-            let outcome = snapshot.find(query, locator, boundaries);
             body.clear();
-            encode::answer(
-                &outcome,
-                query.source,
-                query.precision_km,
-                snapshot.version,
-                &mut body,
-            );
+            snapshot.answer_json(query, locator, boundaries, &mut body);
             hasher.write(&body);
         }
         per_pass.push(started.elapsed().as_secs_f64() * 1e6 / queries.len() as f64);

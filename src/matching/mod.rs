@@ -422,6 +422,19 @@ impl Snapshot {
         }
     }
 
+    /// Answers a query as `POST /api/v1/match` does: [`Snapshot::find`], then the JSON answer
+    /// written to `out`.
+    pub fn answer_json(
+        &self,
+        q: &MatchQuery,
+        locator: &RegionLocator,
+        boundaries: &Boundaries,
+        out: &mut Vec<u8>,
+    ) {
+        let outcome = self.find(q, locator, boundaries);
+        encode::answer(&outcome, q.source, q.precision_km, self.version, out);
+    }
+
     /// Fitting services whose coverage misses the point by at most [`NEARBY_KM`]; asked
     /// only when no local service covers it, so none of these covers it either.
     fn nearby<'s>(&'s self, q: &MatchQuery, locator: &RegionLocator) -> Vec<Candidate<'s>> {

@@ -12,7 +12,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ValidJson;
 use crate::matching::Snapshot;
-use crate::matching::encode;
 use crate::matching::query::{MatchQuery, MatchRequest, QueryContext};
 use crate::matching::regions::RegionLocator;
 use crate::startup::AppState;
@@ -30,14 +29,12 @@ pub async fn find(
     // serves the caller as anonymous rather than not at all.
     let exact = caller.0.is_some();
     let (snapshot, query) = prepare(&state, body.0, exact)?;
-    let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
     // A full answer is some 20 KB; growing the buffer from empty copies it several times.
     let mut body = Vec::with_capacity(RESPONSE_CAPACITY);
-    encode::answer(
-        &outcome,
-        query.source,
-        query.precision_km,
-        snapshot.version,
+    snapshot.answer_json(
+        &query,
+        RegionLocator::bundled(),
+        state.boundaries,
         &mut body,
     );
     Ok(HttpResponse::Ok()
