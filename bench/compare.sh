@@ -7,8 +7,9 @@
 # seconds (default 20), stop. Then, when both revisions have it, the in-process benchmark
 # (examples/match_inprocess: the same queries through the index on one thread, no HTTP, no
 # wrk), alternated the same way: separate runs of one build differ by up to 3% there, where
-# wrk moves by 5%, and equal answer digests show both builds answered alike. Prints medians and the ratios; writes
-# bench/results/<time>-compare.json. The machine is shared: only the ratios mean much.
+# wrk moves by 5%, and equal answer digests show both builds answered alike. Prints medians
+# and the ratios; writes bench/results/<time>-compare.json. The machine is shared: only the
+# ratios mean much.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,15 +30,16 @@ export HAVEN_DATA_KEY="${HAVEN_DATA_KEY:-$(python3 -c 'import os,base64;print(ba
 COMMIT=$(git rev-parse --short "$REV^{commit}")
 OLD=target/compare-bin/haven-$COMMIT
 OLD_INPROC=target/compare-bin/match_inprocess-$COMMIT
-if [ ! -x "$OLD" ]; then
-  OLD_TREE=target/compare-$COMMIT
+OLD_TREE=target/compare-$COMMIT
+# Revisions older than the in-process benchmark have none.
+has_inproc() { git cat-file -e "$COMMIT:examples/match_inprocess.rs" 2>/dev/null; }
+if [ ! -x "$OLD" ] || { has_inproc && [ ! -x "$OLD_INPROC" ]; }; then
   [ -d "$OLD_TREE" ] || git worktree add --detach "$OLD_TREE" "$COMMIT" >/dev/null
   (cd "$OLD_TREE" && CARGO_TARGET_DIR=../compare-build cargo clean -q --release -p haven \
     && CARGO_TARGET_DIR=../compare-build cargo build --release -q)
   mkdir -p target/compare-bin
   cp target/compare-build/release/haven "$OLD"
-  # Revisions older than the in-process benchmark have none.
-  if [ -f "$OLD_TREE/examples/match_inprocess.rs" ]; then
+  if has_inproc; then
     (cd "$OLD_TREE" && CARGO_TARGET_DIR=../compare-build cargo build --release -q --example match_inprocess)
     cp target/compare-build/release/examples/match_inprocess "$OLD_INPROC"
   fi
@@ -79,9 +81,10 @@ done
 inproc=()
 if [ -x "$OLD_INPROC" ]; then
   for i in $(seq 1 "$ROUNDS"); do
-    for pair in "old $OLD_INPROC" "new $NEW_INPROC"; do
-      set -- $pair
-      inproc+=("{\"binary\": \"$1\", \"run\": $(DATABASE_URL=$URL "$2" "$QUERIES" 6)}")
+    for which in old new; do
+      bin=$OLD_INPROC
+      [ "$which" = new ] && bin=$NEW_INPROC
+      inproc+=("{\"binary\": \"$which\", \"run\": $(DATABASE_URL=$URL "$bin" "$QUERIES" 6)}")
       printf '%s\n' "${inproc[-1]}" >&2
     done
   done
