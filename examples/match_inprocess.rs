@@ -43,6 +43,9 @@ fn main() -> std::io::Result<()> {
         Some(p) => p.parse().map_err(|e| invalid(format!("PASSES: {e}")))?,
         None => 5,
     };
+    if passes == 0 {
+        return Err(invalid("PASSES: at least 1".into()));
+    }
     let url = std::env::var("DATABASE_URL").map_err(|_| invalid("set DATABASE_URL".into()))?;
     let url = DatabaseUrl::parse(&url).map_err(invalid)?;
     let boundaries = Boundaries::bundled();
