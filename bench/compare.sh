@@ -58,16 +58,8 @@ run_once() { # binary -> JSON line
   sleep "${SETTLE:-15}"
   local rss
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-  QUERIES=$QUERIES wrk -t2 -c64 -d"${DURATION}s" --latency -s bench/match.lua \
-    http://127.0.0.1:18199/api/v1/match | python3 -c '
-import json, re, sys
-text = sys.stdin.read()
-def ms(v):
-    n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-p = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
-print(json.dumps({"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
-                  "p50_ms": ms(p["50"]), "p99_ms": ms(p["99"]), "rss_kb": int(sys.argv[1])}))' "$rss"
+  QUERIES=$QUERIES python3 bench/wrk.py http://127.0.0.1:18199/api/v1/match 64 "$DURATION" \
+    --script bench/match.lua --server-pid "$pid" --extra "{\"rss_kb\": $rss}"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
@@ -96,7 +88,7 @@ runs = [json.loads(x) for x in """$(printf '%s\n' "${runs[@]}")""".splitlines()]
 inproc = [json.loads(x) for x in """$(printf '%s\n' "${inproc[@]}")""".splitlines() if x]
 def med(b, k):
     return statistics.median(r["run"][k] for r in runs if r["binary"] == b)
-summary = {b: {k: med(b, k) for k in ("rps", "p50_ms", "p99_ms", "rss_kb")} for b in ("old", "new")}
+summary = {b: {k: med(b, k) for k in ("rps", "p50_ms", "p99_ms", "rss_kb", "server_cpu_us_per_request", "wrk_cpu_us_per_request")} for b in ("old", "new")}
 result = {"old": sys.argv[2], "new": sys.argv[3], "connections": 64, "duration_s": $DURATION,
           "runs": runs, "median": summary,
           "throughput_ratio": round(summary["new"]["rps"] / summary["old"]["rps"], 2)}

@@ -4,10 +4,12 @@
 # Generates a seeded national directory and query set, imports it with `haven import`, starts
 # two `haven serve` instances on it, and measures with wrk: matches/s and p50/p99 latency at
 # 16/64/256 connections, a bare /healthz ceiling, the same-size answer served with no matching
-# (examples/static_answer), index build time, RSS per service and
-# commit-to-visible latency across instances. Then the same queries as SQL against PostGIS on
-# the same data (pgbench, 16 and 64 clients). Last, matching alone: the same queries through the
-# index on one thread, no HTTP (examples/match_inprocess). Results: bench/results/<date>-<N>.json.
+# (examples/static_answer), index build time, RSS per service and commit-to-visible latency
+# across instances. Each wrk run (bench/wrk.py) also reports the CPU time wrk and the server
+# spent per request: they share the machine's two cores. Then the same queries as SQL against
+# PostGIS on the same data (pgbench, 16 and 64 clients). Last, matching alone: the same
+# queries through the index on one thread, no HTTP (examples/match_inprocess). Results:
+# bench/results/<date>-<N>.json.
 #
 # Environment: DURATION (seconds per load run, default 20); REUSE_DB=1 skips generation and
 # import when the benchmark database already holds the directory; SETTLE (seconds after
@@ -96,38 +98,28 @@ ready_rss=$(rss_kb "$pid_a")
 sleep "${SETTLE:-15}"
 loaded_rss=$(rss_kb "$pid_a")
 
-wrk_run() { # connections path [script [port]]
-  local args=(-t2 -c"$1" -d"${DURATION}s" --latency)
-  [ -n "${3:-}" ] && args+=(-s "$3")
-  QUERIES="$DATA/queries.jsonl" wrk "${args[@]}" "http://127.0.0.1:${4:-18181}$2" | python3 -c '
-import json, re, sys
-text = sys.stdin.read()
-def ms(v):
-    n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
-bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(json.dumps({"connections": int(sys.argv[1]), "rps": rps, "p50_ms": ms(p["50"]), "p99_ms": ms(p["99"]),
-                  "non_2xx": int(bad.group(1)) if bad else 0}))' "$1"
+wrk_run() { # connections path port server-pid [script]
+  local args=("http://127.0.0.1:$3$2" "$1" "$DURATION" --server-pid "$4")
+  [ -n "${5:-}" ] && args+=(--script "$5")
+  QUERIES="$DATA/queries.jsonl" python3 bench/wrk.py "${args[@]}"
 }
 
 log "wrk: /api/v1/match at 16, 64, 256 connections (${DURATION}s each)"
 match_runs=()
 for c in 16 64 256; do
-  r=$(wrk_run "$c" /api/v1/match bench/match.lua); echo "$r" >&2; match_runs+=("$r")
+  r=$(wrk_run "$c" /api/v1/match 18181 "$pid_a" bench/match.lua); echo "$r" >&2; match_runs+=("$r")
 done
 log "wrk: bare /healthz ceiling at 64 connections"
-ceiling=$(wrk_run 64 /healthz); echo "$ceiling" >&2
+ceiling=$(wrk_run 64 /healthz 18181 "$pid_a"); echo "$ceiling" >&2
 
 log "wrk: an answer of the same size with no matching (examples/static_answer) at 64 connections"
 head -1 "$DATA/queries.jsonl" | curl -sf -X POST -H 'Content-Type: application/json' --data-binary @- \
   http://127.0.0.1:18181/api/v1/match >"$OUT/answer.log"
 answer_bytes=$(wc -c <"$OUT/answer.log")
 target/release/examples/static_answer "$OUT/answer.log" 127.0.0.1:18183 2 >/dev/null 2>&1 &
-pids+=("$!")
+pid_static=$!; pids+=("$pid_static")
 until curl -sf -o /dev/null http://127.0.0.1:18183/; do sleep 0.2; done
-static_answer=$(wrk_run 64 /api/v1/match bench/match.lua 18183); echo "$static_answer" >&2
+static_answer=$(wrk_run 64 /api/v1/match 18183 "$pid_static" bench/match.lua); echo "$static_answer" >&2
 
 log "commit-to-visible (writes on A, reads on B)"
 TOKEN=$(DATABASE_URL=$URL "$BIN" token create --role admin --label bench)
