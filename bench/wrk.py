@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Runs wrk once and prints one JSON line: throughput, p50/p99 latency, and the CPU time spent
-by wrk and (given its pid) by the server, per request.
+"""Runs wrk once and prints one JSON line: throughput, p50/p99 latency, the CPU time spent by
+wrk and (given its pid) by the server per request, and how many connections were opened.
 
 usage: bench/wrk.py URL CONNECTIONS SECONDS [--script FILE] [--server-pid PID] [--extra JSON]
 
 The CPU figures show how the two cores were shared: wrk and the server run on the same
-machine, and with answers of some 20 KB the load generator's share is large. wrk's figure is
-the user and system time of its process (rusage of the child), which includes kernel network
-work done in its context; the server's is read from /proc/PID/stat before and after.
+machine. wrk's figure is the user and system time of its process (rusage of the child), which
+includes kernel network work done in its context; the server's is read from /proc/PID/stat
+before and after.
 """
 import argparse
 import json
@@ -25,6 +25,13 @@ def server_ticks(pid):
         # Fields after the command name, which is in parentheses and may hold spaces.
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+
+
+def tcp_opens():
+    """Connections accepted on this machine so far (Tcp PassiveOpens in /proc/net/snmp)."""
+    with open("/proc/net/snmp") as f:
+        header, values = [line.split() for line in f if line.startswith("Tcp:")][:2]
+    return int(values[header.index("PassiveOpens")])
 
 
 def ms(value):
@@ -47,8 +54,10 @@ def main():
         cmd += ["-s", args.script]
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     before_server = server_ticks(args.server_pid)
+    before_opens = tcp_opens()
     text = subprocess.run(cmd + [args.url], check=True, capture_output=True, text=True).stdout
     after_server = server_ticks(args.server_pid)
+    opens = tcp_opens() - before_opens
     after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
 
     requests = int(re.search(r"(\d+) requests in", text).group(1))
@@ -63,6 +72,9 @@ def main():
         "p99_ms": ms(p["99"]),
         "non_2xx": int(bad.group(1)) if bad else 0,
         "wrk_cpu_us_per_request": round(wrk_cpu_s * 1e6 / max(1, requests), 1),
+        # wrk holds its connections open: more than one per connection means the server
+        # closed them, and the run measured TCP set-up rather than answers.
+        "connections_opened": opens,
     }
     if before_server is not None:
         server_s = (after_server - before_server) / os.sysconf("SC_CLK_TCK")
