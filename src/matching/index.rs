@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use rstar::{AABB, RTree, RTreeObject};
+use rstar::{AABB, Envelope as _, RTree, RTreeNode, RTreeObject};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -469,6 +469,7 @@ impl Reach {
     pub fn better_than(self, other: Reach) -> bool {
         self.specificity() < other.specificity()
     }
+
 }
 
 /// What the filters need of a service, copied into each of its index entries so that most
@@ -682,24 +683,55 @@ impl NeedEntry for AreaEntry {
     }
 }
 
-/// Entries whose boxes meet `envelope`, from the trees of the requested `needs`; a service in
-/// several of those trees is taken from the first only.
-fn entries<'a, T>(
+/// Visits the entries whose boxes meet `envelope` in the trees of the requested `needs`; a
+/// service in several of those trees is visited from the first only.
+///
+/// The trees are walked level by level, all of them together, and each node the next level
+/// will read is prefetched as soon as it is found. In a large index nearly every node is a
+/// cache miss; rstar's own iterator goes depth first and waits for each miss in turn, where
+/// here the misses of a whole level are in flight at once.
+fn for_each_entry<'a, T>(
     trees: &'a [RTree<T, WideNodes>],
-    envelope: &'a Envelope,
+    envelope: &Envelope,
     needs: u16,
-) -> impl Iterator<Item = &'a T> + 'a
-where
+    mut visit: impl FnMut(&'a T),
+) where
     T: RTreeObject<Envelope = Envelope> + NeedEntry,
 {
-    need_trees(needs).flat_map(move |tree| {
-        let earlier = needs & ((1u16 << tree) - 1);
-        trees
-            .get(tree)
-            .into_iter()
-            .flat_map(move |t| t.locate_in_envelope_intersecting(envelope))
-            .filter(move |e| e.needs() & earlier == 0)
-    })
+    // Each node to read, with the needs of the trees walked before its own.
+    let mut level: Vec<(&'a [RTreeNode<T>], u16)> = Vec::with_capacity(64);
+    let mut next = Vec::with_capacity(64);
+    for tree in need_trees(needs) {
+        let Some(root) = trees.get(tree).map(RTree::root) else {
+            continue;
+        };
+        if root.envelope().intersects(envelope) {
+            level.push((root.children(), needs & ((1u16 << tree) - 1)));
+        }
+    }
+    while !level.is_empty() {
+        for &(children, earlier) in &level {
+            for child in children {
+                match child {
+                    RTreeNode::Leaf(entry) => {
+                        if entry.envelope().intersects(envelope) && entry.needs() & earlier == 0 {
+                            visit(entry);
+                        }
+                    }
+                    RTreeNode::Parent(node) => {
+                        if node.envelope().intersects(envelope) {
+                            for grandchild in node.children() {
+                                super::prefetch(grandchild);
+                            }
+                            next.push((node.children(), earlier));
+                        }
+                    }
+                }
+            }
+        }
+        std::mem::swap(&mut level, &mut next);
+        next.clear();
+    }
 }
 
 /// Where a query looks: its point, and the coarse cell centre confidential services are
@@ -789,9 +821,9 @@ impl Index {
         let units = [unit_vector(probe.point), unit_vector(probe.cell)];
         let at = |t: Traits| usize::from(t.is_confidential());
         let local = |t: Traits| keep(t, Reach::Area);
-        for e in entries(&self.radius, &envelope, needs) {
+        for_each_entry(&self.radius, &envelope, needs, |e| {
             if !local(e.traits) {
-                continue;
+                return;
             }
             let side = at(e.traits);
             let c2 = chord2(units[side], e.unit);
@@ -816,15 +848,38 @@ impl Index {
                     },
                 });
             }
+        });
+        // Areas in three rounds, each starting the loads of the next for all of them before
+        // any waits: the shapes whose box meets the point, then their grids, then (for the
+        // few points the grid leaves open) their edges.
+        let mut areas = Vec::new();
+        for_each_entry(&self.areas, &envelope, needs, |e| {
+            if local(e.traits)
+                && let Some(shape) = self.shape(e.shape)
+            {
+                shape.prefetch_grid();
+                areas.push((e, shape));
+            }
+        });
+        let area_hit = |e: &AreaEntry| Hit {
+            service: e.service,
+            traits: e.traits,
+            reach: Reach::Area,
+        };
+        let mut open = Vec::new();
+        for (e, shape) in areas {
+            match shape.covers_by_grid([probe.point, probe.cell][at(e.traits)]) {
+                Some(true) => found(area_hit(e)),
+                Some(false) => {}
+                None => {
+                    shape.prefetch_edges();
+                    open.push((e, shape));
+                }
+            }
         }
-        for e in entries(&self.areas, &envelope, needs) {
-            let point = [probe.point, probe.cell][at(e.traits)];
-            if local(e.traits) && self.shape(e.shape).is_some_and(|s| s.covers(point)) {
-                found(Hit {
-                    service: e.service,
-                    traits: e.traits,
-                    reach: Reach::Area,
-                });
+        for (e, shape) in open {
+            if shape.covers_by_edges([probe.point, probe.cell][at(e.traits)]) {
+                found(area_hit(e));
             }
         }
         let regions = [probe.point_regions, probe.cell_regions];
@@ -862,24 +917,24 @@ impl Index {
             [around.lower().x(), around.lower().y()],
             [around.upper().x(), around.upper().y()],
         );
-        for e in entries(&self.radius, &envelope, needs) {
-            let Some((center, radius_km)) = self.service(e.service).and_then(|s| s.radius(e.slot))
-            else {
-                continue;
-            };
-            let gap = haversine_km(at, center) - radius_km;
-            if gap > 0.0 && gap <= km {
-                out.push((e.service, gap));
+        for_each_entry(&self.radius, &envelope, needs, |e| {
+            if let Some((center, radius_km)) =
+                self.service(e.service).and_then(|s| s.radius(e.slot))
+            {
+                let gap = haversine_km(at, center) - radius_km;
+                if gap > 0.0 && gap <= km {
+                    out.push((e.service, gap));
+                }
             }
-        }
-        for e in entries(&self.areas, &envelope, needs) {
+        });
+        for_each_entry(&self.areas, &envelope, needs, |e| {
             if let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
                 && gap > 0.0
                 && gap <= km
             {
                 out.push((e.service, gap));
             }
-        }
+        });
         for (region, gap) in near_regions {
             for (service, _) in self.by_region.get(region).into_iter().flatten() {
                 out.push((*service, *gap));

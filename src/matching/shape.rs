@@ -212,13 +212,39 @@ impl Shape {
 
     /// Whether the area covers the point, its boundary included.
     pub fn covers(&self, point: Coordinates) -> bool {
+        self.covers_by_grid(point)
+            .unwrap_or_else(|| self.covers_by_edges(point))
+    }
+
+    /// [`Shape::covers`] as far as the box and the grid answer it, which is for most points;
+    /// `None` when the edges must decide ([`Shape::covers_by_edges`]).
+    pub fn covers_by_grid(&self, point: Coordinates) -> Option<bool> {
         let p = point.to_point();
         if !self.bbox.is_some_and(|b| b.intersects(&p)) {
-            return false;
+            return Some(false);
         }
-        if let Some(known) = self.raster.as_ref().and_then(|r| r.lookup(p.0)) {
-            return known;
+        self.raster.as_ref().and_then(|r| r.lookup(p.0))
+    }
+
+    /// Starts loading what [`Shape::covers_by_grid`] reads, so that the loads of many shapes
+    /// overlap (see `Index::covering`).
+    pub fn prefetch_grid(&self) {
+        super::prefetch(&self.outline);
+        super::prefetch(&self.bbox);
+        if let Some(raster) = &self.raster {
+            super::prefetch(raster);
+            super::prefetch(&raster.inside);
         }
+    }
+
+    /// Starts loading what [`Shape::covers_by_edges`] reads first.
+    pub fn prefetch_edges(&self) {
+        self.outline.prefetch();
+    }
+
+    /// The exact test, its boundary included, for a point in the box.
+    pub fn covers_by_edges(&self, point: Coordinates) -> bool {
+        let p = point.to_point();
         match &self.indexed {
             None => self.outline.covers(p.0),
             Some(ix) => {
