@@ -470,6 +470,16 @@ impl Reach {
         self.specificity() < other.specificity()
     }
 
+    /// Among reaches of one service as specific as each other and as near, the one shown:
+    /// radius entries in the order given (lowest slot first), then areas. Whatever order
+    /// the index finds them in, a service then comes back the same way.
+    pub fn shown_before(self, other: Reach) -> bool {
+        let order = |r: Reach| match r {
+            Reach::Radius { slot, .. } => u16::from(slot),
+            _ => u16::MAX,
+        };
+        order(self) < order(other)
+    }
 }
 
 /// What the filters need of a service, copied into each of its index entries so that most

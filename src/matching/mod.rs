@@ -272,9 +272,16 @@ impl<'s> Candidates<'s> {
         match self.several.get(&c.position) {
             Some(&i) => {
                 if let Some(existing) = self.kept.get_mut(i) {
+                    // The most specific reach, then the nearest, so a service with several
+                    // entries ranks by its best one whatever order they are found in.
                     let better = match (c.outside_km, existing.outside_km) {
                         (Some(a), Some(b)) => a < b,
-                        _ => c.reach.better_than(existing.reach),
+                        _ if c.reach.better_than(existing.reach) => true,
+                        _ if existing.reach.better_than(c.reach) => false,
+                        _ => match c.distance_key.total_cmp(&existing.distance_key) {
+                            std::cmp::Ordering::Equal => c.reach.shown_before(existing.reach),
+                            nearer => nearer.is_lt(),
+                        },
                     };
                     if better {
                         *existing = c;

@@ -325,21 +325,7 @@ proptest! {
         let hidden = moved.iter().map(|i| Uuid::from_u128(*i as u128)).collect();
         let snapshot = Snapshot::new(1, Arc::new(base), Arc::new(overlay), Arc::new(hidden));
         for point in query_points(&specs, &extra, boundaries) {
-            let q = MatchQuery {
-                point,
-                point_unit: unit_vector(point),
-                cell: snap(point, 1.0),
-                source: LocationSource::Coordinates,
-                precision_km: 1.0,
-                needs: NeedSet(asked),
-                age,
-                gender: None,
-                languages: vec![],
-                require,
-                open_now: false,
-                limit,
-                now: chrono::Utc::now(),
-            };
+            let q = MatchQuery { age, require, limit, ..query_at(point, NeedSet(asked)) };
             let outcome = snapshot.find(&q, locator, boundaries);
             let mut local = Vec::new();
             let mut national = Vec::new();
@@ -364,6 +350,102 @@ proptest! {
                 prop_assert_eq!(got, expected, "at {:?}", point);
             }
         }
+    }
+}
+
+/// An anonymous query at `point` (its cell snapped at 1 km) with no filters.
+fn query_at(point: Coordinates, needs: NeedSet) -> MatchQuery {
+    MatchQuery {
+        point,
+        point_unit: unit_vector(point),
+        cell: snap(point, 1.0),
+        source: LocationSource::Coordinates,
+        precision_km: 1.0,
+        needs,
+        age: None,
+        gender: None,
+        languages: vec![],
+        require: 0,
+        open_now: false,
+        limit: MAX_LIMIT,
+        now: chrono::Utc::now(),
+    }
+}
+
+/// A service whose entries reach the point more than once ranks and shows by its nearest
+/// entry of the most specific kind, whatever order its coverage is listed in.
+#[test]
+fn a_service_reached_twice_ranks_by_its_nearest_entry_in_any_order() {
+    let boundaries = Boundaries::bundled();
+    let locator = RegionLocator::bundled();
+    let point = coords(37.0, -100.0);
+    // About 1 km and 33 km from the point; the service has no public site, so its distance
+    // is shown as a band.
+    let near = Coverage::Radius {
+        center: coords(37.01, -100.0),
+        radius_km: 30.0,
+    };
+    let far = Coverage::Radius {
+        center: coords(37.3, -100.0),
+        radius_km: 40.0,
+    };
+    for coverage in [vec![near.clone(), far.clone()], vec![far, near]] {
+        let index = Index::build(vec![input(1, coverage)], boundaries);
+        let snapshot = Snapshot::new(
+            1,
+            Arc::new(index),
+            Arc::new(Index::default()),
+            Arc::new(Default::default()),
+        );
+        let outcome = snapshot.find(&query_at(point, needs_of(1)), locator, boundaries);
+        let [found] = &outcome.results[..] else {
+            panic!("one result expected, got {}", outcome.results.len());
+        };
+        assert_eq!(found.distance_band, Some("within 5 km"));
+        assert!(
+            found
+                .why
+                .iter()
+                .any(|w| w == "serves within 30 km of its base"),
+            "{:?}",
+            found.why
+        );
+    }
+}
+
+proptest! {
+    /// A service reached several times is kept with one reach whatever order the reaches
+    /// arrive in: the most specific, then the nearest, then radius entries by slot and areas
+    /// last.
+    #[test]
+    fn a_service_reached_several_times_keeps_the_same_reach_in_any_order(
+        arrivals in Just((0..5usize).collect::<Vec<_>>()).prop_shuffle(),
+        keys in prop::collection::vec(0u8..3, 5),
+    ) {
+        let coverage = vec![Coverage::National { country: "US".into() }; 2];
+        let index = Index::build(vec![input(1, coverage)], Boundaries::bundled());
+        let service = index.service(0).expect("built");
+        prop_assert!(service.traits.has_several_entries());
+        let radius = |slot: u8| Reach::Radius { center_chord2: 0.0, slot, site_at_centre: false };
+        let reaches = [radius(0), radius(1), radius(2), Reach::Area, Reach::Region { region: 0 }];
+        let candidate = |i: usize| Candidate {
+            service,
+            position: (false, 0),
+            traits: service.traits,
+            reach: reaches[i],
+            outside_km: None,
+            needs_met: 1,
+            distance_key: f64::from(keys[i]),
+        };
+        let mut found = Candidates::new(MAX_LIMIT);
+        for i in &arrivals {
+            found.push(candidate(*i));
+        }
+        // Region is less specific than the rest; among those, the nearest, then by position.
+        let expected = (0..4).min_by_key(|i| (keys[*i], *i)).expect("four reaches");
+        let kept = found.into_top().0;
+        prop_assert_eq!(kept.len(), 1);
+        prop_assert_eq!(kept[0].reach, reaches[expected]);
     }
 }
 
