@@ -861,13 +861,20 @@ impl Index {
         });
         // Areas in three rounds, each starting the loads of the next for all of them before
         // any waits: the shapes whose box meets the point, then their grids, then (for the
-        // few points the grid leaves open) their edges.
+        // few points the grid leaves open) their edges. A service with a public site is
+        // ranked by its distance to that site, read from its record: that load is started
+        // in the first round too.
         let mut areas = Vec::new();
         for_each_entry(&self.areas, &envelope, needs, |e| {
             if local(e.traits)
                 && let Some(shape) = self.shape(e.shape)
             {
                 shape.prefetch_grid();
+                if e.traits.has_public_site()
+                    && let Some(service) = self.service(e.service)
+                {
+                    super::prefetch(&service.site);
+                }
                 areas.push((e, shape));
             }
         });
