@@ -458,7 +458,7 @@ impl Reach {
     }
 
     /// Lower is more specific: radius and area, then region, then national.
-    fn specificity(self) -> u8 {
+    pub fn specificity(self) -> u8 {
         match self {
             Reach::Radius { .. } | Reach::Area => 0,
             Reach::Region { .. } => 1,
@@ -466,19 +466,13 @@ impl Reach {
         }
     }
 
-    pub fn better_than(self, other: Reach) -> bool {
-        self.specificity() < other.specificity()
-    }
-
-    /// Among reaches of one service as specific as each other and as near, the one shown:
-    /// radius entries in the order given (lowest slot first), then areas. Whatever order
-    /// the index finds them in, a service then comes back the same way.
-    pub fn shown_before(self, other: Reach) -> bool {
-        let order = |r: Reach| match r {
+    /// Among reaches of one service as specific as each other and as near, lower is shown:
+    /// radius entries in the order given (their slot), then the rest.
+    pub fn listed_order(self) -> u16 {
+        match self {
             Reach::Radius { slot, .. } => u16::from(slot),
             _ => u16::MAX,
-        };
-        order(self) < order(other)
+        }
     }
 }
 
@@ -827,7 +821,10 @@ impl Index {
         mut found: impl FnMut(Hit),
     ) {
         let needs = probe.needs.0;
-        let envelope = points_envelope(&[probe.point, probe.cell]);
+        // Public and location-less services are judged at the point, confidential ones at
+        // the cell: `points[at(traits)]`.
+        let points = [probe.point, probe.cell];
+        let envelope = points_envelope(&points);
         let units = [unit_vector(probe.point), unit_vector(probe.cell)];
         let at = |t: Traits| usize::from(t.is_confidential());
         let local = |t: Traits| keep(t, Reach::Area);
@@ -842,7 +839,7 @@ impl Index {
             } else if c2 > e.chord2 * (1.0 + RIM) {
                 false
             } else {
-                let point = [probe.point, probe.cell][side];
+                let point = points[side];
                 self.service(e.service)
                     .and_then(|s| s.radius(e.slot))
                     .is_some_and(|(center, km)| haversine_km(point, center) <= km)
@@ -885,7 +882,7 @@ impl Index {
         };
         let mut open = Vec::new();
         for (e, shape) in areas {
-            match shape.covers_by_grid([probe.point, probe.cell][at(e.traits)]) {
+            match shape.covers_by_grid(points[at(e.traits)]) {
                 Some(true) => found(area_hit(e)),
                 Some(false) => {}
                 None => {
@@ -895,7 +892,7 @@ impl Index {
             }
         }
         for (e, shape) in open {
-            if shape.covers_by_edges([probe.point, probe.cell][at(e.traits)]) {
+            if shape.covers_by_edges(points[at(e.traits)]) {
                 found(area_hit(e));
             }
         }

@@ -202,6 +202,18 @@ impl<'s> Candidate<'s> {
         }
     }
 
+    /// Of two reaches of one service, whether this one is kept: the most specific, then the
+    /// nearest, then radius entries in their listed order, so a service with several entries
+    /// ranks by its best one whatever order the index finds them in.
+    fn reaches_better_than(&self, other: &Candidate<'_>) -> bool {
+        self.reach
+            .specificity()
+            .cmp(&other.reach.specificity())
+            .then(self.distance_key.total_cmp(&other.distance_key))
+            .then(self.reach.listed_order().cmp(&other.reach.listed_order()))
+            .is_lt()
+    }
+
     fn rank(a: &Candidate<'_>, b: &Candidate<'_>) -> std::cmp::Ordering {
         b.needs_met
             .cmp(&a.needs_met)
@@ -217,7 +229,7 @@ impl<'s> Candidate<'s> {
     }
 }
 
-/// The candidates a query finds, one per service (its most specific reach). A point in a
+/// The candidates a query finds, one per service (its best reach). A point in a
 /// city is covered by thousands of services and only the best `limit` are shown, so local
 /// candidates with a single coverage entry (the usual case) are pruned to the best `limit`
 /// whenever their list grows past a few times that, and anything ranking below the last
@@ -272,16 +284,9 @@ impl<'s> Candidates<'s> {
         match self.several.get(&c.position) {
             Some(&i) => {
                 if let Some(existing) = self.kept.get_mut(i) {
-                    // The most specific reach, then the nearest, so a service with several
-                    // entries ranks by its best one whatever order they are found in.
                     let better = match (c.outside_km, existing.outside_km) {
                         (Some(a), Some(b)) => a < b,
-                        _ if c.reach.better_than(existing.reach) => true,
-                        _ if existing.reach.better_than(c.reach) => false,
-                        _ => match c.distance_key.total_cmp(&existing.distance_key) {
-                            std::cmp::Ordering::Equal => c.reach.shown_before(existing.reach),
-                            nearer => nearer.is_lt(),
-                        },
+                        _ => c.reaches_better_than(existing),
                     };
                     if better {
                         *existing = c;
