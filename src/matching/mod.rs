@@ -251,9 +251,11 @@ const PRUNE_AT: usize = if cfg!(test) { 2 } else { 8 };
 
 impl<'s> Candidates<'s> {
     fn new(limit: usize) -> Self {
+        let limit = limit.max(1);
         Candidates {
-            limit: limit.max(1),
-            ranked: Vec::new(),
+            limit,
+            // It never holds more than this: grown from empty it would copy itself repeatedly.
+            ranked: Vec::with_capacity(PRUNE_AT * limit),
             cut: None,
             kept: Vec::new(),
             several: HashMap::new(),
@@ -261,10 +263,18 @@ impl<'s> Candidates<'s> {
     }
 
     fn push(&mut self, c: Candidate<'s>) {
+        self.push_if(c, || true);
+    }
+
+    /// Pushes `c` if `admit` says it may be shown. `admit` is asked only when `c` is not
+    /// already ranked out: it reads memory a ranked-out candidate never needs (the hidden set,
+    /// the service record), and most of a city's candidates are ranked out.
+    fn push_if(&mut self, c: Candidate<'s>, admit: impl FnOnce() -> bool) {
         if !c.traits.has_several_entries() && c.reach.is_local() {
             if self
                 .cut
                 .is_some_and(|cut| Candidate::rank(&c, &cut).is_gt())
+                || !admit()
             {
                 return;
             }
@@ -275,6 +285,9 @@ impl<'s> Candidates<'s> {
                 self.ranked.truncate(self.limit);
                 self.cut = self.ranked.last().copied();
             }
+            return;
+        }
+        if !admit() {
             return;
         }
         if !c.traits.has_several_entries() {
@@ -410,11 +423,13 @@ impl Snapshot {
                 let Some(service) = index.service(hit.service) else {
                     return;
                 };
-                if self.is_live(position) && (!record_filters || service.passes_record_filters(q)) {
-                    found.push(Candidate::new(
-                        service, position, hit.traits, hit.reach, None, q,
-                    ));
-                }
+                found.push_if(
+                    Candidate::new(service, position, hit.traits, hit.reach, None, q),
+                    || {
+                        self.is_live(position)
+                            && (!record_filters || service.passes_record_filters(q))
+                    },
+                );
             });
         }
         let (local, national) = found.into_top();
