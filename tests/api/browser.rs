@@ -148,6 +148,29 @@ fn navigated(result: Result<(), CmdError>) {
     }
 }
 
+#[test]
+fn chromedrivers_aborted_by_navigation_answer_counts_as_done() {
+    navigated(Ok(()));
+    navigated(Err(CmdError::NotW3C(Value::String(
+        "aborted by navigation".into(),
+    ))));
+}
+
+#[test]
+#[should_panic(expected = "a navigating click or key press failed")]
+fn any_other_answer_to_a_navigating_action_fails() {
+    navigated(Err(CmdError::NotW3C(Value::String("stale element".into()))));
+}
+
+/// Presses `key` in the element `at`, a key that makes the page navigate.
+async fn press_to_navigate(browser: &Client, at: Locator<'_>, key: Key) {
+    let element = browser
+        .find(at)
+        .await
+        .unwrap_or_else(|e| panic!("nothing to press {key:?} in: {e}"));
+    navigated(element.send_keys(&char::from(key).to_string()).await);
+}
+
 /// Fills the survivor form with a ZIP and needs and submits it.
 async fn search(browser: &Client, zip: &str, needs: &[&str]) {
     browser
@@ -167,14 +190,7 @@ async fn search(browser: &Client, zip: &str, needs: &[&str]) {
             .unwrap();
     }
     // Enter in the ZIP field submits the form, as a keyboard user would (and needs no script).
-    navigated(
-        browser
-            .find(Locator::Id("zip"))
-            .await
-            .unwrap()
-            .send_keys(&char::from(Key::Enter).to_string())
-            .await,
-    );
+    press_to_navigate(browser, Locator::Id("zip"), Key::Enter).await;
     browser
         .wait()
         .for_element(Locator::Id("results-heading"))
@@ -330,14 +346,7 @@ async fn quick_exit_and_escape_leave_and_back_does_not_return_to_the_results() {
                     .await,
             );
         } else {
-            navigated(
-                browser
-                    .find(Locator::Css("body"))
-                    .await
-                    .unwrap()
-                    .send_keys(&char::from(Key::Escape).to_string())
-                    .await,
-            );
+            press_to_navigate(&browser, Locator::Css("body"), Key::Escape).await;
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
