@@ -7,7 +7,7 @@ use geo::Point;
 use rstar::{AABB, RTree, RTreeObject};
 
 use super::shape::{Shape, point_envelope};
-use crate::boundaries::Boundaries;
+use crate::boundaries::{Boundaries, RegionKind};
 use crate::domain::Coordinates;
 use crate::domain::coordinates::EARTH_RADIUS_KM;
 
@@ -27,7 +27,17 @@ impl RTreeObject for RegionEntry {
 pub struct RegionLocator {
     tree: RTree<RegionEntry>,
     shapes: Vec<Shape>,
+    /// For each county, the regions a point in it is in: the nation, its state and itself,
+    /// sorted (empty for the other regions).
+    county_chains: Vec<Vec<u32>>,
 }
+
+/// How far off the outlines a point still counts as in the nearest county: 12 nautical miles,
+/// the territorial sea. The bundled outlines are simplified for 1:10,000,000, so they leave
+/// out piers, barrier islands and waterfront blocks (the centroids of ZIP codes 60611 in
+/// Chicago and 33109 in Miami Beach fall outside every county), and a coarse cell's centre or
+/// a phone's position can be on the water.
+pub const SHORE_KM: f64 = 22.2;
 
 impl RegionLocator {
     pub fn bundled() -> &'static RegionLocator {
@@ -55,10 +65,13 @@ impl RegionLocator {
         RegionLocator {
             tree: RTree::bulk_load(entries),
             shapes,
+            county_chains: county_chains(boundaries),
         }
     }
 
     /// Regions (by index in [`Boundaries::regions`]) that cover the point, boundary included.
+    /// A point in no county but within [`SHORE_KM`] of one is in the nearest county, its
+    /// state and the nation.
     pub fn regions_at(&self, point: Coordinates) -> Vec<u32> {
         let mut found: Vec<u32> = self
             .tree
@@ -66,8 +79,50 @@ impl RegionLocator {
             .filter(|e| self.shape(e.region).is_some_and(|s| s.covers(point)))
             .map(|e| e.region)
             .collect();
+        if !found.iter().any(|r| self.is_county(*r))
+            && let Some(county) = self.nearest_county(point, SHORE_KM)
+            && let Some(chain) = self.county_chains.get(county as usize)
+        {
+            found.extend(chain);
+            found.sort_unstable();
+            found.dedup();
+            return found;
+        }
         found.sort_unstable();
         found
+    }
+
+    fn is_county(&self, region: u32) -> bool {
+        self.county_chains
+            .get(region as usize)
+            .is_some_and(|chain| !chain.is_empty())
+    }
+
+    /// The county nearest the point within `km`, for a point in none.
+    fn nearest_county(&self, point: Coordinates, km: f64) -> Option<u32> {
+        let mut near: Vec<(f64, u32)> = self
+            .tree
+            .locate_in_envelope_intersecting(&envelope_around(point, km))
+            .filter(|e| self.is_county(e.region))
+            .filter_map(|e| Some((self.shape(e.region)?.box_distance_km(point), e.region)))
+            .filter(|(box_km, _)| *box_km <= km)
+            .collect();
+        // Box distances are lower bounds: the exact distance (costly) is asked only of
+        // counties whose box is nearer than the nearest county found so far.
+        near.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut best: Option<(f64, u32)> = None;
+        for (box_km, region) in near {
+            if best.is_some_and(|(km, _)| box_km > km) {
+                break;
+            }
+            let Some(exact) = self.shape(region).map(|s| s.distance_km(point)) else {
+                continue;
+            };
+            if exact <= km && best.is_none_or(|(km, _)| exact < km) {
+                best = Some((exact, region));
+            }
+        }
+        best.map(|(_, region)| region)
     }
 
     /// Regions that `wanted` accepts within `km` of the point that do not cover it, with
@@ -94,6 +149,38 @@ impl RegionLocator {
     }
 }
 
+/// Each county's chain (nation, state, county); empty for other regions.
+fn county_chains(boundaries: &Boundaries) -> Vec<Vec<u32>> {
+    let regions = boundaries.regions();
+    let index = |i: usize| u32::try_from(i).ok();
+    let nation = regions
+        .iter()
+        .position(|r| r.kind == RegionKind::Nation)
+        .and_then(index);
+    let states: std::collections::HashMap<&str, u32> = regions
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.kind == RegionKind::State)
+        .filter_map(|(i, r)| Some((r.state.as_deref()?, index(i)?)))
+        .collect();
+    let state_of = |code: &Option<String>| states.get(code.as_deref()?).copied();
+    regions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if r.kind != RegionKind::County {
+                return Vec::new();
+            }
+            let mut chain: Vec<u32> = [nation, state_of(&r.state), index(i)]
+                .into_iter()
+                .flatten()
+                .collect();
+            chain.sort_unstable();
+            chain
+        })
+        .collect()
+}
+
 /// A lon/lat box that holds every point within `km` of `point` (whole longitudes near poles).
 pub fn envelope_around(point: Coordinates, km: f64) -> AABB<Point<f64>> {
     let dlat = (km / EARTH_RADIUS_KM).to_degrees();
@@ -107,4 +194,125 @@ pub fn envelope_around(point: Coordinates, km: f64) -> AABB<Point<f64>> {
         Point::new(point.lon() - dlon, (point.lat() - dlat).max(-90.0)),
         Point::new(point.lon() + dlon, (point.lat() + dlat).min(90.0)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(lat: f64, lon: f64) -> Coordinates {
+        Coordinates::new(lat, lon).unwrap_or_else(|_| panic!("bad test point {lat},{lon}"))
+    }
+
+    fn codes(regions: &[u32]) -> Vec<&'static str> {
+        let all = Boundaries::bundled().regions();
+        let mut codes: Vec<&str> = regions
+            .iter()
+            .map(|r| all[*r as usize].code.as_str())
+            .collect();
+        codes.sort_unstable();
+        codes
+    }
+
+    /// The county nearest the point by a scan of every county, without the R-tree or the
+    /// box-distance cut-off.
+    fn nearest_by_scan(locator: &RegionLocator, point: Coordinates) -> Option<&'static str> {
+        let all = Boundaries::bundled().regions();
+        (0..all.len() as u32)
+            .filter(|r| locator.is_county(*r))
+            .filter_map(|r| Some((locator.shape(r)?.distance_km(point), r)))
+            .filter(|(km, _)| *km <= SHORE_KM)
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            .map(|(_, r)| all[r as usize].code.as_str())
+    }
+
+    #[test]
+    fn a_point_inside_a_county_is_in_it_its_state_and_the_nation_only() {
+        let locator = RegionLocator::bundled();
+        // Downtown Oakland and rural Kansas.
+        assert_eq!(
+            codes(&locator.regions_at(at(37.8044, -122.2712))),
+            ["US", "US-06001", "US-CA"]
+        );
+        assert_eq!(
+            codes(&locator.regions_at(at(38.5, -98.5))),
+            ["US", "US-20009", "US-KS"]
+        );
+    }
+
+    #[test]
+    fn waterfront_places_the_outlines_cut_off_are_in_the_nearest_county() {
+        let locator = RegionLocator::bundled();
+        // ZIP centroids outside every simplified county: Streeterville in Chicago, Miami
+        // Beach, Evanston; and a point just off San Francisco's Ocean Beach.
+        for (point, expected) in [
+            (at(41.894742, -87.615073), ["US", "US-17031", "US-IL"]),
+            (at(25.761184, -80.130777), ["US", "US-12086", "US-FL"]),
+            (at(42.053554, -87.670259), ["US", "US-17031", "US-IL"]),
+            (at(37.75, -122.55), ["US", "US-06075", "US-CA"]),
+        ] {
+            assert!(
+                !locator.shapes.iter().any(|s| s.covers(point)),
+                "{point:?} is inside an outline: it tests nothing"
+            );
+            assert_eq!(codes(&locator.regions_at(point)), expected, "{point:?}");
+        }
+    }
+
+    #[test]
+    fn open_water_beyond_the_shore_allowance_is_in_no_region() {
+        let locator = RegionLocator::bundled();
+        // Mid-Atlantic; the middle of Lake Michigan; 40 km off Cape Cod.
+        for point in [at(35.0, -60.0), at(43.5, -87.2), at(41.8, -69.45)] {
+            assert_eq!(
+                codes(&locator.regions_at(point)),
+                Vec::<&str>::new(),
+                "{point:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_county_chosen_off_shore_is_the_nearest_by_a_scan_of_all() {
+        let locator = RegionLocator::bundled();
+        let all = Boundaries::bundled().regions();
+        let mut checked = 0;
+        // Around coastal and lakeside places, at sea and on land alike.
+        for (lat, lon) in [
+            (41.894742, -87.615073),
+            (25.761184, -80.130777),
+            (37.75, -122.55),
+            (44.112753, -68.357532),
+            (36.331206, -75.851203),
+            (26.537104, -82.121707),
+            (46.452414, -86.901161),
+            (18.46446, -66.094995),
+            (37.001772, -76.309871),
+            (21.3, -157.95),
+        ] {
+            for (dlat, dlon) in [
+                (0.0, 0.0),
+                (0.05, 0.05),
+                (-0.05, 0.1),
+                (0.1, -0.1),
+                (0.0, 0.2),
+            ] {
+                let point = at(lat + dlat, lon + dlon);
+                let found = locator.regions_at(point);
+                if found
+                    .iter()
+                    .any(|r| locator.shapes[*r as usize].covers(point))
+                {
+                    continue;
+                }
+                let county = found
+                    .iter()
+                    .map(|r| all[*r as usize].code.as_str())
+                    .find(|code| code.len() == "US-00000".len());
+                assert_eq!(county, nearest_by_scan(locator, point), "{point:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 10, "only {checked} points off the outlines");
+    }
 }

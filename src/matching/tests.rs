@@ -10,9 +10,9 @@ use uuid::Uuid;
 use super::index::{AddressView, Index, OrganizationView, Probe, Reach, ServiceInput, Site};
 use super::outline::{polar_ring, rounded};
 use super::query::{LocationSource, MAX_LIMIT, MatchQuery, NeedSet, snap};
-use super::regions::RegionLocator;
+use super::regions::{RegionLocator, SHORE_KM};
 use super::{Candidate, Candidates, Snapshot};
-use crate::boundaries::Boundaries;
+use crate::boundaries::{Boundaries, RegionKind};
 use crate::domain::coordinates::{haversine_km, unit_vector};
 use crate::domain::coverage::{AreaGeometry, Coverage};
 use crate::domain::eligibility::Eligibility;
@@ -129,9 +129,52 @@ fn brute_force(coverage: &Coverage, at: Coordinates, boundaries: &Boundaries) ->
         Coverage::Radius { center, radius_km } => haversine_km(at, *center) <= *radius_km,
         Coverage::Area { geometry } => geometry.to_multi_polygon().intersects(&at.to_point()),
         Coverage::Region { code } | Coverage::National { country: code } => boundaries
-            .get(code)
-            .is_some_and(|r| r.geometry.intersects(&at.to_point())),
+            .index_of(code)
+            .is_some_and(|i| regions_by_scan(at, boundaries).contains(&i)),
     }
+}
+
+/// The regions at a point by a scan of every region: those whose outline holds it, or, for a
+/// point in no county, the county nearest within `SHORE_KM` with its state and the nation.
+/// Remembered per point: each point is asked about many services.
+fn regions_by_scan(at: Coordinates, boundaries: &Boundaries) -> BTreeSet<usize> {
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<(u64, u64), BTreeSet<usize>>> =
+            Default::default();
+    }
+    let key = (at.lat().to_bits(), at.lon().to_bits());
+    if let Some(found) = SEEN.with(|seen| seen.borrow().get(&key).cloned()) {
+        return found;
+    }
+    let regions = boundaries.regions();
+    let p = at.to_point();
+    let locator = RegionLocator::bundled();
+    let mut found: BTreeSet<usize> = (0..regions.len())
+        .filter(|i| {
+            let in_box = locator.shape(*i as u32).and_then(|s| s.bounding_box());
+            in_box.is_some_and(|b| b.intersects(&p)) && regions[*i].geometry.intersects(&p)
+        })
+        .collect();
+    if !found.iter().any(|i| regions[*i].kind == RegionKind::County) {
+        let nearest = (0..regions.len())
+            .filter(|i| regions[*i].kind == RegionKind::County)
+            .filter_map(|i| Some((locator.shape(i as u32)?, i)))
+            // The box distance is a lower bound: no county within reach is passed over.
+            .filter(|(shape, _)| shape.box_distance_km(at) <= SHORE_KM)
+            .map(|(shape, i)| (shape.distance_km(at), i))
+            .filter(|(km, _)| *km <= SHORE_KM)
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        if let Some((_, county)) = nearest {
+            let state = &regions[county].state;
+            found.insert(county);
+            found.extend((0..regions.len()).filter(|i| {
+                let r = &regions[*i];
+                r.kind == RegionKind::Nation || (r.kind == RegionKind::State && r.state == *state)
+            }));
+        }
+    }
+    SEEN.with(|seen| seen.borrow_mut().insert(key, found.clone()));
+    found
 }
 
 fn query_points(specs: &[Spec], extra: &[(f64, f64)], boundaries: &Boundaries) -> Vec<Coordinates> {

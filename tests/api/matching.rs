@@ -216,6 +216,65 @@ async fn nothing_local_is_never_a_dead_end() {
     assert_eq!(nearby[0]["coverage_type"], "outside");
 }
 
+/// The bundled outlines are simplified, and leave waterfront places out of every county: the
+/// centroid of ZIP 60611 (Streeterville, Chicago) is off them, as is a phone on a pier.
+#[tokio::test]
+async fn a_waterfront_place_off_the_simplified_outlines_keeps_its_county_and_the_hotlines() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    service(
+        &app,
+        org,
+        "Cook County Shelter",
+        json!({"coverage": [{"type": "region", "code": "US-17031"}]}),
+    )
+    .await;
+    service(
+        &app,
+        org,
+        "Nationwide Line",
+        json!({"coverage": [{"type": "national", "country": "US"}]}),
+    )
+    .await;
+    app.wait_for_index().await;
+
+    for location in [
+        json!({"postal_code": "60611"}),
+        json!({"lat": 41.8925, "lon": -87.6000}),
+    ] {
+        let res = app
+            .find(&json!({"location": location, "needs": ["shelter"]}))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(
+            names(&res.body["results"]),
+            ["Cook County Shelter"],
+            "{location}"
+        );
+        assert!(
+            res.body["results"][0]["why"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w.as_str().unwrap().contains("serves Cook")),
+            "{}",
+            res.body
+        );
+        assert_eq!(
+            names(&res.body["hotlines"]),
+            ["Nationwide Line"],
+            "{location}"
+        );
+    }
+    // Far out on the lake, beyond the shore allowance: in no county, and not in the country.
+    let res = app
+        .find(&json!({"location": {"lat": 43.5, "lon": -87.2}, "needs": ["shelter"]}))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(names(&res.body["results"]), Vec::<String>::new());
+    assert_eq!(names(&res.body["hotlines"]), Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn region_and_zip_inputs_and_region_coverage() {
     let app = spawn_app().await;
