@@ -137,7 +137,7 @@ fn brute_force(coverage: &Coverage, at: Coordinates, boundaries: &Boundaries) ->
 /// The regions at a point by a scan of every region: those whose outline holds it, or, for a
 /// point in no county, the county nearest within `SHORE_KM` with its state and the nation.
 /// Remembered per point: each point is asked about many services.
-fn regions_by_scan(at: Coordinates, boundaries: &Boundaries) -> BTreeSet<usize> {
+pub(super) fn regions_by_scan(at: Coordinates, boundaries: &Boundaries) -> BTreeSet<usize> {
     thread_local! {
         static SEEN: std::cell::RefCell<std::collections::HashMap<(u64, u64), BTreeSet<usize>>> =
             Default::default();
