@@ -84,11 +84,9 @@ impl RegionLocator {
             && let Some(chain) = self.county_chains.get(county as usize)
         {
             found.extend(chain);
-            found.sort_unstable();
-            found.dedup();
-            return found;
         }
         found.sort_unstable();
+        found.dedup();
         found
     }
 
@@ -112,13 +110,13 @@ impl RegionLocator {
         near.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut best: Option<(f64, u32)> = None;
         for (box_km, region) in near {
-            if best.is_some_and(|(km, _)| box_km > km) {
+            if best.is_some_and(|(best_km, _)| box_km > best_km) {
                 break;
             }
             let Some(exact) = self.shape(region).map(|s| s.distance_km(point)) else {
                 continue;
             };
-            if exact <= km && best.is_none_or(|(km, _)| exact < km) {
+            if exact <= km && best.is_none_or(|(best_km, _)| exact < best_km) {
                 best = Some((exact, region));
             }
         }
