@@ -98,11 +98,16 @@ impl RegionLocator {
 
     /// The county nearest the point within `km`, for a point in none.
     fn nearest_county(&self, point: Coordinates, km: f64) -> Option<u32> {
-        let mut near: Vec<(f64, u32)> = self
-            .tree
-            .locate_in_envelope_intersecting(&envelope_around(point, km))
-            .filter(|e| self.is_county(e.region))
-            .filter_map(|e| Some((self.shape(e.region)?.box_distance_km(point), e.region)))
+        let mut counties: Vec<u32> = wrapped(envelope_around(point, km))
+            .flat_map(|envelope| self.tree.locate_in_envelope_intersecting(&envelope))
+            .map(|e| e.region)
+            .filter(|r| self.is_county(*r))
+            .collect();
+        counties.sort_unstable();
+        counties.dedup();
+        let mut near: Vec<(f64, u32)> = counties
+            .into_iter()
+            .filter_map(|r| Some((self.shape(r)?.box_distance_km(point), r)))
             .filter(|(box_km, _)| *box_km <= km)
             .collect();
         // Box distances are lower bounds: the exact distance (costly) is asked only of
@@ -179,6 +184,25 @@ fn county_chains(boundaries: &Boundaries) -> Vec<Vec<u32>> {
         .collect()
 }
 
+/// The box, and its part past the antimeridian moved back by a full turn, if it has one.
+fn wrapped(envelope: AABB<Point<f64>>) -> impl Iterator<Item = AABB<Point<f64>>> {
+    let (lower, upper) = (envelope.lower(), envelope.upper());
+    let turn = if upper.x() > 180.0 {
+        Some(-360.0)
+    } else if lower.x() < -180.0 {
+        Some(360.0)
+    } else {
+        None
+    };
+    let moved = turn.map(|t| {
+        AABB::from_corners(
+            Point::new(lower.x() + t, lower.y()),
+            Point::new(upper.x() + t, upper.y()),
+        )
+    });
+    std::iter::once(envelope).chain(moved)
+}
+
 /// A lon/lat box that holds every point within `km` of `point` (whole longitudes near poles).
 pub fn envelope_around(point: Coordinates, km: f64) -> AABB<Point<f64>> {
     let dlat = (km / EARTH_RADIUS_KM).to_degrees();
@@ -246,6 +270,24 @@ mod tests {
     }
 
     #[test]
+    fn off_shore_counties_are_seen_across_the_antimeridian() {
+        let locator = RegionLocator::bundled();
+        // In the Bering Sea by the Rat Islands, a few kilometres either side of 180.
+        for point in [
+            at(51.9, 179.999),
+            at(51.9, -179.999),
+            at(51.9, 180.0),
+            at(51.9, -180.0),
+        ] {
+            assert_eq!(
+                codes(&locator.regions_at(point)),
+                ["US", "US-02016", "US-AK"],
+                "{point:?}"
+            );
+        }
+    }
+
+    #[test]
     fn open_water_beyond_the_shore_allowance_is_in_no_region() {
         let locator = RegionLocator::bundled();
         // Mid-Atlantic; the middle of Lake Michigan; 40 km off Cape Cod.
@@ -275,6 +317,7 @@ mod tests {
             (18.46446, -66.094995),
             (37.001772, -76.309871),
             (21.3, -157.95),
+            (51.9, -179.8),
         ] {
             for (dlat, dlon) in [
                 (0.0, 0.0),

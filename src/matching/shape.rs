@@ -265,8 +265,22 @@ impl Shape {
             return f64::INFINITY;
         };
         let lat = point.lat().clamp(b.min().y, b.max().y);
-        let lon = point.lon().clamp(b.min().x, b.max().x);
+        let lon = self.facing_lon(point).clamp(b.min().x, b.max().x);
         Coordinates::new(lat, lon).map_or(f64::INFINITY, |c| haversine_km(point, c))
+    }
+
+    /// The point's longitude, moved by a full turn when that brings it nearer the area's box:
+    /// an area just across the antimeridian is then measured the short way round. (Haversine
+    /// distances need no such care; planar nearest points do.)
+    fn facing_lon(&self, point: Coordinates) -> f64 {
+        let Some(b) = self.bbox else {
+            return point.lon();
+        };
+        let gap = |lon: f64| (b.min().x - lon).max(lon - b.max().x).max(0.0);
+        [point.lon(), point.lon() + 360.0, point.lon() - 360.0]
+            .into_iter()
+            .min_by(|a, c| gap(*a).total_cmp(&gap(*c)))
+            .unwrap_or(point.lon())
     }
 
     /// About how far the area is: the box distance when the point is outside the box, the
@@ -287,7 +301,7 @@ impl Shape {
         match self
             .outline
             .to_multi_polygon()
-            .closest_point(&point.to_point())
+            .closest_point(&Point::new(self.facing_lon(point), point.lat()))
         {
             geo::Closest::Intersection(_) => 0.0,
             geo::Closest::SinglePoint(c) => {
