@@ -409,7 +409,7 @@ async fn every_route_answers_every_role_as_the_table_says() {
 
     let world = World::new().await;
     // Form posts answer 303 on success; the answer to the post itself is what is checked.
-    let client = reqwest::Client::builder()
+    let client = crate::helpers::client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

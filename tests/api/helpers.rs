@@ -207,6 +207,14 @@ impl TestResponse {
     }
 }
 
+/// An HTTP client that opens a connection per request. The app closes a keep-alive connection
+/// when it has been idle for 5 s (actix's default) and after an answer given without reading
+/// the body (a 401 to a POST); a request sent on a pooled connection just as it closes fails
+/// with `IncompleteMessage`, as one did in CI on a loaded machine.
+pub fn client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().pool_max_idle_per_host(0)
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_on(TestDb::new()).await
 }
@@ -245,7 +253,7 @@ pub async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> T
     let admin_token = create_token(&db, Role::Admin, None);
     let app = TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: client().build().unwrap(),
         db,
         admin_token,
         data_key: settings.data_key,

@@ -186,7 +186,7 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
     }
     let admin = create_token(&db, Role::Admin, None);
     create_user(&db, EMAIL, PASSWORD, Role::Caseworker, None);
-    let client = reqwest::Client::builder()
+    let client = crate::helpers::client()
         .local_address(CLIENT_IP.parse::<IpAddr>().unwrap())
         .build()
         .unwrap();
