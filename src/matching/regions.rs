@@ -27,8 +27,8 @@ impl RTreeObject for RegionEntry {
 pub struct RegionLocator {
     tree: RTree<RegionEntry>,
     shapes: Vec<Shape>,
-    /// For each county, the regions a point in it is in: the nation, its state and itself,
-    /// sorted (empty for the other regions).
+    /// For each county, the regions a point in it is in: the nation, its state and itself
+    /// (empty for the other regions).
     county_chains: Vec<Vec<u32>>,
 }
 
@@ -174,12 +174,10 @@ fn county_chains(boundaries: &Boundaries) -> Vec<Vec<u32>> {
             if r.kind != RegionKind::County {
                 return Vec::new();
             }
-            let mut chain: Vec<u32> = [nation, state_of(&r.state), index(i)]
+            [nation, state_of(&r.state), index(i)]
                 .into_iter()
                 .flatten()
-                .collect();
-            chain.sort_unstable();
-            chain
+                .collect()
         })
         .collect()
 }

@@ -171,6 +171,15 @@ async fn press_to_navigate(browser: &Client, at: Locator<'_>, key: Key) {
     navigated(element.send_keys(&char::from(key).to_string()).await);
 }
 
+/// Clicks the element `at`, which makes the page navigate.
+async fn click_to_navigate(browser: &Client, at: Locator<'_>) {
+    let element = browser
+        .find(at)
+        .await
+        .unwrap_or_else(|e| panic!("nothing to click: {e}"));
+    navigated(element.click().await);
+}
+
 /// Fills the survivor form with a ZIP and needs and submits it.
 async fn search(browser: &Client, zip: &str, needs: &[&str]) {
     browser
@@ -337,14 +346,7 @@ async fn quick_exit_and_escape_leave_and_back_does_not_return_to_the_results() {
         browser.goto(&app.url("/")).await.unwrap();
         search(&browser, "94110", &["legal_aid"]).await;
         if how == "button" {
-            navigated(
-                browser
-                    .find(Locator::Id("quick-exit"))
-                    .await
-                    .unwrap()
-                    .click()
-                    .await,
-            );
+            click_to_navigate(&browser, Locator::Id("quick-exit")).await;
         } else {
             press_to_navigate(&browser, Locator::Css("body"), Key::Escape).await;
         }
@@ -422,16 +424,11 @@ async fn console_search(browser: &Client, zip: &str, need: &str) {
         .click()
         .await
         .unwrap();
-    navigated(
-        browser
-            .find(Locator::Css(
-                "form[action='/console/search'] button[type=submit]",
-            ))
-            .await
-            .unwrap()
-            .click()
-            .await,
-    );
+    click_to_navigate(
+        browser,
+        Locator::Css("form[action='/console/search'] button[type=submit]"),
+    )
+    .await;
 }
 
 async fn sign_in(browser: &Client, app: &TestApp, email: &str, password: &str) {
