@@ -1,5 +1,6 @@
-//! An immutable in-memory index of services for matching: R-trees of coverage boxes (radius
-//! entries and areas), services by region, and the compact fields filters and results need.
+//! An immutable in-memory index of services for matching: R-trees of radius centres (see
+//! `centres`) and of area boxes, services by region, and the compact fields filters and
+//! results need.
 
 use std::collections::HashMap;
 
@@ -8,11 +9,15 @@ use rstar::{AABB, Envelope as _, RTree, RTreeNode, RTreeObject};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::centres::{
+    self, CentreBox, CentreEntry, CentreTree, NearestVisitor, NeedSetTrees, NeedSetTreesBuilder,
+    RIM,
+};
 use super::query::{MatchQuery, NeedSet, facet_bit, gender_bit, need_bit};
 use super::regions::envelope_around;
 use super::shape::Shape;
 use crate::boundaries::Boundaries;
-use crate::domain::coordinates::{chord2, haversine_km, km_chord2, unit_vector};
+use crate::domain::coordinates::{chord2, chord2_km, haversine_km, km_chord2, unit_vector};
 use crate::domain::coverage::{BoundingBox, Coverage};
 use crate::domain::eligibility::{Eligibility, Facet};
 use crate::domain::language::LanguageCode;
@@ -504,15 +509,7 @@ impl Traits {
             Site::Public { .. } => flags |= Traits::PUBLIC_SITE,
             Site::None => {}
         }
-        // A radius across the antimeridian is two boxes, so two entries too.
-        let split = |c: &Coverage| match c {
-            Coverage::Radius { center, radius_km } => {
-                let b = BoundingBox::around(*center, *radius_km);
-                b.min_lon > b.max_lon
-            }
-            _ => false,
-        };
-        if input.coverage.len() > 1 || input.coverage.iter().any(split) {
+        if input.coverage.len() > 1 {
             flags |= Traits::SEVERAL_ENTRIES;
         }
         Traits {
@@ -585,31 +582,6 @@ pub fn points_envelope(points: &[Coordinates]) -> Envelope {
     outward(lower, upper)
 }
 
-struct RadiusEntry {
-    envelope: Envelope,
-    /// The centre on the unit sphere and the squared chord of the radius: inside-or-not is
-    /// then three multiplications, with haversine only for points on the rim.
-    unit: [f64; 3],
-    chord2: f64,
-    service: u32,
-    traits: Traits,
-    slot: u8,
-    /// 1 when the service's public site is the centre. Not a `bool`: a niche in the entry
-    /// would let rstar's bulk load collect leaves in place, keeping each leaf in the
-    /// (much larger) allocation of the slab it was cut from (see the test below).
-    site_at_centre: u8,
-}
-
-/// Relative margin within which the chord test defers to haversine.
-const RIM: f64 = 1e-9;
-
-impl RTreeObject for RadiusEntry {
-    type Envelope = Envelope;
-    fn envelope(&self) -> Self::Envelope {
-        self.envelope
-    }
-}
-
 struct AreaEntry {
     envelope: Envelope,
     shape: u32,
@@ -652,7 +624,12 @@ const NEED_TREES: usize = Need::ALL.len();
 #[derive(Default)]
 pub struct Index {
     services: Vec<IndexedService>,
-    radius: Vec<RTree<RadiusEntry, WideNodes>>,
+    /// Radius entries ranked by the distance to their centre (a public site there, or no
+    /// site at all, and the service's only entry): walked nearest first.
+    radius_nearest: NeedSetTrees,
+    /// The other radius entries: confidential (judged at the cell), sited elsewhere, or one
+    /// of a service's several. Walked in full.
+    radius_rest: NeedSetTrees,
     areas: Vec<RTree<AreaEntry, WideNodes>>,
     shapes: Vec<Shape>,
     by_region: HashMap<u32, Vec<(u32, Traits)>>,
@@ -661,7 +638,8 @@ pub struct Index {
 /// Builds an [`Index`] one service at a time, so a full load never holds every input at once.
 pub struct IndexBuilder<'b> {
     index: Index,
-    radius: Vec<Vec<RadiusEntry>>,
+    radius_nearest: NeedSetTreesBuilder,
+    radius_rest: NeedSetTreesBuilder,
     areas: Vec<Vec<AreaEntry>>,
     boundaries: &'b Boundaries,
 }
@@ -675,20 +653,15 @@ trait NeedEntry {
     fn needs(&self) -> u16;
 }
 
-impl NeedEntry for RadiusEntry {
-    fn needs(&self) -> u16 {
-        self.traits.needs.0
-    }
-}
-
 impl NeedEntry for AreaEntry {
     fn needs(&self) -> u16 {
         self.traits.needs.0
     }
 }
 
-/// Visits the entries whose boxes meet `envelope` in the trees of the requested `needs`; a
-/// service in several of those trees is visited from the first only.
+/// Visits the entries whose envelopes `wants` in the trees of the requested `needs`; a
+/// service in several of those trees is visited from the first only. `wants` must hold for a
+/// node's envelope whenever it holds for an entry's under it.
 ///
 /// The trees are walked level by level, all of them together, and each node the next level
 /// will read is prefetched as soon as it is found. In a large index nearly every node is a
@@ -696,11 +669,11 @@ impl NeedEntry for AreaEntry {
 /// here the misses of a whole level are in flight at once.
 fn for_each_entry<'a, T>(
     trees: &'a [RTree<T, WideNodes>],
-    envelope: &Envelope,
     needs: u16,
+    wants: impl Fn(&T::Envelope) -> bool,
     mut visit: impl FnMut(&'a T),
 ) where
-    T: RTreeObject<Envelope = Envelope> + NeedEntry,
+    T: RTreeObject + NeedEntry,
 {
     // Each node to read, with the needs of the trees walked before its own.
     let mut level: Vec<(&'a [RTreeNode<T>], u16)> = Vec::with_capacity(64);
@@ -709,7 +682,7 @@ fn for_each_entry<'a, T>(
         let Some(root) = trees.get(tree).map(RTree::root) else {
             continue;
         };
-        if root.envelope().intersects(envelope) {
+        if wants(&root.envelope()) {
             level.push((root.children(), needs & ((1u16 << tree) - 1)));
         }
     }
@@ -718,12 +691,12 @@ fn for_each_entry<'a, T>(
             for child in children {
                 match child {
                     RTreeNode::Leaf(entry) => {
-                        if entry.envelope().intersects(envelope) && entry.needs() & earlier == 0 {
+                        if entry.needs() & earlier == 0 && wants(&entry.envelope()) {
                             visit(entry);
                         }
                     }
                     RTreeNode::Parent(node) => {
-                        if node.envelope().intersects(envelope) {
+                        if wants(&node.envelope()) {
                             for grandchild in node.children() {
                                 super::prefetch(grandchild);
                             }
@@ -755,6 +728,49 @@ pub struct Hit {
     pub service: u32,
     pub traits: Traits,
     pub reach: Reach,
+}
+
+/// Where [`Index::covering`] sends its hits, and asks whether to go on.
+pub trait CoverSink {
+    fn found(&mut self, hit: Hit);
+
+    /// Whether enough local services are found, all ranking above any that meets at most
+    /// `needs_met` needs at a rank key of `key` or more. Never, unless said otherwise.
+    fn settled(&mut self, _needs_met: u32, _key: f64) -> bool {
+        false
+    }
+}
+
+impl<F: FnMut(Hit)> CoverSink for F {
+    fn found(&mut self, hit: Hit) {
+        self(hit)
+    }
+}
+
+/// The nearest-first walk's visitor: exact radius tests into the sink. An entry in these
+/// trees ranks by a key no smaller than the squared chord to its centre (the chord itself
+/// to a public site there, else its band's upper bound), so the walk's bounds are bounds on
+/// rank keys too.
+struct NearestHits<'i, K, S> {
+    index: &'i Index,
+    point: Coordinates,
+    unit: [f64; 3],
+    local: K,
+    sink: &'i mut S,
+}
+
+impl<'a, K: Fn(Traits) -> bool, S: CoverSink> NearestVisitor<'a> for NearestHits<'_, K, S> {
+    fn visit(&mut self, e: &'a CentreEntry) {
+        if (self.local)(e.traits)
+            && let Some(hit) = self.index.radius_hit(e, self.point, self.unit)
+        {
+            self.sink.found(hit);
+        }
+    }
+
+    fn settled(&mut self, needs_met: u32, chord2: f64) -> bool {
+        self.sink.settled(needs_met, chord2)
+    }
 }
 
 pub fn eligibility_facets(e: &Eligibility) -> u16 {
@@ -810,15 +826,16 @@ impl Index {
     }
 
     /// Every way a service's coverage reaches the probe, for services `keep` accepts (given
-    /// the traits, before any geometry is tested). Public and location-less services are
-    /// judged at the probe's point, confidential ones at its cell. Radius and area entries of
-    /// services offering none of the probe's needs are never visited. A service may come back
-    /// once per covering entry.
+    /// the traits, before any geometry is tested), into `sink`. Public and location-less
+    /// services are judged at the probe's point, confidential ones at its cell. Radius and
+    /// area entries of services offering none of the probe's needs are never visited. A
+    /// service may come back once per covering entry. Radius entries ranked by the distance
+    /// to their centre come last, nearest first, and stop once `sink` is settled.
     pub fn covering(
         &self,
         probe: &Probe<'_>,
         keep: impl Fn(Traits, Reach) -> bool,
-        mut found: impl FnMut(Hit),
+        mut sink: impl CoverSink,
     ) {
         let needs = probe.needs.0;
         // Public and location-less services are judged at the point, confidential ones at
@@ -828,41 +845,14 @@ impl Index {
         let units = [unit_vector(probe.point), unit_vector(probe.cell)];
         let at = |t: Traits| usize::from(t.is_confidential());
         let local = |t: Traits| keep(t, Reach::Area);
-        for_each_entry(&self.radius, &envelope, needs, |e| {
-            if !local(e.traits) {
-                return;
-            }
-            let side = at(e.traits);
-            let c2 = chord2(units[side], e.unit);
-            let inside = if c2 < e.chord2 * (1.0 - RIM) {
-                true
-            } else if c2 > e.chord2 * (1.0 + RIM) {
-                false
-            } else {
-                let point = points[side];
-                self.service(e.service)
-                    .and_then(|s| s.radius(e.slot))
-                    .is_some_and(|(center, km)| haversine_km(point, center) <= km)
-            };
-            if inside {
-                found(Hit {
-                    service: e.service,
-                    traits: e.traits,
-                    reach: Reach::Radius {
-                        center_chord2: c2,
-                        slot: e.slot,
-                        site_at_centre: e.site_at_centre != 0,
-                    },
-                });
-            }
-        });
         // Areas in three rounds, each starting the loads of the next for all of them before
         // any waits: the shapes whose box meets the point, then their grids, then (for the
         // few points the grid leaves open) their edges. A service with a public site is
         // ranked by its distance to that site, read from its record: that load is started
         // in the first round too.
         let mut areas = Vec::new();
-        for_each_entry(&self.areas, &envelope, needs, |e| {
+        let meets_probe = |b: &Envelope| b.intersects(&envelope);
+        for_each_entry(&self.areas, needs, meets_probe, |e| {
             if local(e.traits)
                 && let Some(shape) = self.shape(e.shape)
             {
@@ -883,7 +873,7 @@ impl Index {
         let mut open = Vec::new();
         for (e, shape) in areas {
             match shape.covers_by_grid(points[at(e.traits)]) {
-                Some(true) => found(area_hit(e)),
+                Some(true) => sink.found(area_hit(e)),
                 Some(false) => {}
                 None => {
                     shape.prefetch_edges();
@@ -893,7 +883,7 @@ impl Index {
         }
         for (e, shape) in open {
             if shape.covers_by_edges(points[at(e.traits)]) {
-                found(area_hit(e));
+                sink.found(area_hit(e));
             }
         }
         let regions = [probe.point_regions, probe.cell_regions];
@@ -906,7 +896,7 @@ impl Index {
                 };
                 for (service, traits) in self.by_region.get(region).into_iter().flatten() {
                     if at(*traits) == side && keep(*traits, reach) {
-                        found(Hit {
+                        sink.found(Hit {
                             service: *service,
                             traits: *traits,
                             reach,
@@ -915,6 +905,49 @@ impl Index {
                 }
             }
         }
+        // Radius entries ranked otherwise than by their centre's distance, in full.
+        let reaches_probe =
+            |b: &CentreBox, tree: &CentreTree| units.iter().any(|u| tree.may_reach(u, b));
+        self.radius_rest.for_each(needs, reaches_probe, |e| {
+            let side = at(e.traits);
+            if local(e.traits)
+                && let Some(hit) = self.radius_hit(e, points[side], units[side])
+            {
+                sink.found(hit);
+            }
+        });
+        let mut nearest = NearestHits {
+            index: self,
+            point: probe.point,
+            unit: units[0],
+            local,
+            sink: &mut sink,
+        };
+        self.radius_nearest
+            .nearest_first(needs, &units[0], &mut nearest);
+    }
+
+    /// The hit when the radius entry reaches `point` (`unit` on the unit sphere).
+    fn radius_hit(&self, e: &CentreEntry, point: Coordinates, unit: [f64; 3]) -> Option<Hit> {
+        let c2 = chord2(unit, e.unit);
+        let inside = if c2 < e.chord2 * (1.0 - RIM) {
+            true
+        } else if c2 > e.chord2 * (1.0 + RIM) {
+            false
+        } else {
+            self.service(e.service)
+                .and_then(|s| s.radius(e.slot))
+                .is_some_and(|(center, km)| haversine_km(point, center) <= km)
+        };
+        inside.then_some(Hit {
+            service: e.service,
+            traits: e.traits,
+            reach: Reach::Radius {
+                center_chord2: c2,
+                slot: e.slot,
+                site_at_centre: e.site_at_centre != 0,
+            },
+        })
     }
 
     /// Services whose coverage misses `at` by at most `km`, with that distance.
@@ -931,7 +964,13 @@ impl Index {
             [around.lower().x(), around.lower().y()],
             [around.upper().x(), around.upper().y()],
         );
-        for_each_entry(&self.radius, &envelope, needs, |e| {
+        let unit = unit_vector(at);
+        // The nearest centre under a node is at least this far; its widest circle reaches
+        // this far (a metre's slack for rounding).
+        let within_reach = |b: &CentreBox, tree: &CentreTree| {
+            chord2_km(centres::gap2(&unit, b)) <= tree.widest_km() + km + 1e-3
+        };
+        let mut radius_gap = |e: &CentreEntry| {
             if let Some((center, radius_km)) =
                 self.service(e.service).and_then(|s| s.radius(e.slot))
             {
@@ -940,8 +979,12 @@ impl Index {
                     out.push((e.service, gap));
                 }
             }
-        });
-        for_each_entry(&self.areas, &envelope, needs, |e| {
+        };
+        self.radius_nearest
+            .for_each(needs, within_reach, &mut radius_gap);
+        self.radius_rest.for_each(needs, within_reach, radius_gap);
+        let meets_around = |b: &Envelope| b.intersects(&envelope);
+        for_each_entry(&self.areas, needs, meets_around, |e| {
             if let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
                 && gap > 0.0
                 && gap <= km
@@ -961,7 +1004,8 @@ impl<'b> IndexBuilder<'b> {
     pub fn new(boundaries: &'b Boundaries) -> Self {
         IndexBuilder {
             index: Index::default(),
-            radius: (0..NEED_TREES).map(|_| Vec::new()).collect(),
+            radius_nearest: NeedSetTreesBuilder::new(true),
+            radius_rest: NeedSetTreesBuilder::new(false),
             areas: (0..NEED_TREES).map(|_| Vec::new()).collect(),
             boundaries,
         }
@@ -981,23 +1025,24 @@ impl<'b> IndexBuilder<'b> {
         for c in &input.coverage {
             match c {
                 Coverage::Radius { center, radius_km } => {
-                    let unit = unit_vector(*center);
-                    let chord2 = km_chord2(*radius_km);
                     let Ok(slot) = u8::try_from(coverage.len()) else {
                         continue;
                     };
-                    for envelope in envelopes(BoundingBox::around(*center, *radius_km)) {
-                        for tree in need_trees(traits.needs.0) {
-                            self.radius[tree].push(RadiusEntry {
-                                envelope,
-                                unit,
-                                chord2,
-                                service,
-                                traits,
-                                slot,
-                                site_at_centre: u8::from(site == Some(*center)),
-                            });
-                        }
+                    let entry = CentreEntry {
+                        unit: unit_vector(*center),
+                        chord2: km_chord2(*radius_km),
+                        service,
+                        traits,
+                        slot,
+                        site_at_centre: u8::from(site == Some(*center)),
+                    };
+                    let by_centre = !traits.is_confidential()
+                        && !traits.has_several_entries()
+                        && (!traits.has_public_site() || entry.site_at_centre != 0);
+                    if by_centre {
+                        self.radius_nearest.add(entry);
+                    } else {
+                        self.radius_rest.add(entry);
                     }
                     coverage.push(IndexedCoverage::Radius {
                         center: *center,
@@ -1064,11 +1109,8 @@ impl<'b> IndexBuilder<'b> {
         debug_assert!(index.services.is_sorted_by_key(|s| s.id));
         // Grown by doubling, the list can hold room for half as many services again.
         index.services.shrink_to_fit();
-        index.radius = self
-            .radius
-            .into_iter()
-            .map(RTree::bulk_load_with_params)
-            .collect();
+        index.radius_nearest = self.radius_nearest.finish();
+        index.radius_rest = self.radius_rest.finish();
         index.areas = self
             .areas
             .into_iter()
@@ -1085,7 +1127,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{AddressView, AreaEntry, RadiusEntry};
+    use super::{AddressView, AreaEntry};
 
     proptest! {
         /// Absent, empty, non-ASCII and long parts all come back as they went in.
@@ -1132,8 +1174,6 @@ mod tests {
     /// grew by about 1 GB. A niche-free entry keeps the node larger than the entry.
     #[test]
     fn tree_nodes_are_larger_than_entries_so_leaves_get_their_own_allocation() {
-        assert!(size_of::<RTreeNode<RadiusEntry>>() > size_of::<RadiusEntry>());
         assert!(size_of::<RTreeNode<AreaEntry>>() > size_of::<AreaEntry>());
-        assert_eq!(size_of::<RadiusEntry>(), 64);
     }
 }

@@ -4,6 +4,7 @@
 //! A snapshot is a large `base` index plus a small `overlay` of services changed since the
 //! base was built; `hidden` lists base services the overlay supersedes or that were deleted.
 
+mod centres;
 pub mod encode;
 pub mod index;
 pub mod live;
@@ -25,7 +26,9 @@ use uuid::Uuid;
 
 use fixedbitset::FixedBitSet;
 
-use self::index::{AddressView, Index, IndexedService, PhoneView, Probe, Reach, Site, Traits};
+use self::index::{
+    AddressView, CoverSink, Hit, Index, IndexedService, PhoneView, Probe, Reach, Site, Traits,
+};
 use self::query::{MatchQuery, NeedSet};
 use self::regions::RegionLocator;
 use crate::boundaries::Boundaries;
@@ -280,10 +283,7 @@ impl<'s> Candidates<'s> {
             }
             self.ranked.push(c);
             if self.ranked.len() >= PRUNE_AT * self.limit {
-                self.ranked
-                    .select_nth_unstable_by(self.limit - 1, Candidate::rank);
-                self.ranked.truncate(self.limit);
-                self.cut = self.ranked.last().copied();
+                self.prune();
             }
             return;
         }
@@ -313,6 +313,28 @@ impl<'s> Candidates<'s> {
         }
     }
 
+    /// Whether `limit` local candidates are found that all rank above any candidate meeting
+    /// at most `needs_met` needs at a key of `key` or more (an equal key might win on id).
+    /// Local candidates with several entries are left out of the count, so the answer errs
+    /// towards looking further.
+    fn outranks(&mut self, needs_met: u32, key: f64) -> bool {
+        if self.ranked.len() > self.limit || (self.cut.is_none() && self.ranked.len() == self.limit)
+        {
+            self.prune();
+        }
+        self.cut.is_some_and(|cut| {
+            cut.needs_met > needs_met || (cut.needs_met == needs_met && cut.distance_key < key)
+        })
+    }
+
+    /// Keeps the best `limit` of `ranked`; the last of them is the new cut.
+    fn prune(&mut self) {
+        self.ranked
+            .select_nth_unstable_by(self.limit - 1, Candidate::rank);
+        self.ranked.truncate(self.limit);
+        self.cut = self.ranked.last().copied();
+    }
+
     /// Local and national candidates, each the best `limit` in rank order.
     fn into_top(self) -> (Vec<Candidate<'s>>, Vec<Candidate<'s>>) {
         let (mut local, national): (Vec<_>, Vec<_>) =
@@ -332,6 +354,37 @@ impl<'s> Candidates<'s> {
         }
         list.sort_by(Candidate::rank);
         list
+    }
+}
+
+/// Takes one index's hits into the candidates, and tells the index when the candidates
+/// already found outrank what it has left.
+struct Gatherer<'s, 'f> {
+    snapshot: &'s Snapshot,
+    index: &'s Index,
+    overlay: bool,
+    q: &'f MatchQuery,
+    /// Whether languages or open-now are asked: those are read from the service record.
+    record_filters: bool,
+    found: &'f mut Candidates<'s>,
+}
+
+impl CoverSink for Gatherer<'_, '_> {
+    fn found(&mut self, hit: Hit) {
+        let position = (self.overlay, hit.service);
+        let Some(service) = self.index.service(hit.service) else {
+            return;
+        };
+        let (snapshot, q) = (self.snapshot, self.q);
+        let record_filters = self.record_filters;
+        self.found.push_if(
+            Candidate::new(service, position, hit.traits, hit.reach, None, q),
+            || snapshot.is_live(position) && (!record_filters || service.passes_record_filters(q)),
+        );
+    }
+
+    fn settled(&mut self, needs_met: u32, key: f64) -> bool {
+        self.found.outranks(needs_met, key)
     }
 }
 
@@ -415,22 +468,17 @@ impl Snapshot {
             (t.needs.count_common(q.needs) > 0 || (!reach.is_local() && t.is_hotline()))
                 && t.passes(q)
         };
-        let record_filters = !q.languages.is_empty() || q.open_now;
         let mut found = Candidates::new(q.limit);
         for (index, overlay) in self.indexes() {
-            index.covering(&probe, keep, |hit| {
-                let position = (overlay, hit.service);
-                let Some(service) = index.service(hit.service) else {
-                    return;
-                };
-                found.push_if(
-                    Candidate::new(service, position, hit.traits, hit.reach, None, q),
-                    || {
-                        self.is_live(position)
-                            && (!record_filters || service.passes_record_filters(q))
-                    },
-                );
-            });
+            let sink = Gatherer {
+                snapshot: self,
+                index,
+                overlay,
+                q,
+                record_filters: !q.languages.is_empty() || q.open_now,
+                found: &mut found,
+            };
+            index.covering(&probe, keep, sink);
         }
         let (local, national) = found.into_top();
         let nearby = if local.is_empty() {

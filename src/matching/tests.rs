@@ -7,7 +7,7 @@ use geo::{Coord, Intersects, LineString, MultiPolygon, Polygon};
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use super::index::{AddressView, Index, OrganizationView, Probe, Reach, ServiceInput, Site};
+use super::index::{AddressView, Hit, Index, OrganizationView, Probe, Reach, ServiceInput, Site};
 use super::outline::{polar_ring, rounded};
 use super::query::{LocationSource, MAX_LIMIT, MatchQuery, NeedSet, snap};
 use super::regions::{RegionLocator, SHORE_KM};
@@ -239,7 +239,7 @@ proptest! {
             let regions = locator.regions_at(at);
             let probe = Probe { point: at, point_regions: &regions, cell: at, cell_regions: &[], nation, needs: NeedSet(asked) };
             let mut hits = Vec::new();
-            index.covering(&probe, |_, _| true, |hit| hits.push((hit.service, hit.reach)));
+            index.covering(&probe, |_, _| true, |hit: Hit| hits.push((hit.service, hit.reach)));
             let found: BTreeSet<u32> = hits.iter().map(|(s, _)| *s).collect();
             // Radius and area entries are filtered by the needs asked; each service once.
             let local_hits = hits.iter().filter(|(_, r)| matches!(r, Reach::Radius { .. } | Reach::Area)).count();
@@ -336,14 +336,106 @@ fn expected_key(
     }
 }
 
+/// A generated service: coverage, site, facets and minimum age.
+type ServiceSpec = (Spec, SiteSpec, u16, Option<u8>);
+
+/// Whole answers at `points`, ranking included, against the definition; a third of the
+/// services live in the overlay (hiding their base copies), so ties across the two are ranked
+/// too.
+fn answers_rank_by_definition(
+    services: &[ServiceSpec],
+    points: &[Coordinates],
+    asked: u16,
+    age: Option<u8>,
+    require: u16,
+    limit: usize,
+) -> Result<(), TestCaseError> {
+    let boundaries = Boundaries::bundled();
+    let locator = RegionLocator::bundled();
+    let coverage: Vec<Coverage> = services.iter().map(|s| build(&s.0, boundaries)).collect();
+    let make = |i: usize| {
+        let (spec, site, facets, min_age) = &services[i];
+        let mut input = input(i as u128, vec![coverage[i].clone()]);
+        input.site = site_of(spec, *site).0;
+        input.eligibility = eligibility_with(*facets, *min_age);
+        input
+    };
+    let base = Index::build((0..services.len()).map(make).collect(), boundaries);
+    let moved: Vec<usize> = (0..services.len()).filter(|i| i % 3 == 0).collect();
+    let overlay = Index::build(moved.iter().map(|i| make(*i)).collect(), boundaries);
+    let hidden = moved.iter().map(|i| Uuid::from_u128(*i as u128)).collect();
+    let snapshot = Snapshot::new(1, Arc::new(base), Arc::new(overlay), Arc::new(hidden));
+    for point in points {
+        let q = MatchQuery {
+            age,
+            require,
+            limit,
+            ..query_at(*point, NeedSet(asked))
+        };
+        let outcome = snapshot.find(&q, locator, boundaries);
+        let mut local = Vec::new();
+        let mut national = Vec::new();
+        for (i, (spec, site, facets, min_age)) in services.iter().enumerate() {
+            let (site_kind, site_at) = site_of(spec, *site);
+            let at = if matches!(site_kind, Site::Confidential { .. }) {
+                q.cell
+            } else {
+                q.point
+            };
+            let is_national = matches!(&coverage[i], Coverage::National { .. })
+                || matches!(&coverage[i], Coverage::Region { code } if code == "US");
+            let needs = needs_of(i as u128).0;
+            let offers =
+                needs & asked != 0 || (is_national && needs & NeedSet::of(&[Need::Hotline]).0 != 0);
+            let passes =
+                require & !facets == 0 && age.is_none_or(|a| min_age.is_none_or(|m| a >= m));
+            if !(offers && passes && brute_force(&coverage[i], at, boundaries)) {
+                continue;
+            }
+            let entry = (
+                (needs & asked).count_ones(),
+                expected_key(&coverage[i], site_at, at, q.point),
+                i,
+            );
+            if is_national {
+                national.push(entry)
+            } else {
+                local.push(entry)
+            }
+        }
+        for (list, got) in [
+            (&mut local, &outcome.results),
+            (&mut national, &outcome.hotlines),
+        ] {
+            list.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+            let expected: Vec<Uuid> = list
+                .iter()
+                .take(limit)
+                .map(|e| Uuid::from_u128(e.2 as u128))
+                .collect();
+            let got: Vec<Uuid> = got.iter().map(|m| m.service_id).collect();
+            prop_assert_eq!(got, expected, "at {:?}", point);
+        }
+    }
+    Ok(())
+}
+
+fn service_spec(coverage: impl Strategy<Value = Spec>) -> impl Strategy<Value = ServiceSpec> {
+    (
+        coverage,
+        site_spec(),
+        0u16..1024,
+        prop::option::of(10u8..30),
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
-    /// Whole answers, ranking included, against the definition; a third of the services
-    /// live in the overlay (hiding their base copies), so ties across the two are ranked too.
+    /// Whole answers, ranking included, against the definition.
     #[test]
     fn answers_rank_like_a_brute_force_scan(
-        services in prop::collection::vec((spec(), site_spec(), 0u16..1024, prop::option::of(10u8..30)), 1..40),
+        services in prop::collection::vec(service_spec(spec()), 1..40),
         extra in prop::collection::vec((25.0..50.0f64, -125.0..-65.0f64), 0..10),
         asked in 1u16..4096,
         age in prop::option::of(5u8..40),
@@ -351,48 +443,45 @@ proptest! {
         // Small limits make the candidate list prune as it fills.
         limit in prop_oneof![1usize..4, Just(MAX_LIMIT)],
     ) {
-        let boundaries = Boundaries::bundled();
-        let locator = RegionLocator::bundled();
         let specs: Vec<Spec> = services.iter().map(|s| s.0.clone()).collect();
-        let coverage: Vec<Coverage> = specs.iter().map(|s| build(s, boundaries)).collect();
-        let make = |i: usize| {
-            let (spec, site, facets, min_age) = &services[i];
-            let mut input = input(i as u128, vec![coverage[i].clone()]);
-            input.site = site_of(spec, *site).0;
-            input.eligibility = eligibility_with(*facets, *min_age);
-            input
-        };
-        let base = Index::build((0..services.len()).map(make).collect(), boundaries);
-        let moved: Vec<usize> = (0..services.len()).filter(|i| i % 3 == 0).collect();
-        let overlay = Index::build(moved.iter().map(|i| make(*i)).collect(), boundaries);
-        let hidden = moved.iter().map(|i| Uuid::from_u128(*i as u128)).collect();
-        let snapshot = Snapshot::new(1, Arc::new(base), Arc::new(overlay), Arc::new(hidden));
-        for point in query_points(&specs, &extra, boundaries) {
-            let q = MatchQuery { age, require, limit, ..query_at(point, NeedSet(asked)) };
-            let outcome = snapshot.find(&q, locator, boundaries);
-            let mut local = Vec::new();
-            let mut national = Vec::new();
-            for (i, (spec, site, facets, min_age)) in services.iter().enumerate() {
-                let (site_kind, site_at) = site_of(spec, *site);
-                let at = if matches!(site_kind, Site::Confidential { .. }) { q.cell } else { q.point };
-                let is_national = matches!(&coverage[i], Coverage::National { .. })
-                    || matches!(&coverage[i], Coverage::Region { code } if code == "US");
-                let needs = needs_of(i as u128).0;
-                let offers = needs & asked != 0 || (is_national && needs & NeedSet::of(&[Need::Hotline]).0 != 0);
-                let passes = require & !facets == 0 && age.is_none_or(|a| min_age.is_none_or(|m| a >= m));
-                if !(offers && passes && brute_force(&coverage[i], at, boundaries)) {
-                    continue;
-                }
-                let entry = ((needs & asked).count_ones(), expected_key(&coverage[i], site_at, at, q.point), i);
-                if is_national { national.push(entry) } else { local.push(entry) }
-            }
-            for (list, got) in [(&mut local, &outcome.results), (&mut national, &outcome.hotlines)] {
-                list.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
-                let expected: Vec<Uuid> = list.iter().take(limit).map(|e| Uuid::from_u128(e.2 as u128)).collect();
-                let got: Vec<Uuid> = got.iter().map(|m| m.service_id).collect();
-                prop_assert_eq!(got, expected, "at {:?}", point);
-            }
-        }
+        let points = query_points(&specs, &extra, Boundaries::bundled());
+        answers_rank_by_definition(&services, &points, asked, age, require, limit)?;
+    }
+}
+
+/// Radius coverage crowded round a few places, as in a city: hundreds of circles, so the trees
+/// have inner nodes and the nearest-first walk stops partway.
+fn crowded_spec() -> impl Strategy<Value = Spec> {
+    let place = prop_oneof![Just((40.7, -74.0)), Just((89.5, 0.0)), Just((0.0, 179.9))];
+    prop_oneof![
+        20 => (place, -0.3..0.3f64, -0.3..0.3f64, prop_oneof![0.5..5.0f64, 5.0..80.0f64])
+            .prop_map(|((lat, lon), a, o, r)| Spec::Radius((lat + a).min(90.0), wrap_lon(lon + o), r)),
+        1 => spec(),
+    ]
+}
+
+fn wrap_lon(lon: f64) -> f64 {
+    if lon > 180.0 { lon - 360.0 } else { lon }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn answers_rank_like_a_brute_force_scan_in_a_crowded_place(
+        services in prop::collection::vec(service_spec(crowded_spec()), 200..500),
+        points in prop::collection::vec((prop_oneof![Just((40.7, -74.0)), Just((89.5, 0.0)), Just((0.0, 179.9))], -0.4..0.4f64, -0.4..0.4f64), 4..12),
+        // One or two needs, as people ask, or any set.
+        asked in prop_oneof![(0u32..12).prop_map(|a| 1u16 << a), (0u32..12, 0u32..12).prop_map(|(a, b)| (1u16 << a) | (1u16 << b)), 1u16..4096],
+        age in prop::option::of(5u8..40),
+        require in prop_oneof![3 => Just(0u16), 1 => (0u32..10).prop_map(|b| 1u16 << b)],
+        limit in prop_oneof![1usize..6, Just(20usize)],
+    ) {
+        let points: Vec<Coordinates> = points
+            .iter()
+            .map(|((lat, lon), a, o)| coords(lat + a, wrap_lon(lon + o)))
+            .collect();
+        answers_rank_by_definition(&services, &points, asked, age, require, limit)?;
     }
 }
 
