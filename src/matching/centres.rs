@@ -11,12 +11,11 @@
 //! twenty. The unit sphere has no edges, so the poles and the antimeridian need no care.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 use rstar::{AABB, RTree, RTreeNode, RTreeObject};
 
 use super::index::{Traits, WideNodes};
-use crate::domain::Need;
 use crate::domain::coordinates::chord2_km;
 
 /// Relative margin within which the chord test defers to haversine.
@@ -66,14 +65,12 @@ pub fn gap2(at: &[f64; 3], b: &CentreBox) -> f64 {
 
 /// What the nearest-first walk reports to, and asks whether to go on.
 pub trait NearestVisitor<'a> {
-    /// An entry that may reach the point; the visitor makes the exact test.
-    fn visit(&mut self, entry: &'a CentreEntry);
+    /// An entry that may reach the point of `source`; the visitor makes the exact test.
+    fn visit(&mut self, entry: &'a CentreEntry, source: usize);
     /// Whether the best already found all rank above any entry meeting at most `needs_met`
     /// needs at squared chord `chord2` or more: if so, nothing left is visited.
     fn settled(&mut self, needs_met: u32, chord2: f64) -> bool;
 }
-
-const NEEDS: usize = Need::ALL.len();
 
 /// A tree of radius entries, with the widest radius in it (as a squared chord): the tree's
 /// nodes bound where centres are, and this bounds how far any of them reaches.
@@ -106,54 +103,116 @@ impl CentreTree {
     }
 }
 
-/// Radius entries in trees by need, and by pair of needs: a query asking for two or three
-/// needs first walks the trees of the services offering two of them (small, and ranking
-/// first, since more needs met rank first), and only then, if the best are not settled yet,
-/// the trees of each need alone. Without the pair trees, a query for shelter and legal aid
-/// would walk all the shelters and legal aid nearest first looking for the few offering both.
+/// Radius entries in trees by need, and by pairs and triples of needs. More needs met rank
+/// first, so a query asking for three needs first walks the tree of the services offering all
+/// three, then those offering two of them, and only then, if the best are not settled yet,
+/// each need's own tree for those offering one. The trees of pairs and triples are small and
+/// their entries rank first: without them, a query for shelter and legal aid would walk all
+/// the shelters and all the legal aid nearest first looking for the few that offer both.
+///
+/// A service offering more than [`MOST_SET_NEEDS`] needs would be in too many trees of pairs
+/// and triples; it is in a "broad" tree for each of its needs instead, walked as if each of
+/// its entries met every need asked.
 #[derive(Default)]
 pub struct NeedSetTrees {
-    /// By need: every service offering it.
-    singles: Vec<CentreTree>,
-    /// By pair of needs (`pair_tree`): every service offering both.
-    pairs: Vec<CentreTree>,
+    trees: HashMap<TreeKey, CentreTree>,
     /// The most needs any one service here offers.
     most_needs: u32,
 }
 
-/// Where the tree of the services offering needs `a` and `b` (`a < b`) is.
-fn pair_tree(a: u32, b: u32) -> usize {
-    let (a, b) = (a as usize, b as usize);
-    a * (2 * NEEDS - a - 1) / 2 + (b - a - 1)
+/// Which tree: of a need (every service offering it), of a pair or triple of needs (as a
+/// bitset: every service offering them all, but broad ones), or a need's broad tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum TreeKey {
+    Need(u32),
+    Set(u16),
+    Broad(u32),
 }
 
-const PAIRS: usize = NEEDS * (NEEDS - 1) / 2;
+/// Services offering more needs than this are not in the trees of pairs and triples (a
+/// service of four needs is in six pair and four triple trees).
+const MOST_SET_NEEDS: u32 = 4;
 
 fn bits(set: u16) -> impl Iterator<Item = u32> {
     (0..16).filter(move |b| set & (1 << b) != 0)
 }
 
-/// The needs' pairs, each once, `a < b`.
-fn pairs_of(set: u16) -> impl Iterator<Item = (u32, u32)> {
-    bits(set).flat_map(move |a| bits(set & !((2u16 << a) - 1)).map(move |b| (a, b)))
+/// The subsets of `set` with `size` members (1 to 3), as bitsets.
+fn subsets(set: u16, size: u32) -> Vec<u16> {
+    let mut found = vec![0u16];
+    for bit in bits(set) {
+        let grown: Vec<u16> = found
+            .iter()
+            .filter(|s| s.count_ones() < size)
+            .map(|s| s | (1 << bit))
+            .collect();
+        found.extend(grown);
+    }
+    found.retain(|s| s.count_ones() == size);
+    found
+}
+
+/// The lowest `n` members of `set`.
+fn lowest(set: u16, n: u32) -> u16 {
+    let mut rest = set;
+    let mut taken = 0;
+    for _ in 0..n {
+        let low = rest & rest.wrapping_neg();
+        taken |= low;
+        rest &= !low;
+    }
+    taken
+}
+
+/// The trees an entry offering `offered` is in; `sets` when there are trees of pairs and
+/// triples.
+fn homes(offered: u16, sets: bool) -> Vec<TreeKey> {
+    let mut homes: Vec<TreeKey> = bits(offered).map(TreeKey::Need).collect();
+    if sets && offered.count_ones() > MOST_SET_NEEDS {
+        homes.extend(bits(offered).map(TreeKey::Broad));
+    } else if sets {
+        let sets = subsets(offered, 2).into_iter().chain(subsets(offered, 3));
+        homes.extend(sets.map(TreeKey::Set));
+    }
+    homes
+}
+
+/// The trees a query for `asked` walks nearest first, which of their entries it visits (so
+/// that each service is visited once), and the most of its needs those entries meet, given
+/// that no service offers more than `most_needs`.
+fn walks(asked: u16, most_needs: u32) -> Vec<(TreeKey, Visits, u32)> {
+    let count = asked.count_ones();
+    if count == 1 {
+        return bits(asked)
+            .map(|n| (TreeKey::Need(n), Visits::All, 1))
+            .collect();
+    }
+    let most = count.min(most_needs);
+    let pairs = subsets(asked, 2).into_iter().map(|set| (set, 2));
+    let triples = subsets(asked, 3).into_iter().map(|set| (set, most));
+    pairs
+        .chain(triples)
+        .map(|(set, met)| (TreeKey::Set(set), Visits::Set(set), met))
+        .chain(bits(asked).map(|n| (TreeKey::Need(n), Visits::Alone, 1)))
+        .chain(bits(asked).map(|n| (TreeKey::Broad(n), Visits::Broad(1 << n), most)))
+        .collect()
 }
 
 /// Builds [`NeedSetTrees`].
 pub struct NeedSetTreesBuilder {
-    singles: Vec<Vec<CentreEntry>>,
-    /// Empty when the trees are only ever walked in full.
-    pairs: Vec<Vec<CentreEntry>>,
+    entries: HashMap<TreeKey, Vec<CentreEntry>>,
+    /// Whether there are trees of pairs and triples: not when the trees are only ever
+    /// walked in full.
+    sets: bool,
     most_needs: u32,
 }
 
 impl NeedSetTreesBuilder {
-    /// Trees for walking nearest first (`pairs`), or in full.
-    pub fn new(pairs: bool) -> Self {
+    /// Trees for walking nearest first (`sets`), or in full.
+    pub fn new(sets: bool) -> Self {
         NeedSetTreesBuilder {
-            singles: (0..NEEDS).map(|_| Vec::new()).collect(),
-            pairs: (0..if pairs { PAIRS } else { 0 })
-                .map(|_| Vec::new())
-                .collect(),
+            entries: HashMap::new(),
+            sets,
             most_needs: 0,
         }
     }
@@ -161,21 +220,18 @@ impl NeedSetTreesBuilder {
     pub fn add(&mut self, entry: CentreEntry) {
         let needs = entry.traits.needs.0;
         self.most_needs = self.most_needs.max(needs.count_ones());
-        for need in bits(needs) {
-            self.singles[need as usize].push(entry);
-        }
-        if !self.pairs.is_empty() {
-            for (a, b) in pairs_of(needs) {
-                self.pairs[pair_tree(a, b)].push(entry);
-            }
+        for home in homes(needs, self.sets) {
+            self.entries.entry(home).or_default().push(entry);
         }
     }
 
     pub fn finish(self) -> NeedSetTrees {
-        let load = |trees: Vec<Vec<CentreEntry>>| trees.into_iter().map(CentreTree::new).collect();
         NeedSetTrees {
-            singles: load(self.singles),
-            pairs: load(self.pairs),
+            trees: self
+                .entries
+                .into_iter()
+                .map(|(key, entries)| (key, CentreTree::new(entries)))
+                .collect(),
             most_needs: self.most_needs,
         }
     }
@@ -189,17 +245,23 @@ struct Pending<'a> {
     tree: &'a CentreTree,
     /// Which of the tree's entries this walk visits, by the needs they offer.
     visits: Visits,
+    /// Which source's tree, and so which point the entries are judged at.
+    source: usize,
 }
 
-/// The entries a tree's walk visits, so that each service is visited once.
-#[derive(Clone, Copy)]
+/// The entries a tree's walk visits, so that each service is visited once, from the tree
+/// of the needs asked it meets the most of.
+#[derive(Debug, Clone, Copy)]
 enum Visits {
-    /// All (a single need asked).
+    /// All (one need asked).
     All,
-    /// In pair tree (a, b): those whose first two needs among those asked are a and b.
-    FirstPair(u16),
-    /// In a need's tree: those offering no other need asked (the rest were in a pair tree).
+    /// In a need's tree: those meeting no other need asked.
     Alone,
+    /// In the tree of a pair or triple: those meeting exactly it, or, for a triple, more
+    /// needs asked of which it is the lowest three.
+    Set(u16),
+    /// In a need's broad tree: those meeting more needs asked, of which it is the lowest.
+    Broad(u16),
 }
 
 impl Visits {
@@ -207,12 +269,13 @@ impl Visits {
         let shared = offered & asked;
         match self {
             Visits::All => true,
-            Visits::FirstPair(pair) => {
-                let first = shared & shared.wrapping_neg();
-                let rest = shared & !first;
-                first | (rest & rest.wrapping_neg()) == pair
-            }
             Visits::Alone => shared.count_ones() == 1,
+            Visits::Set(set) => {
+                let size = set.count_ones();
+                let met = shared.count_ones();
+                (met == size || (size == 3 && met > 3)) && lowest(shared, size) == set
+            }
+            Visits::Broad(need) => shared.count_ones() > 1 && lowest(shared, 1) == need,
         }
     }
 }
@@ -244,82 +307,11 @@ impl Ord for Pending<'_> {
 }
 
 impl NeedSetTrees {
-    /// The trees a query for `asked` walks, which of their entries it visits, and the most
-    /// of its needs those entries meet.
-    fn trees_for(&self, asked: u16) -> Vec<(&CentreTree, Visits, u32)> {
-        let count = asked.count_ones();
-        let single = |need: u32| self.singles.get(need as usize);
-        if count == 1 {
-            return bits(asked)
-                .filter_map(|n| Some((single(n)?, Visits::All, 1)))
-                .collect();
-        }
-        let both = count.min(self.most_needs);
-        pairs_of(asked)
-            .filter_map(|(a, b)| {
-                let tree = self.pairs.get(pair_tree(a, b))?;
-                Some((tree, Visits::FirstPair((1 << a) | (1 << b)), both))
-            })
-            .chain(bits(asked).filter_map(|n| Some((single(n)?, Visits::Alone, 1))))
-            .collect()
-    }
-
-    /// Visits the entries offering an `asked` need that may reach `at`, nodes in order of the
-    /// most needs their entries can meet and then of how near their centres can be, until
-    /// the visitor is settled: every entry not yet visited is under a node still pending, so
-    /// ranks no better than that node's bounds. Each service is visited at most once.
-    pub fn nearest_first<'a>(
-        &'a self,
-        asked: u16,
-        at: &[f64; 3],
-        visitor: &mut impl NearestVisitor<'a>,
-    ) {
-        let mut pending = BinaryHeap::with_capacity(64);
-        for (tree, visits, needs_met) in self.trees_for(asked) {
-            let root = tree.root();
-            let envelope = root.envelope();
-            if !root.children().is_empty() && tree.may_reach(at, &envelope) {
-                pending.push(Pending {
-                    needs_met,
-                    gap2: gap2(at, &envelope),
-                    children: root.children(),
-                    tree,
-                    visits,
-                });
-            }
-        }
-        while let Some(node) = pending.pop() {
-            if visitor.settled(node.needs_met, node.gap2) {
-                return;
-            }
-            for child in node.children {
-                match child {
-                    RTreeNode::Leaf(entry) => {
-                        if node.visits.admits(entry.traits.needs.0, asked) {
-                            visitor.visit(entry);
-                        }
-                    }
-                    RTreeNode::Parent(parent) => {
-                        let envelope = parent.envelope();
-                        if !node.tree.may_reach(at, &envelope) {
-                            continue;
-                        }
-                        let gap2 = gap2(at, &envelope);
-                        if visitor.settled(node.needs_met, gap2) {
-                            continue;
-                        }
-                        for grandchild in parent.children() {
-                            super::prefetch(grandchild);
-                        }
-                        pending.push(Pending {
-                            gap2,
-                            children: parent.children(),
-                            ..node
-                        });
-                    }
-                }
-            }
-        }
+    /// The trees a query for `asked` walks nearest first (see [`walks`]).
+    fn trees_for(&self, asked: u16) -> impl Iterator<Item = (&CentreTree, Visits, u32)> {
+        walks(asked, self.most_needs)
+            .into_iter()
+            .filter_map(|(key, visits, met)| Some((self.trees.get(&key)?, visits, met)))
     }
 
     /// Visits every entry offering an `asked` need under nodes `wants` (given the node's box
@@ -332,7 +324,7 @@ impl NeedSetTrees {
     ) {
         let mut stack = Vec::new();
         for need in bits(asked) {
-            let Some(tree) = self.singles.get(need as usize) else {
+            let Some(tree) = self.trees.get(&TreeKey::Need(need)) else {
                 continue;
             };
             let earlier = asked & ((1u16 << need) - 1);
@@ -359,6 +351,71 @@ impl NeedSetTrees {
     }
 }
 
+/// Visits the entries offering an `asked` need that may reach their source's point, from
+/// each source (trees and the point they are judged at), nodes in order of the most needs
+/// their entries can meet and then of how near their centres can be, until the visitor is
+/// settled: every entry not yet visited is under a node still pending, so ranks no better
+/// than that node's bounds. Each service is visited at most once.
+pub fn nearest_first<'a>(
+    sources: &[(&'a NeedSetTrees, [f64; 3])],
+    asked: u16,
+    visitor: &mut impl NearestVisitor<'a>,
+) {
+    let mut pending = BinaryHeap::with_capacity(64);
+    for (source, (trees, at)) in sources.iter().enumerate() {
+        for (tree, visits, needs_met) in trees.trees_for(asked) {
+            let root = tree.root();
+            let envelope = root.envelope();
+            if !root.children().is_empty() && tree.may_reach(at, &envelope) {
+                pending.push(Pending {
+                    needs_met,
+                    gap2: gap2(at, &envelope),
+                    children: root.children(),
+                    tree,
+                    visits,
+                    source,
+                });
+            }
+        }
+    }
+    while let Some(node) = pending.pop() {
+        if visitor.settled(node.needs_met, node.gap2) {
+            return;
+        }
+        let at = &sources[node.source].1;
+        // The next node to visit is most likely the best still pending: its loads start
+        // while this one is read. (Loads started for every node pushed were slower: most
+        // are never visited.)
+        if let Some(next) = pending.peek() {
+            next.children.iter().for_each(super::prefetch);
+        }
+        for child in node.children {
+            match child {
+                RTreeNode::Leaf(entry) => {
+                    if node.visits.admits(entry.traits.needs.0, asked) {
+                        visitor.visit(entry, node.source);
+                    }
+                }
+                RTreeNode::Parent(parent) => {
+                    let envelope = parent.envelope();
+                    if !node.tree.may_reach(at, &envelope) {
+                        continue;
+                    }
+                    let gap2 = gap2(at, &envelope);
+                    if visitor.settled(node.needs_met, gap2) {
+                        continue;
+                    }
+                    pending.push(Pending {
+                        gap2,
+                        children: parent.children(),
+                        ..node
+                    });
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::mem::size_of;
@@ -366,7 +423,7 @@ mod tests {
     use proptest::prelude::*;
     use rstar::RTreeNode;
 
-    use super::{CentreBox, CentreEntry, gap2};
+    use super::{CentreBox, CentreEntry, TreeKey, gap2, homes, walks};
     use crate::domain::Coordinates;
     use crate::domain::coordinates::{chord2, unit_vector};
 
@@ -399,6 +456,30 @@ mod tests {
             let at = unit(at.0, at.1);
             for (lat, lon) in centres {
                 prop_assert!(gap2(&at, &b) <= chord2(at, unit(lat, lon)));
+            }
+        }
+    }
+
+    /// For every service of up to six needs and every query of up to four, exactly one of the
+    /// trees the query walks holds the service and visits it, with a bound on the needs met
+    /// no lower than the needs it meets.
+    #[test]
+    fn every_service_is_visited_once_from_a_tree_bounding_its_needs_met() {
+        let sets = |most: u32| (1u16..1 << 12).filter(move |s| s.count_ones() <= most);
+        let services: Vec<(u16, Vec<TreeKey>)> = sets(6).map(|s| (s, homes(s, true))).collect();
+        for asked in sets(4) {
+            let walked = walks(asked, 6);
+            for (offered, homes) in &services {
+                let met = (offered & asked).count_ones();
+                let mut visited = walked.iter().filter(|(key, visits, _)| {
+                    homes.contains(key) && visits.admits(*offered, asked)
+                });
+                let first = visited.next();
+                assert_eq!(first.is_some(), met > 0, "{offered:b} {asked:b}");
+                assert!(visited.next().is_none(), "{offered:b} {asked:b}: twice");
+                if let Some((_, _, bound)) = first {
+                    assert!(*bound >= met, "{offered:b} {asked:b}: {first:?}");
+                }
             }
         }
     }

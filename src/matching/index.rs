@@ -627,8 +627,12 @@ pub struct Index {
     /// Radius entries ranked by the distance to their centre (a public site there, or no
     /// site at all, and the service's only entry): walked nearest first.
     radius_nearest: NeedSetTrees,
-    /// The other radius entries: confidential (judged at the cell), sited elsewhere, or one
-    /// of a service's several. Walked in full.
+    /// Confidential radius entries, each its service's only one: judged at the cell, and
+    /// ranked by the band of the distance from there to their centre. Walked nearest first
+    /// from the cell.
+    radius_confidential: NeedSetTrees,
+    /// The other radius entries: sited away from their centre, or one of a service's
+    /// several. Walked in full.
     radius_rest: NeedSetTrees,
     areas: Vec<RTree<AreaEntry, WideNodes>>,
     shapes: Vec<Shape>,
@@ -639,6 +643,7 @@ pub struct Index {
 pub struct IndexBuilder<'b> {
     index: Index,
     radius_nearest: NeedSetTreesBuilder,
+    radius_confidential: NeedSetTreesBuilder,
     radius_rest: NeedSetTreesBuilder,
     areas: Vec<Vec<AreaEntry>>,
     boundaries: &'b Boundaries,
@@ -748,21 +753,24 @@ impl<F: FnMut(Hit)> CoverSink for F {
 }
 
 /// The nearest-first walk's visitor: exact radius tests into the sink. An entry in these
-/// trees ranks by a key no smaller than the squared chord to its centre (the chord itself
-/// to a public site there, else its band's upper bound), so the walk's bounds are bounds on
-/// rank keys too.
+/// trees ranks by a key no smaller than the squared chord from its source's point to its
+/// centre (the chord itself to a public site there, else its band's upper bound), so the
+/// walk's bounds are bounds on rank keys too.
 struct NearestHits<'i, K, S> {
     index: &'i Index,
-    point: Coordinates,
-    unit: [f64; 3],
+    /// Each source's point: the query's, and its cell's for confidential entries.
+    points: [Coordinates; 2],
+    units: [[f64; 3]; 2],
     local: K,
     sink: &'i mut S,
 }
 
 impl<'a, K: Fn(Traits) -> bool, S: CoverSink> NearestVisitor<'a> for NearestHits<'_, K, S> {
-    fn visit(&mut self, e: &'a CentreEntry) {
+    fn visit(&mut self, e: &'a CentreEntry, source: usize) {
         if (self.local)(e.traits)
-            && let Some(hit) = self.index.radius_hit(e, self.point, self.unit)
+            && let Some(hit) = self
+                .index
+                .radius_hit(e, self.points[source], self.units[source])
         {
             self.sink.found(hit);
         }
@@ -918,13 +926,16 @@ impl Index {
         });
         let mut nearest = NearestHits {
             index: self,
-            point: probe.point,
-            unit: units[0],
+            points,
+            units,
             local,
             sink: &mut sink,
         };
-        self.radius_nearest
-            .nearest_first(needs, &units[0], &mut nearest);
+        let sources = [
+            (&self.radius_nearest, units[0]),
+            (&self.radius_confidential, units[1]),
+        ];
+        centres::nearest_first(&sources, needs, &mut nearest);
     }
 
     /// The hit when the radius entry reaches `point` (`unit` on the unit sphere).
@@ -980,9 +991,13 @@ impl Index {
                 }
             }
         };
-        self.radius_nearest
-            .for_each(needs, within_reach, &mut radius_gap);
-        self.radius_rest.for_each(needs, within_reach, radius_gap);
+        for family in [
+            &self.radius_nearest,
+            &self.radius_confidential,
+            &self.radius_rest,
+        ] {
+            family.for_each(needs, within_reach, &mut radius_gap);
+        }
         let meets_around = |b: &Envelope| b.intersects(&envelope);
         for_each_entry(&self.areas, needs, meets_around, |e| {
             if let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
@@ -1005,6 +1020,7 @@ impl<'b> IndexBuilder<'b> {
         IndexBuilder {
             index: Index::default(),
             radius_nearest: NeedSetTreesBuilder::new(true),
+            radius_confidential: NeedSetTreesBuilder::new(true),
             radius_rest: NeedSetTreesBuilder::new(false),
             areas: (0..NEED_TREES).map(|_| Vec::new()).collect(),
             boundaries,
@@ -1036,14 +1052,19 @@ impl<'b> IndexBuilder<'b> {
                         slot,
                         site_at_centre: u8::from(site == Some(*center)),
                     };
-                    let by_centre = !traits.is_confidential()
-                        && !traits.has_several_entries()
-                        && (!traits.has_public_site() || entry.site_at_centre != 0);
-                    if by_centre {
-                        self.radius_nearest.add(entry);
+                    // Walked nearest first when ranked by the distance to the centre (exactly,
+                    // or its band's upper bound): the service's only entry, with no site, a
+                    // public site there, or a confidential one.
+                    let family = if traits.has_several_entries() {
+                        &mut self.radius_rest
+                    } else if traits.is_confidential() {
+                        &mut self.radius_confidential
+                    } else if !traits.has_public_site() || entry.site_at_centre != 0 {
+                        &mut self.radius_nearest
                     } else {
-                        self.radius_rest.add(entry);
-                    }
+                        &mut self.radius_rest
+                    };
+                    family.add(entry);
                     coverage.push(IndexedCoverage::Radius {
                         center: *center,
                         radius_km: *radius_km,
@@ -1110,6 +1131,7 @@ impl<'b> IndexBuilder<'b> {
         // Grown by doubling, the list can hold room for half as many services again.
         index.services.shrink_to_fit();
         index.radius_nearest = self.radius_nearest.finish();
+        index.radius_confidential = self.radius_confidential.finish();
         index.radius_rest = self.radius_rest.finish();
         index.areas = self
             .areas

@@ -92,11 +92,13 @@ fn build(spec: &Spec, boundaries: &Boundaries) -> Coverage {
     }
 }
 
-/// Needs spread over the codes, 1 to 3 per service, so services sit in several need trees.
+/// Needs spread over the codes, 1 to 3 per service and 6 for every eleventh, so services
+/// sit in several need trees, and some in the broad ones.
 fn needs_of(id: u128) -> NeedSet {
     let all = Need::ALL;
     let n = all.len() as u128;
-    let picked: Vec<Need> = (0..=(id % 3))
+    let more = if id % 11 == 10 { 5 } else { id % 3 };
+    let picked: Vec<Need> = (0..=more)
         .map(|k| all[((id * 7 + k * 5) % n) as usize])
         .collect();
     NeedSet::of(&picked)
