@@ -18,8 +18,9 @@ use rstar::{AABB, RTree, RTreeNode, RTreeObject};
 use super::index::{Traits, WideNodes};
 use crate::domain::coordinates::chord2_km;
 
-/// Relative margin within which the chord test defers to haversine.
-pub const RIM: f64 = 1e-9;
+/// Relative margin within which the chord test defers to haversine: wider than the f32
+/// rounding of an entry's radius chord (2^-24).
+pub const RIM: f64 = 1e-6;
 
 /// Rounding a unit-vector coordinate to f32 moves it by at most 2^-25; boxes are widened by
 /// more than that when measured, so a bound taken from them never exceeds the true chord.
@@ -28,20 +29,51 @@ const ROUNDING: f64 = 1.0 / (1u64 << 24) as f64;
 /// Centres on the unit sphere (x, y, z), in f32.
 pub type CentreBox = AABB<[f32; 3]>;
 
+/// 40 bytes, so that with rstar's node around it an entry takes 48 (a million services take
+/// some 3.3 million entries).
 #[derive(Clone, Copy)]
 pub struct CentreEntry {
-    /// The centre on the unit sphere and the squared chord of the radius: inside-or-not is
-    /// then three multiplications, with haversine only for points on the rim.
+    /// The centre on the unit sphere: inside-or-not is then three multiplications against
+    /// the radius chord, with haversine only for points on the rim.
     pub unit: [f64; 3],
-    pub chord2: f64,
-    pub service: u32,
+    /// The squared chord of the radius, in f32 (the rim margin covers the rounding).
+    chord2: f32,
+    /// The service's position (low 24 bits) and the entry's place in its coverage list.
+    service_and_slot: u32,
     pub traits: Traits,
-    /// The entry's place in the service's coverage list.
-    pub slot: u8,
-    /// 1 when the service's public site is the centre. Not a `bool`: a niche in the entry
-    /// would let rstar's bulk load collect leaves in place, keeping each leaf in the (much
-    /// larger) allocation of the slab it was cut from (see the test below).
-    pub site_at_centre: u8,
+}
+
+impl CentreEntry {
+    /// Positions must fit in 24 bits.
+    pub const MAX_SERVICES: u32 = 1 << 24;
+
+    /// None when `service` is past [`CentreEntry::MAX_SERVICES`].
+    pub fn new(
+        unit: [f64; 3],
+        chord2: f64,
+        service: u32,
+        slot: u8,
+        traits: Traits,
+    ) -> Option<Self> {
+        (service < Self::MAX_SERVICES).then_some(CentreEntry {
+            unit,
+            chord2: chord2 as f32,
+            service_and_slot: service | u32::from(slot) << 24,
+            traits,
+        })
+    }
+
+    pub fn service(&self) -> u32 {
+        self.service_and_slot & (Self::MAX_SERVICES - 1)
+    }
+
+    pub fn slot(&self) -> u8 {
+        (self.service_and_slot >> 24) as u8
+    }
+
+    pub fn chord2(&self) -> f64 {
+        f64::from(self.chord2)
+    }
 }
 
 impl RTreeObject for CentreEntry {
@@ -81,7 +113,7 @@ pub struct CentreTree {
 
 impl CentreTree {
     pub fn new(entries: Vec<CentreEntry>) -> CentreTree {
-        let widest = entries.iter().map(|e| e.chord2).fold(0.0, f64::max);
+        let widest = entries.iter().map(CentreEntry::chord2).fold(0.0, f64::max);
         CentreTree {
             tree: RTree::bulk_load_with_params(entries),
             widest,
@@ -103,16 +135,17 @@ impl CentreTree {
     }
 }
 
-/// Radius entries in trees by need, and by pairs and triples of needs. More needs met rank
-/// first, so a query asking for three needs first walks the tree of the services offering all
-/// three, then those offering two of them, and only then, if the best are not settled yet,
-/// each need's own tree for those offering one. The trees of pairs and triples are small and
-/// their entries rank first: without them, a query for shelter and legal aid would walk all
-/// the shelters and all the legal aid nearest first looking for the few that offer both.
+/// Radius entries in trees by need, and by pair of needs. More needs met rank first, so a
+/// query asking for two or three needs first walks the trees of the services offering two
+/// of them, and only then, if the best are not settled yet, each need's own tree for those
+/// offering one. The pair trees are small and their entries rank first: without them, a query
+/// for shelter and legal aid would walk all the shelters and all the legal aid nearest first
+/// looking for the few that offer both. (Trees of triples too saved a query for three needs
+/// about 3%, within noise, for some 17 MB.)
 ///
-/// A service offering more than [`MOST_SET_NEEDS`] needs would be in too many trees of pairs
-/// and triples; it is in a "broad" tree for each of its needs instead, walked as if each of
-/// its entries met every need asked.
+/// A service offering more than [`MOST_PAIRED_NEEDS`] needs would be in too many pair trees;
+/// it is in a "broad" tree for each of its needs instead, walked as if each of its entries
+/// met every need asked.
 #[derive(Default)]
 pub struct NeedSetTrees {
     trees: HashMap<TreeKey, CentreTree>,
@@ -120,36 +153,26 @@ pub struct NeedSetTrees {
     most_needs: u32,
 }
 
-/// Which tree: of a need (every service offering it), of a pair or triple of needs (as a
-/// bitset: every service offering them all, but broad ones), or a need's broad tree.
+/// Which tree: of a need (every service offering it), of a pair of needs (as a bitset: every
+/// service offering both, but broad ones), or a need's broad tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum TreeKey {
     Need(u32),
-    Set(u16),
+    Pair(u16),
     Broad(u32),
 }
 
-/// Services offering more needs than this are not in the trees of pairs and triples (a
-/// service of four needs is in six pair and four triple trees).
-const MOST_SET_NEEDS: u32 = 4;
+/// Services offering more needs than this are not in the pair trees (a service of four needs
+/// is in six).
+const MOST_PAIRED_NEEDS: u32 = 4;
 
 fn bits(set: u16) -> impl Iterator<Item = u32> {
     (0..16).filter(move |b| set & (1 << b) != 0)
 }
 
-/// The subsets of `set` with `size` members (1 to 3), as bitsets.
-fn subsets(set: u16, size: u32) -> Vec<u16> {
-    let mut found = vec![0u16];
-    for bit in bits(set) {
-        let grown: Vec<u16> = found
-            .iter()
-            .filter(|s| s.count_ones() < size)
-            .map(|s| s | (1 << bit))
-            .collect();
-        found.extend(grown);
-    }
-    found.retain(|s| s.count_ones() == size);
-    found
+/// The pairs of members of `set`, as bitsets.
+fn pairs(set: u16) -> impl Iterator<Item = u16> {
+    bits(set).flat_map(move |a| bits(set & !((2u16 << a) - 1)).map(move |b| (1 << a) | (1 << b)))
 }
 
 /// The lowest `n` members of `set`.
@@ -164,15 +187,13 @@ fn lowest(set: u16, n: u32) -> u16 {
     taken
 }
 
-/// The trees an entry offering `offered` is in; `sets` when there are trees of pairs and
-/// triples.
-fn homes(offered: u16, sets: bool) -> Vec<TreeKey> {
+/// The trees an entry offering `offered` is in; `paired` when there are pair trees.
+fn homes(offered: u16, paired: bool) -> Vec<TreeKey> {
     let mut homes: Vec<TreeKey> = bits(offered).map(TreeKey::Need).collect();
-    if sets && offered.count_ones() > MOST_SET_NEEDS {
+    if paired && offered.count_ones() > MOST_PAIRED_NEEDS {
         homes.extend(bits(offered).map(TreeKey::Broad));
-    } else if sets {
-        let sets = subsets(offered, 2).into_iter().chain(subsets(offered, 3));
-        homes.extend(sets.map(TreeKey::Set));
+    } else if paired {
+        homes.extend(pairs(offered).map(TreeKey::Pair));
     }
     homes
 }
@@ -187,12 +208,10 @@ fn walks(asked: u16, most_needs: u32) -> Vec<(TreeKey, Visits, u32)> {
             .map(|n| (TreeKey::Need(n), Visits::All, 1))
             .collect();
     }
+    // A pair tree's services may offer a third need asked.
     let most = count.min(most_needs);
-    let pairs = subsets(asked, 2).into_iter().map(|set| (set, 2));
-    let triples = subsets(asked, 3).into_iter().map(|set| (set, most));
-    pairs
-        .chain(triples)
-        .map(|(set, met)| (TreeKey::Set(set), Visits::Set(set), met))
+    pairs(asked)
+        .map(|pair| (TreeKey::Pair(pair), Visits::Pair(pair), most))
         .chain(bits(asked).map(|n| (TreeKey::Need(n), Visits::Alone, 1)))
         .chain(bits(asked).map(|n| (TreeKey::Broad(n), Visits::Broad(1 << n), most)))
         .collect()
@@ -201,18 +220,17 @@ fn walks(asked: u16, most_needs: u32) -> Vec<(TreeKey, Visits, u32)> {
 /// Builds [`NeedSetTrees`].
 pub struct NeedSetTreesBuilder {
     entries: HashMap<TreeKey, Vec<CentreEntry>>,
-    /// Whether there are trees of pairs and triples: not when the trees are only ever
-    /// walked in full.
-    sets: bool,
+    /// Whether there are pair trees: not when the trees are only ever walked in full.
+    paired: bool,
     most_needs: u32,
 }
 
 impl NeedSetTreesBuilder {
-    /// Trees for walking nearest first (`sets`), or in full.
-    pub fn new(sets: bool) -> Self {
+    /// Trees for walking nearest first (`paired`), or in full.
+    pub fn new(paired: bool) -> Self {
         NeedSetTreesBuilder {
             entries: HashMap::new(),
-            sets,
+            paired,
             most_needs: 0,
         }
     }
@@ -220,7 +238,7 @@ impl NeedSetTreesBuilder {
     pub fn add(&mut self, entry: CentreEntry) {
         let needs = entry.traits.needs.0;
         self.most_needs = self.most_needs.max(needs.count_ones());
-        for home in homes(needs, self.sets) {
+        for home in homes(needs, self.paired) {
             self.entries.entry(home).or_default().push(entry);
         }
     }
@@ -257,9 +275,8 @@ enum Visits {
     All,
     /// In a need's tree: those meeting no other need asked.
     Alone,
-    /// In the tree of a pair or triple: those meeting exactly it, or, for a triple, more
-    /// needs asked of which it is the lowest three.
-    Set(u16),
+    /// In a pair tree: those meeting more needs asked, of which the pair is the lowest two.
+    Pair(u16),
     /// In a need's broad tree: those meeting more needs asked, of which it is the lowest.
     Broad(u16),
 }
@@ -270,11 +287,7 @@ impl Visits {
         match self {
             Visits::All => true,
             Visits::Alone => shared.count_ones() == 1,
-            Visits::Set(set) => {
-                let size = set.count_ones();
-                let met = shared.count_ones();
-                (met == size || (size == 3 && met > 3)) && lowest(shared, size) == set
-            }
+            Visits::Pair(pair) => shared.count_ones() > 1 && lowest(shared, 2) == pair,
             Visits::Broad(need) => shared.count_ones() > 1 && lowest(shared, 1) == need,
         }
     }
@@ -433,7 +446,8 @@ mod tests {
     #[test]
     fn tree_nodes_are_larger_than_entries_so_leaves_get_their_own_allocation() {
         assert!(size_of::<RTreeNode<CentreEntry>>() > size_of::<CentreEntry>());
-        assert_eq!(size_of::<CentreEntry>(), 48);
+        assert_eq!(size_of::<CentreEntry>(), 40);
+        assert_eq!(size_of::<RTreeNode<CentreEntry>>(), 48);
     }
 
     fn unit(lat: f64, lon: f64) -> [f64; 3] {

@@ -429,6 +429,14 @@ impl IndexedService {
         }
     }
 
+    /// Whether the public site is the centre of the radius entry in `slot`.
+    pub fn site_is_centre(&self, slot: u8) -> bool {
+        match (&self.site, self.radius(slot)) {
+            (Site::Public { at, .. }, Some((center, _))) => *at == center,
+            _ => false,
+        }
+    }
+
     /// The centre and radius of a radius coverage entry.
     pub fn radius(&self, slot: u8) -> Option<(Coordinates, f64)> {
         match self.coverage.get(usize::from(slot)) {
@@ -767,10 +775,11 @@ struct NearestHits<'i, K, S> {
 
 impl<'a, K: Fn(Traits) -> bool, S: CoverSink> NearestVisitor<'a> for NearestHits<'_, K, S> {
     fn visit(&mut self, e: &'a CentreEntry, source: usize) {
+        // A public site is at the centre here: entries sited elsewhere are in the rest.
+        let site_at_centre = || e.traits.has_public_site();
+        let (point, unit) = (self.points[source], self.units[source]);
         if (self.local)(e.traits)
-            && let Some(hit) = self
-                .index
-                .radius_hit(e, self.points[source], self.units[source])
+            && let Some(hit) = self.index.radius_hit(e, point, unit, site_at_centre)
         {
             self.sink.found(hit);
         }
@@ -918,8 +927,12 @@ impl Index {
             |b: &CentreBox, tree: &CentreTree| units.iter().any(|u| tree.may_reach(u, b));
         self.radius_rest.for_each(needs, reaches_probe, |e| {
             let side = at(e.traits);
+            let site_at_centre = || {
+                self.service(e.service())
+                    .is_some_and(|s| s.site_is_centre(e.slot()))
+            };
             if local(e.traits)
-                && let Some(hit) = self.radius_hit(e, points[side], units[side])
+                && let Some(hit) = self.radius_hit(e, points[side], units[side], site_at_centre)
             {
                 sink.found(hit);
             }
@@ -938,25 +951,32 @@ impl Index {
         centres::nearest_first(&sources, needs, &mut nearest);
     }
 
-    /// The hit when the radius entry reaches `point` (`unit` on the unit sphere).
-    fn radius_hit(&self, e: &CentreEntry, point: Coordinates, unit: [f64; 3]) -> Option<Hit> {
+    /// The hit when the radius entry reaches `point` (`unit` on the unit sphere);
+    /// `site_at_centre` is asked only then.
+    fn radius_hit(
+        &self,
+        e: &CentreEntry,
+        point: Coordinates,
+        unit: [f64; 3],
+        site_at_centre: impl FnOnce() -> bool,
+    ) -> Option<Hit> {
         let c2 = chord2(unit, e.unit);
-        let inside = if c2 < e.chord2 * (1.0 - RIM) {
+        let inside = if c2 < e.chord2() * (1.0 - RIM) {
             true
-        } else if c2 > e.chord2 * (1.0 + RIM) {
+        } else if c2 > e.chord2() * (1.0 + RIM) {
             false
         } else {
-            self.service(e.service)
-                .and_then(|s| s.radius(e.slot))
+            self.service(e.service())
+                .and_then(|s| s.radius(e.slot()))
                 .is_some_and(|(center, km)| haversine_km(point, center) <= km)
         };
-        inside.then_some(Hit {
-            service: e.service,
+        inside.then(|| Hit {
+            service: e.service(),
             traits: e.traits,
             reach: Reach::Radius {
                 center_chord2: c2,
-                slot: e.slot,
-                site_at_centre: e.site_at_centre != 0,
+                slot: e.slot(),
+                site_at_centre: site_at_centre(),
             },
         })
     }
@@ -983,11 +1003,11 @@ impl Index {
         };
         let mut radius_gap = |e: &CentreEntry| {
             if let Some((center, radius_km)) =
-                self.service(e.service).and_then(|s| s.radius(e.slot))
+                self.service(e.service()).and_then(|s| s.radius(e.slot()))
             {
                 let gap = haversine_km(at, center) - radius_km;
                 if gap > 0.0 && gap <= km {
-                    out.push((e.service, gap));
+                    out.push((e.service(), gap));
                 }
             }
         };
@@ -1027,9 +1047,14 @@ impl<'b> IndexBuilder<'b> {
         }
     }
 
+    /// Adds a service; past [`CentreEntry::MAX_SERVICES`] (16.7 million, some sixteen
+    /// times the benchmark's directory and its memory) services are left out.
     pub fn add(&mut self, input: ServiceInput) {
         let index = &mut self.index;
-        let Ok(service) = u32::try_from(index.services.len()) else {
+        let Some(service) = u32::try_from(index.services.len())
+            .ok()
+            .filter(|s| *s < CentreEntry::MAX_SERVICES)
+        else {
             return;
         };
         let traits = Traits::of(&input);
@@ -1044,13 +1069,10 @@ impl<'b> IndexBuilder<'b> {
                     let Ok(slot) = u8::try_from(coverage.len()) else {
                         continue;
                     };
-                    let entry = CentreEntry {
-                        unit: unit_vector(*center),
-                        chord2: km_chord2(*radius_km),
-                        service,
-                        traits,
-                        slot,
-                        site_at_centre: u8::from(site == Some(*center)),
+                    let unit = unit_vector(*center);
+                    let chord2 = km_chord2(*radius_km);
+                    let Some(entry) = CentreEntry::new(unit, chord2, service, slot, traits) else {
+                        continue;
                     };
                     // Walked nearest first when ranked by the distance to the centre (exactly,
                     // or its band's upper bound): the service's only entry, with no site, a
@@ -1059,7 +1081,7 @@ impl<'b> IndexBuilder<'b> {
                         &mut self.radius_rest
                     } else if traits.is_confidential() {
                         &mut self.radius_confidential
-                    } else if !traits.has_public_site() || entry.site_at_centre != 0 {
+                    } else if !traits.has_public_site() || site == Some(*center) {
                         &mut self.radius_nearest
                     } else {
                         &mut self.radius_rest
