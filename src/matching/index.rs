@@ -3,6 +3,7 @@
 //! results need.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use rstar::{AABB, Envelope as _, RTree, RTreeNode, RTreeObject};
@@ -13,6 +14,7 @@ use super::centres::{
     self, CentreBox, CentreEntry, CentreTree, NearestVisitor, NeedSetTrees, NeedSetTreesBuilder,
     RIM,
 };
+use super::encode::FixedParts;
 use super::query::{MatchQuery, NeedSet, facet_bit, gender_bit, need_bit};
 use super::regions::envelope_around;
 use super::shape::Shape;
@@ -645,6 +647,8 @@ pub struct Index {
     areas: Vec<RTree<AreaEntry, WideNodes>>,
     shapes: Vec<Shape>,
     by_region: HashMap<u32, Vec<(u32, Traits)>>,
+    /// The national services' fixed answer parts by position, written when first asked.
+    national_parts: OnceLock<HashMap<u32, FixedParts>>,
 }
 
 /// Builds an [`Index`] one service at a time, so a full load never holds every input at once.
@@ -836,6 +840,14 @@ impl Index {
 
     pub fn services(&self) -> &[IndexedService] {
         &self.services
+    }
+
+    /// The national services' fixed answer parts, `write` giving them when first asked.
+    pub fn national_parts(
+        &self,
+        write: impl FnOnce() -> HashMap<u32, FixedParts>,
+    ) -> &HashMap<u32, FixedParts> {
+        self.national_parts.get_or_init(write)
     }
 
     pub fn shape(&self, i: u32) -> Option<&Shape> {

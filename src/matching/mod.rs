@@ -27,7 +27,8 @@ use uuid::Uuid;
 use fixedbitset::FixedBitSet;
 
 use self::index::{
-    AddressView, CoverSink, Hit, Index, IndexedService, PhoneView, Probe, Reach, Site, Traits,
+    AddressView, CoverSink, Hit, Index, IndexedCoverage, IndexedService, PhoneView, Probe, Reach,
+    Site, Traits,
 };
 use self::query::{MatchQuery, NeedSet};
 use self::regions::RegionLocator;
@@ -97,6 +98,9 @@ pub struct ServiceMatch<'a> {
     pub demo: bool,
     /// Short reasons; most are fixed phrases, so they are not copied per result.
     pub why: Vec<Cow<'static, str>>,
+    /// A national service's fields that are the same in every answer, already written.
+    #[serde(skip)]
+    pub fixed: Option<&'a encode::FixedParts>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -490,11 +494,55 @@ impl Snapshot {
         let render_all = |list: Vec<Candidate<'s>>| -> Vec<ServiceMatch<'s>> {
             list.into_iter().map(|c| render(c, q, boundaries)).collect()
         };
+        let hotlines = national
+            .into_iter()
+            .map(|c| ServiceMatch {
+                fixed: self.national_parts(c, q, boundaries),
+                ..render(c, q, boundaries)
+            })
+            .collect();
         MatchOutcome {
             results: render_all(local),
-            hotlines: render_all(national),
+            hotlines,
             nearby_outside_coverage: render_all(nearby),
         }
+    }
+
+    /// The fixed parts of a national candidate's entry (see [`encode::FixedParts`]). Each
+    /// index writes those of all its national services when first asked. They are the
+    /// fields that depend on the service alone, so the query they are rendered with leaves
+    /// nothing in them.
+    fn national_parts<'s>(
+        &'s self,
+        c: Candidate<'s>,
+        q: &MatchQuery,
+        boundaries: &'s Boundaries,
+    ) -> Option<&'s encode::FixedParts> {
+        let (overlay, position) = c.position;
+        let index = if overlay { &self.overlay } else { &self.base };
+        let nation = boundaries
+            .index_of("US")
+            .and_then(|i| u32::try_from(i).ok());
+        let parts = index.national_parts(|| {
+            let national = |(i, s): (usize, &'s IndexedService)| {
+                let reached = s.coverage.iter().any(|coverage| {
+                    matches!(coverage, IndexedCoverage::Region { region, .. } if Some(*region) == nation)
+                });
+                let position = u32::try_from(i).ok().filter(|_| reached)?;
+                let c = Candidate {
+                    service: s,
+                    position: (overlay, position),
+                    traits: s.traits,
+                    reach: Reach::National,
+                    outside_km: None,
+                    needs_met: 0,
+                    distance_key: f64::INFINITY,
+                };
+                Some((position, encode::FixedParts::of(&render(c, q, boundaries))))
+            };
+            index.services().iter().enumerate().filter_map(national).collect()
+        });
+        parts.get(&position)
     }
 
     /// Answers a query as `POST /api/v1/match` does: [`Snapshot::find`], then the JSON answer
@@ -708,5 +756,6 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         verified_at: s.verified_at,
         demo: s.demo,
         why,
+        fixed: None,
     }
 }
