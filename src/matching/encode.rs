@@ -337,83 +337,90 @@ impl Json for CapacityView {
     }
 }
 
-/// The parts of a national service's entry that are the same in every answer: all but
-/// `needs_met`, `distance_km`, `open_now`, `capacity` and `why`. Written once per index and
-/// copied into each answer, where the 20 hotlines written afresh cost a sixth of a match.
+/// A service's entry, in runs: fixed fields (the same in every answer for a national
+/// service), each followed by fields that vary with the query. Both writers below go through
+/// it, so they write the same fields in the same order.
+const RUNS: usize = 4;
+
+fn fixed_run(o: &mut Object<'_>, m: &ServiceMatch<'_>, run: usize) {
+    match run {
+        0 => {
+            o.field("service_id", &m.service_id);
+            o.field("name", m.name);
+            o.field("organization", &m.organization);
+        }
+        1 => o.field("coverage_type", m.coverage_type),
+        2 => {
+            o.field("distance_band", &m.distance_band);
+            o.field("confidential_location", &m.confidential_location);
+            o.field("address", &m.address);
+            o.field_unless_none("front_door", &m.front_door);
+            o.field("phones", m.phones);
+            o.field("languages", m.languages);
+        }
+        _ => {
+            o.field("verified_at", &m.verified_at);
+            o.field("demo", &m.demo);
+        }
+    }
+}
+
+fn varying_run(o: &mut Object<'_>, m: &ServiceMatch<'_>, run: usize) {
+    match run {
+        0 => o.field("needs_met", &m.needs_met),
+        1 => o.field("distance_km", &m.distance_km),
+        2 => {
+            o.field("open_now", &m.open_now);
+            o.field("capacity", &m.capacity);
+        }
+        _ => o.field("why", &m.why),
+    }
+}
+
+/// The fixed runs of a national service's entry, written once per index and copied into
+/// each answer, where the 20 hotlines written afresh cost a sixth of a match.
 #[derive(Debug)]
 pub struct FixedParts {
     bytes: Box<[u8]>,
-    /// Where the varying fields go in `bytes`: after `organization`, after `coverage_type`,
-    /// and after `languages` (the last, `why`, goes at the end).
-    splits: [usize; 3],
+    /// Where each fixed run ends in `bytes`.
+    ends: [usize; RUNS],
 }
 
 impl FixedParts {
-    /// The fixed parts of `m`, as its own writer writes them.
+    /// The fixed runs of `m`'s entry.
     pub fn of(m: &ServiceMatch<'_>) -> FixedParts {
         let mut out = Vec::new();
         let mut o = Object::open(&mut out);
-        o.field("service_id", &m.service_id);
-        o.field("name", m.name);
-        o.field("organization", &m.organization);
-        let after_organization = o.out.len();
-        o.field("coverage_type", m.coverage_type);
-        let after_coverage_type = o.out.len();
-        o.field("distance_band", &m.distance_band);
-        o.field("confidential_location", &m.confidential_location);
-        o.field("address", &m.address);
-        o.field_unless_none("front_door", &m.front_door);
-        o.field("phones", m.phones);
-        o.field("languages", m.languages);
-        let after_languages = o.out.len();
-        o.field("verified_at", &m.verified_at);
-        o.field("demo", &m.demo);
+        let mut ends = [0; RUNS];
+        for (run, end) in ends.iter_mut().enumerate() {
+            fixed_run(&mut o, m, run);
+            *end = o.out.len();
+        }
         FixedParts {
             bytes: out.into_boxed_slice(),
-            splits: [after_organization, after_coverage_type, after_languages],
+            ends,
         }
-    }
-
-    /// Writes `m` from these parts and its varying fields, in the order of the full writer.
-    fn write_with(&self, m: &ServiceMatch<'_>, out: &mut Vec<u8>) {
-        let [a, b, c] = self.splits;
-        out.extend_from_slice(&self.bytes[..a]);
-        let mut o = Object { out, empty: false };
-        o.field("needs_met", &m.needs_met);
-        o.out.extend_from_slice(&self.bytes[a..b]);
-        o.field("distance_km", &m.distance_km);
-        o.out.extend_from_slice(&self.bytes[b..c]);
-        o.field("open_now", &m.open_now);
-        o.field("capacity", &m.capacity);
-        o.out.extend_from_slice(&self.bytes[c..]);
-        o.field("why", &m.why);
-        o.close();
     }
 }
 
 impl Json for ServiceMatch<'_> {
     fn write(&self, out: &mut Vec<u8>) {
-        if let Some(fixed) = self.fixed {
-            return fixed.write_with(self, out);
+        let mut o = match self.fixed {
+            Some(_) => Object { out, empty: false },
+            None => Object::open(out),
+        };
+        let mut start = 0;
+        for run in 0..RUNS {
+            match self.fixed {
+                Some(fixed) => {
+                    o.out
+                        .extend_from_slice(&fixed.bytes[start..fixed.ends[run]]);
+                    start = fixed.ends[run];
+                }
+                None => fixed_run(&mut o, self, run),
+            }
+            varying_run(&mut o, self, run);
         }
-        let mut o = Object::open(out);
-        o.field("service_id", &self.service_id);
-        o.field("name", self.name);
-        o.field("organization", &self.organization);
-        o.field("needs_met", &self.needs_met);
-        o.field("coverage_type", self.coverage_type);
-        o.field("distance_km", &self.distance_km);
-        o.field("distance_band", &self.distance_band);
-        o.field("confidential_location", &self.confidential_location);
-        o.field("address", &self.address);
-        o.field_unless_none("front_door", &self.front_door);
-        o.field("phones", self.phones);
-        o.field("languages", self.languages);
-        o.field("open_now", &self.open_now);
-        o.field("capacity", &self.capacity);
-        o.field("verified_at", &self.verified_at);
-        o.field("demo", &self.demo);
-        o.field("why", &self.why);
         o.close();
     }
 }
