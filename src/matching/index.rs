@@ -823,6 +823,11 @@ impl Index {
         self.services.get(i as usize)
     }
 
+    /// The services covering this region as a whole (by position), with their traits.
+    pub fn in_region(&self, region: u32) -> &[(u32, Traits)] {
+        self.by_region.get(&region).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether any service here has coverage by this region.
     pub fn has_region(&self, region: u32) -> bool {
         self.by_region.contains_key(&region)

@@ -27,8 +27,7 @@ use uuid::Uuid;
 use fixedbitset::FixedBitSet;
 
 use self::index::{
-    AddressView, CoverSink, Hit, Index, IndexedCoverage, IndexedService, PhoneView, Probe, Reach,
-    Site, Traits,
+    AddressView, CoverSink, Hit, Index, IndexedService, PhoneView, Probe, Reach, Site, Traits,
 };
 use self::query::{MatchQuery, NeedSet};
 use self::regions::RegionLocator;
@@ -520,19 +519,16 @@ impl Snapshot {
     ) -> Option<&'s encode::FixedParts> {
         let (overlay, position) = c.position;
         let index = if overlay { &self.overlay } else { &self.base };
-        let nation = boundaries
-            .index_of("US")
-            .and_then(|i| u32::try_from(i).ok());
         let parts = index.national_parts(|| {
-            let national = |(i, s): (usize, &'s IndexedService)| {
-                let reached = s.coverage.iter().any(|coverage| {
-                    matches!(coverage, IndexedCoverage::Region { region, .. } if Some(*region) == nation)
-                });
-                let position = u32::try_from(i).ok().filter(|_| reached)?;
+            let nation = boundaries
+                .index_of("US")
+                .and_then(|i| u32::try_from(i).ok());
+            let nation = nation.map_or(&[][..], |nation| index.in_region(nation));
+            let national = |&(position, traits): &(u32, Traits)| {
                 let c = Candidate {
-                    service: s,
+                    service: index.service(position)?,
                     position: (overlay, position),
-                    traits: s.traits,
+                    traits,
                     reach: Reach::National,
                     outside_km: None,
                     needs_met: 0,
@@ -540,7 +536,7 @@ impl Snapshot {
                 };
                 Some((position, encode::FixedParts::of(&render(c, q, boundaries))))
             };
-            index.services().iter().enumerate().filter_map(national).collect()
+            nation.iter().filter_map(national).collect()
         });
         parts.get(&position)
     }
