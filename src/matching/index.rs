@@ -665,41 +665,27 @@ fn need_trees(needs: u16) -> impl Iterator<Item = usize> {
     (0..NEED_TREES).filter(move |i| needs & (1 << i) != 0)
 }
 
-/// A tree entry that knows its service's needs.
-trait NeedEntry {
-    fn needs(&self) -> u16;
-}
-
-impl NeedEntry for AreaEntry {
-    fn needs(&self) -> u16 {
-        self.traits.needs.0
-    }
-}
-
-/// Visits the entries whose envelopes `wants` in the trees of the requested `needs`; a
-/// service in several of those trees is visited from the first only. `wants` must hold for a
-/// node's envelope whenever it holds for an entry's under it.
+/// Visits the area entries whose boxes meet `envelope` in the trees of the requested
+/// `needs`; a service in several of those trees is visited from the first only.
 ///
 /// The trees are walked level by level, all of them together, and each node the next level
 /// will read is prefetched as soon as it is found. In a large index nearly every node is a
 /// cache miss; rstar's own iterator goes depth first and waits for each miss in turn, where
 /// here the misses of a whole level are in flight at once.
-fn for_each_entry<'a, T>(
-    trees: &'a [RTree<T, WideNodes>],
+fn for_each_area<'a>(
+    trees: &'a [RTree<AreaEntry, WideNodes>],
+    envelope: &Envelope,
     needs: u16,
-    wants: impl Fn(&T::Envelope) -> bool,
-    mut visit: impl FnMut(&'a T),
-) where
-    T: RTreeObject + NeedEntry,
-{
+    mut visit: impl FnMut(&'a AreaEntry),
+) {
     // Each node to read, with the needs of the trees walked before its own.
-    let mut level: Vec<(&'a [RTreeNode<T>], u16)> = Vec::with_capacity(64);
+    let mut level: Vec<(&'a [RTreeNode<AreaEntry>], u16)> = Vec::with_capacity(64);
     let mut next = Vec::with_capacity(64);
     for tree in need_trees(needs) {
         let Some(root) = trees.get(tree).map(RTree::root) else {
             continue;
         };
-        if wants(&root.envelope()) {
+        if root.envelope().intersects(envelope) {
             level.push((root.children(), needs & ((1u16 << tree) - 1)));
         }
     }
@@ -708,12 +694,14 @@ fn for_each_entry<'a, T>(
             for child in children {
                 match child {
                     RTreeNode::Leaf(entry) => {
-                        if entry.needs() & earlier == 0 && wants(&entry.envelope()) {
+                        if entry.envelope.intersects(envelope)
+                            && entry.traits.needs.0 & earlier == 0
+                        {
                             visit(entry);
                         }
                     }
                     RTreeNode::Parent(node) => {
-                        if wants(&node.envelope()) {
+                        if node.envelope().intersects(envelope) {
                             for grandchild in node.children() {
                                 super::prefetch(grandchild);
                             }
@@ -885,8 +873,7 @@ impl Index {
         // ranked by its distance to that site, read from its record: that load is started
         // in the first round too.
         let mut areas = Vec::new();
-        let meets_probe = |b: &Envelope| b.intersects(&envelope);
-        for_each_entry(&self.areas, needs, meets_probe, |e| {
+        for_each_area(&self.areas, &envelope, needs, |e| {
             if local(e.traits)
                 && let Some(shape) = self.shape(e.shape)
             {
@@ -1035,8 +1022,7 @@ impl Index {
         ] {
             family.for_each(needs, within_reach, &mut radius_gap);
         }
-        let meets_around = |b: &Envelope| b.intersects(&envelope);
-        for_each_entry(&self.areas, needs, meets_around, |e| {
+        for_each_area(&self.areas, &envelope, needs, |e| {
             if let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
                 && gap > 0.0
                 && gap <= km
