@@ -17,7 +17,7 @@ pub mod shape;
 mod tests;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -237,32 +237,49 @@ impl<'s> Candidate<'s> {
 
 /// The candidates a query finds, one per service (its best reach). A point in a
 /// city is covered by thousands of services and only the best `limit` are shown, so local
-/// candidates with a single coverage entry (the usual case) are pruned to the best `limit`
-/// whenever their list grows past a few times that, and anything ranking below the last
-/// prune's `limit`-th is dropped on arrival. National candidates and services with several
-/// entries (which may be replaced by a better reach later) are all kept.
+/// candidates with a single coverage entry (the usual case) are kept in a heap of the best
+/// `limit` so far, and anything ranking below the worst of a full heap is dropped on arrival.
+/// National candidates and services with several entries (which may be replaced by a better
+/// reach later) are all kept.
 struct Candidates<'s> {
     limit: usize,
-    ranked: Vec<Candidate<'s>>,
-    /// The `limit`-th best at the last prune.
-    cut: Option<Candidate<'s>>,
+    /// The best `limit` local single-entry candidates so far, the worst on top.
+    best: BinaryHeap<Worst<'s>>,
     kept: Vec<Candidate<'s>>,
     /// Where in `kept` each service with several entries is.
     several: HashMap<Position, usize>,
 }
 
-/// `ranked` is pruned when it reaches this many times the limit (sooner under test, so the
-/// brute-force comparison in `tests.rs` prunes often).
-const PRUNE_AT: usize = if cfg!(test) { 2 } else { 8 };
+/// A candidate ordered so that the worst ranked is the greatest: the top of a heap of them
+/// is the one the next better candidate replaces.
+struct Worst<'s>(Candidate<'s>);
+
+impl PartialEq for Worst<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Worst<'_> {}
+
+impl PartialOrd for Worst<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Worst<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        Candidate::rank(&self.0, &other.0)
+    }
+}
 
 impl<'s> Candidates<'s> {
     fn new(limit: usize) -> Self {
         let limit = limit.max(1);
         Candidates {
             limit,
-            // It never holds more than this: grown from empty it would copy itself repeatedly.
-            ranked: Vec::with_capacity(PRUNE_AT * limit),
-            cut: None,
+            best: BinaryHeap::with_capacity(limit),
             kept: Vec::new(),
             several: HashMap::new(),
         }
@@ -272,21 +289,30 @@ impl<'s> Candidates<'s> {
         self.push_if(c, || true);
     }
 
+    /// The worst of the best `limit` local candidates, once there are that many.
+    fn cut(&self) -> Option<&Candidate<'s>> {
+        self.best
+            .peek()
+            .filter(|_| self.best.len() == self.limit)
+            .map(|w| &w.0)
+    }
+
     /// Pushes `c` if `admit` says it may be shown. `admit` is asked only when `c` is not
     /// already ranked out: it reads memory a ranked-out candidate never needs (the hidden set,
     /// the service record), and most of a city's candidates are ranked out.
     fn push_if(&mut self, c: Candidate<'s>, admit: impl FnOnce() -> bool) {
         if !c.traits.has_several_entries() && c.reach.is_local() {
             if self
-                .cut
-                .is_some_and(|cut| Candidate::rank(&c, &cut).is_gt())
+                .cut()
+                .is_some_and(|cut| Candidate::rank(&c, cut).is_ge())
                 || !admit()
             {
                 return;
             }
-            self.ranked.push(c);
-            if self.ranked.len() >= PRUNE_AT * self.limit {
-                self.prune();
+            if self.best.len() < self.limit {
+                self.best.push(Worst(c));
+            } else if let Some(mut worst) = self.best.peek_mut() {
+                *worst = Worst(c);
             }
             return;
         }
@@ -320,29 +346,17 @@ impl<'s> Candidates<'s> {
     /// at most `needs_met` needs at a key of `key` or more (an equal key might win on id).
     /// Local candidates with several entries are left out of the count, so the answer errs
     /// towards looking further.
-    fn outranks(&mut self, needs_met: u32, key: f64) -> bool {
-        if self.ranked.len() > self.limit || (self.cut.is_none() && self.ranked.len() == self.limit)
-        {
-            self.prune();
-        }
-        self.cut.is_some_and(|cut| {
+    fn outranks(&self, needs_met: u32, key: f64) -> bool {
+        self.cut().is_some_and(|cut| {
             cut.needs_met > needs_met || (cut.needs_met == needs_met && cut.distance_key < key)
         })
-    }
-
-    /// Keeps the best `limit` of `ranked`; the last of them is the new cut.
-    fn prune(&mut self) {
-        self.ranked
-            .select_nth_unstable_by(self.limit - 1, Candidate::rank);
-        self.ranked.truncate(self.limit);
-        self.cut = self.ranked.last().copied();
     }
 
     /// Local and national candidates, each the best `limit` in rank order.
     fn into_top(self) -> (Vec<Candidate<'s>>, Vec<Candidate<'s>>) {
         let (mut local, national): (Vec<_>, Vec<_>) =
             self.kept.into_iter().partition(|c| c.reach.is_local());
-        local.extend(self.ranked);
+        local.extend(self.best.into_iter().map(|w| w.0));
         (
             Self::top(local, self.limit),
             Self::top(national, self.limit),

@@ -442,7 +442,7 @@ proptest! {
         asked in 1u16..4096,
         age in prop::option::of(5u8..40),
         require in prop_oneof![Just(0u16), (0u32..10).prop_map(|b| 1u16 << b)],
-        // Small limits make the candidate list prune as it fills.
+        // Small limits make the candidate heap fill, and drop arrivals, early.
         limit in prop_oneof![1usize..4, Just(MAX_LIMIT)],
     ) {
         let specs: Vec<Spec> = services.iter().map(|s| s.0.clone()).collect();
@@ -602,7 +602,7 @@ fn eligibility_with(facets: u16, min_age: Option<u8>) -> Eligibility {
 }
 
 proptest! {
-    /// The pruned candidate list keeps exactly what sorting everything would: ties in needs
+    /// The candidate heap keeps exactly what sorting everything would: ties in needs
     /// and distance included, whatever the arrival order.
     #[test]
     fn pruning_keeps_the_best(
