@@ -36,9 +36,16 @@ pub struct Region {
 impl Region {
     /// "Alameda County area, CA": how a person would name it.
     pub fn label(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// The region's label (see [`Region::label`]).
+impl std::fmt::Display for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.kind, &self.state) {
-            (RegionKind::County, Some(state)) => format!("{}, {state}", self.name),
-            _ => self.name.clone(),
+            (RegionKind::County, Some(state)) => write!(f, "{}, {state}", self.name),
+            _ => f.write_str(&self.name),
         }
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::index::{AddressView, PhoneView};
 use super::query::LocationSource;
+use super::reason::Reason;
 use super::{CapacityView, MatchOutcome, OrganizationRef, ServiceMatch};
 use crate::domain::Need;
 use crate::domain::language::LanguageCode;
@@ -124,6 +125,12 @@ fn clean_prefix(bytes: &[u8]) -> usize {
 /// A JSON string, escaped exactly as serde_json escapes it.
 fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
+    escaped(out, s);
+    out.push(b'"');
+}
+
+/// The inside of a JSON string: `s`, escaped exactly as serde_json escapes it.
+fn escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate().skip(clean_prefix(bytes)) {
@@ -149,7 +156,17 @@ fn string(out: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+}
+
+/// Writes formatted text into a JSON string, escaped as it goes: a reason is written
+/// straight into the answer, never into a `String` of its own first.
+struct Escaping<'o>(&'o mut Vec<u8>);
+
+impl std::fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        escaped(self.0, s);
+        Ok(())
+    }
 }
 
 /// A string that has nothing to escape by construction (codes, UUIDs, dates).
@@ -166,9 +183,17 @@ impl Json for str {
     }
 }
 
-impl Json for std::borrow::Cow<'_, str> {
+impl Json for Reason<'_> {
+    /// As its `Serialize`: its `Display`, escaped.
     fn write(&self, out: &mut Vec<u8>) {
-        string(out, self);
+        use std::fmt::Write;
+        if let Reason::Says(phrase) = self {
+            return string(out, phrase);
+        }
+        out.push(b'"');
+        // Writing into a vector cannot fail.
+        let _ = write!(Escaping(out), "{self}");
+        out.push(b'"');
     }
 }
 
@@ -428,6 +453,10 @@ impl Json for ServiceMatch<'_> {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+
+    use crate::boundaries::Boundaries;
+    use crate::domain::eligibility::Facet;
+    use crate::matching::query::NeedSet;
     use proptest::prelude::*;
     use serde::Serialize;
 
@@ -484,6 +513,24 @@ mod tests {
             .prop_map(|code| LanguageCode::from_trusted(code).expect("a known code"))
     }
 
+    fn reason() -> impl Strategy<Value = Reason<'static>> {
+        let regions = Boundaries::bundled().regions();
+        prop_oneof![
+            prop::sample::select(vec!["open now", "serves the whole country"])
+                .prop_map(Reason::Says),
+            any::<u16>().prop_map(|bits| Reason::Offers(NeedSet(bits))),
+            prop_oneof![0.0..500.0f64, Just(40.0), Just(1e-7)].prop_map(Reason::WithinKm),
+            (1.0..100.0f64).prop_map(Reason::OutsideKm),
+            prop::sample::select(vec!["within 5 km", "more than 100 km"])
+                .prop_map(Reason::OutsideBand),
+            (any::<u8>(), prop::option::of(any::<u8>()))
+                .prop_map(|(min, max)| Reason::Ages { min, max }),
+            prop::sample::select(Facet::ALL.to_vec()).prop_map(Reason::Has),
+            prop::collection::vec(language(), 1..3).prop_map(Reason::Speaks),
+            (0..regions.len()).prop_map(move |i| Reason::Serves(&regions[i])),
+        ]
+    }
+
     fn phone() -> impl Strategy<Value = PhoneView> {
         (
             text(),
@@ -535,7 +582,7 @@ mod tests {
         capacity: Option<(i32, i32, DateTime<Utc>, bool)>,
         verified_at: Option<DateTime<Utc>>,
         flags: (bool, bool),
-        why: Vec<String>,
+        why: Vec<Reason<'static>>,
     }
 
     fn owned() -> impl Strategy<Value = Owned> {
@@ -557,7 +604,7 @@ mod tests {
                 prop::option::of((any::<i32>(), any::<i32>(), time(), any::<bool>())),
                 prop::option::of(time()),
                 any::<(bool, bool)>(),
-                prop::collection::vec(text(), 0..4),
+                prop::collection::vec(reason(), 0..4),
             ),
         )
             .prop_map(
@@ -622,7 +669,7 @@ mod tests {
                 }),
             verified_at: o.verified_at,
             demo: o.flags.1,
-            why: o.why.iter().cloned().map(Into::into).collect(),
+            why: o.why.clone(),
             fixed: None,
         }
     }

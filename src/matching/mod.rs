@@ -11,12 +11,12 @@ pub mod live;
 pub mod load;
 mod outline;
 pub mod query;
+pub mod reason;
 pub mod regions;
 pub mod shape;
 #[cfg(test)]
 mod tests;
 
-use std::borrow::Cow;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -30,6 +30,7 @@ use self::index::{
     AddressView, CoverSink, Hit, Index, IndexedService, PhoneView, Probe, Reach, Site, Traits,
 };
 use self::query::{MatchQuery, NeedSet};
+use self::reason::Reason;
 use self::regions::RegionLocator;
 use crate::boundaries::Boundaries;
 use crate::domain::Need;
@@ -95,8 +96,8 @@ pub struct ServiceMatch<'a> {
     pub capacity: Option<CapacityView>,
     pub verified_at: Option<DateTime<Utc>>,
     pub demo: bool,
-    /// Short reasons; most are fixed phrases, so they are not copied per result.
-    pub why: Vec<Cow<'static, str>>,
+    /// Short reasons, written out where they are shown.
+    pub why: Vec<Reason<'a>>,
     /// A national service's fields that are the same in every answer, already written.
     #[serde(skip)]
     pub fixed: Option<&'a encode::FixedParts>,
@@ -130,11 +131,6 @@ fn band_upper(km: f64) -> f64 {
         .copied()
         .find(|limit| km <= *limit)
         .unwrap_or(f64::INFINITY)
-}
-
-/// A code as words: `no_id_required` as "no id required".
-fn push_humanized(out: &mut String, code: &str) {
-    out.extend(code.chars().map(|c| if c == '_' { ' ' } else { c }));
 }
 
 /// Where a candidate sits: in the overlay or the base, and its position there.
@@ -626,43 +622,31 @@ fn warm(lists: &[&[Candidate<'_>]]) {
 /// Builds the response entry, with the reasons it matched.
 fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> ServiceMatch<'s> {
     let (s, reach, outside_by_km) = (c.service, c.reach, c.outside_km);
-    let needs_met: Vec<Need> = NeedSet(s.traits.needs.0 & q.needs.0).iter().collect();
-    let mut why: Vec<Cow<'static, str>> = Vec::with_capacity(4);
-    why.push(if needs_met.is_empty() {
-        "crisis line that can help with any need".into()
+    let met = NeedSet(s.traits.needs.0 & q.needs.0);
+    let needs_met: Vec<Need> = met.iter().collect();
+    let mut why: Vec<Reason<'s>> = Vec::with_capacity(4);
+    why.push(if met.0 == 0 {
+        Reason::Says("crisis line that can help with any need")
     } else {
-        let mut offers = String::from("offers");
-        for (i, need) in needs_met.iter().enumerate() {
-            offers.push_str(if i == 0 { " " } else { ", " });
-            push_humanized(&mut offers, need.code());
-        }
-        offers.into()
+        Reason::Offers(met)
     });
-    let (coverage_type, coverage_why): (_, Cow<'static, str>) = match reach {
+    let (coverage_type, coverage_why) = match reach {
         Reach::Radius { slot, .. } => (
             "radius",
-            format!(
-                "serves within {} km of its base",
-                s.radius(slot).map_or(0.0, |(_, km)| km)
-            )
-            .into(),
+            Reason::WithinKm(s.radius(slot).map_or(0.0, |(_, km)| km)),
         ),
         Reach::Area => (
             "area",
-            "serves a defined area that includes this location".into(),
+            Reason::Says("serves a defined area that includes this location"),
         ),
         Reach::Region { region } => (
             "region",
-            format!(
-                "serves {}",
-                boundaries
-                    .regions()
-                    .get(region as usize)
-                    .map_or_else(String::new, |r| r.label())
-            )
-            .into(),
+            boundaries
+                .regions()
+                .get(region as usize)
+                .map_or(Reason::Says("serves its region"), Reason::Serves),
         ),
-        Reach::National => ("national", "serves the whole country".into()),
+        Reach::National => ("national", Reason::Says("serves the whole country")),
     };
     let (address, front_door, distance_km, distance_band) = match &s.site {
         Site::Public { address, .. } => {
@@ -683,55 +667,43 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
             (None, front_door, None, Some(band_label))
         }
     };
-    match outside_by_km {
-        Some(gap) if s.is_confidential() => {
-            why.push(format!("serves an area {} of here, not this location", band(gap)).into())
-        }
-        Some(gap) => why.push(
-            format!(
-                "serves an area about {:.0} km away, not this location",
-                gap.max(1.0)
-            )
-            .into(),
-        ),
-        None => why.push(coverage_why),
-    }
+    why.push(match outside_by_km {
+        Some(gap) if s.is_confidential() => Reason::OutsideBand(band(gap)),
+        Some(gap) => Reason::OutsideKm(gap.max(1.0)),
+        None => coverage_why,
+    });
     if let Some(age) = q.age {
         let t = s.traits;
         if age < 18 && t.facets & query::facet_bit(Facet::AcceptsUnaccompaniedMinors) != 0 {
-            why.push("accepts unaccompanied minors".into());
+            why.push(Reason::Says("accepts unaccompanied minors"));
         } else if t.min_age != 0 || t.max_age != u8::MAX {
-            let max = if t.max_age == u8::MAX {
-                "up".to_string()
-            } else {
-                t.max_age.to_string()
-            };
-            why.push(format!("serves ages {}-{max}", t.min_age).into());
+            why.push(Reason::Ages {
+                min: t.min_age,
+                max: (t.max_age != u8::MAX).then_some(t.max_age),
+            });
         }
     }
-    for facet in Facet::ALL
-        .into_iter()
-        .filter(|f| q.require & query::facet_bit(*f) != 0)
-    {
-        let mut reason = String::new();
-        push_humanized(&mut reason, facet.code());
-        why.push(reason.into());
-    }
-    let spoken: Vec<&str> = q
+    why.extend(
+        Facet::ALL
+            .into_iter()
+            .filter(|f| q.require & query::facet_bit(*f) != 0)
+            .map(Reason::Has),
+    );
+    let spoken: Vec<LanguageCode> = q
         .languages
         .iter()
         .filter(|l| s.languages.contains(l) || s.phones.iter().any(|p| p.languages.contains(l)))
-        .map(|l| l.as_str())
+        .copied()
         .collect();
     if !spoken.is_empty() {
-        why.push(format!("speaks {}", spoken.join(", ")).into());
+        why.push(Reason::Speaks(spoken));
     }
     let open_now = s.open_now(q.now);
     if open_now == Some(true) {
-        why.push("open now".into());
+        why.push(Reason::Says("open now"));
     }
     if s.demo {
-        why.push("demo record (fictional)".into());
+        why.push(Reason::Says("demo record (fictional)"));
     }
     ServiceMatch {
         service_id: s.id,

@@ -540,7 +540,7 @@ fn a_service_reached_twice_ranks_by_its_nearest_entry_in_any_order() {
             found
                 .why
                 .iter()
-                .any(|w| w == "serves within 30 km of its base"),
+                .any(|w| w.to_string() == "serves within 30 km of its base"),
             "{:?}",
             found.why
         );

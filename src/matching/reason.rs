@@ -1,0 +1,147 @@
+//! Why a service is in an answer: short reasons ("offers shelter", "serves Alameda, CA",
+//! "accepts unaccompanied minors"). They are kept as data and written out only where they
+//! are shown, so an answer of some forty entries does not format and allocate a string for
+//! each of its reasons, and the words live in one place.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use super::query::NeedSet;
+use crate::boundaries::Region;
+use crate::domain::eligibility::Facet;
+use crate::domain::language::LanguageCode;
+
+#[derive(Debug, Clone)]
+pub enum Reason<'a> {
+    /// A fixed phrase ("open now", "serves the whole country").
+    Says(&'static str),
+    /// The requested needs it offers: "offers legal aid, substance use".
+    Offers(NeedSet),
+    /// "serves within 40 km of its base".
+    WithinKm(f64),
+    /// The region it serves: "serves Alameda, CA".
+    Serves(&'a Region),
+    /// A confidential service's coverage misses the point; how far, in a band only.
+    OutsideBand(&'static str),
+    /// "serves an area about 12 km away, not this location".
+    OutsideKm(f64),
+    /// "serves ages 12-17", or "serves ages 18-up" without an upper limit.
+    Ages { min: u8, max: Option<u8> },
+    /// An eligibility facet the caller required, as words: "no id required".
+    Has(Facet),
+    /// The languages asked for that it speaks: "speaks es, fr".
+    Speaks(Vec<LanguageCode>),
+}
+
+/// A code as words: `no_id_required` as "no id required".
+fn humanized(f: &mut fmt::Formatter<'_>, code: &str) -> fmt::Result {
+    for (i, word) in code.split('_').enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        f.write_str(word)?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Says(phrase) => f.write_str(phrase),
+            Reason::Offers(needs) => {
+                f.write_str("offers")?;
+                for (i, need) in needs.iter().enumerate() {
+                    f.write_str(if i == 0 { " " } else { ", " })?;
+                    humanized(f, need.code())?;
+                }
+                Ok(())
+            }
+            Reason::WithinKm(km) => write!(f, "serves within {km} km of its base"),
+            Reason::Serves(region) => write!(f, "serves {region}"),
+            Reason::OutsideBand(band) => {
+                write!(f, "serves an area {band} of here, not this location")
+            }
+            Reason::OutsideKm(km) => {
+                write!(f, "serves an area about {km:.0} km away, not this location")
+            }
+            Reason::Ages {
+                min,
+                max: Some(max),
+            } => write!(f, "serves ages {min}-{max}"),
+            Reason::Ages { min, max: None } => write!(f, "serves ages {min}-up"),
+            Reason::Has(facet) => humanized(f, facet.code()),
+            Reason::Speaks(languages) => {
+                f.write_str("speaks")?;
+                for (i, language) in languages.iter().enumerate() {
+                    f.write_str(if i == 0 { " " } else { ", " })?;
+                    f.write_str(language.as_str())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Serialize for Reason<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Reason::Says(phrase) => serializer.serialize_str(phrase),
+            other => serializer.collect_str(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::boundaries::Boundaries;
+    use crate::domain::Need;
+
+    #[test]
+    fn reasons_read_as_words() {
+        let needs = NeedSet::of(&[Need::LegalAid, Need::Shelter]);
+        let first = needs
+            .iter()
+            .next()
+            .map_or("", |n| n.code())
+            .replace('_', " ");
+        let offers = Reason::Offers(needs).to_string();
+        assert!(offers.starts_with(&format!("offers {first}, ")), "{offers}");
+        assert!(!offers.contains('_'), "{offers}");
+        assert_eq!(
+            Reason::WithinKm(40.0).to_string(),
+            "serves within 40 km of its base"
+        );
+        assert_eq!(
+            Reason::WithinKm(2.5).to_string(),
+            "serves within 2.5 km of its base"
+        );
+        assert_eq!(
+            Reason::OutsideKm(12.4).to_string(),
+            "serves an area about 12 km away, not this location"
+        );
+        assert_eq!(
+            Reason::Ages {
+                min: 12,
+                max: Some(17)
+            }
+            .to_string(),
+            "serves ages 12-17"
+        );
+        assert_eq!(
+            Reason::Ages { min: 18, max: None }.to_string(),
+            "serves ages 18-up"
+        );
+        assert_eq!(
+            Reason::Has(Facet::NoIdRequired).to_string(),
+            "no id required"
+        );
+        let boundaries = Boundaries::bundled();
+        let alameda = boundaries
+            .index_of("US-06001")
+            .and_then(|i| boundaries.regions().get(i))
+            .map(|r| Reason::Serves(r).to_string());
+        assert_eq!(alameda.as_deref(), Some("serves Alameda, CA"));
+    }
+}
