@@ -16,7 +16,7 @@ use super::centres::{
 };
 use super::encode::FixedParts;
 use super::query::{MatchQuery, NeedSet, facet_bit, gender_bit, need_bit};
-use super::regions::envelope_around;
+use super::regions::{envelope_around, wrapped};
 use super::shape::Shape;
 use crate::boundaries::Boundaries;
 use crate::domain::coordinates::{chord2, chord2_km, haversine_km, km_chord2, unit_vector};
@@ -994,11 +994,15 @@ impl Index {
         near_regions: &[(u32, f64)],
         out: &mut Vec<(u32, f64)>,
     ) {
-        let around = envelope_around(at, km);
-        let envelope = outward(
-            [around.lower().x(), around.lower().y()],
-            [around.upper().x(), around.upper().y()],
-        );
+        // Across the antimeridian the box around the point is two boxes.
+        let boxes: Vec<Envelope> = wrapped(envelope_around(at, km))
+            .map(|b| {
+                outward(
+                    [b.lower().x(), b.lower().y()],
+                    [b.upper().x(), b.upper().y()],
+                )
+            })
+            .collect();
         let unit = unit_vector(at);
         // The nearest centre under a node is at least this far; its widest circle reaches
         // this far (a metre's slack for rounding).
@@ -1022,14 +1026,19 @@ impl Index {
         ] {
             family.for_each(needs, within_reach, &mut radius_gap);
         }
-        for_each_area(&self.areas, &envelope, needs, |e| {
-            if let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
-                && gap > 0.0
-                && gap <= km
-            {
-                out.push((e.service, gap));
-            }
-        });
+        for (i, envelope) in boxes.iter().enumerate() {
+            // An area as wide as the world meets both boxes: it is taken in the first.
+            let seen = &boxes[..i];
+            for_each_area(&self.areas, envelope, needs, |e| {
+                if !seen.iter().any(|b| e.envelope.intersects(b))
+                    && let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
+                    && gap > 0.0
+                    && gap <= km
+                {
+                    out.push((e.service, gap));
+                }
+            });
+        }
         for (region, gap) in near_regions {
             for (service, _) in self.by_region.get(region).into_iter().flatten() {
                 out.push((*service, *gap));

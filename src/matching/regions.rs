@@ -136,13 +136,19 @@ impl RegionLocator {
         km: f64,
         wanted: impl Fn(u32) -> bool,
     ) -> Vec<(u32, f64)> {
-        let envelope = envelope_around(point, km);
-        self.tree
-            .locate_in_envelope_intersecting(&envelope)
-            .filter(|e| wanted(e.region))
-            .filter_map(|e| {
-                let distance = self.shape(e.region)?.approximate_distance_km(point);
-                (distance > 0.0 && distance <= km).then_some((e.region, distance))
+        let mut regions: Vec<u32> = wrapped(envelope_around(point, km))
+            .flat_map(|envelope| self.tree.locate_in_envelope_intersecting(&envelope))
+            .map(|e| e.region)
+            .filter(|r| wanted(*r))
+            .collect();
+        // A region as wide as the world meets both halves of a box split at 180°.
+        regions.sort_unstable();
+        regions.dedup();
+        regions
+            .into_iter()
+            .filter_map(|r| {
+                let distance = self.shape(r)?.approximate_distance_km(point);
+                (distance > 0.0 && distance <= km).then_some((r, distance))
             })
             .collect()
     }
@@ -183,7 +189,7 @@ fn county_chains(boundaries: &Boundaries) -> Vec<Vec<u32>> {
 }
 
 /// The box, and its part past the antimeridian moved back by a full turn, if it has one.
-fn wrapped(envelope: AABB<Point<f64>>) -> impl Iterator<Item = AABB<Point<f64>>> {
+pub fn wrapped(envelope: AABB<Point<f64>>) -> impl Iterator<Item = AABB<Point<f64>>> {
     let (lower, upper) = (envelope.lower(), envelope.upper());
     let turn = if upper.x() > 180.0 {
         Some(-360.0)

@@ -547,6 +547,69 @@ fn a_service_reached_twice_ranks_by_its_nearest_entry_in_any_order() {
     }
 }
 
+/// "Nearby, outside coverage" looks the short way round at 180°: areas just across the
+/// antimeridian are found, and an area with parts on both sides is found once.
+#[test]
+fn nearby_areas_are_found_across_the_antimeridian() {
+    let boundaries = Boundaries::bundled();
+    let locator = RegionLocator::bundled();
+    let rectangle = |west: f64, east: f64, south: f64, north: f64| {
+        let ring = LineString::from(vec![
+            (west, south),
+            (east, south),
+            (east, north),
+            (west, north),
+            (west, south),
+        ]);
+        Polygon::new(ring, vec![])
+    };
+    let area = |polygons: Vec<Polygon<f64>>| Coverage::Area {
+        geometry: AreaGeometry::MultiPolygon(MultiPolygon::new(polygons)),
+    };
+    let services = vec![
+        // East of 180 and west of it, each some 17 to 25 km from the points below.
+        input(1, vec![area(vec![rectangle(179.3, 179.7, 51.0, 52.0)])]),
+        input(2, vec![area(vec![rectangle(-179.7, -179.3, 51.0, 52.0)])]),
+        // Both sides of the line, some 33 km south of the points.
+        input(
+            3,
+            vec![area(vec![
+                rectangle(179.8, 180.0, 50.8, 51.2),
+                rectangle(-180.0, -179.8, 50.8, 51.2),
+            ])],
+        ),
+    ];
+    let snapshot = Snapshot::new(
+        1,
+        Arc::new(Index::build(services, boundaries)),
+        Arc::new(Index::default()),
+        Arc::new(Default::default()),
+    );
+    for point in [coords(51.5, -179.95), coords(51.5, 179.95)] {
+        let outcome = snapshot.find(
+            &query_at(point, NeedSet::of(&Need::ALL)),
+            locator,
+            boundaries,
+        );
+        assert!(outcome.results.is_empty(), "{point:?}");
+        let mut near: Vec<u128> = outcome
+            .nearby_outside_coverage
+            .iter()
+            .map(|m| m.service_id.as_u128())
+            .collect();
+        near.sort_unstable();
+        assert_eq!(near, [1, 2, 3], "{point:?}");
+        for m in &outcome.nearby_outside_coverage {
+            let gap = m.why.iter().map(ToString::to_string).collect::<Vec<_>>();
+            assert!(
+                gap.iter().any(|w| w.starts_with("serves an area about")
+                    && w.ends_with("km away, not this location")),
+                "{gap:?}"
+            );
+        }
+    }
+}
+
 proptest! {
     /// A service reached several times is kept with one reach whatever order the reaches
     /// arrive in: the most specific, then the nearest, then radius entries by slot and areas
