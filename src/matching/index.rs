@@ -867,46 +867,6 @@ impl Index {
         let units = [unit_vector(probe.point), unit_vector(probe.cell)];
         let at = |t: Traits| usize::from(t.is_confidential());
         let local = |t: Traits| keep(t, Reach::Area);
-        // Areas in three rounds, each starting the loads of the next for all of them before
-        // any waits: the shapes whose box meets the point, then their grids, then (for the
-        // few points the grid leaves open) their edges. A service with a public site is
-        // ranked by its distance to that site, read from its record: that load is started
-        // in the first round too.
-        let mut areas = Vec::new();
-        for_each_area(&self.areas, &envelope, needs, |e| {
-            if local(e.traits)
-                && let Some(shape) = self.shape(e.shape)
-            {
-                shape.prefetch_grid();
-                if e.traits.has_public_site()
-                    && let Some(service) = self.service(e.service)
-                {
-                    super::prefetch(&service.site);
-                }
-                areas.push((e, shape));
-            }
-        });
-        let area_hit = |e: &AreaEntry| Hit {
-            service: e.service,
-            traits: e.traits,
-            reach: Reach::Area,
-        };
-        let mut open = Vec::new();
-        for (e, shape) in areas {
-            match shape.covers_by_grid(points[at(e.traits)]) {
-                Some(true) => sink.found(area_hit(e)),
-                Some(false) => {}
-                None => {
-                    shape.prefetch_edges();
-                    open.push((e, shape));
-                }
-            }
-        }
-        for (e, shape) in open {
-            if shape.covers_by_edges(points[at(e.traits)]) {
-                sink.found(area_hit(e));
-            }
-        }
         let regions = [probe.point_regions, probe.cell_regions];
         for (side, regions) in regions.into_iter().enumerate() {
             for region in regions {
@@ -953,6 +913,64 @@ impl Index {
             (&self.radius_confidential, units[1]),
         ];
         centres::nearest_first(&sources, needs, &mut nearest);
+        // Areas last, when the candidates found so far can rule some out before their
+        // shapes (the costly part) are read. In four rounds, each starting the loads of the
+        // next for all of them before any waits: the areas whose box meets the point (and
+        // the record of those ranked by the distance to their public site), those that may
+        // still rank and their grids, then (for the few points the grid leaves open) their
+        // edges.
+        let mut areas = Vec::new();
+        for_each_area(&self.areas, &envelope, needs, |e| {
+            if local(e.traits)
+                && let Some(shape) = self.shape(e.shape)
+            {
+                let service = self.service(e.service);
+                if e.traits.has_public_site()
+                    && let Some(service) = service
+                {
+                    super::prefetch(&service.site);
+                }
+                areas.push((e, shape, service));
+            }
+        });
+        // Those ranked below `limit` candidates found already would be dropped on arrival.
+        // (A service with several entries is kept whatever its rank.)
+        areas.retain(|(e, shape, service)| {
+            let ranked_out = !e.traits.has_several_entries() && {
+                let key = match service.map(|s| &s.site) {
+                    Some(Site::Public { at, .. }) if e.traits.has_public_site() => {
+                        chord2(units[0], unit_vector(*at))
+                    }
+                    _ => 0.0,
+                };
+                sink.settled(e.traits.needs.count_common(probe.needs), key)
+            };
+            if !ranked_out {
+                shape.prefetch_grid();
+            }
+            !ranked_out
+        });
+        let area_hit = |e: &AreaEntry| Hit {
+            service: e.service,
+            traits: e.traits,
+            reach: Reach::Area,
+        };
+        let mut open = Vec::new();
+        for (e, shape, _) in areas {
+            match shape.covers_by_grid(points[at(e.traits)]) {
+                Some(true) => sink.found(area_hit(e)),
+                Some(false) => {}
+                None => {
+                    shape.prefetch_edges();
+                    open.push((e, shape));
+                }
+            }
+        }
+        for (e, shape) in open {
+            if shape.covers_by_edges(points[at(e.traits)]) {
+                sink.found(area_hit(e));
+            }
+        }
     }
 
     /// The hit when the radius entry reaches `point` (`unit` on the unit sphere);

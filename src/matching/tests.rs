@@ -452,12 +452,15 @@ proptest! {
 }
 
 /// Radius coverage crowded round a few places, as in a city: hundreds of circles, so the trees
-/// have inner nodes and the nearest-first walk stops partway.
+/// have inner nodes and the nearest-first walk stops partway. Areas crowd round New York
+/// too, so that candidates found first can rule areas out before their shapes are read.
 fn crowded_spec() -> impl Strategy<Value = Spec> {
     let place = prop_oneof![Just((40.7, -74.0)), Just((89.5, 0.0)), Just((0.0, 179.9))];
     prop_oneof![
         20 => (place, -0.3..0.3f64, -0.3..0.3f64, prop_oneof![0.5..5.0f64, 5.0..80.0f64])
             .prop_map(|((lat, lon), a, o, r)| Spec::Radius((lat + a).min(90.0), wrap_lon(lon + o), r)),
+        4 => (-0.3..0.3f64, -0.3..0.3f64, prop::collection::vec(0.1..0.6f64, 3..40))
+            .prop_map(|(a, o, radii)| Spec::Area(40.7 + a, -74.0 + o, radii, false, false)),
         1 => spec(),
     ]
 }
