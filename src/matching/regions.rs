@@ -273,6 +273,48 @@ mod tests {
         }
     }
 
+    /// Regions near a point are looked for the short way round at 180°, and one with parts
+    /// on both sides is found once. (The bundled regions that reach 180° span every
+    /// longitude, so these are made up.)
+    #[test]
+    fn regions_near_are_found_across_the_antimeridian() {
+        let rectangle = |west: f64, east: f64| {
+            format!(
+                r#"[[[{west}, 51.0], [{east}, 51.0], [{east}, 52.0], [{west}, 52.0], [{west}, 51.0]]]"#
+            )
+        };
+        let region = |code: &str, polygons: &[String]| {
+            format!(
+                r#"{{"code": "{code}", "kind": "county", "name": "{code}", "state": "AK",
+                    "geometry": {{"type": "MultiPolygon", "coordinates": [{}]}}}}"#,
+                polygons.join(", ")
+            )
+        };
+        let json = format!(
+            r#"{{"source": "test", "regions": [{}, {}, {}]}}"#,
+            region("EAST", &[rectangle(179.3, 179.7)]),
+            region("WEST", &[rectangle(-179.7, -179.3)]),
+            region(
+                "BOTH",
+                &[rectangle(179.98, 180.0), rectangle(-180.0, -179.98)]
+            ),
+        );
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, json.as_bytes()).unwrap();
+        let boundaries = Boundaries::from_gzip(&gz.finish().unwrap()).unwrap();
+        let locator = RegionLocator::new(&boundaries);
+        // Between the two, outside all three.
+        for point in [at(51.5, -179.9), at(51.5, 179.9)] {
+            let mut near: Vec<&str> = locator
+                .regions_near(point, 100.0, |_| true)
+                .iter()
+                .map(|(r, _)| boundaries.regions()[*r as usize].code.as_str())
+                .collect();
+            near.sort_unstable();
+            assert_eq!(near, ["BOTH", "EAST", "WEST"], "{point:?}");
+        }
+    }
+
     #[test]
     fn off_shore_counties_are_seen_across_the_antimeridian() {
         let locator = RegionLocator::bundled();
