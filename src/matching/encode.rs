@@ -453,12 +453,12 @@ impl Json for ServiceMatch<'_> {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use proptest::prelude::*;
+    use serde::Serialize;
 
     use crate::boundaries::Boundaries;
     use crate::domain::eligibility::Facet;
     use crate::matching::query::NeedSet;
-    use proptest::prelude::*;
-    use serde::Serialize;
 
     use super::*;
 
