@@ -34,7 +34,7 @@ pub struct Region {
 }
 
 impl Region {
-    /// "Alameda County area, CA": how a person would name it.
+    /// "Alameda, CA": how a person would name it.
     pub fn label(&self) -> String {
         self.to_string()
     }

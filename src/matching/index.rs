@@ -355,6 +355,16 @@ impl IndexedService {
         matches!(self.site, Site::Confidential { .. })
     }
 
+    /// The rank key of a service ranked by its public site: the squared unit chord from
+    /// `unit` (the query point) to the site; infinite without one. Matching ranks by it and
+    /// the area walk rules areas out by it, so both must read it from here.
+    pub fn site_key(&self, unit: [f64; 3]) -> f64 {
+        match &self.site {
+            Site::Public { at, .. } => chord2(unit, unit_vector(*at)),
+            _ => f64::INFINITY,
+        }
+    }
+
     /// Open now by its schedules; a service with none is open when it has a 24/7 line, and
     /// unknown otherwise.
     pub fn open_now(&self, now: DateTime<Utc>) -> Option<bool> {
@@ -937,10 +947,8 @@ impl Index {
         // (A service with several entries is kept whatever its rank.)
         areas.retain(|(e, shape, service)| {
             let ranked_out = !e.traits.has_several_entries() && {
-                let key = match service.map(|s| &s.site) {
-                    Some(Site::Public { at, .. }) if e.traits.has_public_site() => {
-                        chord2(units[0], unit_vector(*at))
-                    }
+                let key = match service {
+                    Some(s) if e.traits.has_public_site() => s.site_key(units[0]),
                     _ => 0.0,
                 };
                 sink.settled(e.traits.needs.count_common(probe.needs), key)

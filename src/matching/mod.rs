@@ -34,7 +34,7 @@ use self::reason::Reason;
 use self::regions::RegionLocator;
 use crate::boundaries::Boundaries;
 use crate::domain::Need;
-use crate::domain::coordinates::{chord2, chord2_km, km_chord2, unit_vector};
+use crate::domain::coordinates::{chord2_km, km_chord2};
 use crate::domain::eligibility::Facet;
 use crate::domain::language::LanguageCode;
 
@@ -184,10 +184,7 @@ impl<'s> Candidate<'s> {
                     ..
                 },
             ) => center_chord2,
-            (true, _, _) => match &service.site {
-                Site::Public { at, .. } => chord2(q.point_unit, unit_vector(*at)),
-                _ => f64::INFINITY,
-            },
+            (true, _, _) => service.site_key(q.point_unit),
             (false, Some(gap), _) => km_chord2(band_upper(gap)),
             (false, None, Reach::Radius { center_chord2, .. }) => band_key(center_chord2),
             (false, None, Reach::National) => f64::INFINITY,
