@@ -2,8 +2,9 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 use diesel::PgConnection;
 
@@ -14,7 +15,7 @@ use crate::config::Settings;
 use crate::crypto::DataKeys;
 use crate::db::DbPool;
 use crate::error::ApiError;
-use crate::matching::live::{self, LiveIndex};
+use crate::matching::live::{self, Follower, LiveIndex};
 use crate::throttle::Throttles;
 use crate::{routes, telemetry};
 
@@ -63,10 +64,16 @@ impl AppState {
     }
 }
 
+/// How long a stopping instance waits for its index follower and its workers to let go of
+/// their database connections.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
+
 pub struct Application {
     port: u16,
     server: Server,
     live: Arc<LiveIndex>,
+    follower: Follower,
+    state: web::Data<AppState>,
 }
 
 impl Application {
@@ -76,7 +83,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let boundaries = Boundaries::bundled();
         let live = LiveIndex::new();
-        live::follow(live.clone(), settings.database_url.clone(), boundaries)?;
+        let follower = live::follow(live.clone(), settings.database_url.clone(), boundaries)?;
         let state = web::Data::new(AppState {
             pool,
             boundaries,
@@ -89,6 +96,7 @@ impl Application {
             quick_exit_url: settings.quick_exit_url.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
         });
+        let shared = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 // Innermost: who is calling and whether the route lets them (routes::gate).
@@ -104,25 +112,61 @@ impl Application {
                         .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY)),
                 )
                 .wrap(actix_web::middleware::from_fn(telemetry::log_request))
-                .app_data(state.clone())
+                .app_data(shared.clone())
                 .configure(routes::router)
         })
         .workers(settings.workers)
         .listen(listener)?
         .run();
-        Ok(Application { port, server, live })
+        Ok(Application {
+            port,
+            server,
+            live,
+            follower,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// This instance's matching index (tests stop its follower when they are done).
+    /// This instance's matching index.
     pub fn live(&self) -> Arc<LiveIndex> {
         self.live.clone()
     }
 
-    pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+    /// Stops the server from elsewhere (tests stop every instance they start).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves on this thread until stopped (SIGTERM, SIGINT or [`Self::handle`]), then closes
+    /// every database connection the instance holds before returning.
+    pub fn serve(self) -> std::io::Result<()> {
+        let served = actix_web::rt::System::new().block_on(self.server);
+        release_connections(self.follower, self.state);
+        served
+    }
+}
+
+/// The process must not exit while another thread opens, uses or closes a database connection:
+/// libpq's TLS and Kerberos libraries tear their state down at exit, and such a thread then
+/// crashes the process (a test run died of SIGSEGV after every test had passed). So a stopped
+/// instance ends its follower and closes its pool here, on the serving thread.
+fn release_connections(follower: Follower, state: web::Data<AppState>) {
+    if !follower.stop(RELEASE_WAIT) {
+        tracing::warn!("the index follower was still busy when the server stopped");
+    }
+    // Each worker drops its copy of the state as its thread ends; the last copy, this one,
+    // closes the pool's connections as it goes.
+    let state = state.into_inner();
+    let until = Instant::now() + RELEASE_WAIT;
+    while Arc::strong_count(&state) > 1 {
+        if Instant::now() >= until {
+            tracing::warn!("a worker still held the connection pool when the server stopped");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }

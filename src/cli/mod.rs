@@ -243,7 +243,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             let app = Application::build(&settings, pool)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
             tracing::info!(bind = %bind, port = app.port(), "haven is listening");
-            actix_web::rt::System::new().block_on(app.run())?;
+            app.serve()?;
         }
     }
     Ok(())

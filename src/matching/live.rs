@@ -59,13 +59,25 @@ impl LiveIndex {
         self.ready.store(true, Ordering::Release);
     }
 
-    /// Asks the follower thread to end (tests start and stop many instances).
-    pub fn stop(&self) {
+    /// Asks the follower thread to end.
+    fn stop(&self) {
         self.stop.store(true, Ordering::Release);
     }
 
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Acquire)
+    }
+
+    /// Sleeps for `length`, in steps of at most [`POLL`], ending early once asked to stop.
+    fn pause(&self, length: Duration) {
+        let until = Instant::now() + length;
+        while !self.stopped() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(POLL));
+        }
     }
 
     /// Loads everything from Postgres into a fresh base.
@@ -141,14 +153,40 @@ impl LiveIndex {
     }
 }
 
+/// The running follower thread of one [`LiveIndex`].
+pub struct Follower {
+    live: Arc<LiveIndex>,
+    thread: JoinHandle<()>,
+}
+
+impl Follower {
+    /// Asks the thread to end and waits up to `within` for it to close its connection. Returns
+    /// false if it is still busy then (a full load at start cannot be cut short).
+    pub fn stop(self, within: Duration) -> bool {
+        self.live.stop();
+        let until = Instant::now() + within;
+        while !self.thread.is_finished() {
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // It has finished, so this does not block; a panic in it was already reported.
+        let _ = self.thread.join();
+        true
+    }
+}
+
 /// Starts the follower thread for `live`. It loads the index (unless `live` is already ready),
 /// then applies changes as they are notified, reconnecting with back-off when Postgres is away.
 pub fn follow(
     live: Arc<LiveIndex>,
     url: DatabaseUrl,
     boundaries: &'static Boundaries,
-) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("haven-index".into()).spawn(move || {
+) -> std::io::Result<Follower> {
+    let following = live.clone();
+    let thread = std::thread::Builder::new().name("haven-index".into()).spawn(move || {
+        let live = following;
         // Parse the bundled ZIP centroids and region shapes here, before readiness, rather
         // than on the first match request.
         let _ = (ZipCentroids::bundled(), RegionLocator::bundled());
@@ -158,12 +196,13 @@ pub fn follow(
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "index follower lost Postgres; matching continues from the last snapshot");
-                    std::thread::sleep(backoff);
+                    live.pause(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
         }
-    })
+    })?;
+    Ok(Follower { live, thread })
 }
 
 /// One connected session of the follower; returns Ok only when asked to stop.
@@ -190,7 +229,7 @@ fn run_connected(
             live.catch_up(&mut conn, boundaries)?;
             last_check = Instant::now();
         }
-        std::thread::sleep(POLL);
+        live.pause(POLL);
     }
     Ok(())
 }

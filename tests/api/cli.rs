@@ -45,8 +45,7 @@ async fn token_create_prints_one_working_admin_token() {
     let app = haven::startup::Application::build(&settings, haven::db::pool(&db.url, 1).unwrap())
         .unwrap();
     let port = app.port();
-    let live = app.live();
-    tokio::spawn(app.run());
+    let serving = crate::helpers::Serving::start(app);
     let res = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/api/v1/organizations"))
         .bearer_auth(&token)
@@ -54,8 +53,7 @@ async fn token_create_prints_one_working_admin_token() {
         .await
         .unwrap();
     assert_eq!(into_response(res).await.status, StatusCode::OK);
-    live.stop();
-    live.stop();
+    drop(serving);
 
     let out = haven(db.url.expose())
         .args(["token", "create", "--role", "provider", "--label", "x"])

@@ -1,6 +1,7 @@
+use haven::startup::Application;
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Serving, TestDb, client, open_sockets_on, spawn_app, test_settings};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_postgres_is_up() {
@@ -47,4 +48,45 @@ async fn unknown_paths_are_404_and_wrong_methods_405_in_the_envelope() {
     assert_eq!(res.code(), "method_not_allowed");
     let res = app.send(Method::POST, "/healthz", None, None).await;
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// libpq's TLS and Kerberos libraries tear their state down when the process exits, and a
+/// thread still holding a connection then crashes it. So once an instance has stopped, none of
+/// its connections (the index follower's, the pool's) may be open any more.
+#[tokio::test]
+async fn a_stopped_instance_has_closed_its_database_connections() {
+    let db = TestDb::new();
+    let settings = test_settings(&db);
+    let app = Application::build(&settings, haven::db::pool(&db.url, 2).unwrap()).unwrap();
+    let url = format!("http://127.0.0.1:{}/readyz", app.port());
+    let serving = Serving::start(app);
+    let client = client().build().unwrap();
+    // Ready means the follower is connected; each ready answer used a pooled connection.
+    let mut ready = 0;
+    for _ in 0..200 {
+        if client.get(&url).send().await.unwrap().status() == StatusCode::OK {
+            ready += 1;
+            if ready == 3 {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(ready, 3, "the instance never became ready");
+    let ports = db.client_ports();
+    let held = open_sockets_on(&ports);
+    assert!(
+        held.len() >= 2,
+        "the follower and the pool hold connections while serving: {held:?} of {ports:?}"
+    );
+
+    drop(serving);
+    let still_open: Vec<u64> = open_sockets_on(&ports)
+        .into_iter()
+        .filter(|inode| held.contains(inode))
+        .collect();
+    assert!(
+        still_open.is_empty(),
+        "still open after the stop: {still_open:?}"
+    );
 }

@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+use actix_web::dev::ServerHandle;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use haven::auth::{Role, Token};
@@ -161,6 +162,50 @@ impl TestDb {
             .unwrap()
             .n
     }
+
+    /// The client-side TCP ports of every session connected to this database.
+    pub fn client_ports(&self) -> Vec<u16> {
+        #[derive(QueryableByName)]
+        struct Port {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            port: i32,
+        }
+        diesel::sql_query(
+            "SELECT client_port AS port FROM pg_stat_activity \
+             WHERE datname = $1 AND client_port IS NOT NULL",
+        )
+        .bind::<diesel::sql_types::Text, _>(&self.name)
+        .load::<Port>(&mut admin_connection())
+        .unwrap()
+        .into_iter()
+        .map(|p| u16::try_from(p.port).unwrap())
+        .collect()
+    }
+}
+
+/// The sockets (by inode) this process holds open whose local TCP port is one of `ports`.
+pub fn open_sockets_on(ports: &[u16]) -> Vec<u64> {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields[1].rsplit(':').next().unwrap();
+            let local_port = u16::from_str_radix(local_port, 16).unwrap();
+            if ports.contains(&local_port) {
+                inodes.push(fields[9].parse::<u64>().unwrap());
+            }
+        }
+    }
+    let open: Vec<String> = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .collect();
+    inodes.retain(|inode| open.contains(&format!("socket:[{inode}]")));
+    inodes
 }
 
 impl Drop for TestDb {
@@ -180,13 +225,40 @@ pub struct TestApp {
     pub admin_token: String,
     pub data_key: DataKeys,
     pub live: Arc<LiveIndex>,
-    // Dropped last: the database goes after the app's follower was asked to stop.
+    // Fields drop in order: the server stops and lets go of the database before it is dropped.
+    _serving: Serving,
     pub db: TestDb,
 }
 
-impl Drop for TestApp {
+/// An app instance serving on its own thread. Dropping it stops the server and waits until
+/// the instance has closed its database connections, so that no test leaves a thread using
+/// libpq behind when the test binary exits.
+pub struct Serving {
+    handle: ServerHandle,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Serving {
+    pub fn start(app: Application) -> Serving {
+        let handle = app.handle();
+        let thread = std::thread::Builder::new()
+            .name("test-server".into())
+            .spawn(move || app.serve())
+            .unwrap();
+        Serving {
+            handle,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Serving {
     fn drop(&mut self) {
-        self.live.stop();
+        // The stop command is sent on the call; the serving thread carries it out.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -249,11 +321,12 @@ pub async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> T
     let app = Application::build(&settings, pool).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let live = app.live();
-    tokio::spawn(app.run());
+    let serving = Serving::start(app);
     let admin_token = create_token(&db, Role::Admin, None);
     let app = TestApp {
         address,
         client: client().build().unwrap(),
+        _serving: serving,
         db,
         admin_token,
         data_key: settings.data_key,
