@@ -13,7 +13,7 @@ use crate::domain::coverage::{BoundingBox, GeometryInput, geometry_to_multi_poly
 
 static BUNDLED_GZ: &[u8] = include_bytes!("../seed/boundaries/us-regions.json.gz");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RegionKind {
     Nation,

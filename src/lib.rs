@@ -16,6 +16,7 @@ pub mod error;
 pub mod import;
 pub mod json;
 pub mod matching;
+pub mod openapi;
 pub mod routes;
 pub mod seed;
 pub mod startup;

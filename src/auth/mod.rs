@@ -29,7 +29,7 @@ pub const SESSION_COOKIE: &str = "__Host-haven_session";
 /// The session cookie on plain-HTTP localhost, where `Secure` cookies would not be sent back.
 pub const LOCAL_SESSION_COOKIE: &str = "haven_session";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,

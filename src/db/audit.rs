@@ -10,7 +10,7 @@ use super::schema::audit_event;
 
 pub const REVEAL_LOCATION: &str = "reveal_location";
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_event, check_for_backend(diesel::pg::Pg))]
 pub struct AuditRow {
     pub id: i64,

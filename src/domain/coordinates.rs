@@ -11,7 +11,7 @@ pub struct Coordinates {
 }
 
 /// `{"lat": .., "lon": ..}` as clients send it, before it is checked.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoordinatesInput {
     pub lat: f64,

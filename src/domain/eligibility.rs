@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{FieldError, path};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
     Female,
@@ -43,6 +43,18 @@ pub enum Facet {
     WheelchairAccessible,
 }
 
+/// The codes a search's `require` takes, from [`Facet::ALL`].
+impl utoipa::PartialSchema for Facet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(Facet::ALL.map(Facet::code)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Facet {}
+
 impl Facet {
     pub const ALL: [Facet; 10] = [
         Facet::AcceptsUnaccompaniedMinors,
@@ -78,7 +90,7 @@ impl Facet {
 }
 
 /// The `eligibility` object as clients send it. Facets left out mean "not offered".
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityInput {
     pub min_age: Option<i64>,
@@ -108,7 +120,7 @@ pub struct EligibilityInput {
 }
 
 /// Parsed eligibility; also the shape of `eligibility` in responses.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Eligibility {
     pub min_age: Option<u8>,
     pub max_age: Option<u8>,

@@ -1,6 +1,9 @@
 //! Languages as ISO 639-1 two-letter codes.
 
 use serde::{Serialize, Serializer};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::FieldError;
 
@@ -13,6 +16,19 @@ impl Serialize for LanguageCode {
         s.serialize_str(self.as_str())
     }
 }
+
+impl PartialSchema for LanguageCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[a-z]{2}$"))
+            .description(Some("ISO 639-1 language code"))
+            .examples(["es"])
+            .into()
+    }
+}
+
+impl ToSchema for LanguageCode {}
 
 impl LanguageCode {
     pub fn parse(code: &str, field: &str) -> Result<Self, FieldError> {

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::FieldError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Need {
     Shelter,
@@ -22,14 +22,14 @@ pub enum Need {
 }
 
 /// One entry of `GET /api/v1/needs`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NeedLabel {
     pub code: &'static str,
     pub label: Labels,
     pub description: Labels,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Labels {
     pub en: &'static str,
     pub es: &'static str,

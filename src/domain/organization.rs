@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::{FieldError, optional_text, required_text};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationInput {
     pub name: String,
@@ -24,7 +24,7 @@ pub struct NewOrganization {
 }
 
 /// `PATCH` body: a member left out stays as it is; `null` clears an optional member.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationPatchInput {
     pub name: Option<String>,

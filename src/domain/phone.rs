@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::language::{LanguageCode, parse_languages};
 use super::{FieldError, optional_text, path};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhoneKind {
     Voice,
@@ -29,7 +29,7 @@ impl PhoneKind {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneInput {
     pub number: String,

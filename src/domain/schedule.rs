@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{FieldError, path};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleInput {
     pub days: Vec<String>,

@@ -24,20 +24,23 @@ const MAX_CAPACITY: i64 = 100_000;
 
 /// The body of `POST /api/v1/services` and `PUT /api/v1/services/{id}`, and one line of an
 /// import file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceInput {
     pub organization_id: Uuid,
     pub name: String,
     pub description: Option<String>,
+    #[schema(value_type = Vec<crate::domain::Need>, min_items = 1)]
     pub needs: Vec<String>,
     #[serde(default)]
     pub eligibility: EligibilityInput,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::domain::language::LanguageCode>)]
     pub languages: Vec<String>,
     #[serde(default)]
     pub phones: Vec<PhoneInput>,
     pub location: Option<LocationInput>,
+    #[schema(schema_with = crate::openapi::coverage_list)]
     pub coverage: Vec<Value>,
     #[serde(default)]
     pub schedules: Vec<ScheduleInput>,
@@ -45,7 +48,7 @@ pub struct ServiceInput {
     pub verified_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationInput {
     pub lat: f64,
@@ -55,7 +58,7 @@ pub struct LocationInput {
     pub confidential: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
     pub street: Option<String>,
@@ -65,7 +68,7 @@ pub struct AddressInput {
     pub country: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CapacityInput {
     pub available: i64,
@@ -246,7 +249,7 @@ fn parse_schedules(input: Vec<ScheduleInput>) -> Result<Vec<Schedule>, FieldErro
 
 /// The body of `PATCH /api/v1/services/{id}`: what a provider keeps true from day to day.
 /// Members left out stay as they are; a list given replaces the old one.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServicePatchInput {
     pub phones: Option<Vec<PhoneInput>>,

@@ -2,12 +2,14 @@
 //! `centres`) and of area boxes, services by region, and the compact fields filters and
 //! results need.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use rstar::{AABB, Envelope as _, RTree, RTreeNode, RTreeObject};
 use serde::Serialize;
+use utoipa::openapi::{RefOr, Schema};
 use uuid::Uuid;
 
 use super::centres::{
@@ -26,6 +28,7 @@ use crate::domain::language::LanguageCode;
 use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::Schedule;
 use crate::domain::{Coordinates, Need};
+use crate::routes::services::{AddressResponse, PhoneResponse};
 
 /// Optional text parts packed into one string: a million services' addresses and phone
 /// lines as separately boxed strings cost some 100 MB more. Each part is a char holding its
@@ -133,6 +136,23 @@ impl Serialize for PhoneView {
     }
 }
 
+/// A match answer shows a phone line as the directory does (its schema is the directory's).
+impl utoipa::PartialSchema for PhoneView {
+    fn schema() -> RefOr<Schema> {
+        PhoneResponse::schema()
+    }
+}
+
+impl utoipa::ToSchema for PhoneView {
+    fn name() -> Cow<'static, str> {
+        PhoneResponse::name()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        PhoneResponse::schemas(schemas);
+    }
+}
+
 /// An address's parts (street, city, region, postal code, country), each optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddressView(PackedParts);
@@ -211,6 +231,23 @@ impl Serialize for AddressView {
         }
         map.serialize_entry("country", &parts.country)?;
         map.end()
+    }
+}
+
+/// A match answer shows an address as the directory does (its schema is the directory's).
+impl utoipa::PartialSchema for AddressView {
+    fn schema() -> RefOr<Schema> {
+        AddressResponse::schema()
+    }
+}
+
+impl utoipa::ToSchema for AddressView {
+    fn name() -> Cow<'static, str> {
+        AddressResponse::name()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        AddressResponse::schemas(schemas);
     }
 }
 

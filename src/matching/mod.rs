@@ -55,13 +55,13 @@ pub struct Snapshot {
     hidden_in_base: Arc<FixedBitSet>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganizationRef<'a> {
     pub id: Uuid,
     pub name: &'a str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CapacityView {
     pub available: i32,
     pub total: i32,
@@ -70,7 +70,7 @@ pub struct CapacityView {
 }
 
 /// One service in a match response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServiceMatch<'a> {
     pub service_id: Uuid,
     pub name: &'a str,
@@ -92,14 +92,17 @@ pub struct ServiceMatch<'a> {
     pub open_now: Option<bool>,
     /// Opening hours, for pages (the API answers `open_now`).
     #[serde(skip)]
+    #[schema(ignore)]
     pub hours: &'a [index::CompactSchedule],
     pub capacity: Option<CapacityView>,
     pub verified_at: Option<DateTime<Utc>>,
     pub demo: bool,
     /// Short reasons, written out where they are shown.
+    #[schema(value_type = Vec<String>)]
     pub why: Vec<Reason<'a>>,
     /// A national service's fields that are the same in every answer, already written.
     #[serde(skip)]
+    #[schema(ignore)]
     pub fixed: Option<&'a encode::FixedParts>,
 }
 

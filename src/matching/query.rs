@@ -20,23 +20,30 @@ pub const MAX_LIMIT: usize = 50;
 /// Precision reported for a ZIP centroid: ZCTAs are a few km across in towns.
 const ZIP_PRECISION_KM: f64 = 5.0;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchRequest {
+    #[schema(schema_with = crate::openapi::match_location)]
     pub location: Value,
+    #[schema(value_type = Vec<Need>, min_items = 1)]
     pub needs: Vec<String>,
+    #[schema(minimum = 0, maximum = 130)]
     pub age: Option<i64>,
+    #[schema(value_type = Option<Gender>)]
     pub gender: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<LanguageCode>)]
     pub languages: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<Facet>)]
     pub require: Vec<String>,
     #[serde(default)]
     pub open_now: bool,
+    #[schema(minimum = 1, maximum = 50, default = 20)]
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationSource {
     Coordinates,

@@ -2,12 +2,13 @@
 //! is built, so a route cannot exist without an access rule. [`gate`] enforces the rule before
 //! any handler or body extractor runs; handlers then check objects against the caller's scope.
 
-mod audit;
+pub(crate) mod audit;
 mod health;
 pub(crate) mod matching;
 mod needs;
-mod organizations;
-mod regions;
+mod openapi;
+pub(crate) mod organizations;
+pub(crate) mod regions;
 pub(crate) mod services;
 pub(crate) mod session;
 
@@ -79,6 +80,7 @@ macro_rules! endpoints {
 endpoints! {
     GET "/healthz" Access::Public => health::healthz;
     GET "/readyz" Access::Public => health::readyz;
+    GET "/api/v1/openapi.json" Access::Public => openapi::document;
     GET "/api/v1/needs" Access::Public => needs::list;
     POST "/api/v1/match" Access::Public => matching::find;
     GET "/api/v1/regions" Access::Public => regions::search;
@@ -228,7 +230,7 @@ async fn method_not_allowed(_: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 /// `?page=&per_page=`: pages count from 1; at most 100 items a page.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     pub page: Option<i64>,
@@ -265,7 +267,7 @@ impl PageRequest {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub data: Vec<T>,
     pub page: i64,

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::json::ValidJson;
 use crate::startup::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganizationResponse {
     pub id: Uuid,
     pub name: String,

@@ -8,15 +8,15 @@ use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct RegionQuery {
     q: String,
     limit: Option<usize>,
 }
 
-#[derive(Serialize)]
-struct RegionResponse<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct RegionResponse<'a> {
     code: &'a str,
     kind: RegionKind,
     name: &'a str,

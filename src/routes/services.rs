@@ -25,17 +25,20 @@ use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, ValidJson};
 use crate::startup::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServiceResponse {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub name: String,
     pub description: Option<String>,
+    #[schema(value_type = Vec<crate::domain::Need>)]
     pub needs: Vec<String>,
     pub eligibility: Eligibility,
+    #[schema(value_type = Vec<crate::domain::language::LanguageCode>)]
     pub languages: Vec<String>,
     pub phones: Vec<PhoneResponse>,
     pub location: Option<LocationResponse>,
+    #[schema(schema_with = crate::openapi::coverage_list)]
     pub coverage: Vec<Value>,
     pub schedules: Vec<ScheduleResponse>,
     pub capacity: Option<CapacityResponse>,
@@ -45,7 +48,7 @@ pub struct ServiceResponse {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PhoneResponse {
     pub number: String,
     #[serde(rename = "type")]
@@ -55,7 +58,7 @@ pub struct PhoneResponse {
     pub languages: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScheduleResponse {
     pub days: Vec<&'static str>,
     pub opens_at: String,
@@ -63,7 +66,7 @@ pub struct ScheduleResponse {
     pub timezone: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CapacityResponse {
     pub available: i32,
     pub total: i32,
@@ -71,7 +74,7 @@ pub struct CapacityResponse {
 }
 
 /// A location as the directory shows it. For a confidential site only the front door.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LocationResponse {
     pub confidential: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,7 +84,7 @@ pub struct LocationResponse {
     pub address: AddressResponse,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AddressResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
@@ -330,7 +333,7 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceListQuery {
     organization_id: Option<Uuid>,
@@ -381,7 +384,7 @@ pub async fn delete(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevealInput {
     reason: String,
@@ -392,7 +395,7 @@ const REASON_MAX_CHARS: usize = 500;
 
 /// What a reveal answers: the sealed parts of the location, opened, and the audit record that
 /// now says who saw them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RevealResponse {
     pub service_id: Uuid,
     pub address: ConfidentialAddressResponse,
@@ -400,7 +403,7 @@ pub struct RevealResponse {
     pub revealed_at: DateTime<Utc>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ConfidentialAddressResponse {
     pub street: Option<String>,
     pub city: Option<String>,

@@ -15,15 +15,15 @@ use crate::error::ApiError;
 use crate::json::ValidJson;
 use crate::startup::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
-struct SessionResponse {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SessionResponse {
     token: String,
     role: Role,
     organization_id: Option<Uuid>,
@@ -141,8 +141,8 @@ pub async fn create(
         }))
 }
 
-#[derive(Serialize)]
-struct WhoAmI {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct WhoAmI {
     kind: &'static str,
     role: Role,
     organization_id: Option<Uuid>,

@@ -55,6 +55,11 @@ use Want::{Anon, Deny, Hide, Ok as Yes, Unknown};
 const EXPECTED: &[(&str, &str, [Want; 6])] = &[
     ("GET", "/healthz", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("GET", "/readyz", [Yes, Yes, Yes, Yes, Yes, Yes]),
+    (
+        "GET",
+        "/api/v1/openapi.json",
+        [Yes, Yes, Yes, Yes, Yes, Yes],
+    ),
     ("GET", "/api/v1/needs", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("POST", "/api/v1/match", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("GET", "/api/v1/regions", [Yes, Yes, Yes, Yes, Yes, Yes]),

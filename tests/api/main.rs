@@ -12,6 +12,7 @@ mod health;
 mod helpers;
 mod matching;
 mod migrations;
+mod openapi;
 mod organizations;
 mod reference;
 mod reveal;

@@ -1,0 +1,248 @@
+//! `GET /api/v1/openapi.json`: the document lists every API route, and what the app really
+//! accepts and answers fits the schemas it gives.
+
+use std::collections::BTreeSet;
+
+use haven::auth::Role;
+use haven::openapi::is_api;
+use haven::routes::ENDPOINTS;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, create_session, create_user, service_body, spawn_app_with};
+
+/// A validator for the schema at `pointer` in `doc` (its `$ref`s resolve inside `doc`).
+fn schema_at(doc: &Value, pointer: &str) -> jsonschema::Validator {
+    let mut schema = doc
+        .pointer(pointer)
+        .unwrap_or_else(|| panic!("the document has no {pointer}"))
+        .clone();
+    schema["components"] = doc["components"].clone();
+    jsonschema::draft202012::new(&schema).unwrap()
+}
+
+fn pointer(path: &str, method: &str) -> String {
+    format!(
+        "/paths/{}/{method}",
+        path.replace('~', "~0").replace('/', "~1")
+    )
+}
+
+/// Asserts that `value` fits the answer the document gives for `status` at `path`.
+fn assert_answer_fits(doc: &Value, path: &str, method: &str, status: u16, value: &Value) {
+    let at = format!(
+        "{}/responses/{status}/content/application~1json/schema",
+        pointer(path, method)
+    );
+    let validator = schema_at(doc, &at);
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {status} does not fit the document: {errors:?}"
+    );
+}
+
+fn request_schema(doc: &Value, path: &str, method: &str) -> jsonschema::Validator {
+    let at = format!(
+        "{}/requestBody/content/application~1json/schema",
+        pointer(path, method)
+    );
+    schema_at(doc, &at)
+}
+
+async fn get_json(app: &TestApp, path: &str, token: Option<&str>) -> Value {
+    let res = app.send(Method::GET, path, token, None).await;
+    assert_eq!(res.status, StatusCode::OK, "{path}: {}", res.body);
+    res.body
+}
+
+#[tokio::test]
+async fn the_document_lists_every_api_route_and_the_real_answers_fit_it() {
+    let app = spawn_app_with(crate::helpers::TestDb::new(), |s| {
+        s.reveal_roles = vec![Role::Caseworker];
+    })
+    .await;
+    // Served to anyone, as JSON.
+    let res = app
+        .send(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.headers["content-type"], "application/json");
+    let doc = res.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    haven::seed::load(
+        &mut app.db.connect(),
+        haven::seed::Dataset::Hotlines,
+        app.data_key.current(),
+        haven::boundaries::Boundaries::bundled(),
+    )
+    .unwrap();
+
+    // Exactly the API routes of the routing table, each with its method.
+    let routed: BTreeSet<String> = ENDPOINTS
+        .iter()
+        .filter(|e| is_api(e.path))
+        .map(|e| format!("{} {}", e.method.to_lowercase(), e.path))
+        .collect();
+    let documented: BTreeSet<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| format!("{method} {path}"))
+        })
+        .collect();
+    assert_eq!(documented, routed);
+    assert!(routed.contains("post /api/v1/match"), "{routed:?}");
+    // Staff routes say how to authenticate; public ones do not ask.
+    assert!(
+        doc.pointer("/paths/~1api~1v1~1services/post/security")
+            .is_some()
+    );
+    assert!(
+        doc.pointer("/paths/~1api~1v1~1match/post/security")
+            .is_none()
+    );
+
+    // Requests: what the tests send fits; a broken one does not.
+    let org_body = json!({"name": "Harbor Light", "website": "https://example.org"});
+    assert!(request_schema(&doc, "/api/v1/organizations", "post").is_valid(&org_body));
+    let res = app
+        .admin(Method::POST, "/api/v1/organizations", Some(&org_body))
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert_answer_fits(&doc, "/api/v1/organizations", "post", 201, &res.body);
+    let org: Uuid = res.body["id"].as_str().unwrap().parse().unwrap();
+
+    let mut service = service_body(org);
+    service["needs"] = json!(["shelter", "legal_aid"]);
+    service["languages"] = json!(["es"]);
+    service["eligibility"] = json!({"min_age": 12, "max_age": 24, "genders": ["female"]});
+    service["phones"] =
+        json!([{"number": "+1 713 555 0100", "type": "voice", "available_24_7": true}]);
+    service["schedules"] = json!([{"days": ["mon", "tue"], "opens_at": "09:00", "closes_at": "17:00", "timezone": "America/Chicago"}]);
+    service["capacity"] = json!({"available": 3, "total": 10});
+    service["location"] = json!({"lat": 29.75, "lon": -95.36, "confidential": true,
+        "address": {"street": "1 Quiet Way", "city": "Houston", "region": "TX"}});
+    service["coverage"] = json!([
+        {"type": "radius", "center": {"lat": 29.76, "lon": -95.37}, "radius_km": 25},
+        {"type": "region", "code": "US-48201"},
+        {"type": "area", "geometry": {"type": "Polygon", "coordinates":
+            [[[-95.5, 29.6], [-95.2, 29.6], [-95.2, 29.9], [-95.5, 29.9], [-95.5, 29.6]]]}}
+    ]);
+    let service_schema = request_schema(&doc, "/api/v1/services", "post");
+    assert!(service_schema.is_valid(&service));
+    let mut broken = service.clone();
+    broken["coverage"] = json!([{"type": "radius", "center": {"lat": 29.76}}]);
+    assert!(!service_schema.is_valid(&broken));
+    let res = app.create_service(&service).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/services", "post", 201, &res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+    let mut public = service_body(org);
+    public["location"] = json!({"lat": 29.74, "lon": -95.38,
+        "address": {"street": "200 Main St", "city": "Houston", "region": "TX", "postal_code": "77002"}});
+    assert_eq!(
+        app.create_service(&public).await.status,
+        StatusCode::CREATED
+    );
+
+    // Answers: each fits what the document says for it.
+    let admin = app.admin_token.clone();
+    let one = format!("/api/v1/services/{id}");
+    for (path, documented_as) in [
+        ("/api/v1/organizations".to_string(), "/api/v1/organizations"),
+        (
+            format!("/api/v1/organizations/{org}"),
+            "/api/v1/organizations/{id}",
+        ),
+        ("/api/v1/services".to_string(), "/api/v1/services"),
+        (one.clone(), "/api/v1/services/{id}"),
+        ("/api/v1/needs".to_string(), "/api/v1/needs"),
+        ("/api/v1/regions?q=harris".to_string(), "/api/v1/regions"),
+        ("/api/v1/session".to_string(), "/api/v1/session"),
+        ("/readyz".to_string(), "/readyz"),
+        ("/healthz".to_string(), "/healthz"),
+    ] {
+        let body = get_json(&app, &path, Some(&admin)).await;
+        assert_answer_fits(&doc, documented_as, "get", 200, &body);
+    }
+    let patch = json!({"capacity": {"available": 2, "total": 10}});
+    assert!(request_schema(&doc, "/api/v1/services/{id}", "patch").is_valid(&patch));
+    let res = app.admin(Method::PATCH, &one, Some(&patch)).await;
+    assert_answer_fits(&doc, "/api/v1/services/{id}", "patch", 200, &res.body);
+
+    app.wait_for_index().await;
+    let search = json!({"location": {"lat": 29.76, "lon": -95.37},
+        "needs": ["shelter", "legal_aid"], "age": 16, "gender": "female", "limit": 5});
+    let match_schema = request_schema(&doc, "/api/v1/match", "post");
+    assert!(match_schema.is_valid(&search));
+    let mut broken = search.clone();
+    broken["needs"] = json!(["shelter", "a_place_to_stay"]);
+    assert!(!match_schema.is_valid(&broken));
+    let careful = json!({"location": {"region": "US-48201"}, "needs": ["shelter"],
+        "languages": ["es"], "require": ["no_id_required"], "open_now": true});
+    assert!(match_schema.is_valid(&careful));
+    let res = app.find(&careful).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/match", "post", 200, &res.body);
+    let res = app.find(&search).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(
+        res.body["results"].as_array().unwrap().len(),
+        2,
+        "{}",
+        res.body
+    );
+    assert_answer_fits(&doc, "/api/v1/match", "post", 200, &res.body);
+    let by_zip = json!({"location": {"postal_code": "77002"}, "needs": ["shelter"]});
+    assert!(match_schema.is_valid(&by_zip));
+    let res = app
+        .find(&json!({"location": {"postal_code": "00000"}, "needs": ["shelter"]}))
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_answer_fits(&doc, "/api/v1/match", "post", 422, &res.body);
+
+    // Sign-in, reveal and the audit trail.
+    create_user(
+        &app.db,
+        "case@example.org",
+        "case passphrase 42",
+        Role::Caseworker,
+        None,
+    );
+    let res = app.sign_in("case@example.org", "case passphrase 42").await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert_answer_fits(&doc, "/api/v1/session", "post", 201, &res.body);
+    let caseworker = create_session(
+        &app.db,
+        create_user(
+            &app.db,
+            "b@example.org",
+            "another passphrase",
+            Role::Caseworker,
+            None,
+        ),
+    );
+    let reason = json!({"reason": "confirming a referral by phone"});
+    assert!(request_schema(&doc, "/api/v1/services/{id}/reveal", "post").is_valid(&reason));
+    let res = app
+        .send(
+            Method::POST,
+            &format!("{one}/reveal"),
+            Some(&caseworker),
+            Some(&reason),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/services/{id}/reveal", "post", 200, &res.body);
+    let body = get_json(&app, "/api/v1/audit", Some(&admin)).await;
+    assert_answer_fits(&doc, "/api/v1/audit", "get", 200, &body);
+}
