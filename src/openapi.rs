@@ -568,11 +568,8 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
         .body(component::<ServicePatchInput>(schemas)),
         ("DELETE", "/api/v1/services/{id}") => Doc::new("Remove a service", 204, None),
         ("PATCH", "/api/v1/services/{id}/capacity") => {
-            Doc::new("Report beds or slots free now", 200, Some(service())).body(component::<
-                CapacityInput,
-            >(
-                schemas
-            ))
+            let body = component::<CapacityInput>(schemas);
+            Doc::new("Report beds or slots free now", 200, Some(service())).body(body)
         }
         ("POST", "/api/v1/services/{id}/reveal") => Doc::new(
             "Open a confidential location, with a reason; the reveal is audited",

@@ -136,22 +136,29 @@ impl Serialize for PhoneView {
     }
 }
 
-/// A match answer shows a phone line as the directory does (its schema is the directory's).
-impl utoipa::PartialSchema for PhoneView {
-    fn schema() -> RefOr<Schema> {
-        PhoneResponse::schema()
-    }
+/// A view that a match answer writes exactly as the directory API writes `$api`, so that the
+/// API document gives it `$api`'s schema (a test checks real answers against it).
+macro_rules! schema_as {
+    ($view:ty => $api:ty) => {
+        impl utoipa::PartialSchema for $view {
+            fn schema() -> RefOr<Schema> {
+                <$api as utoipa::PartialSchema>::schema()
+            }
+        }
+
+        impl utoipa::ToSchema for $view {
+            fn name() -> Cow<'static, str> {
+                <$api as utoipa::ToSchema>::name()
+            }
+
+            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                <$api as utoipa::ToSchema>::schemas(schemas);
+            }
+        }
+    };
 }
 
-impl utoipa::ToSchema for PhoneView {
-    fn name() -> Cow<'static, str> {
-        PhoneResponse::name()
-    }
-
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        PhoneResponse::schemas(schemas);
-    }
-}
+schema_as!(PhoneView => PhoneResponse);
 
 /// An address's parts (street, city, region, postal code, country), each optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -234,22 +241,7 @@ impl Serialize for AddressView {
     }
 }
 
-/// A match answer shows an address as the directory does (its schema is the directory's).
-impl utoipa::PartialSchema for AddressView {
-    fn schema() -> RefOr<Schema> {
-        AddressResponse::schema()
-    }
-}
-
-impl utoipa::ToSchema for AddressView {
-    fn name() -> Cow<'static, str> {
-        AddressResponse::name()
-    }
-
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        AddressResponse::schemas(schemas);
-    }
-}
+schema_as!(AddressView => AddressResponse);
 
 /// An organization as results show it; its services share one.
 #[derive(Debug)]
