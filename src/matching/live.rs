@@ -80,11 +80,16 @@ impl LiveIndex {
         }
     }
 
-    /// Loads everything from Postgres into a fresh base.
+    /// Loads everything from Postgres into a fresh base, unless asked to stop on the way.
     pub fn full_load(&self, conn: &mut PgConnection, boundaries: &Boundaries) -> QueryResult<()> {
         let started = Instant::now();
         let mut builder = IndexBuilder::new(boundaries);
-        let version = load::load_all(conn, boundaries, |input| builder.add(input))?;
+        let version = load::load_all(
+            conn,
+            boundaries,
+            |input| builder.add(input),
+            || !self.stopped(),
+        )?;
         let index = builder.finish();
         let services = index.len();
         self.install(Snapshot::new(
@@ -194,6 +199,8 @@ pub fn follow(
         while !live.stopped() {
             match run_connected(&live, &url, boundaries) {
                 Ok(()) => return,
+                // Asked to stop in the middle of a load.
+                Err(_) if live.stopped() => return,
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "index follower lost Postgres; matching continues from the last snapshot");
                     live.pause(backoff);

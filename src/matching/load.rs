@@ -171,11 +171,13 @@ fn inputs(
 }
 
 /// Hands every service to `sink`, page by page, and returns the change-log id the data
-/// reflects; everything is read in one consistent snapshot.
+/// reflects; everything is read in one consistent snapshot. Between pages it stops, with an
+/// error, once `wanted` says the load is no longer wanted.
 pub fn load_all(
     conn: &mut PgConnection,
     boundaries: &Boundaries,
     mut sink: impl FnMut(ServiceInput),
+    wanted: impl Fn() -> bool,
 ) -> QueryResult<i64> {
     conn.build_transaction()
         .repeatable_read()
@@ -194,6 +196,11 @@ pub fn load_all(
                     .for_each(&mut sink);
                 if done {
                     break;
+                }
+                // A stopping instance need not wait for the rest (a million services take a
+                // minute): the load is abandoned between pages.
+                if !wanted() {
+                    return Err(diesel::result::Error::RollbackTransaction);
                 }
             }
             Ok(version)
