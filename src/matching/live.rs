@@ -166,7 +166,7 @@ pub struct Follower {
 
 impl Follower {
     /// Asks the thread to end and waits up to `within` for it to close its connection. Returns
-    /// false if it is still busy then (a full load at start cannot be cut short).
+    /// false if it is still busy then (a full load stops only between pages).
     pub fn stop(self, within: Duration) -> bool {
         self.live.stop();
         let until = Instant::now() + within;
