@@ -29,13 +29,33 @@ fn pointer(path: &str, method: &str) -> String {
     )
 }
 
-/// Asserts that `value` fits the answer the document gives for `status` at `path`.
+/// `schema` with every object closed to members it does not list, so that an answer carrying
+/// a member the document does not describe fails.
+fn closed(mut schema: Value) -> Value {
+    fn close(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                    map.insert("additionalProperties".into(), Value::Bool(false));
+                }
+                map.values_mut().for_each(close);
+            }
+            Value::Array(items) => items.iter_mut().for_each(close),
+            _ => {}
+        }
+    }
+    close(&mut schema);
+    schema
+}
+
+/// Asserts that `value` fits the answer the document gives for `status` at `path`, and has no
+/// member the document leaves out.
 fn assert_answer_fits(doc: &Value, path: &str, method: &str, status: u16, value: &Value) {
     let at = format!(
         "{}/responses/{status}/content/application~1json/schema",
         pointer(path, method)
     );
-    let validator = schema_at(doc, &at);
+    let validator = schema_at(&closed(doc.clone()), &at);
     let errors: Vec<String> = validator
         .iter_errors(value)
         .map(|e| format!("{} at {}", e, e.instance_path()))
