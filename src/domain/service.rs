@@ -251,6 +251,7 @@ fn parse_schedules(input: Vec<ScheduleInput>) -> Result<Vec<Schedule>, FieldErro
 /// Members left out stay as they are; a list given replaces the old one.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct ServicePatchInput {
     pub phones: Option<Vec<PhoneInput>>,
     pub schedules: Option<Vec<ScheduleInput>>,

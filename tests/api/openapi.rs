@@ -195,7 +195,12 @@ async fn the_document_lists_every_api_route_and_the_real_answers_fit_it() {
         assert_answer_fits(&doc, documented_as, "get", 200, &body);
     }
     let patch = json!({"capacity": {"available": 2, "total": 10}});
-    assert!(request_schema(&doc, "/api/v1/services/{id}", "patch").is_valid(&patch));
+    let patch_schema = request_schema(&doc, "/api/v1/services/{id}", "patch");
+    assert!(patch_schema.is_valid(&patch));
+    assert!(
+        !patch_schema.is_valid(&json!({})),
+        "an empty patch changes nothing"
+    );
     let res = app.admin(Method::PATCH, &one, Some(&patch)).await;
     assert_answer_fits(&doc, "/api/v1/services/{id}", "patch", 200, &res.body);
 
