@@ -357,9 +357,9 @@ pub(crate) fn match_location() -> RefOr<Schema> {
         .into()
 }
 
-/// A service's coverage: where it serves.
+/// A service's coverage: where it serves; at least one entry.
 pub(crate) fn coverage_list() -> ArrayBuilder {
-    array(coverage())
+    array(coverage()).min_items(Some(1))
 }
 
 /// One coverage entry: a radius, a GeoJSON area, a region, or the whole nation.

@@ -9,6 +9,7 @@ use super::{FieldError, path};
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleInput {
+    #[schema(min_items = 1, examples(json!(["mon", "tue"])))]
     pub days: Vec<String>,
     pub opens_at: String,
     pub closes_at: String,

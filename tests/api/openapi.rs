@@ -159,9 +159,14 @@ async fn the_document_lists_every_api_route_and_the_real_answers_fit_it() {
     ]);
     let service_schema = request_schema(&doc, "/api/v1/services", "post");
     assert!(service_schema.is_valid(&service));
-    let mut broken = service.clone();
-    broken["coverage"] = json!([{"type": "radius", "center": {"lat": 29.76}}]);
-    assert!(!service_schema.is_valid(&broken));
+    for coverage in [
+        json!([{"type": "radius", "center": {"lat": 29.76}}]),
+        json!([]),
+    ] {
+        let mut broken = service.clone();
+        broken["coverage"] = coverage;
+        assert!(!service_schema.is_valid(&broken), "{broken}");
+    }
     let res = app.create_service(&service).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     assert_answer_fits(&doc, "/api/v1/services", "post", 201, &res.body);
