@@ -22,6 +22,9 @@ const ZIP_PRECISION_KM: f64 = 5.0;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"location": {"lat": 37.76, "lon": -122.42},
+    "needs": ["shelter", "legal_aid"], "age": 16, "gender": "female", "languages": ["es"],
+    "require": ["no_id_required"], "open_now": false, "limit": 20})))]
 pub struct MatchRequest {
     #[schema(schema_with = crate::openapi::match_location)]
     pub location: Value,

@@ -214,6 +214,10 @@ async fn the_document_lists_every_api_route_and_the_real_answers_fit_it() {
         "needs": ["shelter", "legal_aid"], "age": 16, "gender": "female", "limit": 5});
     let match_schema = request_schema(&doc, "/api/v1/match", "post");
     assert!(match_schema.is_valid(&search));
+    // The document's own example is a request the app takes.
+    let example = &doc["components"]["schemas"]["MatchRequest"]["examples"][0];
+    assert!(match_schema.is_valid(example), "{example}");
+    assert_eq!(app.find(example).await.status, StatusCode::OK);
     let mut broken = search.clone();
     broken["needs"] = json!(["shelter", "a_place_to_stay"]);
     assert!(!match_schema.is_valid(&broken));
