@@ -15,13 +15,14 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder};
 use utoipa::openapi::security::{SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required,
+    Content, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required,
     ResponseBuilder,
 };
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::auth::SESSION_COOKIE;
 use crate::db::audit::AuditRow;
+use crate::domain::coordinates::CoordinatesInput;
 use crate::domain::need::NeedLabel;
 use crate::domain::organization::{OrganizationInput, OrganizationPatchInput};
 use crate::domain::service::{CapacityInput, ServiceInput, ServicePatchInput};
@@ -33,7 +34,7 @@ use crate::routes::organizations::OrganizationResponse;
 use crate::routes::regions::{RegionQuery, RegionResponse};
 use crate::routes::services::{RevealInput, RevealResponse, ServiceListQuery, ServiceResponse};
 use crate::routes::session::{SessionResponse, SignIn, WhoAmI};
-use crate::routes::{Access, ENDPOINTS, Endpoint, PageQuery};
+use crate::routes::{Access, ENDPOINTS, Endpoint, Page, PageQuery};
 
 /// The document as served: built once, on first request.
 pub fn json() -> &'static [u8] {
@@ -160,6 +161,7 @@ impl Doc {
     }
 
     fn operation(self, endpoint: &Endpoint) -> Operation {
+        let reads_body = self.body.is_some();
         let reads_query = !self.query.is_empty();
         let mut op = OperationBuilder::new()
             .summary(Some(self.summary))
@@ -173,9 +175,7 @@ impl Doc {
                     .parameter_in(ParameterIn::Path)
                     .required(Required::True)
                     .schema(Some(
-                        ObjectBuilder::new()
-                            .schema_type(Type::String)
-                            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+                        string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
                     )),
             );
         }
@@ -183,25 +183,18 @@ impl Doc {
             op = op.request_body(Some(
                 RequestBodyBuilder::new()
                     .required(Some(Required::True))
-                    .content(
-                        "application/json",
-                        ContentBuilder::new().schema(Some(body)).build(),
-                    )
+                    .content("application/json", json_content(body))
                     .build(),
             ));
         }
         let answered = ResponseBuilder::new().description(status_text(self.status));
         let answered = match self.answer {
-            Some(schema) => answered.content(
-                "application/json",
-                ContentBuilder::new().schema(Some(schema)).build(),
-            ),
+            Some(schema) => answered.content("application/json", json_content(schema)),
             None => answered,
         };
         op = op.response(self.status.to_string(), answered.build());
-        let has_body = endpoint.method != "GET" && endpoint.method != "DELETE";
         let mut errors = self.refusals;
-        if has_body {
+        if reads_body {
             errors.extend([400, 413, 415, 422]);
         } else if reads_query {
             errors.extend([400, 422]);
@@ -226,9 +219,7 @@ impl Doc {
                     .description(status_text(status))
                     .content(
                         "application/json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name(Envelope::name())))
-                            .build(),
+                        json_content(Ref::from_schema_name(Envelope::name())),
                     )
                     .build(),
             );
@@ -299,27 +290,29 @@ fn array(items: RefOr<Schema>) -> ArrayBuilder {
     ArrayBuilder::new().items(items)
 }
 
-/// `{"data": [...]}`, as the list endpoints without paging answer.
-fn data_of(items: RefOr<Schema>) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .property("data", array(items))
-        .required("data")
-        .into()
+/// An object whose members are all required.
+fn object<const N: usize>(members: [(&str, RefOr<Schema>); N]) -> ObjectBuilder {
+    members
+        .into_iter()
+        .fold(ObjectBuilder::new(), |object, (name, schema)| {
+            object.property(name, schema).required(name)
+        })
 }
 
-/// A page of `items`: `{"data": [...], "page", "per_page", "total"}`.
-fn page_of(items: RefOr<Schema>) -> RefOr<Schema> {
-    let count = || ObjectBuilder::new().schema_type(Type::Integer);
-    ObjectBuilder::new()
-        .property("data", array(items))
-        .property("page", count())
-        .property("per_page", count())
-        .property("total", count())
-        .required("data")
-        .required("page")
-        .required("per_page")
-        .required("total")
-        .into()
+/// A page of `T`s (`routes::Page`), with `T` registered.
+fn page<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
+    component::<T>(schemas);
+    Page::<T>::schema()
+}
+
+/// JSON content of this schema, for a request or an answer.
+fn json_content(schema: impl Into<RefOr<Schema>>) -> Content {
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
+/// `{"data": [...]}`, as the list endpoints without paging answer.
+fn data_of(items: RefOr<Schema>) -> RefOr<Schema> {
+    object([("data", array(items).into())]).into()
 }
 
 fn string() -> ObjectBuilder {
@@ -330,30 +323,23 @@ fn number() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::Number)
 }
 
+fn integer() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer)
+}
+
 /// `location` in a match request: coordinates, a US ZIP code, or a region code.
 pub(crate) fn match_location() -> RefOr<Schema> {
-    let form = |members: Vec<(&str, ObjectBuilder)>| {
-        let mut object =
-            ObjectBuilder::new()
-                .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
-        for (name, schema) in members {
-            object = object.property(name, schema).required(name);
-        }
-        object
+    let only = |name: &str, schema: ObjectBuilder| {
+        object([(name, schema.into())])
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
     };
     OneOfBuilder::new()
-        .item(form(vec![
-            ("lat", number().minimum(Some(-90.0)).maximum(Some(90.0))),
-            ("lon", number().minimum(Some(-180.0)).maximum(Some(180.0))),
-        ]))
-        .item(form(vec![(
+        .item(CoordinatesInput::schema())
+        .item(only(
             "postal_code",
             string().pattern(Some("^[0-9]{5}$")).examples(["94110"]),
-        )]))
-        .item(form(vec![(
-            "region",
-            string().examples(["US-06075", "US-06"]),
-        )]))
+        ))
+        .item(only("region", string().examples(["US-06075", "US-06"])))
         .into()
 }
 
@@ -364,7 +350,7 @@ pub(crate) fn coverage_list() -> ArrayBuilder {
 
 /// One coverage entry: a radius, a GeoJSON area, a region, or the whole nation.
 fn coverage() -> RefOr<Schema> {
-    let kind = |name: &str| string().enum_values(Some([name]));
+    let kind = |name: &str| string().enum_values(Some([name])).into();
     let ring = || {
         array(
             array(number().into())
@@ -375,88 +361,51 @@ fn coverage() -> RefOr<Schema> {
     };
     let polygon = || array(ring().into());
     let geometry = OneOfBuilder::new()
-        .item(
-            ObjectBuilder::new()
-                .property("type", kind("Polygon"))
-                .property("coordinates", polygon())
-                .required("type")
-                .required("coordinates"),
-        )
-        .item(
-            ObjectBuilder::new()
-                .property("type", kind("MultiPolygon"))
-                .property("coordinates", array(polygon().into()))
-                .required("type")
-                .required("coordinates"),
-        );
+        .item(object([
+            ("type", kind("Polygon")),
+            ("coordinates", polygon().into()),
+        ]))
+        .item(object([
+            ("type", kind("MultiPolygon")),
+            ("coordinates", array(polygon().into()).into()),
+        ]));
     OneOfBuilder::new()
-        .item(
-            ObjectBuilder::new()
-                .property("type", kind("radius"))
-                .property(
-                    "center",
-                    ObjectBuilder::new()
-                        .property("lat", number())
-                        .property("lon", number())
-                        .required("lat")
-                        .required("lon"),
-                )
-                .property("radius_km", number().exclusive_minimum(Some(0.0)))
-                .required("type")
-                .required("center")
-                .required("radius_km"),
-        )
-        .item(
-            ObjectBuilder::new()
-                .property("type", kind("area"))
-                .property("geometry", geometry)
-                .required("type")
-                .required("geometry"),
-        )
-        .item(
-            ObjectBuilder::new()
-                .property("type", kind("region"))
-                .property("code", string().examples(["US-06075"]))
-                .required("type")
-                .required("code"),
-        )
-        .item(
-            ObjectBuilder::new()
-                .property("type", kind("national"))
-                .property("country", string().examples(["US"]))
-                .required("type")
-                .required("country"),
-        )
+        .item(object([
+            ("type", kind("radius")),
+            ("center", CoordinatesInput::schema()),
+            ("radius_km", number().exclusive_minimum(Some(0.0)).into()),
+        ]))
+        .item(object([
+            ("type", kind("area")),
+            ("geometry", geometry.into()),
+        ]))
+        .item(object([
+            ("type", kind("region")),
+            ("code", string().examples(["US-06075"]).into()),
+        ]))
+        .item(object([
+            ("type", kind("national")),
+            ("country", string().examples(["US"]).into()),
+        ]))
         .into()
 }
 
 /// The answer of `POST /api/v1/match`, which the matcher writes by hand for speed.
 fn match_answer(schemas: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
-    let entries = || array(Ref::from_schema_name(ServiceMatch::name()).into());
+    let entries = || array(Ref::from_schema_name(ServiceMatch::name()).into()).into();
     component::<ServiceMatch>(schemas);
     let source = component::<LocationSource>(schemas);
-    ObjectBuilder::new()
-        .property("results", entries())
-        .property("hotlines", entries())
-        .property("nearby_outside_coverage", entries())
-        .property(
+    object([
+        ("results", entries()),
+        ("hotlines", entries()),
+        ("nearby_outside_coverage", entries()),
+        (
             "location",
-            ObjectBuilder::new()
-                .property("source", source)
-                .property("precision_km", number())
-                .required("source")
-                .required("precision_km"),
-        )
-        .property(
-            "index_version",
-            ObjectBuilder::new().schema_type(Type::Integer),
-        )
-        .required("results")
-        .required("hotlines")
-        .required("nearby_outside_coverage")
-        .required("location")
-        .required("index_version")
-        .into()
+            object([("source", source), ("precision_km", number().into())]).into(),
+        ),
+        ("index_version", integer().into()),
+    ])
+    .into()
 }
 
 /// Summary, body and answer of every API endpoint; `None` for one this does not know, which a
@@ -468,23 +417,26 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
         ("GET", "/healthz") => Doc::new(
             "The process is up",
             200,
-            Some(ObjectBuilder::new().property("status", string()).into()),
+            Some(object([("status", string().into())]).into()),
         )
         .in_memory(),
         ("GET", "/readyz") => Doc::new(
             "The database answers and the matching index is loaded",
             200,
             Some(
-                ObjectBuilder::new()
-                    .property("status", string())
-                    .property("database", string())
-                    .property(
+                object([
+                    ("status", string().into()),
+                    ("database", string().into()),
+                    (
                         "index",
-                        ObjectBuilder::new()
-                            .property("services", ObjectBuilder::new().schema_type(Type::Integer))
-                            .property("version", ObjectBuilder::new().schema_type(Type::Integer)),
-                    )
-                    .into(),
+                        object([
+                            ("services", integer().into()),
+                            ("version", integer().into()),
+                        ])
+                        .into(),
+                    ),
+                ])
+                .into(),
             ),
         ),
         ("GET", "/api/v1/openapi.json") => {
@@ -529,7 +481,7 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
         ("GET", "/api/v1/organizations") => Doc::new(
             "Organizations, a page at a time",
             200,
-            Some(page_of(organization())),
+            Some(page::<OrganizationResponse>(schemas)),
         )
         .query::<PageQuery>(),
         ("POST", "/api/v1/organizations") => {
@@ -551,7 +503,7 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
         ("GET", "/api/v1/services") => Doc::new(
             "Services, a page at a time, optionally of one organization",
             200,
-            Some(page_of(service())),
+            Some(page::<ServiceResponse>(schemas)),
         )
         .query::<ServiceListQuery>(),
         ("POST", "/api/v1/services") => {
@@ -581,7 +533,7 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
         ("GET", "/api/v1/audit") => Doc::new(
             "Who revealed which confidential location, when and why",
             200,
-            Some(page_of(component::<AuditRow>(schemas))),
+            Some(page::<AuditRow>(schemas)),
         )
         .query::<AuditQuery>(),
         _ => return None,
