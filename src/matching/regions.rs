@@ -207,14 +207,21 @@ pub fn wrapped(envelope: AABB<Point<f64>>) -> impl Iterator<Item = AABB<Point<f6
     std::iter::once(envelope).chain(moved)
 }
 
-/// A lon/lat box that holds every point within `km` of `point` (whole longitudes near poles).
+/// A lon/lat box that holds every point within `km` of `point`: every longitude when that
+/// reach takes in a pole.
 pub fn envelope_around(point: Coordinates, km: f64) -> AABB<Point<f64>> {
-    let dlat = (km / EARTH_RADIUS_KM).to_degrees();
-    let cos = point.lat().to_radians().cos();
-    let dlon = if cos < 1e-6 {
+    let angle = km / EARTH_RADIUS_KM;
+    // A hair wider than exact, so that rounding never leaves a point on the rim outside.
+    let slack = 1e-9;
+    let dlat = angle.to_degrees() + slack;
+    // Points within the angle span asin(sin(angle) / cos(lat)) of longitude either way (not
+    // angle / cos(lat), which is less, far less near a pole); once sin(angle) reaches
+    // cos(lat), the reach takes in the pole and with it every longitude.
+    let (sin, cos) = (angle.sin(), point.lat().to_radians().cos());
+    let dlon = if angle >= std::f64::consts::FRAC_PI_2 || sin >= cos {
         360.0
     } else {
-        (dlat / cos).min(360.0)
+        (sin / cos).asin().to_degrees() + slack
     };
     AABB::from_corners(
         Point::new(point.lon() - dlon, (point.lat() - dlat).max(-90.0)),
@@ -386,5 +393,28 @@ mod tests {
             }
         }
         assert!(checked >= 10, "only {checked} points off the outlines");
+    }
+
+    proptest::proptest! {
+        /// Every point within the reach is in the box (or its copy a turn away), at any
+        /// latitude: near a pole the box spans far more longitude than reach / cos(lat), and
+        /// every longitude once the reach takes in the pole.
+        #[test]
+        fn the_box_around_a_point_holds_every_point_within_reach(
+            lat in proptest::prop_oneof![-89.99..89.99f64, 85.0..89.99f64, -89.99..-85.0f64],
+            lon in -180.0..180.0f64,
+            bearing in 0.0..360.0f64,
+            km in 1.0..400.0f64,
+            part in 0.0..=1.0f64,
+        ) {
+            use geo::{Destination, Haversine};
+            let point = at(lat, lon);
+            let to = Haversine.destination(point.to_point(), bearing, km * part * 1000.0);
+            let to = at(to.y().clamp(-90.0, 90.0), to.x().clamp(-180.0, 180.0));
+            proptest::prop_assume!(crate::domain::coordinates::haversine_km(point, to) <= km);
+            let held = wrapped(envelope_around(point, km))
+                .any(|b| rstar::Envelope::contains_point(&b, &to.to_point()));
+            proptest::prop_assert!(held, "{to:?} is {km} km or less from {point:?}");
+        }
     }
 }
