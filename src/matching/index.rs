@@ -1086,9 +1086,10 @@ impl Index {
             let seen = &boxes[..i];
             for_each_area(&self.areas, envelope, needs, |e| {
                 if !seen.iter().any(|b| e.envelope.intersects(b))
-                    && let Some(gap) = self.shape(e.shape).map(|s| s.approximate_distance_km(at))
+                    && let Some(gap) = self
+                        .shape(e.shape)
+                        .and_then(|s| s.distance_within_km(at, km))
                     && gap > 0.0
-                    && gap <= km
                 {
                     out.push((e.service, gap));
                 }

@@ -10,7 +10,9 @@ use std::ops::Range;
 
 use geo::coordinate_position::CoordPos;
 use geo::kernels::{Kernel, Orientation};
-use geo::{Coord, GeoNum, Line, LineString, MultiPolygon, Polygon};
+use geo::{BoundingRect, Coord, GeoNum, Intersects, Line, MultiPolygon, Rect};
+#[cfg(test)]
+use geo::{LineString, Polygon};
 
 /// Units per degree of the packed form.
 const SCALE: f64 = 1e7;
@@ -89,8 +91,29 @@ impl Outline {
         bounds[i] as usize..bounds[i + 1] as usize
     }
 
+    #[cfg(test)]
     fn ring(&self, r: usize) -> impl Iterator<Item = Coord<f64>> + '_ {
         Self::span(&self.rings, r).map(|i| self.vertex(i))
+    }
+
+    /// The vertex `measure` puts lowest, to within a rounding (packed vertices are scaled by
+    /// multiplying, which is quicker than [`unpack`] and may differ from it in the last bit).
+    pub fn lowest_vertex(&self, measure: impl Fn(Coord<f64>) -> f64) -> Option<Coord<f64>> {
+        let lowest = |a: &(f64, Coord<f64>), b: &(f64, Coord<f64>)| a.0.total_cmp(&b.0);
+        let measured = |c: Coord<f64>| (measure(c), c);
+        match &self.vertices {
+            Vertices::Packed(v) => v
+                .iter()
+                .map(|u| {
+                    measured(Coord {
+                        x: f64::from(u[0]) * (1.0 / SCALE),
+                        y: f64::from(u[1]) * (1.0 / SCALE),
+                    })
+                })
+                .min_by(lowest),
+            Vertices::Exact(v) => v.iter().copied().map(measured).min_by(lowest),
+        }
+        .map(|(_, c)| c)
     }
 
     /// Every edge, numbered by the index of its first vertex (see [`Outline::edge`]).
@@ -100,6 +123,56 @@ impl Outline {
             (span.start..span.end.saturating_sub(1))
                 .map(|i| (index(i), Line::new(self.vertex(i), self.vertex(i + 1))))
         })
+    }
+
+    /// Calls `f` with every edge whose endpoints' box meets one of `boxes`. Packed vertices
+    /// are compared in their own units, against the boxes widened to whole units, so that
+    /// the many edges far from every box are passed over without being unpacked.
+    pub fn for_each_edge_meeting(&self, boxes: &[Rect<f64>], mut f: impl FnMut(Line<f64>)) {
+        let rings = (0..self.rings.len() - 1).map(|r| Self::span(&self.rings, r));
+        match &self.vertices {
+            Vertices::Packed(v) => {
+                let units = |d: f64| (d * SCALE).clamp(f64::from(i32::MIN), f64::from(i32::MAX));
+                let boxes: Vec<[i32; 4]> = boxes
+                    .iter()
+                    .map(|b| {
+                        let (lo, hi) = (b.min(), b.max());
+                        let down = |d: f64| units(d).floor() as i32;
+                        let up = |d: f64| units(d).ceil() as i32;
+                        [down(lo.x), down(lo.y), up(hi.x), up(hi.y)]
+                    })
+                    .collect();
+                let meets = |a: &[i32; 2], b: &[i32; 2]| {
+                    boxes.iter().any(|[west, south, east, north]| {
+                        a[0].max(b[0]) >= *west
+                            && a[0].min(b[0]) <= *east
+                            && a[1].max(b[1]) >= *south
+                            && a[1].min(b[1]) <= *north
+                    })
+                };
+                for span in rings {
+                    for pair in v[span].windows(2) {
+                        if meets(&pair[0], &pair[1]) {
+                            let coord = |u: &[i32; 2]| Coord {
+                                x: unpack(u[0]),
+                                y: unpack(u[1]),
+                            };
+                            f(Line::new(coord(&pair[0]), coord(&pair[1])));
+                        }
+                    }
+                }
+            }
+            Vertices::Exact(v) => {
+                for span in rings {
+                    for pair in v[span].windows(2) {
+                        let line = Line::new(pair[0], pair[1]);
+                        if boxes.iter().any(|b| b.intersects(&line.bounding_rect())) {
+                            f(line);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The edge from vertex `first` to the next one, as numbered by [`Outline::edges`].
@@ -163,7 +236,8 @@ impl Outline {
         }
     }
 
-    /// The rings as a geo geometry again, for the rare question only geo answers.
+    /// The rings as a geo geometry again, to check them against geo's.
+    #[cfg(test)]
     pub fn to_multi_polygon(&self) -> MultiPolygon<f64> {
         let ring = |r: usize| LineString::new(self.ring(r).collect());
         MultiPolygon::new(

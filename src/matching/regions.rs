@@ -118,10 +118,13 @@ impl RegionLocator {
             if best.is_some_and(|(best_km, _)| box_km > best_km) {
                 break;
             }
-            let Some(exact) = self.shape(region).map(|s| s.distance_km(point)) else {
+            let Some(exact) = self
+                .shape(region)
+                .and_then(|s| s.distance_within_km(point, km))
+            else {
                 continue;
             };
-            if exact <= km && best.is_none_or(|(best_km, _)| exact < best_km) {
+            if best.is_none_or(|(best_km, _)| exact < best_km) {
                 best = Some((exact, region));
             }
         }
@@ -129,7 +132,7 @@ impl RegionLocator {
     }
 
     /// Regions that `wanted` accepts within `km` of the point that do not cover it, with
-    /// their distance (the distance is costly for large regions, hence the filter first).
+    /// their distance (measured only for those `wanted` accepts).
     pub fn regions_near(
         &self,
         point: Coordinates,
@@ -147,8 +150,8 @@ impl RegionLocator {
         regions
             .into_iter()
             .filter_map(|r| {
-                let distance = self.shape(r)?.approximate_distance_km(point);
-                (distance > 0.0 && distance <= km).then_some((r, distance))
+                let distance = self.shape(r)?.distance_within_km(point, km)?;
+                (distance > 0.0).then_some((r, distance))
             })
             .collect()
     }

@@ -5,13 +5,13 @@
 
 use geo::algorithm::indexed::IntervalTreeMultiPolygon;
 use geo::orient::{Direction, Orient};
-use geo::{BoundingRect, ClosestPoint, Contains, Intersects, MultiPolygon, Point};
+use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon, Point};
 use rstar::AABB;
 
 use super::outline::Outline;
-
+use super::regions::{envelope_around, wrapped};
 use crate::domain::Coordinates;
-use crate::domain::coordinates::haversine_km;
+use crate::domain::coordinates::{chord2, chord2_km, haversine_km, unit_vector};
 
 /// From this many vertices on, an area is indexed. The indexes cost about 70 bytes an edge,
 /// so only large outlines get them; smaller ones are walked edge by edge.
@@ -274,8 +274,7 @@ impl Shape {
     }
 
     /// The point's longitude, moved by a full turn when that brings it nearer the area's box:
-    /// an area just across the antimeridian is then measured the short way round. (Haversine
-    /// distances need no such care; planar nearest points do.)
+    /// an area just across the antimeridian is then measured the short way round.
     fn facing_lon(&self, point: Coordinates) -> f64 {
         let Some(b) = self.bbox else {
             return point.lon();
@@ -287,32 +286,57 @@ impl Shape {
             .unwrap_or(point.lon())
     }
 
-    /// About how far the area is: the box distance when the point is outside the box, the
-    /// exact distance (costly for large areas) only when it is inside.
-    pub fn approximate_distance_km(&self, point: Coordinates) -> f64 {
-        match self.box_distance_km(point) {
-            d if d > 0.0 => d,
-            _ => self.distance_km(point),
+    /// How far the area is from the point, when it is within `km`: 0 when it covers the
+    /// point, else the great-circle distance to the nearest point of its boundary as drawn
+    /// (edges straight in longitude and latitude, as [`Shape::covers`] reads them). `None`
+    /// when the area is farther than `km`.
+    ///
+    /// Only edges within `km` of the point in longitude and latitude are measured, so an
+    /// area far larger than `km` costs little more than its nearby edges.
+    pub fn distance_within_km(&self, point: Coordinates, km: f64) -> Option<f64> {
+        if self.box_distance_km(point) > km {
+            return None;
         }
+        if self.covers(point) {
+            return Some(0.0);
+        }
+        let at = unit_vector(point);
+        // The boundary is no farther than its nearest vertex by a flat measure (cheap, no
+        // trigonometry), so only edges that near in longitude and latitude are measured.
+        let reach = self
+            .nearest_vertex_by_flat_measure(point)
+            .and_then(|v| Coordinates::new(v.y, v.x).ok())
+            .map_or(km, |v| {
+                km.min(chord2_km(chord2(at, unit_vector(v))) * (1.0 + 1e-9))
+            });
+        let near: Vec<geo::Rect<f64>> = wrapped(envelope_around(point, reach))
+            .map(|b| geo::Rect::new(b.lower().0, b.upper().0))
+            .collect();
+        let mut nearest = f64::INFINITY;
+        self.outline.for_each_edge_meeting(&near, |edge| {
+            for piece in pieces(edge) {
+                if near.iter().any(|b| b.intersects(&piece.bounding_rect())) {
+                    nearest = nearest.min(arc_chord2(at, piece));
+                }
+            }
+        });
+        let distance = chord2_km(nearest);
+        (distance <= km).then_some(distance)
     }
 
-    /// Great-circle distance from the point to the nearest part of the area (0 inside).
-    pub fn distance_km(&self, point: Coordinates) -> f64 {
-        if self.covers(point) {
-            return 0.0;
-        }
-        // Rare (a point in the area's box but not in the area), so the geometry is rebuilt.
-        match self
-            .outline
-            .to_multi_polygon()
-            .closest_point(&Point::new(self.facing_lon(point), point.lat()))
-        {
-            geo::Closest::Intersection(_) => 0.0,
-            geo::Closest::SinglePoint(c) => {
-                Coordinates::new(c.y(), c.x()).map_or(f64::INFINITY, |c| haversine_km(point, c))
-            }
-            geo::Closest::Indeterminate => f64::INFINITY,
-        }
+    /// The vertex nearest the point with longitude scaled by the cosine of the point's
+    /// latitude, the short way round the antimeridian: a guess, not a measure.
+    fn nearest_vertex_by_flat_measure(&self, point: Coordinates) -> Option<Coord<f64>> {
+        let scale = point.lat().to_radians().cos();
+        let flat = |c: Coord<f64>| {
+            let dlon = match c.x - point.lon() {
+                d if d > 180.0 => d - 360.0,
+                d if d < -180.0 => d + 360.0,
+                d => d,
+            };
+            (dlon * scale).powi(2) + (c.y - point.lat()).powi(2)
+        };
+        self.outline.lowest_vertex(flat)
     }
 
     pub fn bounding_box(&self) -> Option<geo::Rect<f64>> {
@@ -323,6 +347,60 @@ impl Shape {
 /// A point as an R-tree query envelope.
 pub fn point_envelope(point: Coordinates) -> AABB<Point<f64>> {
     AABB::from_point(point.to_point())
+}
+
+/// Longest piece, in degrees of longitude or latitude, an edge is measured in. Each piece is
+/// measured as the great-circle arc between its ends, which strays from the straight line in
+/// longitude and latitude by about a metre at most over this length.
+const PIECE_DEGREES: f64 = 0.1;
+
+/// An edge cut into pieces of at most [`PIECE_DEGREES`] on either axis.
+fn pieces(edge: Line<f64>) -> impl Iterator<Item = Line<f64>> {
+    let span = (edge.end.x - edge.start.x)
+        .abs()
+        .max((edge.end.y - edge.start.y).abs());
+    let n = (span / PIECE_DEGREES).ceil().max(1.0) as usize;
+    let along = move |i: usize| {
+        if i == n {
+            edge.end
+        } else {
+            edge.start + edge.delta() * (i as f64 / n as f64)
+        }
+    };
+    (0..n).map(move |i| Line::new(along(i), along(i + 1)))
+}
+
+/// Squared unit chord from `at` to the nearest point of the great-circle arc between the
+/// piece's ends (the shorter one).
+fn arc_chord2(at: [f64; 3], piece: Line<f64>) -> f64 {
+    let unit = |c: Coord<f64>| Coordinates::new(c.y, c.x).map(unit_vector);
+    let (Ok(a), Ok(b)) = (unit(piece.start), unit(piece.end)) else {
+        return f64::INFINITY;
+    };
+    let ends = chord2(at, a).min(chord2(at, b));
+    let normal = cross(a, b);
+    let nn = dot(normal, normal);
+    // The foot of the point on the arc's circle lies between the ends: then the nearest
+    // point is that foot, at an angle from the point whose sine is the point's height over
+    // the circle's plane.
+    if nn > 0.0 && dot(cross(a, at), normal) >= 0.0 && dot(cross(at, b), normal) >= 0.0 {
+        let sin2 = (dot(at, normal).powi(2) / nn).min(1.0);
+        // 2 - 2 cos, written so that it keeps its precision for small angles.
+        return ends.min(2.0 * sin2 / (1.0 + (1.0 - sin2).sqrt()));
+    }
+    ends
+}
+
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
 /// The latitude of the point of a meridian nearest a point at `lat`, `dlon` degrees of
@@ -345,6 +423,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::super::outline::{polar_ring, rounded};
+    use super::super::tests::distance_to_line_by_search;
     use super::*;
 
     fn circle(n: usize) -> MultiPolygon<f64> {
@@ -433,6 +512,48 @@ mod tests {
     }
 
     proptest! {
+        /// The distance to an area is the distance to the nearest point of its boundary as
+        /// drawn (edges straight in longitude and latitude), within a few metres, for points
+        /// beside it, near a pole and across the antimeridian; and it is 0 inside. Beyond the
+        /// reach asked for, there is none.
+        #[test]
+        fn distance_is_to_the_nearest_point_of_the_boundary(
+            (lat, lon) in prop_oneof![(20.0..50.0f64, -120.0..-70.0f64), (80.0..84.0f64, -179.0..179.0f64), (-5.0..5.0f64, 177.0..179.0f64)],
+            radii in prop_oneof![3 => prop::collection::vec(0.05..1.5f64, 3..60), 1 => prop::collection::vec(0.5..1.5f64, 3..6)],
+            (bearing, reach) in (0.0..std::f64::consts::TAU, 0.0..3.5f64),
+            km in prop_oneof![Just(100.0), Just(22.2), 150.0..400.0f64],
+            // Rounded vertices are kept packed by the outline; the others as they are.
+            decimals in prop_oneof![Just(None), Just(Some(5))],
+        ) {
+            let ring = polar_ring(Coord { x: lon, y: lat }, &radii, |c| Coord {
+                x: rounded(c.x, decimals).clamp(-180.0, 180.0),
+                y: rounded(c.y, decimals).clamp(-90.0, 90.0),
+            });
+            let shape = Shape::new(MultiPolygon::new(vec![Polygon::new(ring.clone(), vec![])]));
+            // Out from the centre, in degrees, across the antimeridian where that leads.
+            let plon = lon + reach * bearing.cos();
+            let plon = if plon > 180.0 { plon - 360.0 } else if plon < -180.0 { plon + 360.0 } else { plon };
+            let point = Coordinates::new((lat + reach * bearing.sin()).clamp(-90.0, 90.0), plon).unwrap();
+            let got = shape.distance_within_km(point, km);
+            if shape.covers(point) {
+                prop_assert_eq!(got, Some(0.0));
+                return Ok(());
+            }
+            let expected = ring
+                .lines()
+                .map(|line| distance_to_line_by_search(point, line.start, line.end))
+                .fold(f64::INFINITY, f64::min);
+            // Pieces are measured as arcs: about a metre off the straight line at most.
+            let slack = 0.005;
+            match got {
+                Some(d) => prop_assert!((d - expected).abs() <= slack, "{d} km against {expected} km"),
+                None => prop_assert!(expected > km - slack, "none within {km} km, but {expected} km"),
+            }
+            if expected < km - slack {
+                prop_assert!(got.is_some(), "{expected} km is within {km} km");
+            }
+        }
+
         /// The box distance is never more than the distance to any point of the box, and
         /// not much less than the nearest of a fine sample of them. Beside a box at high
         /// latitude, the nearest point is poleward of the point's own latitude: there a

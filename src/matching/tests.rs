@@ -4,6 +4,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use geo::{Coord, Intersects, LineString, MultiPolygon, Polygon};
+
+use super::reason::Reason;
 use proptest::prelude::*;
 use uuid::Uuid;
 
@@ -136,6 +138,70 @@ fn brute_force(coverage: &Coverage, at: Coordinates, boundaries: &Boundaries) ->
     }
 }
 
+/// The distance from `point` to the straight line in longitude and latitude from `a` to `b`,
+/// by the definition: the nearest of 64 points along it, then closed in on.
+pub(super) fn distance_to_line_by_search(point: Coordinates, a: Coord<f64>, b: Coord<f64>) -> f64 {
+    let at = |t: f64| {
+        let c = a + (b - a) * t.clamp(0.0, 1.0);
+        haversine_km(point, coords(c.y, c.x))
+    };
+    let steps = 64;
+    let best = (0..=steps)
+        .map(|i| f64::from(i) / f64::from(steps))
+        .min_by(|x, y| at(*x).total_cmp(&at(*y)))
+        .unwrap_or(0.0);
+    let (mut lo, mut hi) = (best - 1.0 / f64::from(steps), best + 1.0 / f64::from(steps));
+    for _ in 0..80 {
+        let (m1, m2) = (lo + (hi - lo) / 3.0, hi - (hi - lo) / 3.0);
+        if at(m1) <= at(m2) {
+            hi = m2;
+        } else {
+            lo = m1;
+        }
+    }
+    at((lo + hi) / 2.0).min(at(best))
+}
+
+/// The distance from a point outside an area to its nearest edge, when at most `km`
+/// (infinity otherwise). Edges further in latitude alone are passed over.
+fn distance_to_area_by_search(geometry: &MultiPolygon<f64>, at: Coordinates, km: f64) -> f64 {
+    let degrees = (km / crate::domain::coordinates::EARTH_RADIUS_KM).to_degrees();
+    geometry
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|ring| ring.lines())
+        .filter(|l| {
+            let (low, high) = (l.start.y.min(l.end.y), l.start.y.max(l.end.y));
+            at.lat() >= low - degrees && at.lat() <= high + degrees
+        })
+        .map(|l| distance_to_line_by_search(at, l.start, l.end))
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// How far the point is outside the coverage by the definition, with no index: 0 when it
+/// covers the point, infinity when it misses by more than `km`.
+fn gap_by_definition(
+    coverage: &Coverage,
+    at: Coordinates,
+    km: f64,
+    boundaries: &Boundaries,
+) -> f64 {
+    if brute_force(coverage, at, boundaries) {
+        return 0.0;
+    }
+    match coverage {
+        Coverage::Radius { center, radius_km } => haversine_km(at, *center) - radius_km,
+        Coverage::Area { geometry } => {
+            distance_to_area_by_search(&geometry.to_multi_polygon(), at, km)
+        }
+        Coverage::Region { code } | Coverage::National { country: code } => {
+            boundaries.get(code).map_or(f64::INFINITY, |r| {
+                distance_to_area_by_search(&r.geometry, at, km)
+            })
+        }
+    }
+}
+
 /// The regions at a point by a scan of every region: those whose outline holds it, or, for a
 /// point in no county, the county nearest within `SHORE_KM` with its state and the nation.
 /// Remembered per point: each point is asked about many services.
@@ -163,8 +229,7 @@ pub(super) fn regions_by_scan(at: Coordinates, boundaries: &Boundaries) -> BTree
             .filter_map(|i| Some((locator.shape(i as u32)?, i)))
             // The box distance is a lower bound: no county within reach is passed over.
             .filter(|(shape, _)| shape.box_distance_km(at) <= SHORE_KM)
-            .map(|(shape, i)| (shape.distance_km(at), i))
-            .filter(|(km, _)| *km <= SHORE_KM)
+            .filter_map(|(shape, i)| Some((shape.distance_within_km(at, SHORE_KM)?, i)))
             .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         if let Some((_, county)) = nearest {
             let state = &regions[county].state;
@@ -417,6 +482,78 @@ fn answers_rank_by_definition(
                 .collect();
             let got: Vec<Uuid> = got.iter().map(|m| m.service_id).collect();
             prop_assert_eq!(got, expected, "at {:?}", point);
+        }
+        if local.is_empty() {
+            nearby_by_definition(services, &coverage, &q, &outcome.nearby_outside_coverage)?;
+        } else {
+            prop_assert!(outcome.nearby_outside_coverage.is_empty());
+        }
+    }
+    Ok(())
+}
+
+/// Within this of a limit (100 km, a band's edge), the index's distance and the
+/// definition's may fall either side of it.
+const NEARBY_SLACK_KM: f64 = 0.01;
+
+/// The nearby list against the definition, for a point no local service covers: fitting
+/// services whose coverage misses the point (the cell, for confidential ones) by at most
+/// [`super::NEARBY_KM`], ranked by needs met, then distance to a public site or else the
+/// upper limit of the gap's band, then id; each with its gap in km, or its band when
+/// confidential.
+fn nearby_by_definition(
+    services: &[ServiceSpec],
+    coverage: &[Coverage],
+    q: &MatchQuery,
+    got: &[super::ServiceMatch<'_>],
+) -> Result<(), TestCaseError> {
+    let boundaries = Boundaries::bundled();
+    let mut near = Vec::new();
+    for (i, (spec, site, facets, min_age)) in services.iter().enumerate() {
+        let (site_kind, site_at) = site_of(spec, *site);
+        let confidential = matches!(site_kind, Site::Confidential { .. });
+        let at = if confidential { q.cell } else { q.point };
+        let needs = needs_of(i as u128).0;
+        let passes =
+            q.require & !facets == 0 && q.age.is_none_or(|a| min_age.is_none_or(|m| a >= m));
+        if needs & q.needs.0 == 0 || !passes {
+            continue;
+        }
+        let gap = gap_by_definition(&coverage[i], at, super::NEARBY_KM + 1.0, boundaries);
+        let limits = [0.0, 5.0, 10.0, 25.0, 50.0, super::NEARBY_KM];
+        if limits.iter().any(|l| (gap - l).abs() <= NEARBY_SLACK_KM) {
+            // On a limit: either side is right.
+            return Ok(());
+        }
+        if gap <= 0.0 || gap > super::NEARBY_KM {
+            continue;
+        }
+        let key = site_at.map_or_else(|| super::band_upper(gap), |s| haversine_km(q.point, s));
+        near.push(((needs & q.needs.0).count_ones(), key, i, gap, confidential));
+    }
+    near.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+    near.truncate(q.limit);
+    let expected: Vec<Uuid> = near.iter().map(|e| Uuid::from_u128(e.2 as u128)).collect();
+    let ids: Vec<Uuid> = got.iter().map(|m| m.service_id).collect();
+    prop_assert_eq!(ids, expected, "nearby at {:?}", q.point);
+    for (m, (_, _, _, gap, confidential)) in got.iter().zip(&near) {
+        let shown = m.why.iter().find_map(|w| match w {
+            Reason::OutsideKm(km) => Some(Err(*km)),
+            Reason::OutsideBand(band) => Some(Ok(*band)),
+            _ => None,
+        });
+        if *confidential {
+            prop_assert_eq!(shown, Some(Ok(super::band(*gap))));
+        } else {
+            let Some(Err(km)) = shown else {
+                return Err(TestCaseError::fail(format!("no distance in {:?}", m.why)));
+            };
+            prop_assert!(
+                (km - gap.max(1.0)).abs() <= NEARBY_SLACK_KM,
+                "{} km shown, {} km by definition",
+                km,
+                gap
+            );
         }
     }
     Ok(())

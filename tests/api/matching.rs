@@ -214,6 +214,37 @@ async fn nothing_local_is_never_a_dead_end() {
     let nearby = &res.body["nearby_outside_coverage"];
     assert_eq!(names(nearby), ["Edge Shelter"]);
     assert_eq!(nearby[0]["coverage_type"], "outside");
+
+    // An area is as far as its outline, not its box: this triangle's box has a corner some
+    // 14 km from the point, but its nearest edge, the long one, is some 75 km away.
+    let triangle = json!({"type": "Polygon", "coordinates": [[
+        [-116.0, 39.6], [-116.0, 40.5], [-116.9, 40.5], [-116.0, 39.6]]]});
+    service(
+        &app,
+        org,
+        "Far Corner Shelter",
+        json!({"coverage": [{"type": "area", "geometry": triangle}]}),
+    )
+    .await;
+    app.wait_for_index().await;
+    let res = app
+        .find(&json!({"location": {"lat": 39.5, "lon": -117.0}, "needs": ["shelter"]}))
+        .await;
+    let nearby = &res.body["nearby_outside_coverage"];
+    // Edge Shelter's gap (36 km) is in a nearer band.
+    assert_eq!(names(nearby), ["Edge Shelter", "Far Corner Shelter"]);
+    let corner = &nearby[1];
+    assert_eq!(corner["distance_band"], "within 100 km");
+    let why: Vec<&str> = corner["why"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        why.contains(&"serves an area about 75 km away, not this location"),
+        "{why:?}"
+    );
 }
 
 /// The bundled outlines are simplified, and leave waterfront places out of every county: the
