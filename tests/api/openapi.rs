@@ -280,3 +280,160 @@ async fn the_document_lists_every_api_route_and_the_real_answers_fit_it() {
     let body = get_json(&app, "/api/v1/audit", Some(&admin)).await;
     assert_answer_fits(&doc, "/api/v1/audit", "get", 200, &body);
 }
+
+/// Asserts that the document gives `status` at `path` with no body, and that the app's answer
+/// has none.
+fn assert_empty_answer(doc: &Value, path: &str, method: &str, status: u16, body: &Value) {
+    let at = format!("{}/responses/{status}", pointer(path, method));
+    let response = doc
+        .pointer(&at)
+        .unwrap_or_else(|| panic!("{method} {path} does not document {status}"));
+    assert!(
+        response.get("content").is_none(),
+        "{method} {path} {status}"
+    );
+    assert_eq!(body, &Value::Null, "{method} {path} {status}");
+}
+
+/// The answers the first test does not reach: the other writes, the deletes, and an error
+/// envelope for each kind of refusal. Each fits what the document gives for its status, and
+/// the status is one the document lists for that operation.
+#[tokio::test]
+async fn the_other_answers_and_every_kind_of_refusal_fit_the_document() {
+    let app = spawn_app_with(crate::helpers::TestDb::new(), |s| {
+        s.rate_limit_per_minute = 3;
+    })
+    .await;
+    let doc = app
+        .send(Method::GET, "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let org = app.create_organization("Harbor Light").await;
+    let res = app.create_service(&service_body(org)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let one = format!("/api/v1/services/{}", res.body["id"].as_str().unwrap());
+    let org_path = format!("/api/v1/organizations/{org}");
+
+    // The other writes.
+    let mut replaced = service_body(org);
+    replaced["name"] = json!("Harbor Light Shelter");
+    let res = app.admin(Method::PUT, &one, Some(&replaced)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/services/{id}", "put", 200, &res.body);
+    let capacity = json!({"available": 4, "total": 12});
+    let capacity_path = format!("{one}/capacity");
+    assert!(request_schema(&doc, "/api/v1/services/{id}/capacity", "patch").is_valid(&capacity));
+    let res = app
+        .admin(Method::PATCH, &capacity_path, Some(&capacity))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_answer_fits(
+        &doc,
+        "/api/v1/services/{id}/capacity",
+        "patch",
+        200,
+        &res.body,
+    );
+    let rename = json!({"name": "Harbor Light Collective"});
+    assert!(request_schema(&doc, "/api/v1/organizations/{id}", "patch").is_valid(&rename));
+    let res = app.admin(Method::PATCH, &org_path, Some(&rename)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/organizations/{id}", "patch", 200, &res.body);
+
+    // Refusals, each in the error envelope.
+    let json_type = "application/json";
+    let res = app
+        .admin_raw(
+            Method::POST,
+            "/api/v1/services",
+            json_type,
+            b"{\"name\":".to_vec(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/services", "post", 400, &res.body);
+    let res = app
+        .admin_raw(
+            Method::POST,
+            "/api/v1/services",
+            "text/plain",
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        res.body
+    );
+    assert_answer_fits(&doc, "/api/v1/services", "post", 415, &res.body);
+    let huge = vec![b' '; 5 * 1024 * 1024];
+    let res = app
+        .admin_raw(Method::POST, "/api/v1/services", json_type, huge)
+        .await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/services", "post", 413, &res.body);
+    let mut unknown_need = service_body(org);
+    unknown_need["needs"] = json!(["a_place_to_stay"]);
+    let res = app.create_service(&unknown_need).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/services", "post", 422, &res.body);
+    let res = app.send(Method::GET, "/api/v1/services", None, None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/services", "get", 401, &res.body);
+    let caseworker = create_session(
+        &app.db,
+        create_user(
+            &app.db,
+            "case@example.org",
+            "case passphrase 42",
+            Role::Caseworker,
+            None,
+        ),
+    );
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/organizations",
+            Some(&caseworker),
+            Some(&json!({"name": "Not Theirs To Add"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/organizations", "post", 403, &res.body);
+    let nobody = format!("/api/v1/services/{}", Uuid::new_v4());
+    let res = app.admin(Method::GET, &nobody, None).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/services/{id}", "get", 404, &res.body);
+    let res = app.admin(Method::DELETE, &org_path, None).await;
+    assert_eq!(
+        res.status,
+        StatusCode::CONFLICT,
+        "an organization with a service"
+    );
+    assert_answer_fits(&doc, "/api/v1/organizations/{id}", "delete", 409, &res.body);
+    // Public routes are rate-limited per client (three a minute here).
+    let search = json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]});
+    let mut res = app.find(&search).await;
+    for _ in 0..3 {
+        if res.status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        res = app.find(&search).await;
+    }
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/match", "post", 429, &res.body);
+
+    // Deletes answer 204 with no body.
+    let res = app.admin(Method::DELETE, &one, None).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.body);
+    assert_empty_answer(&doc, "/api/v1/services/{id}", "delete", 204, &res.body);
+    let res = app.admin(Method::DELETE, &org_path, None).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.body);
+    assert_empty_answer(&doc, "/api/v1/organizations/{id}", "delete", 204, &res.body);
+    let res = app
+        .send(Method::DELETE, "/api/v1/session", Some(&caseworker), None)
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.body);
+    assert_empty_answer(&doc, "/api/v1/session", "delete", 204, &res.body);
+}
