@@ -11,7 +11,7 @@ use rstar::AABB;
 use super::outline::Outline;
 use super::regions::{envelope_around, wrapped};
 use crate::domain::Coordinates;
-use crate::domain::coordinates::{chord2, chord2_km, haversine_km, unit_vector};
+use crate::domain::coordinates::{chord2, chord2_km, cross, dot, haversine_km, unit_vector};
 
 /// From this many vertices on, an area is indexed. The indexes cost about 70 bytes an edge,
 /// so only large outlines get them; smaller ones are walked edge by edge.
@@ -389,18 +389,6 @@ fn arc_chord2(at: [f64; 3], piece: Line<f64>) -> f64 {
         return ends.min(2.0 * sin2 / (1.0 + (1.0 - sin2).sqrt()));
     }
     ends
-}
-
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
 /// The latitude of the point of a meridian nearest a point at `lat`, `dlon` degrees of

@@ -4,14 +4,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use geo::{Coord, Intersects, LineString, MultiPolygon, Polygon};
-
-use super::reason::Reason;
 use proptest::prelude::*;
 use uuid::Uuid;
 
 use super::index::{AddressView, Hit, Index, OrganizationView, Probe, Reach, ServiceInput, Site};
 use super::outline::{polar_ring, rounded};
 use super::query::{LocationSource, MAX_LIMIT, MatchQuery, NeedSet, snap};
+use super::reason::Reason;
 use super::regions::{RegionLocator, SHORE_KM};
 use super::{Candidate, Candidates, Snapshot};
 use crate::boundaries::{Boundaries, RegionKind};
