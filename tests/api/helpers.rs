@@ -110,6 +110,8 @@ fn ensure_template() -> &'static str {
 pub struct TestDb {
     pub name: String,
     pub url: DatabaseUrl,
+    /// Whether dropping this handle drops the database (not for a [`TestDb::shared`] one).
+    owned: bool,
 }
 
 impl TestDb {
@@ -134,7 +136,21 @@ impl TestDb {
         };
         admin_connection().batch_execute(&sql).unwrap();
         let url = server_url().with_database(&name);
-        TestDb { name, url }
+        TestDb {
+            name,
+            url,
+            owned: true,
+        }
+    }
+
+    /// Another handle on the same database, for a second app instance on it. Dropping it
+    /// leaves the database to the first handle.
+    pub fn shared(&self) -> TestDb {
+        TestDb {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            owned: false,
+        }
     }
 
     pub fn connect(&self) -> PgConnection {
@@ -210,6 +226,9 @@ pub fn open_sockets_on(ports: &[u16]) -> Vec<u64> {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         if let Ok(mut conn) = db::connect(&server_url()) {
             let _ = conn.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",

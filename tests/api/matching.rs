@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestDb, spawn_app, spawn_app_on};
+use crate::helpers::{TestApp, spawn_app, spawn_app_on};
 
 async fn demo_app() -> TestApp {
     let app = spawn_app().await;
@@ -474,11 +474,9 @@ async fn anonymous_coordinates_are_snapped_and_confidential_answers_are_cell_inv
 #[tokio::test]
 async fn a_change_on_one_instance_is_visible_on_another_within_a_second() {
     let a = spawn_app().await;
-    let db_b = TestDb {
-        name: a.db.name.clone(),
-        url: a.db.url.clone(),
-    };
-    let b = spawn_app_on(db_b).await;
+    // B is dropped first (it is declared last): it stops and lets go of the database before
+    // A drops it.
+    let b = spawn_app_on(a.db.shared()).await;
     let org = a.create_organization("Org").await;
     let query = json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]});
     assert_eq!(
@@ -515,8 +513,6 @@ async fn a_change_on_one_instance_is_visible_on_another_within_a_second() {
             .len(),
         0
     );
-    // Both instances share one database; only one of them may drop it.
-    std::mem::forget(b);
 }
 
 #[tokio::test]
