@@ -138,7 +138,7 @@ fn brute_force(coverage: &Coverage, at: Coordinates, boundaries: &Boundaries) ->
 }
 
 /// The distance from `point` to the straight line in longitude and latitude from `a` to `b`,
-/// by the definition: the nearest of 64 points along it, then closed in on.
+/// by the definition: the nearest of 64 points along it, then closed in on around it.
 pub(super) fn distance_to_line_by_search(point: Coordinates, a: Coord<f64>, b: Coord<f64>) -> f64 {
     let at = |t: f64| {
         let c = a + (b - a) * t.clamp(0.0, 1.0);
@@ -149,7 +149,10 @@ pub(super) fn distance_to_line_by_search(point: Coordinates, a: Coord<f64>, b: C
         .map(|i| f64::from(i) / f64::from(steps))
         .min_by(|x, y| at(*x).total_cmp(&at(*y)))
         .unwrap_or(0.0);
-    let (mut lo, mut hi) = (best - 1.0 / f64::from(steps), best + 1.0 / f64::from(steps));
+    // Within the edge only: past its ends the distance is flat, and a flat stretch would
+    // lead the search away from a minimum just inside an end.
+    let step = 1.0 / f64::from(steps);
+    let (mut lo, mut hi) = ((best - step).max(0.0), (best + step).min(1.0));
     for _ in 0..80 {
         let (m1, m2) = (lo + (hi - lo) / 3.0, hi - (hi - lo) / 3.0);
         if at(m1) <= at(m2) {
