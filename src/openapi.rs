@@ -163,12 +163,13 @@ impl Doc {
     fn operation(self, endpoint: &Endpoint) -> Operation {
         let reads_body = self.body.is_some();
         let reads_query = !self.query.is_empty();
+        let names_one = endpoint.path.contains("{id}");
         let mut op = OperationBuilder::new()
             .summary(Some(self.summary))
             .description(Some(format!("Who may call: {}.", who(endpoint.access))))
             .tag(tag(endpoint.path))
             .parameters(Some(self.query));
-        if endpoint.path.contains("{id}") {
+        if names_one {
             op = op.parameter(
                 ParameterBuilder::new()
                     .name("id")
@@ -204,7 +205,7 @@ impl Doc {
             Access::SignedIn => errors.push(401),
             Access::Roles(_) => errors.extend([401, 403]),
         }
-        if endpoint.path.contains("{id}") {
+        if names_one {
             errors.push(404);
         }
         if !self.without_database {
@@ -511,7 +512,7 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
         }
         ("GET", "/api/v1/services/{id}") => Doc::new("One service", 200, Some(service())),
         ("PUT", "/api/v1/services/{id}") => Doc::new("Replace a service", 200, Some(service()))
-            .body(Ref::from_schema_name(ServiceInput::name()).into()),
+            .body(component::<ServiceInput>(schemas)),
         ("PATCH", "/api/v1/services/{id}") => Doc::new(
             "Keep a service true: phones, schedules, capacity",
             200,

@@ -71,7 +71,6 @@ const RELEASE_WAIT: Duration = Duration::from_secs(5);
 pub struct Application {
     port: u16,
     server: Server,
-    live: Arc<LiveIndex>,
     follower: Follower,
     state: web::Data<AppState>,
 }
@@ -88,7 +87,7 @@ impl Application {
             pool,
             boundaries,
             data_key: settings.data_key.clone(),
-            live: live.clone(),
+            live,
             cell_km: settings.cell_km,
             throttles: Throttles::new(settings.rate_limit_per_minute)
                 .map_err(|e| std::io::Error::other(format!("no randomness available: {e}")))?,
@@ -121,7 +120,6 @@ impl Application {
         Ok(Application {
             port,
             server,
-            live,
             follower,
             state,
         })
@@ -133,7 +131,7 @@ impl Application {
 
     /// This instance's matching index.
     pub fn live(&self) -> Arc<LiveIndex> {
-        self.live.clone()
+        self.state.live.clone()
     }
 
     /// Stops the server from elsewhere (tests stop every instance they start).
