@@ -86,16 +86,19 @@ fn main() -> std::io::Result<()> {
     let mut body = Vec::with_capacity(64 * 1024);
     let mut per_pass = Vec::with_capacity(passes);
     let mut digest = 0;
+    // Each query's own time in the last pass: how far the slow ones sit from the median.
+    let mut each = vec![Duration::ZERO; queries.len()];
     for _ in 0..passes {
         let mut hasher = DefaultHasher::new();
         // Only the answering is timed: hashing a 20 KB answer costs some 5% of answering it,
         // and `/api/v1/match` does not hash.
         let mut answering = Duration::ZERO;
-        for query in &queries {
+        for (query, took) in queries.iter().zip(&mut each) {
             body.clear();
             let started = Instant::now();
             snapshot.answer_json(query, locator, boundaries, &mut body);
-            answering += started.elapsed();
+            *took = started.elapsed();
+            answering += *took;
             hasher.write(&body);
         }
         per_pass.push(answering.as_secs_f64() * 1e6 / queries.len() as f64);
@@ -104,13 +107,22 @@ fn main() -> std::io::Result<()> {
     let mut sorted = per_pass.clone();
     sorted.sort_by(f64::total_cmp);
     let median = sorted[sorted.len() / 2];
+    each.sort();
+    let quantile_us = |q: f64| {
+        let i = ((each.len() - 1) as f64 * q).round() as usize;
+        (each[i].as_secs_f64() * 1e7).round() / 10.0
+    };
     println!(
-        "{{\"queries\": {}, \"passes\": {passes}, \"load_ms\": {load_ms}, \"us_per_query\": {:?}, \"median_us\": {median:.2}, \"answer_digest\": \"{digest:016x}\"}}",
+        "{{\"queries\": {}, \"passes\": {passes}, \"load_ms\": {load_ms}, \"us_per_query\": {:?}, \"median_us\": {median:.2}, \"last_pass_query_us\": {{\"p50\": {}, \"p90\": {}, \"p99\": {}, \"max\": {}}}, \"answer_digest\": \"{digest:016x}\"}}",
         queries.len(),
         per_pass
             .iter()
             .map(|v| (v * 100.0).round() / 100.0)
             .collect::<Vec<_>>(),
+        quantile_us(0.5),
+        quantile_us(0.9),
+        quantile_us(0.99),
+        quantile_us(1.0),
     );
     Ok(())
 }
