@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Same-run comparison with an earlier commit: bench/compare.sh REV [ROUNDS] [SERVICES]
 #
-# Builds REV (say 59a8c65) in a worktree under target/, then alternates the two binaries,
-# ROUNDS times each (default 2), on the benchmark database bench/run.sh left behind: start,
-# wait for /readyz and SETTLE seconds (default 15), note RSS, drive /api/v1/match with wrk at 64 connections for DURATION
-# seconds (default 20), stop. Then, when both revisions have it, the in-process benchmark
-# (examples/match_inprocess: the same queries through the index on one thread, no HTTP, no
-# wrk), alternated the same way: separate runs of one build differ by up to 3% there, where
-# wrk moves by 5%, and equal answer digests show both builds answered alike. Prints medians
-# and the ratios; writes bench/results/<time>-compare.json. The machine is shared: only the
-# ratios mean much.
+# Builds REV (say 59a8c65) in a worktree under target/, starts both binaries at once on the
+# benchmark database bench/run.sh left behind, waits for both /readyz and SETTLE seconds
+# (default 15), notes each one's RSS, then drives /api/v1/match with wrk at 64 connections for
+# DURATION seconds (default 20), alternating between the two, ROUNDS times each (default 2).
+# Both stay loaded, so alternating costs no reload, and the pairs (old, then new, seconds
+# apart) see the same state of a shared machine; each run reports its pair's ratio. Then,
+# when both revisions have it, the in-process benchmark (examples/match_inprocess: the same
+# queries through the index on one thread, no HTTP, no wrk), alternated the same way: separate
+# runs of one build differ by up to 3% there, where wrk moves by 5% or more, and equal answer
+# digests show both builds answered alike. Prints medians and the ratios; writes
+# bench/results/<time>-compare.json. The machine is shared: only the ratios mean much.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,26 +51,39 @@ cargo build --release -q --example match_inprocess
 NEW=target/release/haven
 NEW_INPROC=target/release/examples/match_inprocess
 
-run_once() { # binary -> JSON line
-  HAVEN_RATE_LIMIT=0 HAVEN_LOG=warn DATABASE_URL=$URL HAVEN_BIND=127.0.0.1:18199 HAVEN_WORKERS=2 \
+start() { # binary port -> pid
+  HAVEN_RATE_LIMIT=0 HAVEN_LOG=warn DATABASE_URL=$URL HAVEN_BIND="127.0.0.1:$2" HAVEN_WORKERS=2 \
     "$1" serve >/dev/null 2>&1 &
-  local pid=$!
-  until curl -sf http://127.0.0.1:18199/readyz >/dev/null; do sleep 0.5; done
-  # Settled RSS: the allocator hands freed build memory back some seconds after readiness.
-  sleep "${SETTLE:-15}"
-  local rss
-  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-  QUERIES=$QUERIES python3 bench/wrk.py http://127.0.0.1:18199/api/v1/match 64 "$DURATION" \
-    --script bench/match.lua --server-pid "$pid" --extra "{\"rss_kb\": $rss}"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo $!
+}
+ready() { # port
+  until curl -sf "http://127.0.0.1:$1/readyz" >/dev/null; do sleep 0.5; done
+}
+# One at a time: two full loads at once would each take the other's core.
+OLD_PID=$(start "$OLD" 18198)
+trap 'kill "$OLD_PID" ${NEW_PID:-} 2>/dev/null || true' EXIT
+ready 18198
+NEW_PID=$(start "$NEW" 18199)
+ready 18199
+# Settled RSS: the allocator hands freed build memory back some seconds after readiness.
+sleep "${SETTLE:-15}"
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+OLD_RSS=$(rss "$OLD_PID")
+NEW_RSS=$(rss "$NEW_PID")
+
+run_once() { # port pid rss -> JSON line
+  QUERIES=$QUERIES python3 bench/wrk.py "http://127.0.0.1:$1/api/v1/match" 64 "$DURATION" \
+    --script bench/match.lua --server-pid "$2" --extra "{\"rss_kb\": $3}"
 }
 
 runs=()
 for i in $(seq 1 "$ROUNDS"); do
-  runs+=("{\"binary\": \"old\", \"run\": $(run_once "$OLD")}")
-  runs+=("{\"binary\": \"new\", \"run\": $(run_once "$NEW")}")
+  runs+=("{\"binary\": \"old\", \"run\": $(run_once 18198 "$OLD_PID" "$OLD_RSS")}")
+  runs+=("{\"binary\": \"new\", \"run\": $(run_once 18199 "$NEW_PID" "$NEW_RSS")}")
   printf '%s\n%s\n' "${runs[-2]}" "${runs[-1]}" >&2
 done
+kill "$OLD_PID" "$NEW_PID"
+wait "$OLD_PID" "$NEW_PID" 2>/dev/null || true
 
 inproc=()
 if [ -x "$OLD_INPROC" ]; then
@@ -92,15 +107,25 @@ summary = {b: {k: med(b, k) for k in ("rps", "p50_ms", "p99_ms", "rss_kb", "serv
 result = {"old": sys.argv[2], "new": sys.argv[3], "connections": 64, "duration_s": $DURATION,
           "runs": runs, "median": summary,
           "throughput_ratio": round(summary["new"]["rps"] / summary["old"]["rps"], 2)}
+# Each new run against the old run just before it.
+pairs = [n["run"]["rps"] / o["run"]["rps"] for o, n in zip(runs[0::2], runs[1::2])]
+result["paired_throughput_ratios"] = [round(p, 3) for p in pairs]
+result["paired_throughput_ratio_median"] = round(statistics.median(pairs), 3)
 if inproc:
     us = {b: statistics.median(r["run"]["median_us"] for r in inproc if r["binary"] == b) for b in ("old", "new")}
+    # Each run's fastest pass (older builds print only their passes), the best of them.
+    fastest = {b: min(min(r["run"]["us_per_query"]) for r in inproc if r["binary"] == b) for b in ("old", "new")}
     digests = {r["run"]["answer_digest"] for r in inproc}
     result["inprocess"] = {"runs": inproc, "median_us": us,
                            "speed_ratio": round(us["old"] / us["new"], 3),
+                           "fastest_us": fastest,
+                           "fastest_ratio": round(fastest["old"] / fastest["new"], 3),
                            "same_answers": len(digests) == 1}
 json.dump(result, open(sys.argv[1], "w"), indent=2)
-print(json.dumps(result["median"], indent=2), "\nthroughput new/old:", result["throughput_ratio"])
+print(json.dumps(result["median"], indent=2), "\nthroughput new/old:", result["throughput_ratio"],
+      "paired:", result["paired_throughput_ratios"], "median", result["paired_throughput_ratio_median"])
 if inproc:
     print("in-process us/query:", result["inprocess"]["median_us"], "speed new/old:",
-          result["inprocess"]["speed_ratio"], "same answers:", result["inprocess"]["same_answers"])
+          result["inprocess"]["speed_ratio"], "fastest passes:", result["inprocess"]["fastest_us"],
+          "ratio:", result["inprocess"]["fastest_ratio"], "same answers:", result["inprocess"]["same_answers"])
 PY
