@@ -51,19 +51,21 @@ cargo build --release -q --example match_inprocess
 NEW=target/release/haven
 NEW_INPROC=target/release/examples/match_inprocess
 
-start() { # binary port -> pid
+start() { # binary port; sets STARTED to its pid (a child of this shell, so it can be waited on)
   HAVEN_RATE_LIMIT=0 HAVEN_LOG=warn DATABASE_URL=$URL HAVEN_BIND="127.0.0.1:$2" HAVEN_WORKERS=2 \
     "$1" serve >/dev/null 2>&1 &
-  echo $!
+  STARTED=$!
 }
 ready() { # port
   until curl -sf "http://127.0.0.1:$1/readyz" >/dev/null; do sleep 0.5; done
 }
 # One at a time: two full loads at once would each take the other's core.
-OLD_PID=$(start "$OLD" 18198)
+start "$OLD" 18198
+OLD_PID=$STARTED
 trap 'kill "$OLD_PID" ${NEW_PID:-} 2>/dev/null || true' EXIT
 ready 18198
-NEW_PID=$(start "$NEW" 18199)
+start "$NEW" 18199
+NEW_PID=$STARTED
 ready 18199
 # Settled RSS: the allocator hands freed build memory back some seconds after readiness.
 sleep "${SETTLE:-15}"
@@ -82,7 +84,8 @@ for i in $(seq 1 "$ROUNDS"); do
   runs+=("{\"binary\": \"new\", \"run\": $(run_once 18199 "$NEW_PID" "$NEW_RSS")}")
   printf '%s\n%s\n' "${runs[-2]}" "${runs[-1]}" >&2
 done
-kill "$OLD_PID" "$NEW_PID"
+# Both gone, their memory and cores free, before the in-process runs.
+kill "$OLD_PID" "$NEW_PID" 2>/dev/null || true
 wait "$OLD_PID" "$NEW_PID" 2>/dev/null || true
 
 inproc=()
