@@ -1,5 +1,7 @@
 //! Who a service is for: an age range, genders, and the facets a filter can rely on.
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 use super::{FieldError, path};
@@ -82,6 +84,15 @@ impl Facet {
             Facet::AcceptsPets => "accepts_pets",
             Facet::WheelchairAccessible => "wheelchair_accessible",
         }
+    }
+
+    /// The code as words, "no id required" for `no_id_required`: how reasons and the console
+    /// name a facet.
+    pub fn words(self) -> &'static str {
+        static WORDS: LazyLock<[String; Facet::ALL.len()]> =
+            LazyLock::new(|| Facet::ALL.map(|f| f.code().replace('_', " ")));
+        // `ALL` lists the facets in declaration order (a test holds it).
+        &WORDS[self as usize]
     }
 
     pub fn from_code(code: &str) -> Option<Facet> {
@@ -212,6 +223,15 @@ impl Eligibility {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_facet_has_its_own_words() {
+        for (i, facet) in Facet::ALL.into_iter().enumerate() {
+            assert_eq!(facet as usize, i, "{facet:?} is out of order in ALL");
+            assert_eq!(facet.words(), facet.code().replace('_', " "));
+        }
+        assert_eq!(Facet::NoIdRequired.words(), "no id required");
+    }
 
     #[test]
     fn age_range_is_checked() {

@@ -1,5 +1,7 @@
 //! The needs taxonomy: stable codes a search asks for, with plain-language labels.
 
+use std::sync::LazyLock;
+
 use serde::Serialize;
 
 use super::FieldError;
@@ -53,6 +55,14 @@ impl Need {
 
     pub fn code(self) -> &'static str {
         self.describe().code
+    }
+
+    /// The code as words, "legal aid" for `legal_aid`: how reasons name a need.
+    pub fn words(self) -> &'static str {
+        static WORDS: LazyLock<[String; Need::ALL.len()]> =
+            LazyLock::new(|| Need::ALL.map(|n| n.code().replace('_', " ")));
+        // `ALL` lists the needs in declaration order (a test holds it).
+        &WORDS[self as usize]
     }
 
     pub fn from_code(code: &str) -> Option<Need> {
@@ -191,6 +201,15 @@ mod tests {
         let mut codes: Vec<_> = Need::ALL.iter().map(|n| n.code()).collect();
         codes.dedup();
         assert_eq!(codes.len(), Need::ALL.len());
+    }
+
+    #[test]
+    fn each_need_has_its_own_words() {
+        for (i, need) in Need::ALL.into_iter().enumerate() {
+            assert_eq!(need as usize, i, "{need:?} is out of order in ALL");
+            assert_eq!(need.words(), need.code().replace('_', " "));
+        }
+        assert_eq!(Need::LegalAid.words(), "legal aid");
     }
 
     #[test]

@@ -184,15 +184,14 @@ impl Json for str {
 }
 
 impl Json for Reason<'_> {
-    /// As its `Serialize`: its `Display`, escaped.
+    /// As its `Serialize`: its `Display`, escaped, piece by piece where it has pieces.
     fn write(&self, out: &mut Vec<u8>) {
         use std::fmt::Write;
-        if let Reason::Says(phrase) = self {
-            return string(out, phrase);
-        }
         out.push(b'"');
-        // Writing into a vector cannot fail.
-        let _ = write!(Escaping(out), "{self}");
+        if !self.pieces(|piece| escaped(out, piece)) {
+            // Writing into a vector cannot fail.
+            let _ = write!(Escaping(out), "{self}");
+        }
         out.push(b'"');
     }
 }
@@ -218,12 +217,26 @@ impl Json for i64 {
 impl Json for f64 {
     /// As serde_json: the shortest round-tripping form, and `null` for NaN and infinities.
     fn write(&self, out: &mut Vec<u8>) {
-        if self.is_finite() {
+        if let Some(tenths) = whole_tenths(*self) {
+            // Distances are rounded to tenths, and for those the shortest form is the tenths
+            // themselves: two integers to write, no float formatting.
+            out.extend_from_slice(itoa::Buffer::new().format(tenths / 10).as_bytes());
+            out.push(b'.');
+            out.push(b'0' + (tenths % 10) as u8);
+        } else if self.is_finite() {
             out.extend_from_slice(ryu::Buffer::new().format_finite(*self).as_bytes());
         } else {
             out.extend_from_slice(b"null");
         }
     }
+}
+
+/// `v` in tenths, when it is a whole number of tenths (as near as an f64 comes) from 0 to
+/// 10^14. Doubles that small are less than a tenth apart, so no shorter decimal than the
+/// tenths reads back as `v`.
+fn whole_tenths(v: f64) -> Option<u64> {
+    let tenths = (v * 10.0).round();
+    (v.is_sign_positive() && tenths < 1e15 && tenths / 10.0 == v).then_some(tenths as u64)
 }
 
 impl Json for Uuid {
@@ -519,7 +532,14 @@ mod tests {
             prop::sample::select(vec!["open now", "serves the whole country"])
                 .prop_map(Reason::Says),
             any::<u16>().prop_map(|bits| Reason::Offers(NeedSet(bits))),
-            prop_oneof![0.0..500.0f64, Just(40.0), Just(1e-7)].prop_map(Reason::WithinKm),
+            prop_oneof![
+                0.0..500.0f64,
+                (0u16..500).prop_map(f64::from),
+                Just(-0.0),
+                Just(1e-7),
+                Just(1e300),
+            ]
+            .prop_map(Reason::WithinKm),
             (1.0..100.0f64).prop_map(Reason::OutsideKm),
             prop::sample::select(vec!["within 5 km", "more than 100 km"])
                 .prop_map(Reason::OutsideBand),
@@ -592,7 +612,14 @@ mod tests {
                 text(),
                 text(),
                 prop::sample::subsequence(Need::ALL.to_vec(), 0..4),
-                prop::option::of(prop_oneof![0.0..500.0f64, Just(f64::NAN), Just(12.0)]),
+                prop::option::of(prop_oneof![
+                    0.0..500.0f64,
+                    (0u32..200_000).prop_map(|tenths| f64::from(tenths) / 10.0),
+                    Just(f64::NAN),
+                    Just(-0.0),
+                    Just(12.0),
+                    Just(0.30000000000000004),
+                ]),
                 prop::option::of(prop::sample::select(vec!["within 5 km", "nationwide"])),
                 prop::option::of(address()),
                 prop::option::of(address()),

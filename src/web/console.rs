@@ -160,7 +160,7 @@ fn search_form(form: Option<&Form>) -> Markup {
                 @for facet in Facet::ALL {
                     label class="check" {
                         input type="checkbox" name="require" value=(facet.code()) checked[checked("require", facet.code())];
-                        span { (facet.code().replace('_', " ")) }
+                        span { (facet.words()) }
                     }
                 }
             }
