@@ -137,7 +137,13 @@ async fn filters_apply_and_ranking_puts_more_needs_first_then_distance() {
         json!({"eligibility": {"no_id_required": true}}),
     )
     .await;
-    service(&app, org, "Never Open", json!({"schedules": [{"days": ["mon"], "opens_at": "00:00", "closes_at": "00:01", "timezone": "Pacific/Kiritimati"}]})).await;
+    // Open one minute a week, on a day that is not today anywhere: a fixed day was open
+    // whenever the test ran in that minute (Sundays at 10:00 UTC for Monday in Kiritimati).
+    let not_today = (chrono::Utc::now() + chrono::Duration::days(3))
+        .format("%a")
+        .to_string()
+        .to_lowercase();
+    service(&app, org, "Never Open", json!({"schedules": [{"days": [not_today], "opens_at": "00:00", "closes_at": "00:01", "timezone": "UTC"}]})).await;
     service(
         &app,
         org,
