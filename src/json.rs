@@ -51,6 +51,12 @@ fn is_json(req: &HttpRequest) -> bool {
 
 /// Syntax first (400), then shape (422 with the member's path).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // A well-formed body is read once, straight into `T`. Any error is found again the slow
+    // way, which tells syntax from shape and names the member (and lets a repeated key
+    // through, last one winning, as it always has).
+    if let Ok(parsed) = serde_json::from_slice(body) {
+        return Ok(parsed);
+    }
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
@@ -113,5 +119,43 @@ pub(crate) fn read_body(
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        needs: Vec<String>,
+        limit: Option<u8>,
+    }
+
+    #[test]
+    fn syntax_is_400_and_shape_is_422_naming_the_member() {
+        let malformed = parse_json::<Body>(br#"{"needs": ["shelter""#).unwrap_err();
+        assert!(
+            matches!(malformed, ApiError::MalformedJson(_)),
+            "{malformed:?}"
+        );
+        let shape = parse_json::<Body>(br#"{"needs": ["shelter", 7]}"#).unwrap_err();
+        match shape {
+            ApiError::Invalid(e) => assert_eq!(e.field, "needs[1]"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_repeated_member_takes_its_last_value() {
+        let body: Body =
+            parse_json(br#"{"needs": ["shelter"], "limit": 5, "limit": 9}"#).expect("accepted");
+        assert_eq!(
+            (body.needs, body.limit),
+            (vec!["shelter".to_string()], Some(9))
+        );
     }
 }
