@@ -13,7 +13,7 @@
 #
 # Environment: DURATION (seconds per load run, default 20); REUSE_DB=1 skips generation and
 # import when the benchmark database already holds the directory; SETTLE (seconds after
-# readiness before the loaded RSS is read, default 15).
+# readiness before the loaded RSS is read, default 15); WRK_THREADS (wrk's threads, default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -4,6 +4,8 @@ wrk and (given its pid) by the server per request, and how many connections were
 
 usage: bench/wrk.py URL CONNECTIONS SECONDS [--script FILE] [--server-pid PID] [--extra JSON]
 
+WRK_THREADS sets wrk's threads (default 2).
+
 The CPU figures show how the two cores were shared: wrk and the server run on the same
 machine. wrk's figure is the user and system time of its process (rusage of the child), which
 includes kernel network work done in its context; the server's is read from /proc/PID/stat
@@ -49,7 +51,10 @@ def main():
     ap.add_argument("--extra", default="{}", help="JSON object merged into the output")
     args = ap.parse_args()
 
-    cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s", "--latency"]
+    # Two wrk threads by default, as every recorded round used; WRK_THREADS=1 leaves the
+    # server more of the two cores (BENCHMARKS.md measures the difference).
+    threads = os.environ.get("WRK_THREADS", "2")
+    cmd = ["wrk", f"-t{threads}", f"-c{args.connections}", f"-d{args.seconds}s", "--latency"]
     if args.script:
         cmd += ["-s", args.script]
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
