@@ -2,7 +2,7 @@
 -- each thread starting at its own offset. QUERIES names the file.
 --
 -- Each request is formatted once, in init(), and request() only picks the next: formatting
--- one per request cost wrk some 5 µs of CPU a request, on the same two cores as the server
+-- one per request cost wrk some 3 µs of CPU a request, on the same two cores as the server
 -- (wrk's SCRIPTING notes recommend this for fast servers).
 local queries = {}
 local path = os.getenv("QUERIES") or "bench/data/queries.jsonl"
