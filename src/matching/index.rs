@@ -504,11 +504,14 @@ pub enum Reach {
         region: u32,
     },
     National,
+    /// A national service, for a point outside its country: it comes back with the
+    /// hotlines all the same (DESIGN.md: nothing found is never a dead end), saying so.
+    OutsideNation,
 }
 
 impl Reach {
     pub fn is_local(self) -> bool {
-        !matches!(self, Reach::National)
+        !matches!(self, Reach::National | Reach::OutsideNation)
     }
 
     /// Lower is more specific: radius and area, then region, then national.
@@ -516,7 +519,7 @@ impl Reach {
         match self {
             Reach::Radius { .. } | Reach::Area => 0,
             Reach::Region { .. } => 1,
-            Reach::National => 2,
+            Reach::National | Reach::OutsideNation => 2,
         }
     }
 
@@ -887,8 +890,10 @@ impl Index {
     }
 
     /// Every way a service's coverage reaches the probe, for services `keep` accepts (given
-    /// the traits, before any geometry is tested), into `sink`. Public and location-less
-    /// services are judged at the probe's point, confidential ones at its cell. Radius and
+    /// the traits, before any geometry is tested), into `sink`; and the national services
+    /// where their country does not reach it, as [`Reach::OutsideNation`]. Public and
+    /// location-less services are judged at the probe's point, confidential ones at its
+    /// cell. Radius and
     /// area entries of services offering none of the probe's needs are never visited. A
     /// service may come back once per covering entry. Radius entries ranked by the distance
     /// to their centre come last, nearest first, and stop once `sink` is settled.
@@ -908,13 +913,20 @@ impl Index {
         let local = |t: Traits| keep(t, Reach::Area);
         let regions = [probe.point_regions, probe.cell_regions];
         for (side, regions) in regions.into_iter().enumerate() {
-            for region in regions {
-                let reach = if Some(*region) == probe.nation {
-                    Reach::National
-                } else {
-                    Reach::Region { region: *region }
-                };
-                for (service, traits) in self.by_region.get(region).into_iter().flatten() {
+            let outside = probe.nation.filter(|nation| !regions.contains(nation));
+            let reached = regions
+                .iter()
+                .map(|region| {
+                    let reach = if Some(*region) == probe.nation {
+                        Reach::National
+                    } else {
+                        Reach::Region { region: *region }
+                    };
+                    (*region, reach)
+                })
+                .chain(outside.map(|nation| (nation, Reach::OutsideNation)));
+            for (region, reach) in reached {
+                for (service, traits) in self.by_region.get(&region).into_iter().flatten() {
                     if at(*traits) == side && keep(*traits, reach) {
                         sink.found(Hit {
                             service: *service,

@@ -190,7 +190,7 @@ impl<'s> Candidate<'s> {
             (true, _, _) => service.site_key(q.point_unit),
             (false, Some(gap), _) => km_chord2(band_upper(gap)),
             (false, None, Reach::Radius { center_chord2, .. }) => band_key(center_chord2),
-            (false, None, Reach::National) => f64::INFINITY,
+            (false, None, Reach::National | Reach::OutsideNation) => f64::INFINITY,
             (false, None, _) => 0.0,
         };
         Candidate {
@@ -495,7 +495,7 @@ impl Snapshot {
         }
         let (local, national) = found.into_top();
         let nearby = if local.is_empty() {
-            self.nearby(q, locator)
+            self.nearby(q, locator, probe.nation)
         } else {
             Vec::new()
         };
@@ -564,14 +564,21 @@ impl Snapshot {
         encode::answer(&outcome, q.source, q.precision_km, self.version, out);
     }
 
-    /// Fitting services whose coverage misses the point by at most [`NEARBY_KM`]; asked
-    /// only when no local service covers it, so none of these covers it either.
-    fn nearby<'s>(&'s self, q: &MatchQuery, locator: &RegionLocator) -> Vec<Candidate<'s>> {
+    /// Fitting services whose coverage misses the point by at most [`NEARBY_KM`], but the
+    /// national ones (with the hotlines wherever the point is); asked only when no local
+    /// service covers it, so none of these covers it either.
+    fn nearby<'s>(
+        &'s self,
+        q: &MatchQuery,
+        locator: &RegionLocator,
+        nation: Option<u32>,
+    ) -> Vec<Candidate<'s>> {
         let mut near = Candidates::new(q.limit);
         let mut hits = Vec::new();
         for (at, confidential) in [(q.point, false), (q.cell, true)] {
+            // National services are with the hotlines wherever the point is.
             let near_regions = locator.regions_near(at, NEARBY_KM, |r| {
-                self.base.has_region(r) || self.overlay.has_region(r)
+                Some(r) != nation && (self.base.has_region(r) || self.overlay.has_region(r))
             });
             for (index, overlay) in self.indexes() {
                 hits.clear();
@@ -647,6 +654,10 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
                 .map_or(Reason::Says("serves its region"), Reason::Serves),
         ),
         Reach::National => ("national", Reason::Says("serves the whole country")),
+        Reach::OutsideNation => (
+            "national",
+            Reason::Says("serves the United States, not this location"),
+        ),
     };
     let (address, front_door, distance_km, distance_band) = match &s.site {
         Site::Public { address, .. } => {
@@ -661,7 +672,7 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
             let band_label = match (outside_by_km, reach) {
                 (Some(gap), _) => band(gap),
                 (None, Reach::Radius { center_chord2, .. }) => band(chord2_km(center_chord2)),
-                (None, Reach::National) => "nationwide",
+                (None, Reach::National | Reach::OutsideNation) => "nationwide",
                 (None, _) => "in its service area",
             };
             (None, front_door, None, Some(band_label))

@@ -309,7 +309,8 @@ proptest! {
             let probe = Probe { point: at, point_regions: &regions, cell: at, cell_regions: &[], nation, needs: NeedSet(asked) };
             let mut hits = Vec::new();
             index.covering(&probe, |_, _| true, |hit: Hit| hits.push((hit.service, hit.reach)));
-            let found: BTreeSet<u32> = hits.iter().map(|(s, _)| *s).collect();
+            let found: BTreeSet<u32> =
+                hits.iter().filter(|(_, r)| *r != Reach::OutsideNation).map(|(s, _)| *s).collect();
             // Radius and area entries are filtered by the needs asked; each service once.
             let local_hits = hits.iter().filter(|(_, r)| matches!(r, Reach::Radius { .. } | Reach::Area)).count();
             let local_found = hits.iter().filter(|(_, r)| matches!(r, Reach::Radius { .. } | Reach::Area)).map(|(s, _)| *s).collect::<BTreeSet<_>>().len();
@@ -324,9 +325,20 @@ proptest! {
                 .map(|(i, _)| i as u32)
                 .collect();
             prop_assert_eq!(&found, &expected, "at {:?}", at);
+            // National services come back wherever the point is: outside their country, as
+            // such.
+            let outside: BTreeSet<u32> =
+                hits.iter().filter(|(_, r)| *r == Reach::OutsideNation).map(|(s, _)| *s).collect();
+            let expected_outside: BTreeSet<u32> = coverage
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| matches!(c, Coverage::National { .. }) && !brute_force(c, at, boundaries))
+                .map(|(i, _)| i as u32)
+                .collect();
+            prop_assert_eq!(&outside, &expected_outside, "outside, at {:?}", at);
             for (s, reach) in hits {
                 let is_national = matches!(coverage[s as usize], Coverage::National { .. });
-                prop_assert_eq!(reach == Reach::National, is_national);
+                prop_assert_eq!(matches!(reach, Reach::National | Reach::OutsideNation), is_national);
             }
         }
     }
@@ -458,7 +470,8 @@ fn answers_rank_by_definition(
                 needs & asked != 0 || (is_national && needs & NeedSet::of(&[Need::Hotline]).0 != 0);
             let passes =
                 require & !facets == 0 && age.is_none_or(|a| min_age.is_none_or(|m| a >= m));
-            if !(offers && passes && brute_force(&coverage[i], at, boundaries)) {
+            // National services come back with the hotlines wherever the point is.
+            if !(offers && passes && (is_national || brute_force(&coverage[i], at, boundaries))) {
                 continue;
             }
             let entry = (
@@ -484,6 +497,21 @@ fn answers_rank_by_definition(
                 .collect();
             let got: Vec<Uuid> = got.iter().map(|m| m.service_id).collect();
             prop_assert_eq!(got, expected, "at {:?}", point);
+        }
+        // A hotline whose country does not cover the point says so.
+        for m in &outcome.hotlines {
+            let i = m.service_id.as_u128() as usize;
+            let (site_kind, _) = site_of(&services[i].0, services[i].1);
+            let at = if matches!(site_kind, Site::Confidential { .. }) {
+                q.cell
+            } else {
+                q.point
+            };
+            let covers = brute_force(&coverage[i], at, boundaries);
+            let says_outside = m.why.iter().any(
+                |w| matches!(w, Reason::Says(phrase) if phrase.ends_with("not this location")),
+            );
+            prop_assert_eq!(says_outside, !covers, "{:?} at {:?}", m.why, at);
         }
         if local.is_empty() {
             nearby_by_definition(services, &coverage, &q, &outcome.nearby_outside_coverage)?;
@@ -518,7 +546,10 @@ fn nearby_by_definition(
         let needs = needs_of(i as u128).0;
         let passes =
             q.require & !facets == 0 && q.age.is_none_or(|a| min_age.is_none_or(|m| a >= m));
-        if needs & q.needs.0 == 0 || !passes {
+        // National services are with the hotlines, never nearby.
+        let national = matches!(&coverage[i], Coverage::National { .. })
+            || matches!(&coverage[i], Coverage::Region { code } if code == "US");
+        if needs & q.needs.0 == 0 || !passes || national {
             continue;
         }
         let gap = gap_by_definition(&coverage[i], at, super::NEARBY_KM + 1.0, boundaries);

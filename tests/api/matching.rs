@@ -253,6 +253,62 @@ async fn nothing_local_is_never_a_dead_end() {
     );
 }
 
+/// A person just across the border, or abroad, still gets the national lines, each saying
+/// that it serves the United States and not this location; they are not repeated as
+/// "nearby".
+#[tokio::test]
+async fn the_hotlines_come_back_outside_the_country_and_say_so() {
+    let app = demo_app().await;
+    let ids = |list: &Value| -> Vec<String> {
+        let mut ids: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["service_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let inside = app
+        .find(&json!({"location": {"lat": 39.5, "lon": -117.0}, "needs": ["hotline"]}))
+        .await;
+    let national = ids(&inside.body["hotlines"]);
+    assert!(!national.is_empty());
+    // Vancouver, some 35 km north of the border; Paris.
+    for (lat, lon) in [(49.28, -123.12), (48.85, 2.35)] {
+        let res = app
+            .find(&json!({"location": {"lat": lat, "lon": lon}, "needs": ["hotline"]}))
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+        assert_eq!(res.body["results"].as_array().unwrap().len(), 0);
+        assert_eq!(ids(&res.body["hotlines"]), national, "at {lat}, {lon}");
+        for hotline in res.body["hotlines"].as_array().unwrap() {
+            assert_eq!(hotline["coverage_type"], "national");
+            let why: Vec<&str> = hotline["why"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w.as_str().unwrap())
+                .collect();
+            assert!(
+                why.contains(&"serves the United States, not this location"),
+                "{why:?}"
+            );
+        }
+        let nearby = ids(&res.body["nearby_outside_coverage"]);
+        assert!(nearby.iter().all(|id| !national.contains(id)), "{nearby:?}");
+    }
+    // Inside the country they serve it, as before.
+    for hotline in inside.body["hotlines"].as_array().unwrap() {
+        assert!(
+            hotline["why"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("serves the whole country"))
+        );
+    }
+}
+
 /// The bundled outlines are simplified, and leave waterfront places out of every county: the
 /// centroid of ZIP 60611 (Streeterville, Chicago) is off them, as is a phone on a pier.
 #[tokio::test]
@@ -303,13 +359,22 @@ async fn a_waterfront_place_off_the_simplified_outlines_keeps_its_county_and_the
             "{location}"
         );
     }
-    // Far out on the lake, beyond the shore allowance: in no county, and not in the country.
+    // Far out on the lake, beyond the shore allowance: in no county, and not in the country
+    // as the outlines draw it. The national line still comes back, saying so.
     let res = app
         .find(&json!({"location": {"lat": 43.5, "lon": -87.2}, "needs": ["shelter"]}))
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(names(&res.body["results"]), Vec::<String>::new());
-    assert_eq!(names(&res.body["hotlines"]), Vec::<String>::new());
+    assert_eq!(names(&res.body["hotlines"]), ["Nationwide Line"]);
+    assert!(
+        res.body["hotlines"][0]["why"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("serves the United States, not this location")),
+        "{}",
+        res.body
+    );
 }
 
 #[tokio::test]
