@@ -1,5 +1,7 @@
+use diesel::connection::SimpleConnection;
 use haven::startup::Application;
 use reqwest::{Method, StatusCode};
+use serde_json::json;
 
 use crate::helpers::{Serving, TestDb, client, open_sockets_on, spawn_app, test_settings};
 
@@ -33,6 +35,51 @@ async fn readyz_is_503_with_retry_after_when_the_database_is_gone() {
         app.send(Method::GET, "/healthz", None, None).await.status,
         StatusCode::OK
     );
+}
+
+/// Until the index has loaded, `/readyz` and `POST /api/v1/match` answer 503 with Retry-After
+/// (a balancer keeps traffic away, a client tries again); then both answer.
+#[tokio::test]
+async fn readyz_and_match_are_503_until_the_index_has_loaded() {
+    let db = TestDb::new();
+    // The index's first load reads the service table: a lock held here keeps it waiting.
+    let mut lock = db.connect();
+    lock.batch_execute("BEGIN; LOCK TABLE service IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let settings = test_settings(&db);
+    let app = Application::build(&settings, haven::db::pool(&db.url, 2).unwrap()).unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let serving = Serving::start(app);
+    let client = client().build().unwrap();
+    let query = json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]});
+    let find = || {
+        client
+            .post(format!("{base}/api/v1/match"))
+            .json(&query)
+            .send()
+    };
+    let ready = || client.get(format!("{base}/readyz")).send();
+
+    for res in [ready().await.unwrap(), find().await.unwrap()] {
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(res.headers().contains_key("retry-after"));
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "service_unavailable", "{body}");
+    }
+
+    lock.batch_execute("COMMIT").unwrap();
+    let mut loaded = false;
+    for _ in 0..400 {
+        if ready().await.unwrap().status() == StatusCode::OK {
+            loaded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(loaded, "the index never loaded once the lock was gone");
+    let res = find().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    drop(serving);
 }
 
 #[tokio::test]
