@@ -893,10 +893,10 @@ impl Index {
     /// the traits, before any geometry is tested), into `sink`; and the national services
     /// where their country does not reach it, as [`Reach::OutsideNation`]. Public and
     /// location-less services are judged at the probe's point, confidential ones at its
-    /// cell. Radius and
-    /// area entries of services offering none of the probe's needs are never visited. A
-    /// service may come back once per covering entry. Radius entries ranked by the distance
-    /// to their centre come last, nearest first, and stop once `sink` is settled.
+    /// cell. Radius and area entries of services offering none of the probe's needs are
+    /// never visited. A service may come back once per covering entry. Radius entries
+    /// ranked by the distance to their centre come last, nearest first, and stop once
+    /// `sink` is settled.
     pub fn covering(
         &self,
         probe: &Probe<'_>,
