@@ -35,8 +35,16 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error(transparent)]
     Invalid(#[from] FieldError),
+    /// Postgres is unreachable or the pool is exhausted.
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The matching index has not finished its first load: normal for a few seconds after
+    /// start, so nothing is logged.
+    #[error("matching index not loaded yet")]
+    IndexLoading,
+    /// Too many password checks at once (they are bounded to one per core).
+    #[error("password hashing is saturated")]
+    SignInBusy,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -59,8 +67,8 @@ pub(crate) struct Body<'a> {
     correlation_id: Option<String>,
 }
 
-/// How long a client should wait before retrying when Postgres is away.
-const RETRY_AFTER_SECONDS: &str = "5";
+/// How long a client should wait before retrying a 503.
+pub const RETRY_AFTER_SECONDS: &str = "5";
 
 impl ApiError {
     pub fn code(&self) -> &str {
@@ -76,7 +84,9 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Invalid(e) => e.code,
-            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Unavailable(_) | ApiError::IndexLoading | ApiError::SignInBusy => {
+                "service_unavailable"
+            }
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -96,6 +106,10 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 "the directory database is unavailable; try again shortly".into()
             }
+            ApiError::IndexLoading => {
+                "the directory is still loading after a restart; try again in a few seconds".into()
+            }
+            ApiError::SignInBusy => "too many sign-ins at once; try again shortly".into(),
             ApiError::Internal(_) => "something went wrong on our side".into(),
             ApiError::Invalid(e) => e.message.clone(),
             other => other.to_string(),
@@ -134,7 +148,9 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::IndexLoading | ApiError::SignInBusy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -159,7 +175,7 @@ impl ResponseError for ApiError {
             _ => None,
         };
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Unavailable(_)) {
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECONDS),

@@ -275,7 +275,9 @@ fn status_text(status: u16) -> &'static str {
         415 => "Body is not application/json",
         422 => "A field is invalid: `error.field` names it",
         429 => "Too many requests; see Retry-After",
-        503 => "The database is unavailable; see Retry-After",
+        503 => {
+            "Not available for now (database away, index still loading, or too many sign-ins); see Retry-After"
+        }
         _ => "",
     }
 }

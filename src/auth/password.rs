@@ -100,7 +100,7 @@ pub async fn run_bounded<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let permit = tokio::time::timeout(SLOT_WAIT, slots().acquire_owned())
         .await
-        .map_err(|_| ApiError::Unavailable(anyhow::anyhow!("password hashing is saturated")))?
+        .map_err(|_| ApiError::SignInBusy)?
         .map_err(|e| ApiError::Internal(e.into()))?;
     let result = actix_web::web::block(move || {
         let out = work();

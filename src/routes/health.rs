@@ -16,9 +16,7 @@ pub async fn healthz() -> HttpResponse {
 /// `Retry-After`.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if !state.live.is_ready() {
-        return Err(ApiError::Unavailable(anyhow::anyhow!(
-            "matching index not loaded yet"
-        )));
+        return Err(ApiError::IndexLoading);
     }
     state
         .db(|conn| {

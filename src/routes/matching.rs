@@ -51,9 +51,7 @@ pub fn prepare(
     exact: bool,
 ) -> Result<(Arc<Snapshot>, MatchQuery), ApiError> {
     if !state.live.is_ready() {
-        return Err(ApiError::Unavailable(anyhow::anyhow!(
-            "matching index not loaded yet"
-        )));
+        return Err(ApiError::IndexLoading);
     }
     let ctx = QueryContext {
         zips: ZipCentroids::bundled(),

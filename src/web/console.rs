@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::results::{age, card};
 use super::text::{EN, Lang};
-use super::{FORM_LIMIT, Form, coverage_map, layout, page};
+use super::{FORM_LIMIT, Form, coverage_map, layout, page, retry_later};
 use crate::auth::{Caller, Principal, Role, Signed};
 use crate::db::services as service_rows;
 use crate::domain::FieldError;
@@ -388,6 +388,16 @@ pub async fn sign_in_post(
                 sign_in_form(Some("Email or password is wrong.")),
             ),
         )),
+        Err(ApiError::SignInBusy) => Ok(retry_later(page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            console_page(
+                &state,
+                None,
+                sign_in_form(Some(
+                    "Many people are signing in at once. Try again in a few seconds.",
+                )),
+            ),
+        ))),
         Err(ApiError::TooManyRequests { retry_after_secs }) => Ok(page(
             StatusCode::TOO_MANY_REQUESTS,
             console_page(
@@ -439,6 +449,21 @@ pub async fn search(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 body,
             ));
+        }
+        Err(ApiError::IndexLoading) => {
+            let body = html! {
+                h1 { "Find services" }
+                p class="error" role="alert" {
+                    "The directory is still loading after a restart. Try again in a few seconds."
+                }
+                (search_form(Some(&form)))
+            };
+            return Ok(retry_later(signed_page(
+                &state,
+                &caller,
+                StatusCode::SERVICE_UNAVAILABLE,
+                body,
+            )));
         }
         Err(e) => return Err(e),
     };

@@ -14,6 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
@@ -21,7 +22,7 @@ use serde_json::json;
 
 use crate::domain::FieldError;
 use crate::domain::need::Need;
-use crate::error::ApiError;
+use crate::error::{ApiError, RETRY_AFTER_SECONDS};
 use crate::json::read_body;
 use crate::matching::query::MatchRequest;
 use crate::matching::regions::RegionLocator;
@@ -50,10 +51,19 @@ pub async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
         .body(body))
 }
 
-pub(crate) fn page(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
+pub(crate) fn page(status: StatusCode, markup: Markup) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(ContentType::html())
         .body(markup.into_string())
+}
+
+/// A 503 page, with the `Retry-After` the API's 503s carry.
+pub(crate) fn retry_later(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+    );
+    response
 }
 
 /// A submitted form's fields, in order (a name may repeat, as checkboxes do). As an extractor
@@ -240,7 +250,7 @@ pub async fn lookup_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
     let lang = lang_of(&req);
     let t = lang.text();
     page(
-        actix_web::http::StatusCode::OK,
+        StatusCode::OK,
         lookup_page(
             &state,
             lang,
@@ -261,6 +271,44 @@ fn lang_of(req: &HttpRequest) -> Lang {
     }
 }
 
+/// The search page with what stopped the search, and the form as it was sent (empty when the
+/// request was turned away before its form was read).
+fn refused(state: &AppState, lang: Lang, message: &str, form: Option<&Form>) -> Markup {
+    let t = lang.text();
+    lookup_page(
+        state,
+        lang,
+        html! {
+            h1 { (t.heading) }
+            p class="error" role="alert" { (message) }
+            (search_form(lang, form))
+        },
+    )
+}
+
+/// Whether `path` is one of the survivor pages, whose callers should never be shown JSON.
+pub(crate) fn is_lookup(path: &str) -> bool {
+    matches!(path, "/" | "/es/")
+}
+
+/// The survivor page's answer to a client over the anonymous rate limit (429), in its language.
+pub(crate) fn throttled(
+    req: &HttpRequest,
+    state: &AppState,
+    retry_after_secs: u64,
+) -> HttpResponse {
+    let lang = lang_of(req);
+    let mut response = page(
+        StatusCode::TOO_MANY_REQUESTS,
+        refused(state, lang, lang.text().throttled, None),
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(retry_after_secs.max(1)),
+    );
+    response
+}
+
 /// `POST /` and `POST /es/`: the results, on the same URL and under the same title as the form,
 /// so neither history nor a tab title says what was searched. Always anonymous matching
 /// (coordinates snapped), whoever is signed in.
@@ -278,19 +326,17 @@ pub async fn lookup_results(
     let (snapshot, query) = match attempt {
         Ok(prepared) => prepared,
         Err(ApiError::Invalid(e)) => {
-            let markup = lookup_page(
-                &state,
-                lang,
-                html! {
-                    h1 { (t.heading) }
-                    p class="error" role="alert" { (explain(&e, t, lang)) }
-                    (search_form(lang, Some(&form)))
-                },
-            );
+            let message = explain(&e, t, lang);
             return Ok(page(
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                markup,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                refused(&state, lang, &message, Some(&form)),
             ));
+        }
+        Err(ApiError::IndexLoading) => {
+            return Ok(retry_later(page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                refused(&state, lang, t.starting, Some(&form)),
+            )));
         }
         Err(e) => return Err(e),
     };
@@ -304,5 +350,5 @@ pub async fn lookup_results(
             (search_form(lang, Some(&form)))
         },
     );
-    Ok(page(actix_web::http::StatusCode::OK, markup))
+    Ok(page(StatusCode::OK, markup))
 }

@@ -54,6 +54,10 @@ pub struct Text {
     pub away: &'static str,
     pub new_search: &'static str,
     pub problem: &'static str,
+    /// While the index loads after a restart (some seconds), searches cannot be answered.
+    pub starting: &'static str,
+    /// Over the anonymous rate limit (shared by everyone behind one address, as in a shelter).
+    pub throttled: &'static str,
 }
 
 pub const EN: Text = Text {
@@ -103,6 +107,8 @@ pub const EN: Text = Text {
     away: "away",
     new_search: "New search",
     problem: "Please check this:",
+    starting: "This site is starting up and cannot search yet. Please try again in a few seconds. If you are in danger now, call 911.",
+    throttled: "Too many searches have come from this connection just now. Please wait a moment and try again. If you are in danger now, call 911.",
 };
 
 pub const ES: Text = Text {
@@ -152,6 +158,8 @@ pub const ES: Text = Text {
     away: "de distancia",
     new_search: "Nueva búsqueda",
     problem: "Revise esto:",
+    starting: "Este sitio se está iniciando y todavía no puede buscar. Inténtelo de nuevo en unos segundos. Si está en peligro ahora, llame al 911.",
+    throttled: "Han llegado demasiadas búsquedas desde esta conexión en poco tiempo. Espere un momento e inténtelo de nuevo. Si está en peligro ahora, llame al 911.",
 };
 
 impl Lang {

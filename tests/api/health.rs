@@ -60,12 +60,36 @@ async fn readyz_and_match_are_503_until_the_index_has_loaded() {
     };
     let ready = || client.get(format!("{base}/readyz")).send();
 
+    let search_page = || {
+        client
+            .post(format!("{base}/"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("zip=94110&need=shelter")
+            .send()
+    };
+
     for res in [ready().await.unwrap(), find().await.unwrap()] {
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(res.headers().contains_key("retry-after"));
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["error"]["code"], "service_unavailable", "{body}");
+        // The database is fine: the message says what is really going on.
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("still loading"), "{body}");
     }
+    // A person searching from the page gets the page back, saying why, not a JSON error.
+    let res = search_page().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("starting up") && html.contains("911"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"value="94110""#),
+        "the form keeps what was typed: {html}"
+    );
 
     lock.batch_execute("COMMIT").unwrap();
     let mut loaded = false;
@@ -79,6 +103,7 @@ async fn readyz_and_match_are_503_until_the_index_has_loaded() {
     assert!(loaded, "the index never loaded once the lock was gone");
     let res = find().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(search_page().await.unwrap().status(), StatusCode::OK);
     drop(serving);
 }
 

@@ -117,6 +117,53 @@ async fn anonymous_clients_over_the_limit_get_429_with_retry_after() {
     assert_eq!(res.status, StatusCode::OK);
 }
 
+/// The survivor page over the limit (everyone behind a shelter's one address shares it) is a
+/// page in the person's language saying to wait, with the safety headers, never a JSON error.
+#[tokio::test]
+async fn the_survivor_page_over_the_limit_says_to_wait_in_its_language() {
+    let app = spawn_app_with(TestDb::new(), |s| s.rate_limit_per_minute = 2).await;
+    let search = || {
+        app.client
+            .post(app.url("/es/"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("zip=94110&need=shelter")
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(search().await.unwrap().status(), StatusCode::OK);
+    }
+    let res = into_response(search().await.unwrap()).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        res.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let retry: u64 = res.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=31).contains(&retry),
+        "one search comes back every 30 s: {retry}"
+    );
+    assert_safety_headers("throttled page", &res);
+    let html = res.body.as_str().unwrap();
+    assert!(
+        html.contains("Espere un momento") && html.contains("911"),
+        "{html}"
+    );
+    assert!(html.contains(r#"lang="es""#), "{html}");
+    // The API keeps its JSON envelope.
+    let res = app
+        .find(&json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]}))
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.code(), "too_many_requests");
+}
+
 /// Whether `needle` appears in `text` as a value of its own (not inside a longer number).
 fn appears(text: &str, needle: &str) -> bool {
     let numeric = |c: char| c.is_ascii_digit() || c == '.';
