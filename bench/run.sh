@@ -135,7 +135,17 @@ inprocess=$(DATABASE_URL=$URL target/release/examples/match_inprocess "$DATA/que
 echo "$inprocess" >&2
 
 python3 - "$OUT/$STAMP-$N.json" <<PY
-import json, sys
+import json, os, platform, sys
+def machine():
+    """What ran it: rounds run on different hosts, and figures compare only within one."""
+    cpu = {}
+    for line in open("/proc/cpuinfo"):
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key in ("model name", "cpu family", "model") and key not in cpu:
+            cpu[key] = value.strip()
+    return {"cpu": cpu.get("model name"), "family": cpu.get("cpu family"), "model": cpu.get("model"),
+            "cpus": os.cpu_count(), "kernel": platform.release()}
 runs = [json.loads(x) for x in """$(printf '%s\n' "${match_runs[@]}")""".splitlines()]
 result = {
     "services": $services, "import_s": $import_s, "index_load_ms": ${load_ms:-None},
@@ -146,6 +156,8 @@ result = {
     "commit_to_visible": json.loads('''$fresh'''), "postgis": json.loads('''$postgis'''),
     "matching_inprocess": json.loads('''$inprocess'''),
     "duration_s": $DURATION,
+    "commit": "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src examples Cargo.toml Cargo.lock || echo '+changes')",
+    "machine": machine(),
 }
 best = {r["connections"]: r for r in runs}
 pg = {r["clients"]: r for r in result["postgis"]["runs"]}
