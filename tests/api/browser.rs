@@ -136,7 +136,7 @@ async fn count(browser: &Client, css: &str) -> usize {
     browser.find_all(Locator::Css(css)).await.unwrap().len()
 }
 
-/// Settles a click or key press that makes the page navigate. ChromeDriver sometimes answers
+/// Settles a click, key press or form submission that makes the page navigate. ChromeDriver sometimes answers
 /// such a command with the value "aborted by navigation" instead of null, when the new page
 /// commits before it has replied (seen once in CI under load): the action happened, so that
 /// answer is success, and the caller's wait for the next page is what can fail.
@@ -144,7 +144,7 @@ fn navigated(result: Result<(), CmdError>) {
     match result {
         Ok(()) => {}
         Err(CmdError::NotW3C(Value::String(answer))) if answer == "aborted by navigation" => {}
-        Err(e) => panic!("a navigating click or key press failed: {e}"),
+        Err(e) => panic!("a navigating action failed: {e}"),
     }
 }
 
@@ -157,7 +157,7 @@ fn chromedrivers_aborted_by_navigation_answer_counts_as_done() {
 }
 
 #[test]
-#[should_panic(expected = "a navigating click or key press failed")]
+#[should_panic(expected = "a navigating action failed")]
 fn any_other_answer_to_a_navigating_action_fails() {
     navigated(Err(CmdError::NotW3C(Value::String("stale element".into()))));
 }
@@ -178,6 +178,11 @@ async fn click_to_navigate(browser: &Client, at: Locator<'_>) {
         .await
         .unwrap_or_else(|e| panic!("nothing to click: {e}"));
     navigated(element.click().await);
+}
+
+/// Submits `form` as its button would (the page navigates).
+async fn submit(form: fantoccini::elements::Form) {
+    navigated(form.submit_direct().await);
 }
 
 /// Fills the survivor form with a ZIP and needs and submits it.
@@ -436,7 +441,7 @@ async fn sign_in(browser: &Client, app: &TestApp, email: &str, password: &str) {
     let form = find_form(browser, "form[action='/console/sign-in']").await;
     form.set_by_name("email", email).await.unwrap();
     form.set_by_name("password", password).await.unwrap();
-    form.submit_direct().await.unwrap();
+    submit(form).await;
 }
 
 #[tokio::test]
@@ -488,11 +493,7 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     screenshot(&browser, "console-results").await;
     // The referral slip: neutral title and words, the intake phone large, no name or type of
     // service, and nothing about the person it is for.
-    find_form(&browser, &format!("{card} form[action='/console/slip']"))
-        .await
-        .submit_direct()
-        .await
-        .unwrap();
+    submit(find_form(&browser, &format!("{card} form[action='/console/slip']")).await).await;
     wait_for(&browser, ".slip").await;
     assert_eq!(browser.title().await.unwrap(), "Note");
     let slip = text_of(&browser, ".slip").await;
@@ -513,7 +514,7 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
         .set_by_name("reason", "intake call, caller needs directions")
         .await
         .unwrap();
-    reveal.submit_direct().await.unwrap();
+    submit(reveal).await;
     wait_for(&browser, "p.address").await;
     let notice = text_of(&browser, "p.notice").await;
     assert!(notice.contains("audit log as entry"), "{notice}");
@@ -533,7 +534,7 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     .await;
     form.set_by_name("available", "3").await.unwrap();
     form.set_by_name("total", "12").await.unwrap();
-    form.submit_direct().await.unwrap();
+    submit(form).await;
     wait_for(&browser, "p.notice").await;
     let notice = text_of(&browser, "p.notice").await;
     assert!(
@@ -553,7 +554,7 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     form.set_by_name("hours", "mon tue wed thu fri 08:00-20:00 America/Chicago")
         .await
         .unwrap();
-    form.submit_direct().await.unwrap();
+    submit(form).await;
     wait_for(&browser, "p.notice").await;
     let notice = text_of(&browser, "p.notice").await;
     assert!(notice.contains("Hours and phones updated"), "{notice}");
@@ -589,7 +590,7 @@ async fn admins_find_create_and_edit_in_the_console_with_the_apis_validation() {
     form.set_by_name("name", "Bayou Test Legal Collective")
         .await
         .unwrap();
-    form.submit_direct().await.unwrap();
+    submit(form).await;
     wait_for(&browser, "article[data-organization]").await;
     assert!(
         text_of(&browser, "p.notice")
@@ -600,18 +601,14 @@ async fn admins_find_create_and_edit_in_the_console_with_the_apis_validation() {
     // Find a demo organization and edit one of its services: add a county by its code.
     let form = find_form(&browser, "form[action='/console/directory']").await;
     form.set_by_name("q", "cypress wren").await.unwrap();
-    form.submit_direct().await.unwrap();
+    submit(form).await;
     wait_for(
         &browser,
         "form[action='/console/services/edit'] input[name=service_id]",
     )
     .await;
     screenshot(&browser, "console-directory").await;
-    find_form(&browser, "form[action='/console/services/edit']")
-        .await
-        .submit_direct()
-        .await
-        .unwrap();
+    submit(find_form(&browser, "form[action='/console/services/edit']").await).await;
     wait_for(&browser, "form[action='/console/services/save']").await;
     let service: uuid::Uuid = browser
         .find(Locator::Css(
@@ -635,7 +632,7 @@ async fn admins_find_create_and_edit_in_the_console_with_the_apis_validation() {
     let coverage_before = before.body["coverage"].as_array().unwrap().len();
     let editor = find_form(&browser, "form[action='/console/services/save']").await;
     editor.set_by_name("region", "US-48201").await.unwrap();
-    editor.submit_direct().await.unwrap();
+    submit(editor).await;
     wait_for(&browser, "p.notice").await;
     assert!(text_of(&browser, "p.notice").await.starts_with("Saved at"));
     screenshot(&browser, "console-editor").await;
@@ -665,7 +662,7 @@ async fn admins_find_create_and_edit_in_the_console_with_the_apis_validation() {
         .set_by_name("geojson", &bowtie.to_string())
         .await
         .unwrap();
-    editor.submit_direct().await.unwrap();
+    submit(editor).await;
     wait_for(&browser, "p.error").await;
     let shown = text_of(&browser, "p.error").await;
     let mut body = after.body.clone();
