@@ -435,34 +435,25 @@ pub async fn search(
         .match_request()
         .map_err(ApiError::Invalid)
         .and_then(|request| prepare(&state, request, true));
+    // The form again, as sent, with what stopped the search.
+    let refused = |status, message: &str| {
+        let body = html! {
+            h1 { "Find services" }
+            p class="error" role="alert" { (message) }
+            (search_form(Some(&form)))
+        };
+        signed_page(&state, &caller, status, body)
+    };
     let (snapshot, query) = match attempt {
         Ok(prepared) => prepared,
         Err(ApiError::Invalid(e)) => {
-            let body = html! {
-                h1 { "Find services" }
-                p class="error" role="alert" { (e.field) ": " (e.message) }
-                (search_form(Some(&form)))
-            };
-            return Ok(signed_page(
-                &state,
-                &caller,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                body,
-            ));
+            let message = format!("{}: {}", e.field, e.message);
+            return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &message));
         }
         Err(ApiError::IndexLoading) => {
-            let body = html! {
-                h1 { "Find services" }
-                p class="error" role="alert" {
-                    "The directory is still loading after a restart. Try again in a few seconds."
-                }
-                (search_form(Some(&form)))
-            };
-            return Ok(retry_later(signed_page(
-                &state,
-                &caller,
+            return Ok(retry_later(refused(
                 StatusCode::SERVICE_UNAVAILABLE,
-                body,
+                "The directory is still loading after a restart. Try again in a few seconds.",
             )));
         }
         Err(e) => return Err(e),

@@ -1,9 +1,12 @@
 use diesel::connection::SimpleConnection;
+use haven::auth::Role;
 use haven::startup::Application;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Serving, TestDb, client, open_sockets_on, spawn_app, test_settings};
+use crate::helpers::{
+    Serving, TestDb, client, create_token, open_sockets_on, spawn_app, test_settings,
+};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_postgres_is_up() {
@@ -60,13 +63,17 @@ async fn readyz_and_match_are_503_until_the_index_has_loaded() {
     };
     let ready = || client.get(format!("{base}/readyz")).send();
 
-    let search_page = || {
-        client
-            .post(format!("{base}/"))
+    let search_page = |path: &str, token: Option<&str>| {
+        let mut req = client
+            .post(format!("{base}{path}"))
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body("zip=94110&need=shelter")
-            .send()
+            .body("zip=94110&need=shelter");
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send()
     };
+    let operator = create_token(&db, Role::Hotline, None);
 
     for res in [ready().await.unwrap(), find().await.unwrap()] {
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -77,19 +84,24 @@ async fn readyz_and_match_are_503_until_the_index_has_loaded() {
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains("still loading"), "{body}");
     }
-    // A person searching from the page gets the page back, saying why, not a JSON error.
-    let res = search_page().await.unwrap();
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(res.headers().contains_key("retry-after"));
-    let html = res.text().await.unwrap();
-    assert!(
-        html.contains("starting up") && html.contains("911"),
-        "{html}"
-    );
-    assert!(
-        html.contains(r#"value="94110""#),
-        "the form keeps what was typed: {html}"
-    );
+    // A person searching from a page gets the page back, saying why, not a JSON error.
+    for (path, token, says) in [
+        ("/", None, "starting up"),
+        ("/console/search", Some(operator.as_str()), "still loading"),
+    ] {
+        let res = search_page(path, token).await.unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(res.headers().contains_key("retry-after"), "{path}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(says), "{path}: {html}");
+        assert!(
+            html.contains(r#"value="94110""#),
+            "{path} keeps what was typed: {html}"
+        );
+    }
+    // The survivor page names the emergency number.
+    let html = search_page("/", None).await.unwrap().text().await.unwrap();
+    assert!(html.contains("911"), "{html}");
 
     lock.batch_execute("COMMIT").unwrap();
     let mut loaded = false;
@@ -103,7 +115,14 @@ async fn readyz_and_match_are_503_until_the_index_has_loaded() {
     assert!(loaded, "the index never loaded once the lock was gone");
     let res = find().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(search_page().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        search_page("/", None).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let res = search_page("/console/search", Some(&operator))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     drop(serving);
 }
 
