@@ -60,6 +60,17 @@ fn spec() -> impl Strategy<Value = Spec> {
     ]
 }
 
+/// The `i`th state or county (wrapping): region coverage is one of those, as the API takes it;
+/// the whole country is `national` coverage, and a region code for it is refused.
+fn region_of(i: usize, boundaries: &Boundaries) -> &crate::boundaries::Region {
+    let regions: Vec<_> = boundaries
+        .regions()
+        .iter()
+        .filter(|r| r.kind != RegionKind::Nation)
+        .collect();
+    regions[i % regions.len()]
+}
+
 fn build(spec: &Spec, boundaries: &Boundaries) -> Coverage {
     match spec {
         Spec::Radius(lat, lon, r) => Coverage::Radius {
@@ -81,12 +92,9 @@ fn build(spec: &Spec, boundaries: &Boundaries) -> Coverage {
                 geometry: AreaGeometry::MultiPolygon(MultiPolygon::new(polygons)),
             }
         }
-        Spec::Region(i) => {
-            let regions = boundaries.regions();
-            Coverage::Region {
-                code: regions[i % regions.len()].code.clone(),
-            }
-        }
+        Spec::Region(i) => Coverage::Region {
+            code: region_of(*i, boundaries).code.clone(),
+        },
         Spec::National => Coverage::National {
             country: "US".into(),
         },
@@ -272,9 +280,7 @@ fn query_points(specs: &[Spec], extra: &[(f64, f64)], boundaries: &Boundaries) -
             }
             // A vertex of a region's boundary: on the edge of it and of its neighbours.
             Spec::Region(i) => {
-                let regions = boundaries.regions();
-                let region = &regions[i % regions.len()];
-                if let Some(c) = region
+                if let Some(c) = region_of(*i, boundaries)
                     .geometry
                     .0
                     .first()
