@@ -75,19 +75,29 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ValidJso
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = is_json(req);
-        let limit = limit_for(req, LIMIT);
-        let body = read_body(req, payload, limit);
-        Box::pin(async move {
-            if !json {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            let body = body.await?;
-            if body.is_empty() {
-                return Err(ApiError::MalformedJson("the request body is empty".into()));
-            }
-            parse_json(&body).map(ValidJson)
-        })
+        let body = json_body::<T>(req, payload, LIMIT);
+        Box::pin(async move { body.await.map(|(parsed, _)| ValidJson(parsed)) })
+    }
+}
+
+/// What [`ValidJson`] reads, with the body's bytes: for extractors that must also tell one
+/// request from another.
+pub(crate) fn json_body<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> impl Future<Output = Result<(T, Vec<u8>), ApiError>> + use<T> {
+    let json = is_json(req);
+    let body = read_body(req, payload, limit_for(req, limit));
+    async move {
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let body = body.await?;
+        if body.is_empty() {
+            return Err(ApiError::MalformedJson("the request body is empty".into()));
+        }
+        Ok((parse_json(&body)?, body))
     }
 }
 

@@ -30,6 +30,7 @@ use crate::error::Envelope;
 use crate::matching::ServiceMatch;
 use crate::matching::query::{LocationSource, MatchRequest};
 use crate::routes::audit::AuditQuery;
+use crate::routes::idempotency;
 use crate::routes::organizations::OrganizationResponse;
 use crate::routes::regions::{RegionQuery, RegionResponse};
 use crate::routes::services::{RevealInput, RevealResponse, ServiceListQuery, ServiceResponse};
@@ -125,6 +126,8 @@ struct Doc {
     without_database: bool,
     /// Refusals particular to this endpoint.
     refusals: Vec<u16>,
+    /// Takes an `Idempotency-Key` header.
+    idempotent: bool,
 }
 
 impl Doc {
@@ -137,7 +140,14 @@ impl Doc {
             answer,
             without_database: false,
             refusals: Vec::new(),
+            idempotent: false,
         }
+    }
+
+    /// A create that a retry with the same `Idempotency-Key` does not repeat.
+    fn idempotent(mut self) -> Doc {
+        self.idempotent = true;
+        self
     }
 
     fn or(mut self, status: u16) -> Doc {
@@ -178,6 +188,21 @@ impl Doc {
                     .schema(Some(
                         string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
                     )),
+            );
+        }
+        if self.idempotent {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(idempotency::HEADER)
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "Any 1 to 255 printable ASCII characters, such as a new UUID. A retry \
+                         with the same key and body within a day gets the first answer (with \
+                         `Idempotent-Replayed: true`) and creates nothing; the same key with \
+                         another body gets 422 `idempotency_key_reused`.",
+                    ))
+                    .schema(Some(string().max_length(Some(255)))),
             );
         }
         if let Some(body) = self.body {
@@ -490,6 +515,7 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
         ("POST", "/api/v1/organizations") => {
             Doc::new("Add an organization", 201, Some(organization()))
                 .body(component::<OrganizationInput>(schemas))
+                .idempotent()
         }
         ("GET", "/api/v1/organizations/{id}") => {
             Doc::new("One organization", 200, Some(organization()))
@@ -509,9 +535,9 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
             Some(page::<ServiceResponse>(schemas)),
         )
         .query::<ServiceListQuery>(),
-        ("POST", "/api/v1/services") => {
-            Doc::new("Add a service", 201, Some(service())).body(component::<ServiceInput>(schemas))
-        }
+        ("POST", "/api/v1/services") => Doc::new("Add a service", 201, Some(service()))
+            .body(component::<ServiceInput>(schemas))
+            .idempotent(),
         ("GET", "/api/v1/services/{id}") => Doc::new("One service", 200, Some(service())),
         ("PUT", "/api/v1/services/{id}") => Doc::new("Replace a service", 200, Some(service()))
             .body(component::<ServiceInput>(schemas)),

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod change_log;
+pub mod idempotency;
 pub mod organizations;
 pub mod schema;
 pub mod services;

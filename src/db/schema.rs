@@ -63,6 +63,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_key (owner_id, key_hash) {
+        owner_id -> Uuid,
+        key_hash -> Bytea,
+        request_hash -> Bytea,
+        status -> Nullable<Int2>,
+        location -> Nullable<Text>,
+        body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     location (id) {
         id -> Uuid,
         service_id -> Uuid,
@@ -181,6 +193,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_event,
     change_log,
     coverage,
+    idempotency_key,
     location,
     organization,
     phone,

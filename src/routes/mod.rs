@@ -4,6 +4,7 @@
 
 pub(crate) mod audit;
 mod health;
+pub(crate) mod idempotency;
 pub(crate) mod matching;
 mod needs;
 mod openapi;

@@ -1,7 +1,6 @@
 //! `/api/v1/organizations`: the agencies that run services. Admins maintain them; staff read
 //! them; a provider sees only its own (others answer 404, as if absent).
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::Connection;
@@ -16,6 +15,7 @@ use crate::domain::organization::{
 };
 use crate::error::ApiError;
 use crate::json::ValidJson;
+use crate::routes::idempotency::{CreateJson, create_once};
 use crate::startup::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -45,23 +45,26 @@ impl From<OrganizationRow> for OrganizationResponse {
     }
 }
 
+/// `POST /api/v1/organizations`; with an `Idempotency-Key`, a retry gets the first answer.
 pub async fn create(
     _: Signed,
     state: web::Data<AppState>,
-    body: ValidJson<OrganizationInput>,
+    body: CreateJson<OrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = NewOrganization::parse(body.0, false)?;
-    let row = state
+    let CreateJson { body, key } = body;
+    let new = NewOrganization::parse(body, false)?;
+    let created = state
         .db(move |conn| {
-            conn.transaction(|conn| Ok(organizations::insert(conn, Uuid::new_v4(), &new)?))
+            create_once(conn, key.as_ref(), |conn| {
+                let row = organizations::insert(conn, Uuid::new_v4(), &new)?;
+                Ok((
+                    format!("/api/v1/organizations/{}", row.id),
+                    OrganizationResponse::from(row),
+                ))
+            })
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/organizations/{}", row.id),
-        ))
-        .json(OrganizationResponse::from(row)))
+    Ok(created.into_response())
 }
 
 pub async fn get(

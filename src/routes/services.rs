@@ -2,16 +2,17 @@
 //! own organization's; staff read them. Confidential locations are shown only as their front
 //! door (city, region, country); street and coordinates leave only through an audited reveal.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveTime, Utc};
-use diesel::Connection;
+use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Page, PageRequest};
 use crate::auth::{Credential, Principal, Role, Scope, Signed};
+use crate::boundaries::Boundaries;
+use crate::crypto::DataKey;
 use crate::db::services::{self, LocationRow, ServiceRecord};
 use crate::db::{audit, organizations};
 use crate::domain::FieldError;
@@ -23,6 +24,7 @@ use crate::domain::service::{
 };
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, ValidJson};
+use crate::routes::idempotency::{CreateJson, create_once};
 use crate::startup::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -210,45 +212,96 @@ pub async fn write(
     state
         .db(move |conn| {
             conn.transaction(|conn| {
-                if replace && services::lock_visible(conn, id, only)?.is_none() {
-                    return Err(ApiError::NotFound);
-                }
-                let org = organizations::find_for_update(conn, new.organization_id)?
-                    .filter(|org| only.is_none_or(|own| own == org.id))
-                    .ok_or_else(unknown_organization)?;
                 if replace {
-                    let kept = match (missing_location, &new.location) {
-                        (MissingLocation::Keep, None) => services::location_of(conn, id)?,
-                        _ => None,
-                    };
-                    services::replace(conn, id, &new, org.demo, &key, boundaries)?;
-                    if let Some(row) = kept {
-                        services::restore_location(conn, &row)?;
-                    }
+                    replace_in(conn, &key, boundaries, only, id, &new, missing_location)
                 } else {
-                    services::insert(conn, id, &new, org.demo, &key, boundaries)?;
+                    insert_in(conn, &key, boundaries, only, id, &new)
                 }
-                services::find(conn, id)?.ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("service {id} vanished after write"))
-                })
             })
         })
         .await
 }
 
+/// The organization a service is written for, locked against deletion until the write
+/// commits: for providers (`only`) it must be their own.
+fn organization_for(
+    conn: &mut PgConnection,
+    only: Option<Uuid>,
+    new: &NewService,
+) -> Result<organizations::OrganizationRow, ApiError> {
+    organizations::find_for_update(conn, new.organization_id)?
+        .filter(|org| only.is_none_or(|own| own == org.id))
+        .ok_or_else(unknown_organization)
+}
+
+fn read_back(conn: &mut PgConnection, id: Uuid) -> Result<ServiceRecord, ApiError> {
+    services::find(conn, id)?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("service {id} vanished after write")))
+}
+
+/// Inserts a new service in the caller's transaction and reads it back.
+fn insert_in(
+    conn: &mut PgConnection,
+    key: &DataKey,
+    boundaries: &Boundaries,
+    only: Option<Uuid>,
+    id: Uuid,
+    new: &NewService,
+) -> Result<ServiceRecord, ApiError> {
+    let org = organization_for(conn, only, new)?;
+    services::insert(conn, id, new, org.demo, key, boundaries)?;
+    read_back(conn, id)
+}
+
+/// Replaces service `id` in the caller's transaction and reads it back.
+fn replace_in(
+    conn: &mut PgConnection,
+    key: &DataKey,
+    boundaries: &Boundaries,
+    only: Option<Uuid>,
+    id: Uuid,
+    new: &NewService,
+    missing_location: MissingLocation,
+) -> Result<ServiceRecord, ApiError> {
+    if services::lock_visible(conn, id, only)?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let org = organization_for(conn, only, new)?;
+    let kept = match (missing_location, &new.location) {
+        (MissingLocation::Keep, None) => services::location_of(conn, id)?,
+        _ => None,
+    };
+    services::replace(conn, id, new, org.demo, key, boundaries)?;
+    if let Some(row) = kept {
+        services::restore_location(conn, &row)?;
+    }
+    read_back(conn, id)
+}
+
+/// `POST /api/v1/services`; with an `Idempotency-Key`, a retry gets the first answer.
 pub async fn create(
     Signed(caller): Signed,
     state: web::Data<AppState>,
-    body: ValidJson<ServiceInput, GEOMETRY_LIMIT>,
+    body: CreateJson<ServiceInput, GEOMETRY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = NewService::parse(body.0, state.boundaries, Utc::now())?;
+    let CreateJson { body, key } = body;
+    let new = NewService::parse(body, state.boundaries, Utc::now())?;
     let id = Uuid::new_v4();
     let only = caller.scope().organization();
-    let response =
-        ServiceResponse::from(write(&state, only, id, new, false, MissingLocation::Remove).await?);
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/services/{id}")))
-        .json(response))
+    let data_key = state.data_key.current().clone();
+    let boundaries = state.boundaries;
+    let created = state
+        .db(move |conn| {
+            create_once(conn, key.as_ref(), |conn| {
+                let record = insert_in(conn, &data_key, boundaries, only, id, &new)?;
+                Ok((
+                    format!("/api/v1/services/{id}"),
+                    ServiceResponse::from(record),
+                ))
+            })
+        })
+        .await?;
+    Ok(created.into_response())
 }
 
 pub async fn replace(

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod health;
 mod helpers;
+mod idempotency;
 mod matching;
 mod migrations;
 mod openapi;

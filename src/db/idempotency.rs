@@ -1,0 +1,71 @@
+//! The first answers to create requests sent with an `Idempotency-Key` (SAFETY.md rule 18).
+//! Both functions run in the create's own transaction, so an answer is kept exactly when what
+//! it reports was committed.
+
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use uuid::Uuid;
+
+use super::schema::idempotency_key as keys;
+
+/// How long a key is remembered; after that it may be used again.
+pub const KEEP_HOURS: i32 = 24;
+
+/// A key's earlier use: which request it came with, and what that request was answered.
+#[derive(Debug, Queryable)]
+pub struct Stored {
+    pub request_hash: Vec<u8>,
+    /// `None` only while the first request's transaction is still writing its answer.
+    pub status: Option<i16>,
+    pub location: Option<String>,
+    pub body: Option<Vec<u8>>,
+}
+
+/// Claims `key_hash` for `owner`. `None`: the key is new (or its day is over), and the caller
+/// goes on with its write and then [`record`]s the answer. `Some`: an earlier request that
+/// committed used it. A concurrent request with the same key waits here until the first one
+/// commits or rolls back (the primary key's uniqueness check), so only one of them writes.
+pub fn claim(
+    conn: &mut PgConnection,
+    owner: Uuid,
+    key_hash: &[u8],
+    request_hash: &[u8],
+) -> QueryResult<Option<Stored>> {
+    let expired = format!("created_at < now() - interval '{KEEP_HOURS} hours'");
+    diesel::delete(keys::table.filter(diesel::dsl::sql::<Bool>(&expired))).execute(conn)?;
+    let claimed = diesel::insert_into(keys::table)
+        .values((
+            keys::owner_id.eq(owner),
+            keys::key_hash.eq(key_hash),
+            keys::request_hash.eq(request_hash),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    if claimed == 1 {
+        return Ok(None);
+    }
+    keys::table
+        .find((owner, key_hash))
+        .select((keys::request_hash, keys::status, keys::location, keys::body))
+        .first(conn)
+        .optional()
+}
+
+/// Keeps the answer to the request that claimed the key.
+pub fn record(
+    conn: &mut PgConnection,
+    owner: Uuid,
+    key_hash: &[u8],
+    status: i16,
+    location: &str,
+    body: &[u8],
+) -> QueryResult<()> {
+    diesel::update(keys::table.find((owner, key_hash)))
+        .set((
+            keys::status.eq(status),
+            keys::location.eq(location),
+            keys::body.eq(body),
+        ))
+        .execute(conn)
+        .map(drop)
+}

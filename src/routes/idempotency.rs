@@ -1,0 +1,178 @@
+//! `Idempotency-Key` on the routes that create (SAFETY.md rule 18): a create sent again with
+//! the same key gets the first answer, not a second copy of what it made, and the same key
+//! with another request gets 422. Keys belong to their caller (the API token, or the
+//! signed-in user), are kept only as hashes, and are remembered for a day.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use diesel::{Connection, PgConnection};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::auth::{Caller, Credential};
+use crate::db::idempotency::{self, Stored};
+use crate::domain::FieldError;
+use crate::error::ApiError;
+use crate::json::{DEFAULT_LIMIT, json_body};
+
+pub const HEADER: &str = "Idempotency-Key";
+/// Set on an answer that repeats an earlier one.
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+/// Room for a UUID, a ULID or any client's own scheme.
+const LONGEST_KEY: usize = 255;
+
+/// A create route's JSON body (as [`crate::json::ValidJson`] reads it), with the request's
+/// idempotency key when it sent one.
+pub struct CreateJson<T, const LIMIT: usize = DEFAULT_LIMIT> {
+    pub body: T,
+    pub key: Option<IdempotencyKey>,
+}
+
+/// A request's key, as hashes, and whose it is.
+pub struct IdempotencyKey {
+    owner: Uuid,
+    key_hash: Vec<u8>,
+    /// Of the method, path and body: what "the same request" means.
+    request_hash: Vec<u8>,
+}
+
+fn invalid_key(message: &str) -> ApiError {
+    ApiError::Invalid(FieldError::new("invalid_header", HEADER, message))
+}
+
+/// The key's hash, if the request sent one: 1 to 255 printable ASCII characters.
+fn key_hash(req: &HttpRequest) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    let key = value.as_bytes();
+    if key.is_empty() || key.len() > LONGEST_KEY || !key.iter().all(|b| (b' '..=b'~').contains(b)) {
+        return Err(invalid_key(
+            "must be 1 to 255 printable ASCII characters, such as a UUID",
+        ));
+    }
+    Ok(Some(Sha256::digest(key).to_vec()))
+}
+
+/// Whose keys these are: the token's, or the user's across their sessions (a retry may come
+/// after signing in again).
+fn owner(req: &HttpRequest) -> Option<Uuid> {
+    let extensions = req.extensions();
+    let principal = extensions.get::<Caller>()?.0.as_ref()?;
+    Some(match principal.credential {
+        Credential::ApiToken { token_id } => token_id,
+        Credential::Session { user_id, .. } => user_id,
+    })
+}
+
+impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for CreateJson<T, LIMIT> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let key = key_hash(req);
+        let owner = owner(req);
+        let line = format!("{} {}\n", req.method(), req.path());
+        let body = json_body::<T>(req, payload, LIMIT);
+        Box::pin(async move {
+            let key = key?;
+            let (body, bytes) = body.await?;
+            let key = key.zip(owner).map(|(key_hash, owner)| IdempotencyKey {
+                owner,
+                key_hash,
+                request_hash: Sha256::new()
+                    .chain_update(line.as_bytes())
+                    .chain_update(&bytes)
+                    .finalize()
+                    .to_vec(),
+            });
+            Ok(CreateJson { body, key })
+        })
+    }
+}
+
+/// A create's answer: 201 with the new object's path and JSON, made now or repeated.
+pub struct Created {
+    status: StatusCode,
+    location: String,
+    body: Vec<u8>,
+    replayed: bool,
+}
+
+impl Created {
+    pub fn into_response(self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response
+            .insert_header((header::LOCATION, self.location))
+            .insert_header(ContentType::json());
+        if self.replayed {
+            response.insert_header((REPLAYED_HEADER, "true"));
+        }
+        response.body(self.body)
+    }
+}
+
+impl IdempotencyKey {
+    /// The earlier answer, if this is the request that earned it.
+    fn replay(&self, earlier: Stored) -> Result<Created, ApiError> {
+        if earlier.request_hash != self.request_hash {
+            return Err(ApiError::Invalid(FieldError::new(
+                "idempotency_key_reused",
+                HEADER,
+                "this key came with a different request; use a new key for a new request",
+            )));
+        }
+        match (earlier.status, earlier.body) {
+            (Some(status), Some(body)) => Ok(Created {
+                status: u16::try_from(status)
+                    .ok()
+                    .and_then(|s| StatusCode::from_u16(s).ok())
+                    .unwrap_or(StatusCode::CREATED),
+                location: earlier.location.unwrap_or_default(),
+                body,
+                replayed: true,
+            }),
+            // Committed keys always have their answer; this would be a key mid-write.
+            _ => Err(ApiError::Conflict(
+                "a request with this Idempotency-Key is still being processed".into(),
+            )),
+        }
+    }
+}
+
+/// Runs `create` (which returns the new object's path and its answer) in one transaction
+/// with the key's claim and record, unless the key names an earlier create: then nothing is
+/// written and that create's answer comes back.
+pub fn create_once<A: Serialize>(
+    conn: &mut PgConnection,
+    key: Option<&IdempotencyKey>,
+    create: impl FnOnce(&mut PgConnection) -> Result<(String, A), ApiError>,
+) -> Result<Created, ApiError> {
+    conn.transaction(|conn| {
+        if let Some(key) = key
+            && let Some(earlier) =
+                idempotency::claim(conn, key.owner, &key.key_hash, &key.request_hash)?
+        {
+            return key.replay(earlier);
+        }
+        let (location, answer) = create(conn)?;
+        let body = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(e.into()))?;
+        if let Some(key) = key {
+            let status = StatusCode::CREATED.as_u16() as i16;
+            idempotency::record(conn, key.owner, &key.key_hash, status, &location, &body)?;
+        }
+        Ok(Created {
+            status: StatusCode::CREATED,
+            location,
+            body,
+            replayed: false,
+        })
+    })
+}
