@@ -207,8 +207,13 @@ async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
                 state.throttles.anonymous(ip)?;
                 return Err(ApiError::Unauthorized);
             }
-            // Postgres is away: public routes (matching) still serve, as to an anonymous caller.
-            Err(ApiError::Unavailable(_)) if access == Some(Access::Public) => None,
+            // Postgres is away: public routes (matching) still serve, as to an anonymous
+            // caller, within the anonymous allowance (credentials that cannot be checked must
+            // not be a way around it).
+            Err(ApiError::Unavailable(_)) if access == Some(Access::Public) => {
+                state.throttles.anonymous(ip)?;
+                None
+            }
             Err(e) => return Err(e),
         },
     };

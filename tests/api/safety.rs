@@ -117,6 +117,29 @@ async fn anonymous_clients_over_the_limit_get_429_with_retry_after() {
     assert_eq!(res.status, StatusCode::OK);
 }
 
+/// With Postgres away, credentials cannot be checked, and public routes serve the caller as
+/// anonymous: within the anonymous allowance, whatever token it sends.
+#[tokio::test]
+async fn unverifiable_credentials_do_not_lift_the_limit_while_postgres_is_away() {
+    let app = spawn_app_with(TestDb::new(), |s| s.rate_limit_per_minute = 3).await;
+    app.wait_for_index().await;
+    app.db.drop_now();
+    let body = json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]});
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let res = app
+            .send(
+                Method::POST,
+                "/api/v1/match",
+                Some("hvn_not_checked"),
+                Some(&body),
+            )
+            .await;
+        statuses.push(res.status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+}
+
 /// The survivor page over the limit (everyone behind a shelter's one address shares it) is a
 /// page in the person's language saying to wait, with the safety headers, never a JSON error.
 #[tokio::test]
