@@ -119,7 +119,21 @@ impl ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        ApiError::Internal(e.into())
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            // The connection broke, or Postgres cancelled a statement that ran or waited for
+            // a lock too long (the request pool bounds both): try again, not a bug.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => ApiError::Unavailable(e.into()),
+            Error::DatabaseError(_, info)
+                if info.message().starts_with("canceling statement due to") =>
+            {
+                ApiError::Unavailable(e.into())
+            }
+            _ => ApiError::Internal(e.into()),
+        }
     }
 }
 

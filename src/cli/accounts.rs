@@ -78,7 +78,7 @@ fn check_organization(
 }
 
 pub fn token(url: &DatabaseUrl, action: &TokenCommand) -> anyhow::Result<()> {
-    let pool = db::prepare(url, 1)?;
+    let pool = db::prepare_job(url)?;
     let mut conn = pool.get()?;
     match action {
         TokenCommand::Create { role, org, label } => {
@@ -134,7 +134,7 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
                 anyhow::bail!("--email must be an email address");
             }
             let role = Role::from(*role);
-            let pool = db::prepare(url, 1)?;
+            let pool = db::prepare_job(url)?;
             let mut conn = pool.get()?;
             check_organization(&mut conn, role, *org, false)?;
             if accounts::find_user_by_email(&mut conn, &email)?.is_some() {
@@ -158,7 +158,7 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { email } => {
             let email = normalize_email(email);
-            let pool = db::prepare(url, 1)?;
+            let pool = db::prepare_job(url)?;
             let mut conn = pool.get()?;
             let disabled = diesel::Connection::transaction(&mut *conn, |conn| {
                 accounts::disable_user(conn, &email)

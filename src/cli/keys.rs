@@ -29,7 +29,7 @@ pub fn run(url: &DatabaseUrl, source: &DataKeySource, action: &KeysCommand) -> a
     if !path.exists() {
         anyhow::bail!("no key file at {}", path.display());
     }
-    let pool = db::prepare(url, 1)?;
+    let pool = db::prepare_job(url)?;
     let mut conn = pool.get()?;
     match action {
         KeysCommand::Rotate => {

@@ -176,7 +176,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Seed { dataset } => {
             let key = cli.data_key_source().load()?;
-            let pool = db::prepare(&url, 1)?;
+            let pool = db::prepare_job(&url)?;
             let mut conn = pool.get()?;
             let datasets: &[Dataset] = match dataset {
                 SeedDataset::Demo => &[Dataset::Hotlines, Dataset::Demo],
@@ -265,7 +265,7 @@ fn import_services(
     let opened = std::fs::File::open(file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
-    let pool = db::prepare(url, 1)?;
+    let pool = db::prepare_job(url)?;
     let mut conn = pool.get()?;
     let started = std::time::Instant::now();
     let bar = indicatif::ProgressBar::new(size);

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::DatabaseUrl;
@@ -99,12 +99,42 @@ pub fn run_migrations(conn: &mut PgConnection, url: &DatabaseUrl) -> Result<usiz
         })
 }
 
+/// How long one statement of a request may run, and how long it may wait for a lock, before
+/// Postgres cancels it and the request answers 503 (SAFETY.md rule 19: never hang).
+const STATEMENT_TIMEOUT: &str = "5s";
+const LOCK_TIMEOUT: &str = "2s";
+
+/// Bounds every statement on a request's connection.
+#[derive(Debug)]
+struct RequestTimeouts;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for RequestTimeouts {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "SET statement_timeout = '{STATEMENT_TIMEOUT}'; SET lock_timeout = '{LOCK_TIMEOUT}'"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The pool requests are served from: at most `size` connections, a checkout waits at most
+/// [`CHECKOUT_TIMEOUT`], and each statement is bounded ([`STATEMENT_TIMEOUT`], [`LOCK_TIMEOUT`]).
 pub fn pool(url: &DatabaseUrl, size: u32) -> Result<DbPool, DbSetupError> {
-    Pool::builder()
+    build_pool(url, size, true)
+}
+
+fn build_pool(url: &DatabaseUrl, size: u32, bounded: bool) -> Result<DbPool, DbSetupError> {
+    let builder = Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(CHECKOUT_TIMEOUT)
-        .test_on_check_out(true)
+        .test_on_check_out(true);
+    let builder = if bounded {
+        builder.connection_customizer(Box::new(RequestTimeouts))
+    } else {
+        builder
+    };
+    builder
         .build(ConnectionManager::new(url.expose()))
         .map_err(|e| DbSetupError::Unreachable {
             target: url.host_and_port(),
@@ -112,15 +142,29 @@ pub fn pool(url: &DatabaseUrl, size: u32) -> Result<DbPool, DbSetupError> {
         })
 }
 
-/// Creates the database if needed, applies migrations, and opens a pool.
-pub fn prepare(url: &DatabaseUrl, pool_size: u32) -> Result<DbPool, DbSetupError> {
+/// Creates the database if needed and applies migrations.
+fn ensure_migrated(url: &DatabaseUrl) -> Result<(), DbSetupError> {
     ensure_database(url)?;
     let mut conn = connect(url)?;
     let applied = run_migrations(&mut conn, url)?;
     if applied > 0 {
         tracing::info!(applied, "applied migrations");
     }
+    Ok(())
+}
+
+/// Creates the database if needed, applies migrations, and opens the pool requests are
+/// served from.
+pub fn prepare(url: &DatabaseUrl, pool_size: u32) -> Result<DbPool, DbSetupError> {
+    ensure_migrated(url)?;
     pool(url, pool_size)
+}
+
+/// As [`prepare`], with one connection whose statements may run as long as they need: for
+/// the command line's jobs (an import, a key rotation).
+pub fn prepare_job(url: &DatabaseUrl) -> Result<DbPool, DbSetupError> {
+    ensure_migrated(url)?;
+    build_pool(url, 1, false)
 }
 
 pub fn quote_ident(name: &str) -> String {

@@ -5,7 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{
-    Serving, TestDb, client, create_token, open_sockets_on, spawn_app, test_settings,
+    Serving, TestDb, client, create_token, into_response, open_sockets_on, service_body, spawn_app,
+    test_settings,
 };
 
 #[tokio::test]
@@ -124,6 +125,58 @@ async fn readyz_and_match_are_503_until_the_index_has_loaded() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     drop(serving);
+}
+
+/// A write or read stuck behind a lock answers 503 with Retry-After within seconds, never
+/// hangs, and writes nothing (SAFETY.md rule 19); once the lock is gone, it goes through.
+#[tokio::test]
+async fn requests_stuck_behind_a_lock_answer_503_in_seconds_and_write_nothing() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Locked Out").await;
+    let mut lock = app.db.connect();
+    lock.batch_execute("BEGIN; LOCK TABLE service IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let write = || {
+        app.client
+            .post(app.url("/api/v1/services"))
+            .bearer_auth(&app.admin_token)
+            .json(&service_body(org))
+            .timeout(std::time::Duration::from_secs(30))
+            .send()
+    };
+    let read = || {
+        app.client
+            .get(app.url("/api/v1/services"))
+            .bearer_auth(&app.admin_token)
+            .timeout(std::time::Duration::from_secs(30))
+            .send()
+    };
+    for what in ["write", "read"] {
+        let started = std::time::Instant::now();
+        let res = if what == "write" {
+            write().await
+        } else {
+            read().await
+        };
+        let took = started.elapsed();
+        let res = into_response(res.unwrap_or_else(|e| panic!("{what} hung: {e}"))).await;
+        assert_eq!(
+            res.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{what}: {}",
+            res.body
+        );
+        assert_eq!(res.code(), "service_unavailable", "{what}");
+        assert!(res.headers.contains_key("retry-after"), "{what}");
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "{what} took {took:?}"
+        );
+    }
+    lock.batch_execute("COMMIT").unwrap();
+    assert_eq!(app.db.count("service"), 0);
+    let res = into_response(write().await.unwrap()).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
 }
 
 #[tokio::test]
