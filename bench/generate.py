@@ -85,7 +85,16 @@ def service(rng, i, zips):
     if rng.random() < 0.2:
         body["eligibility"]["min_age"] = 18
     if rng.random() < 0.7:
-        body["location"] = {"lat": round(lat, 5), "lon": round(lon, 5), "confidential": rng.random() < 0.05,
+        confidential = rng.random() < 0.05
+        site_lat, site_lon = lat, lon
+        if confidential and "center" in coverage[0]:
+            # Haven refuses a confidential site within 5 km of its circle's centre (the
+            # circle would show it): 7 km away, on a bearing from the service number, so
+            # the random stream, and with it the rest of the directory, is as before.
+            bearing = i * 2.399963
+            site_lat = max(-89.9, min(89.9, lat + 7 / 111.2 * math.cos(bearing)))
+            site_lon = lon + 7 / (111.2 * max(0.2, math.cos(math.radians(lat)))) * math.sin(bearing)
+        body["location"] = {"lat": round(site_lat, 5), "lon": round(site_lon, 5), "confidential": confidential,
                             "address": {"city": "Benchville", "region": "US"}}
     if rng.random() < 0.2:
         body["capacity"] = {"available": rng.randint(0, 5), "total": 10}

@@ -48,9 +48,13 @@ export HAVEN_RATE_LIMIT=0
 
 import_s=None
 if [ "${REUSE_DB:-0}" != 1 ] || ! psql -h 127.0.0.1 -U postgres -lqt | cut -d'|' -f1 | grep -qw "$DB"; then
-  if [ ! -s "$DATA/services.jsonl" ]; then
+  # Data made by another version of the generator is made again: Haven's rules may have
+  # changed with it (a confidential site may no longer be its circle's centre).
+  generator=$(sha256sum bench/generate.py | cut -d' ' -f1)
+  if [ ! -s "$DATA/services.jsonl" ] || [ "$(cat "$DATA/generator.sha256" 2>/dev/null)" != "$generator" ]; then
     log "generating $N services"
     python3 bench/generate.py --services "$N" --out "$DATA"
+    echo "$generator" >"$DATA/generator.sha256"
   fi
   log "importing into $DB"
   dropdb -h 127.0.0.1 -U postgres --if-exists --force "$DB"

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::coordinates::CoordinatesInput;
+use super::coordinates::{CoordinatesInput, haversine_km};
 use super::coverage::Coverage;
 use super::eligibility::{Eligibility, EligibilityInput};
 use super::language::{LanguageCode, parse_languages};
@@ -201,6 +201,9 @@ impl NewService {
             .enumerate()
             .map(|(i, c)| Coverage::parse(c, &format!("coverage[{i}]"), boundaries))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(site) = location.as_ref().filter(|l| l.confidential) {
+            keeps_site_hidden(&coverage, site.coordinates)?;
+        }
         let schedules = parse_schedules(input.schedules)?;
         let capacity = input
             .capacity
@@ -229,6 +232,29 @@ impl NewService {
             verified_at: input.verified_at,
         })
     }
+}
+
+/// How far from a confidential site a radius coverage entry's centre must be. Whether a service
+/// comes back for a point shows where its circle is, and so its centre, to within a grid
+/// cell (SAFETY.md rules 2 and 3): a circle centred on the site would show the site.
+pub const CONFIDENTIAL_CENTRE_KM: f64 = 5.0;
+
+/// Refuses radius coverage centred on or near a confidential site.
+fn keeps_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(), FieldError> {
+    for (i, entry) in coverage.iter().enumerate() {
+        if let Coverage::Radius { center, .. } = entry
+            && haversine_km(*center, site) < CONFIDENTIAL_CENTRE_KM
+        {
+            return Err(FieldError::new(
+                "reveals_confidential_location",
+                format!("coverage[{i}].center"),
+                format!(
+                    "is within {CONFIDENTIAL_CENTRE_KM} km of the confidential location, so the coverage would show where it is: centre the radius on the area served (a town or county centre at least {CONFIDENTIAL_CENTRE_KM} km away) or use region coverage"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_phones(input: Vec<PhoneInput>) -> Result<Vec<Phone>, FieldError> {

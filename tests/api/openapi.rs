@@ -149,7 +149,7 @@ async fn the_document_lists_every_api_route_and_the_real_answers_fit_it() {
         json!([{"number": "+1 713 555 0100", "type": "voice", "available_24_7": true}]);
     service["schedules"] = json!([{"days": ["mon", "tue"], "opens_at": "09:00", "closes_at": "17:00", "timezone": "America/Chicago"}]);
     service["capacity"] = json!({"available": 3, "total": 10});
-    service["location"] = json!({"lat": 29.75, "lon": -95.36, "confidential": true,
+    service["location"] = json!({"lat": 29.70, "lon": -95.40, "confidential": true,
         "address": {"street": "1 Quiet Way", "city": "Houston", "region": "TX"}});
     service["coverage"] = json!([
         {"type": "radius", "center": {"lat": 29.76, "lon": -95.37}, "radius_km": 25},

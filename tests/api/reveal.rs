@@ -15,16 +15,16 @@ use crate::helpers::{
 
 const STREET: &str = "417 Quietwater Lane";
 const POSTAL: &str = "77019";
-const LAT: f64 = 29.751_234;
-const LON: f64 = -95.401_234;
+const LAT: f64 = 29.701_234;
+const LON: f64 = -95.421_234;
 
 /// Values that must never appear outside a reveal.
 fn planted() -> [String; 4] {
     [
         STREET.to_string(),
         POSTAL.to_string(),
-        "29.751".to_string(),
-        "95.401".to_string(),
+        "29.701".to_string(),
+        "95.421".to_string(),
     ]
 }
 

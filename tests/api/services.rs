@@ -16,7 +16,7 @@ fn full_service(org: &str) -> Value {
             {"number": "415-555-0142", "type": "voice", "label": "Intake", "available_24_7": true, "languages": ["en", "es"]},
             {"number": "415-555-0143", "type": "text"}
         ],
-        "location": {"lat": 37.7296, "lon": -122.3925, "confidential": true,
+        "location": {"lat": 37.7096, "lon": -122.3825, "confidential": true,
                      "address": {"street": "17 Hidden Orchard Way", "city": "San Francisco", "region": "CA", "postal_code": "94124", "country": "US"}},
         "coverage": [
             {"type": "radius", "center": {"lat": 37.76, "lon": -122.42}, "radius_km": 30},
@@ -94,7 +94,7 @@ async fn a_service_with_every_coverage_type_round_trips() {
     );
     let text = s.to_string();
     assert!(
-        !text.contains("Hidden Orchard") && !text.contains("94124") && !text.contains("37.7296"),
+        !text.contains("Hidden Orchard") && !text.contains("94124") && !text.contains("37.7096"),
         "{text}"
     );
 
@@ -327,4 +327,45 @@ async fn the_demo_directory_loads_once_and_says_it_is_demo() {
             .iter()
             .any(|o| o["demo"] == true)
     );
+}
+
+/// A confidential service's radius coverage must not be centred on its site: which points a
+/// service comes back for shows where its circle is, and so its centre (SAFETY.md rules 2
+/// and 3). A public site may be the centre of its own circle.
+#[tokio::test]
+async fn a_confidential_site_cannot_be_the_centre_of_its_coverage() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Quiet Harbor").await;
+    let site = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
+        "address": {"street": "9 Unlisted Rd", "city": "Houston", "region": "TX"}});
+    let mut body = service_body(org);
+    body["location"] = site.clone();
+    body["coverage"] = json!([
+        {"type": "region", "code": "US-48201"},
+        {"type": "radius", "center": {"lat": 29.77, "lon": -95.38}, "radius_km": 40}
+    ]);
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.code(), "reveals_confidential_location");
+    assert_eq!(res.field(), "coverage[1].center");
+    assert!(!res.body.to_string().contains("29.7612"), "{}", res.body);
+    assert_eq!(app.db.count("service"), 0);
+
+    // Centred on the town it serves, some 6 km away, it is taken; and a replacement may not
+    // move the centre back onto the site.
+    body["coverage"][1]["center"] = json!({"lat": 29.80, "lon": -95.42});
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+    body["coverage"][1]["center"] = json!({"lat": 29.7612, "lon": -95.3702});
+    let res = app
+        .admin(Method::PUT, &format!("/api/v1/services/{id}"), Some(&body))
+        .await;
+    assert_eq!(res.code(), "reveals_confidential_location");
+
+    // A public site at the centre of its own circle is fine.
+    body["location"]["confidential"] = json!(false);
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(app.db.count("service"), 2);
 }
