@@ -48,7 +48,7 @@ pub struct ServiceInput {
     pub verified_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationInput {
     pub lat: f64,
@@ -58,7 +58,7 @@ pub struct LocationInput {
     pub confidential: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
     pub street: Option<String>,
@@ -104,6 +104,22 @@ pub struct Location {
     pub region: Option<String>,
     pub country: Option<String>,
     pub confidential: bool,
+}
+
+// A site as sent: coordinates and street may be a confidential address (SAFETY.md rule 14).
+impl fmt::Debug for LocationInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocationInput")
+            .field("confidential", &self.confidential)
+            .field("address", &"[redacted]")
+            .finish()
+    }
+}
+
+impl fmt::Debug for AddressInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AddressInput([redacted])")
+    }
 }
 
 impl fmt::Debug for Location {

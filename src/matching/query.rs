@@ -1,6 +1,8 @@
 //! `POST /api/v1/match` input: parsed into a [`MatchQuery`] whose location is already
 //! resolved (coordinates, ZIP centroid or region) and, for anonymous callers, coarsened.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use geo::InteriorPoint;
 use serde::{Deserialize, Serialize};
@@ -20,7 +22,7 @@ pub const MAX_LIMIT: usize = 50;
 /// Precision reported for a ZIP centroid: ZCTAs are a few km across in towns.
 const ZIP_PRECISION_KM: f64 = 5.0;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"location": {"lat": 37.76, "lon": -122.42},
     "needs": ["shelter", "legal_aid"], "age": 16, "gender": "female", "languages": ["es"],
@@ -95,7 +97,7 @@ pub fn gender_bit(gender: Gender) -> u8 {
         .map_or(0, |i| 1 << i)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MatchQuery {
     /// Where matching happens: exact for signed-in staff, snapped for anonymous callers.
     pub point: Coordinates,
@@ -114,6 +116,26 @@ pub struct MatchQuery {
     pub open_now: bool,
     pub limit: usize,
     pub now: DateTime<Utc>,
+}
+
+// Where a person is and what they need never reach a log, a panic message or an error report
+// (SAFETY.md rules 6 and 14): a search's `Debug` shows only how it was asked.
+impl fmt::Debug for MatchRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MatchRequest")
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for MatchQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MatchQuery")
+            .field("source", &self.source)
+            .field("precision_km", &self.precision_km)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How queries are resolved on this instance.
@@ -281,6 +303,45 @@ impl MatchQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a person searched for, and where, never shows in `Debug`: not in a log line, a
+    /// panic or an error report. Nor does an address sent with a service.
+    #[test]
+    fn searches_and_addresses_do_not_show_in_debug() {
+        let request: MatchRequest = serde_json::from_value(serde_json::json!({
+            "location": {"lat": 37.761_234, "lon": -122.421_234}, "needs": ["shelter"],
+            "age": 16, "gender": "female", "languages": ["vi"], "require": ["no_id_required"]
+        }))
+        .unwrap();
+        let ctx = QueryContext {
+            zips: ZipCentroids::bundled(),
+            boundaries: Boundaries::bundled(),
+            cell_km: 1.0,
+        };
+        let query = MatchQuery::parse(
+            serde_json::from_value(serde_json::json!({
+                "location": {"lat": 37.761_234, "lon": -122.421_234}, "needs": ["shelter"],
+                "age": 16, "gender": "female"
+            }))
+            .unwrap(),
+            &ctx,
+            true,
+            Utc::now(),
+        )
+        .unwrap();
+        let location: crate::domain::service::LocationInput =
+            serde_json::from_value(serde_json::json!({
+                "lat": 37.761_234, "lon": -122.421_234, "confidential": true,
+                "address": {"street": "17 Hidden Orchard Way", "postal_code": "94124"}
+            }))
+            .unwrap();
+        let shown = format!("{request:?} {query:?} {location:?} {:?}", location.address);
+        for secret in [
+            "37.76", "122.42", "shelter", "16", "female", "vi", "no_id", "Orchard", "94124",
+        ] {
+            assert!(!shown.contains(secret), "{secret} shows in {shown}");
+        }
+    }
 
     #[test]
     fn snapping_is_stable_within_a_cell_and_close() {
