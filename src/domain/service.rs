@@ -256,7 +256,7 @@ impl NewService {
 pub const CONFIDENTIAL_CENTRE_KM: f64 = 5.0;
 
 /// Refuses radius coverage centred on or near a confidential site.
-fn keeps_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(), FieldError> {
+pub fn keeps_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(), FieldError> {
     for (i, entry) in coverage.iter().enumerate() {
         if let Coverage::Radius { center, .. } = entry
             && haversine_km(*center, site) < CONFIDENTIAL_CENTRE_KM

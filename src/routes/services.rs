@@ -12,15 +12,16 @@ use uuid::Uuid;
 use super::{Page, PageRequest};
 use crate::auth::{Credential, Principal, Role, Scope, Signed};
 use crate::boundaries::Boundaries;
-use crate::crypto::DataKey;
+use crate::crypto::{DataKey, DataKeys};
 use crate::db::services::{self, LocationRow, ServiceRecord};
 use crate::db::{audit, organizations};
+use crate::domain::Coordinates;
 use crate::domain::FieldError;
 use crate::domain::eligibility::Eligibility;
 use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{
-    CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput,
+    CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, keeps_site_hidden,
 };
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, ValidJson};
@@ -207,15 +208,15 @@ pub async fn write(
     replace: bool,
     missing_location: MissingLocation,
 ) -> Result<ServiceRecord, ApiError> {
-    let key = state.data_key.current().clone();
+    let keys = state.data_key.clone();
     let boundaries = state.boundaries;
     state
         .db(move |conn| {
             conn.transaction(|conn| {
                 if replace {
-                    replace_in(conn, &key, boundaries, only, id, &new, missing_location)
+                    replace_in(conn, &keys, boundaries, only, id, &new, missing_location)
                 } else {
-                    insert_in(conn, &key, boundaries, only, id, &new)
+                    insert_in(conn, keys.current(), boundaries, only, id, &new)
                 }
             })
         })
@@ -253,10 +254,11 @@ fn insert_in(
     read_back(conn, id)
 }
 
-/// Replaces service `id` in the caller's transaction and reads it back.
+/// Replaces service `id` in the caller's transaction and reads it back. A sealed site kept
+/// (the console cannot show it for editing) is opened to check the new coverage against it.
 fn replace_in(
     conn: &mut PgConnection,
-    key: &DataKey,
+    keys: &DataKeys,
     boundaries: &Boundaries,
     only: Option<Uuid>,
     id: Uuid,
@@ -271,7 +273,15 @@ fn replace_in(
         (MissingLocation::Keep, None) => services::location_of(conn, id)?,
         _ => None,
     };
-    services::replace(conn, id, new, org.demo, key, boundaries)?;
+    if let Some(row) = kept.as_ref().filter(|row| row.confidential) {
+        let site = services::open_location(row, keys)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("kept location of {id}: {e}")))?;
+        let site = Coordinates::new(site.lat, site.lon).map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!("kept location of {id} is out of range"))
+        })?;
+        keeps_site_hidden(&new.coverage, site)?;
+    }
+    services::replace(conn, id, new, org.demo, keys.current(), boundaries)?;
     if let Some(row) = kept {
         services::restore_location(conn, &row)?;
     }

@@ -294,7 +294,27 @@ pub async fn save(
         ))
     });
     let sealed_note = service_id.is_some();
-    let (new, value) = match parsed {
+    let id = service_id.unwrap_or_else(Uuid::new_v4);
+    // What the write itself refuses (an organization not the caller's, coverage that would
+    // show a sealed site) is shown in the editor too, with the text as sent.
+    let outcome = match parsed {
+        Ok((new, value)) => match write(
+            &state,
+            caller.scope().organization(),
+            id,
+            new,
+            service_id.is_some(),
+            MissingLocation::Keep,
+        )
+        .await
+        {
+            Ok(record) => Ok((record, value)),
+            Err(e @ ApiError::Invalid(_)) => Err(e),
+            Err(other) => return Err(other),
+        },
+        Err(e) => Err(e),
+    };
+    let (record, value) = match outcome {
         Ok(ok) => ok,
         Err(e) => {
             let message = match &e {
@@ -318,16 +338,6 @@ pub async fn save(
             ));
         }
     };
-    let id = service_id.unwrap_or_else(Uuid::new_v4);
-    let record = write(
-        &state,
-        caller.scope().organization(),
-        id,
-        new,
-        service_id.is_some(),
-        MissingLocation::Keep,
-    )
-    .await?;
     let saved_at = record.service.updated_at;
     let (value_now, sealed) = editable(record);
     let text = serde_json::to_string_pretty(&value_now).unwrap_or_else(|_| value.to_string());

@@ -369,3 +369,57 @@ async fn a_confidential_site_cannot_be_the_centre_of_its_coverage() {
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     assert_eq!(app.db.count("service"), 2);
 }
+
+/// The console edits a confidential service without showing its sealed site (the site is
+/// kept); coverage moved onto that site is refused there too, in the editor, and nothing
+/// changes.
+#[tokio::test]
+async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Quiet Harbor").await;
+    let mut body = service_body(org);
+    body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
+        "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
+    body["coverage"][0]["center"] = json!({"lat": 29.80, "lon": -95.42});
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+
+    let save = |center: Value| {
+        let mut edited = service_body(org);
+        edited["coverage"][0]["center"] = center;
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("service_id", &id)
+            .append_pair("organization_id", &org.to_string())
+            .append_pair("body", &edited.to_string())
+            .finish();
+        let req = app
+            .client
+            .post(app.url("/console/services/save"))
+            .bearer_auth(&app.admin_token)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form);
+        async move { req.send().await.unwrap() }
+    };
+    let res = save(json!({"lat": 29.762, "lon": -95.371})).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("coverage[0].center") && page.contains("confidential location"),
+        "{page}"
+    );
+    assert!(!page.contains("29.7612"), "{page}");
+    let stored = app
+        .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(stored.body["coverage"][0]["center"]["lat"], 29.8);
+
+    // Elsewhere, the edit is saved and the sealed site is kept.
+    let res = save(json!({"lat": 29.72, "lon": -95.45})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let stored = app
+        .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(stored.body["coverage"][0]["center"]["lat"], 29.72);
+    assert_eq!(stored.body["location"]["confidential"], true);
+}
