@@ -592,8 +592,9 @@ pub enum OpenLocationError {
     NotConfidential,
     #[error(transparent)]
     Key(#[from] OpenError),
-    #[error("sealed location does not decode: {0}")]
-    Decode(#[from] serde_json::Error),
+    /// Without serde's message, which may quote the plaintext: this error can reach a log.
+    #[error("sealed location does not decode")]
+    Decode,
 }
 
 /// Opens a confidential location's sealed street, postal code and coordinates.
@@ -605,7 +606,7 @@ pub fn open_location(
         return Err(OpenLocationError::NotConfidential);
     };
     let plaintext = keys.open(key_id, sealed, row.id.as_bytes())?;
-    Ok(serde_json::from_slice(&plaintext)?)
+    serde_json::from_slice(&plaintext).map_err(|_| OpenLocationError::Decode)
 }
 
 /// Re-seals every confidential location not sealed by `keys.current()`; returns how many.
@@ -621,7 +622,7 @@ pub fn reseal_all(conn: &mut PgConnection, keys: &DataKeys) -> Result<usize, Res
             .load(conn)?;
         for row in &rows {
             let address = open_location(row, keys)?;
-            let plaintext = serde_json::to_vec(&address).map_err(OpenLocationError::from)?;
+            let plaintext = serde_json::to_vec(&address).map_err(|_| OpenLocationError::Decode)?;
             let sealed = current.seal(&plaintext, row.id.as_bytes());
             diesel::update(location::table.find(row.id))
                 .set((

@@ -274,8 +274,7 @@ fn replace_in(
         _ => None,
     };
     if let Some(row) = kept.as_ref().filter(|row| row.confidential) {
-        let site = services::open_location(row, keys)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("kept location of {id}: {e}")))?;
+        let site = services::open_location(row, keys).map_err(|e| ApiError::Internal(e.into()))?;
         let site = Coordinates::new(site.lat, site.lon).map_err(|_| {
             ApiError::Internal(anyhow::anyhow!("kept location of {id} is out of range"))
         })?;
