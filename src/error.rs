@@ -68,7 +68,7 @@ pub(crate) struct Body<'a> {
 }
 
 /// How long a client should wait before retrying a 503.
-pub const RETRY_AFTER_SECONDS: &str = "5";
+const RETRY_AFTER_SECONDS: &str = "5";
 
 impl ApiError {
     pub fn code(&self) -> &str {
@@ -88,6 +88,20 @@ impl ApiError {
                 "service_unavailable"
             }
             ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The `Retry-After` this refusal carries (429 and 503), whether it is answered as JSON
+    /// or as a page.
+    pub fn retry_after(&self) -> Option<HeaderValue> {
+        match self {
+            ApiError::TooManyRequests { retry_after_secs } => {
+                Some(HeaderValue::from((*retry_after_secs).max(1)))
+            }
+            _ if self.status_code() == StatusCode::SERVICE_UNAVAILABLE => {
+                Some(HeaderValue::from_static(RETRY_AFTER_SECONDS))
+            }
+            _ => None,
         }
     }
 
@@ -189,14 +203,8 @@ impl ResponseError for ApiError {
             _ => None,
         };
         let mut response = HttpResponse::build(self.status_code());
-        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECONDS),
-            ));
-        }
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
-            response.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, seconds));
         }
         if matches!(self, ApiError::Unauthorized) {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));

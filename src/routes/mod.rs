@@ -170,10 +170,10 @@ pub async fn gate(
             Ok(req.into_response(response).map_into_right_body())
         }
         // A person on the survivor page gets a page saying to wait, not a JSON error.
-        Err(ApiError::TooManyRequests { retry_after_secs }) if pages::is_lookup(req.path()) => {
+        Err(e @ ApiError::TooManyRequests { .. }) if pages::is_lookup(req.path()) => {
             let response = match req.app_data::<web::Data<AppState>>() {
-                Some(state) => pages::throttled(req.request(), state, retry_after_secs),
-                None => ApiError::TooManyRequests { retry_after_secs }.error_response(),
+                Some(state) => pages::throttled(req.request(), state, &e),
+                None => e.error_response(),
             };
             Ok(req.into_response(response).map_into_right_body())
         }

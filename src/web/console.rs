@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::results::{age, card};
 use super::text::{EN, Lang};
-use super::{FORM_LIMIT, Form, coverage_map, layout, page, retry_later};
+use super::{FORM_LIMIT, Form, coverage_map, layout, page, refusal_page};
 use crate::auth::{Caller, Principal, Role, Signed};
 use crate::db::services as service_rows;
 use crate::domain::FieldError;
@@ -388,8 +388,8 @@ pub async fn sign_in_post(
                 sign_in_form(Some("Email or password is wrong.")),
             ),
         )),
-        Err(ApiError::SignInBusy) => Ok(retry_later(page(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Err(e @ ApiError::SignInBusy) => Ok(refusal_page(
+            &e,
             console_page(
                 &state,
                 None,
@@ -397,7 +397,7 @@ pub async fn sign_in_post(
                     "Many people are signing in at once. Try again in a few seconds.",
                 )),
             ),
-        ))),
+        )),
         Err(ApiError::TooManyRequests { retry_after_secs }) => Ok(page(
             StatusCode::TOO_MANY_REQUESTS,
             console_page(
@@ -436,25 +436,25 @@ pub async fn search(
         .map_err(ApiError::Invalid)
         .and_then(|request| prepare(&state, request, true));
     // The form again, as sent, with what stopped the search.
-    let refused = |status, message: &str| {
+    let refused = |error: &ApiError, message: &str| {
         let body = html! {
             h1 { "Find services" }
             p class="error" role="alert" { (message) }
             (search_form(Some(&form)))
         };
-        signed_page(&state, &caller, status, body)
+        refusal_page(error, console_page(&state, Some(&caller), body))
     };
     let (snapshot, query) = match attempt {
         Ok(prepared) => prepared,
         Err(ApiError::Invalid(e)) => {
             let message = format!("{}: {}", e.field, e.message);
-            return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &message));
+            return Ok(refused(&ApiError::Invalid(e), &message));
         }
-        Err(ApiError::IndexLoading) => {
-            return Ok(retry_later(refused(
-                StatusCode::SERVICE_UNAVAILABLE,
+        Err(e @ ApiError::IndexLoading) => {
+            return Ok(refused(
+                &e,
                 "The directory is still loading after a restart. Try again in a few seconds.",
-            )));
+            ));
         }
         Err(e) => return Err(e),
     };

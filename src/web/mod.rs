@@ -16,13 +16,13 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use maud::{Markup, html};
 use serde_json::json;
 
 use crate::domain::FieldError;
 use crate::domain::need::Need;
-use crate::error::{ApiError, RETRY_AFTER_SECONDS};
+use crate::error::ApiError;
 use crate::json::read_body;
 use crate::matching::query::MatchRequest;
 use crate::matching::regions::RegionLocator;
@@ -57,12 +57,13 @@ pub(crate) fn page(status: StatusCode, markup: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
-/// A 503 page, with the `Retry-After` the API's 503s carry.
-pub(crate) fn retry_later(mut response: HttpResponse) -> HttpResponse {
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
-    );
+/// A page answering a refusal (`error`) the API would answer as JSON: the same status and
+/// `Retry-After`, the page's own words.
+pub(crate) fn refusal_page(error: &ApiError, markup: Markup) -> HttpResponse {
+    let mut response = page(error.status_code(), markup);
+    if let Some(seconds) = error.retry_after() {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds);
+    }
     response
 }
 
@@ -291,22 +292,11 @@ pub(crate) fn is_lookup(path: &str) -> bool {
     matches!(path, "/" | "/es/")
 }
 
-/// The survivor page's answer to a client over the anonymous rate limit (429), in its language.
-pub(crate) fn throttled(
-    req: &HttpRequest,
-    state: &AppState,
-    retry_after_secs: u64,
-) -> HttpResponse {
+/// The survivor page's answer to a client over the anonymous rate limit (`throttled`, a 429),
+/// in its language.
+pub(crate) fn throttled(req: &HttpRequest, state: &AppState, throttled: &ApiError) -> HttpResponse {
     let lang = lang_of(req);
-    let mut response = page(
-        StatusCode::TOO_MANY_REQUESTS,
-        refused(state, lang, lang.text().throttled, None),
-    );
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        header::HeaderValue::from(retry_after_secs.max(1)),
-    );
-    response
+    refusal_page(throttled, refused(state, lang, lang.text().throttled, None))
 }
 
 /// `POST /` and `POST /es/`: the results, on the same URL and under the same title as the form,
@@ -332,11 +322,11 @@ pub async fn lookup_results(
                 refused(&state, lang, &message, Some(&form)),
             ));
         }
-        Err(ApiError::IndexLoading) => {
-            return Ok(retry_later(page(
-                StatusCode::SERVICE_UNAVAILABLE,
+        Err(e @ ApiError::IndexLoading) => {
+            return Ok(refusal_page(
+                &e,
                 refused(&state, lang, t.starting, Some(&form)),
-            )));
+            ));
         }
         Err(e) => return Err(e),
     };
