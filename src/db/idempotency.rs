@@ -11,12 +11,11 @@ use super::schema::idempotency_key as keys;
 /// How long a key is remembered; after that it may be used again.
 pub const KEEP_HOURS: i32 = 24;
 
-/// A key's earlier use: which request it came with, and what that request was answered.
+/// A key's earlier use: which request it came with, and the 201 it was answered.
 #[derive(Debug, Queryable)]
 pub struct Stored {
     pub request_hash: Vec<u8>,
-    /// `None` only while the first request's transaction is still writing its answer.
-    pub status: Option<i16>,
+    /// `None` (both) only while the first request's transaction is still writing its answer.
     pub location: Option<String>,
     pub body: Option<Vec<u8>>,
 }
@@ -46,7 +45,7 @@ pub fn claim(
     }
     keys::table
         .find((owner, key_hash))
-        .select((keys::request_hash, keys::status, keys::location, keys::body))
+        .select((keys::request_hash, keys::location, keys::body))
         .first(conn)
         .optional()
 }
@@ -56,16 +55,11 @@ pub fn record(
     conn: &mut PgConnection,
     owner: Uuid,
     key_hash: &[u8],
-    status: i16,
     location: &str,
     body: &[u8],
 ) -> QueryResult<()> {
     diesel::update(keys::table.find((owner, key_hash)))
-        .set((
-            keys::status.eq(status),
-            keys::location.eq(location),
-            keys::body.eq(body),
-        ))
+        .set((keys::location.eq(location), keys::body.eq(body)))
         .execute(conn)
         .map(drop)
 }

@@ -67,7 +67,6 @@ diesel::table! {
         owner_id -> Uuid,
         key_hash -> Bytea,
         request_hash -> Bytea,
-        status -> Nullable<Int2>,
         location -> Nullable<Text>,
         body -> Nullable<Bytea>,
         created_at -> Timestamptz,

@@ -43,10 +43,6 @@ pub struct IdempotencyKey {
     request_hash: Vec<u8>,
 }
 
-fn invalid_key(message: &str) -> ApiError {
-    ApiError::Invalid(FieldError::new("invalid_header", HEADER, message))
-}
-
 /// The key's hash, if the request sent one: 1 to 255 printable ASCII characters.
 fn key_hash(req: &HttpRequest) -> Result<Option<Vec<u8>>, ApiError> {
     let Some(value) = req.headers().get(HEADER) else {
@@ -54,9 +50,11 @@ fn key_hash(req: &HttpRequest) -> Result<Option<Vec<u8>>, ApiError> {
     };
     let key = value.as_bytes();
     if key.is_empty() || key.len() > LONGEST_KEY || !key.iter().all(|b| (b' '..=b'~').contains(b)) {
-        return Err(invalid_key(
+        return Err(ApiError::Invalid(FieldError::new(
+            "invalid_header",
+            HEADER,
             "must be 1 to 255 printable ASCII characters, such as a UUID",
-        ));
+        )));
     }
     Ok(Some(Sha256::digest(key).to_vec()))
 }
@@ -100,7 +98,6 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for CreateJs
 
 /// A create's answer: 201 with the new object's path and JSON, made now or repeated.
 pub struct Created {
-    status: StatusCode,
     location: String,
     body: Vec<u8>,
     replayed: bool,
@@ -108,7 +105,7 @@ pub struct Created {
 
 impl Created {
     pub fn into_response(self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(StatusCode::CREATED);
         response
             .insert_header((header::LOCATION, self.location))
             .insert_header(ContentType::json());
@@ -129,13 +126,9 @@ impl IdempotencyKey {
                 "this key came with a different request; use a new key for a new request",
             )));
         }
-        match (earlier.status, earlier.body) {
-            (Some(status), Some(body)) => Ok(Created {
-                status: u16::try_from(status)
-                    .ok()
-                    .and_then(|s| StatusCode::from_u16(s).ok())
-                    .unwrap_or(StatusCode::CREATED),
-                location: earlier.location.unwrap_or_default(),
+        match (earlier.location, earlier.body) {
+            (Some(location), Some(body)) => Ok(Created {
+                location,
                 body,
                 replayed: true,
             }),
@@ -165,11 +158,9 @@ pub fn create_once<A: Serialize>(
         let (location, answer) = create(conn)?;
         let body = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(e.into()))?;
         if let Some(key) = key {
-            let status = StatusCode::CREATED.as_u16() as i16;
-            idempotency::record(conn, key.owner, &key.key_hash, status, &location, &body)?;
+            idempotency::record(conn, key.owner, &key.key_hash, &location, &body)?;
         }
         Ok(Created {
-            status: StatusCode::CREATED,
             location,
             body,
             replayed: false,
