@@ -13,7 +13,7 @@ use crate::boundaries::Boundaries;
 use crate::client_ip::TrustedProxies;
 use crate::config::Settings;
 use crate::crypto::DataKeys;
-use crate::db::DbPool;
+use crate::db::{DbPool, Outage};
 use crate::error::ApiError;
 use crate::matching::live::{self, Follower, LiveIndex};
 use crate::throttle::Throttles;
@@ -26,6 +26,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; base-uri 'none'; 
 /// What every handler can reach.
 pub struct AppState {
     pub pool: DbPool,
+    /// Whether the pool has just failed to reach Postgres.
+    pub outage: Arc<Outage>,
     pub boundaries: &'static Boundaries,
     pub data_key: DataKeys,
     pub live: Arc<LiveIndex>,
@@ -49,20 +51,41 @@ impl AppState {
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool. A connection that
-    /// cannot be had in time is a 503, not a hang.
+    /// cannot be had in time, or work that outlasts [`DB_DEADLINE`], is a 503, not a hang.
     pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
+        let outage = self.outage.clone();
+        let work = web::block(move || {
+            let mut conn = pool.get().inspect_err(|_| outage.unreachable())?;
+            outage.reached();
             work(&mut conn)
-        })
-        .await?
+        });
+        match tokio::time::timeout(DB_DEADLINE, work).await {
+            Ok(done) => done?,
+            // The blocking thread stays with its connection until the socket gives up; the
+            // caller is answered now. A write's outcome is then unknown: a retry with the
+            // same Idempotency-Key settles it.
+            Err(_) => {
+                self.outage.unreachable();
+                Err(ApiError::Unavailable(anyhow::anyhow!(
+                    "database work outlasted its {DB_DEADLINE:?} deadline"
+                )))
+            }
+        }
     }
 }
+
+/// How long a request's database work may take in all before it answers 503 (SAFETY.md rule
+/// 19). Postgres itself cancels a statement after 5 s and a lock wait after 2 s (`db::pool`);
+/// this bounds what Postgres cannot see: a connection whose network went silent, where a
+/// statement or the pool's check-out test would otherwise wait for TCP to give up, for many
+/// minutes. Longer than a check-out plus one cancelled statement, so that Postgres, which
+/// rolls back cleanly, answers first whenever it can.
+pub const DB_DEADLINE: Duration = Duration::from_secs(9);
 
 /// How long a stopping instance waits for its index follower and its workers to let go of
 /// their database connections.
@@ -85,6 +108,7 @@ impl Application {
         let follower = live::follow(live.clone(), settings.database_url.clone(), boundaries)?;
         let state = web::Data::new(AppState {
             pool,
+            outage: Arc::default(),
             boundaries,
             data_key: settings.data_key.clone(),
             live,

@@ -10,7 +10,8 @@ pub mod schema;
 pub mod services;
 pub mod tokens;
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -140,6 +141,53 @@ fn build_pool(url: &DatabaseUrl, size: u32, bounded: bool) -> Result<DbPool, DbS
             target: url.host_and_port(),
             reason: first_line(e),
         })
+}
+
+/// Remembers, for a few seconds, that the request pool could not reach Postgres, so that what
+/// can do without it (matching for a caller whose credentials cannot be checked) does not
+/// wait out a check-out on every request during an outage.
+#[derive(Debug)]
+pub struct Outage {
+    started: Instant,
+    /// Milliseconds after `started` until which Postgres counts as unreachable; 0: reachable.
+    until_ms: AtomicU64,
+}
+
+/// How long one failure to reach Postgres spares later requests the attempt.
+const OUTAGE_MEMORY: Duration = Duration::from_secs(5);
+
+impl Outage {
+    pub fn new() -> Outage {
+        Outage {
+            started: Instant::now(),
+            until_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// No connection could be had, or the work on one went unanswered.
+    pub fn unreachable(&self) {
+        let until = self.started.elapsed() + OUTAGE_MEMORY;
+        self.until_ms
+            .store(until.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    pub fn reached(&self) {
+        // Read first: every request passes here, and a store would bounce the line between
+        // cores.
+        if self.until_ms.load(Ordering::Relaxed) != 0 {
+            self.until_ms.store(0, Ordering::Relaxed);
+        }
+    }
+
+    pub fn is_recent(&self) -> bool {
+        (self.started.elapsed().as_millis() as u64) < self.until_ms.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Outage {
+    fn default() -> Self {
+        Outage::new()
+    }
 }
 
 /// Creates the database if needed and applies migrations.

@@ -193,6 +193,12 @@ async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
             state.throttles.anonymous(ip)?;
             None
         }
+        // Postgres was just found unreachable: public routes serve at once, as below, rather
+        // than each waiting to find that out again.
+        Some(_) if access == Some(Access::Public) && state.outage.is_recent() => {
+            state.throttles.anonymous(ip)?;
+            None
+        }
         Some(presented) => match auth::resolve(&state, &presented).await {
             Ok(principal) => Some(principal),
             // A stale session cookie must not lock anyone out of the public pages.

@@ -8,6 +8,7 @@ use crate::helpers::{
     Serving, TestDb, client, create_token, into_response, open_sockets_on, service_body, spawn_app,
     test_settings,
 };
+use crate::relay::Relay;
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_postgres_is_up() {
@@ -177,6 +178,96 @@ async fn requests_stuck_behind_a_lock_answer_503_in_seconds_and_write_nothing() 
     assert_eq!(app.db.count("service"), 0);
     let res = into_response(write().await.unwrap()).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+}
+
+/// A network that goes silent (no reset, no refusal: packets just stop) leaves a query, or the
+/// pool's check-out test, waiting on a socket that Postgres never answers, and Postgres cannot
+/// cancel what it never received. Requests still answer 503 within seconds, matching keeps
+/// answering from memory, and everything works again once the network does (rule 19).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_network_to_postgres_answers_503_in_seconds_and_recovers() {
+    let db = TestDb::new();
+    let relay = Relay::start(db.url.host_and_port()).await;
+    let mut relayed = url::Url::parse(db.url.expose()).unwrap();
+    relayed.set_port(Some(relay.port)).unwrap();
+    let relayed = haven::config::DatabaseUrl::parse(relayed.as_str()).unwrap();
+    let mut settings = test_settings(&db);
+    settings.database_url = relayed.clone();
+    let app = Application::build(&settings, haven::db::pool(&relayed, 2).unwrap()).unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let serving = Serving::start(app);
+    let token = create_token(&db, Role::Admin, None);
+    let client = client()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let list = || {
+        client
+            .get(format!("{base}/api/v1/services"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let find = || {
+        client
+            .post(format!("{base}/api/v1/match"))
+            .json(&json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]}))
+            .send()
+    };
+    let mut ready = false;
+    for _ in 0..400 {
+        let up = client.get(format!("{base}/readyz")).send().await.unwrap();
+        if up.status() == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(ready, "the instance never became ready");
+    assert_eq!(list().await.unwrap().status(), StatusCode::OK);
+
+    relay.go_silent();
+    let timed = |request: reqwest::Response, started: std::time::Instant| async move {
+        (into_response(request).await, started.elapsed())
+    };
+    let started = std::time::Instant::now();
+    let (listed, matched) = tokio::join!(
+        async { timed(list().await.expect("the read hung"), started).await },
+        async { timed(find().await.expect("matching hung"), started).await },
+    );
+    let (listed, listed_in) = listed;
+    assert_eq!(
+        listed.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        listed.body
+    );
+    assert_eq!(listed.code(), "service_unavailable");
+    assert!(listed.headers.contains_key("retry-after"));
+    assert!(
+        listed_in < std::time::Duration::from_secs(15),
+        "took {listed_in:?}"
+    );
+    let (matched, matched_in) = matched;
+    assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
+    assert!(
+        matched_in < std::time::Duration::from_secs(3),
+        "matching waited on the database: {matched_in:?}"
+    );
+
+    relay.speak_again();
+    let mut recovered = false;
+    for _ in 0..100 {
+        if list().await.unwrap().status() == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "requests never succeeded again");
+    // The relay closes its connections before the instance stops, so no thread is left
+    // waiting on one.
+    drop(relay);
+    drop(serving);
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod migrations;
 mod openapi;
 mod organizations;
 mod reference;
+mod relay;
 mod reveal;
 mod safety;
 mod services;
