@@ -1,8 +1,9 @@
 //! The one error type of the HTTP API and its JSON envelope:
 //! `{"error": {"code": "...", "message": "...", "field": "..."}}`.
 //!
-//! 4xx bodies say what to fix; 5xx bodies say nothing internal and carry a correlation id, and
-//! the cause is logged once, with that id, where the error is turned into a response.
+//! 4xx bodies say what to fix; 5xx bodies say nothing internal. Every error carries a
+//! correlation id (SAFETY.md rule 14); a 5xx's cause is logged once, with that id, where the
+//! error is turned into a response.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -63,9 +64,14 @@ pub(crate) struct Body<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    correlation_id: Option<String>,
+    /// Names this answer in the server's log: the 5xx line with its cause, and at `debug`
+    /// the request line of any error.
+    correlation_id: &'a str,
 }
+
+/// An error answer's correlation id, left in the response for the request log line.
+#[derive(Debug, Clone)]
+pub struct CorrelationId(pub String);
 
 /// How long a client should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: &str = "5";
@@ -184,20 +190,17 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let correlation_id = match self {
+        let correlation_id = uuid::Uuid::new_v4().simple().to_string();
+        match self {
             // The cause is ours (database, pool, task), never request content.
             ApiError::Unavailable(cause) => {
-                let id = uuid::Uuid::new_v4().simple().to_string();
-                tracing::warn!(correlation_id = %id, error = %format!("{cause:#}"), "request refused: unavailable");
-                Some(id)
+                tracing::warn!(correlation_id = %correlation_id, error = %format!("{cause:#}"), "request refused: unavailable");
             }
             ApiError::Internal(cause) => {
-                let id = uuid::Uuid::new_v4().simple().to_string();
-                tracing::error!(correlation_id = %id, error = %format!("{cause:#}"), "request failed");
-                Some(id)
+                tracing::error!(correlation_id = %correlation_id, error = %format!("{cause:#}"), "request failed");
             }
-            _ => None,
-        };
+            _ => {}
+        }
         let field = match self {
             ApiError::Invalid(e) => Some(e.field.as_str()),
             _ => None,
@@ -209,13 +212,17 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized) {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        response.json(Envelope {
+        let mut response = response.json(Envelope {
             error: Body {
                 code: self.code(),
                 message: self.public_message(),
                 field,
-                correlation_id,
+                correlation_id: &correlation_id,
             },
-        })
+        });
+        response
+            .extensions_mut()
+            .insert(CorrelationId(correlation_id));
+        response
     }
 }

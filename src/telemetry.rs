@@ -9,6 +9,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use tracing_subscriber::EnvFilter;
 
+use crate::error::CorrelationId;
+
 /// `HAVEN_LOG` (or `RUST_LOG`) sets the filter; `HAVEN_LOG_FORMAT=json` switches to JSON lines.
 pub fn init() {
     let filter = std::env::var("HAVEN_LOG")
@@ -43,11 +45,17 @@ pub async fn log_request(
             .request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".into());
+        let correlation = response
+            .response()
+            .extensions()
+            .get::<CorrelationId>()
+            .cloned();
         tracing::debug!(
             method = %method,
             route = %route,
             status = response.status().as_u16(),
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            correlation_id = correlation.as_ref().map(|id| tracing::field::display(&id.0)),
             "request"
         );
     }

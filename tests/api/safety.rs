@@ -353,6 +353,7 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 
     // Anonymous searches: by ZIP, by coordinates, malformed, and with an unknown ZIP.
+    let mut refusals = Vec::new();
     for body in [
         json!({"location": {"postal_code": "11238"}, "needs": ["legal_aid", "immigration_legal"]}).to_string(),
         json!({"location": {"lat": 40.681299, "lon": -73.962788}, "needs": ["counseling"]}).to_string(),
@@ -362,6 +363,9 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
     ] {
         let res = send(Method::POST, "/api/v1/match", None, Some(body)).await;
         assert!(res.status.is_success() || res.status.is_client_error());
+        if let Some(id) = res.body["error"]["correlation_id"].as_str() {
+            refusals.push(id.to_string());
+        }
     }
     let res = send(Method::GET, "/api/v1/services", Some(BAD_TOKEN), None).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
@@ -377,6 +381,14 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
     assert!(text.contains("route=/api/v1/match"), "{text}");
     assert!(text.contains("confidential location revealed"), "{text}");
     assert!(text.contains("TRACE") || text.contains("DEBUG"), "{text}");
+    // A refused search can be found by the correlation id its answer gave the caller.
+    assert_eq!(refusals.len(), 3, "{refusals:?}");
+    for id in &refusals {
+        assert!(
+            text.contains(&format!("correlation_id={id}")),
+            "{id}: {text}"
+        );
+    }
     // ...and none of what people sent.
     let planted = [
         EMAIL,

@@ -3,7 +3,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, service_body, spawn_app};
+use haven::auth::Role;
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, create_token, service_body, spawn_app};
 
 fn assert_nothing_written(app: &TestApp, services: i64, changes: i64) {
     assert_eq!(
@@ -17,6 +20,57 @@ fn assert_nothing_written(app: &TestApp, services: i64, changes: i64) {
         "a coverage row was written"
     );
     assert_eq!(app.db.count("change_log"), changes, "a change was logged");
+}
+
+/// Every error answer, not only a 5xx, carries a correlation id of its own (SAFETY.md rule 14),
+/// so that a caller's report can be matched to the server's line.
+#[tokio::test]
+async fn every_error_answer_carries_its_own_correlation_id() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Refused Often").await;
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let huge = json!({"name": "x", "description": "y".repeat(70 * 1024)});
+    let answers = [
+        app.admin_raw(
+            Method::POST,
+            "/api/v1/match",
+            "application/json",
+            b"{".to_vec(),
+        )
+        .await,
+        app.send(Method::GET, "/api/v1/services", None, None).await,
+        app.send(Method::GET, "/api/v1/audit", Some(&provider), None)
+            .await,
+        app.admin(
+            Method::GET,
+            &format!("/api/v1/services/{}", Uuid::new_v4()),
+            None,
+        )
+        .await,
+        app.send(Method::GET, "/api/v1/match", None, None).await,
+        app.admin(Method::POST, "/api/v1/organizations", Some(&huge))
+            .await,
+        app.admin_raw(Method::POST, "/api/v1/match", "text/plain", b"{}".to_vec())
+            .await,
+        app.find(&json!({"location": {"postal_code": "94110"}, "needs": ["nope"]}))
+            .await,
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status.as_u16()).collect();
+    assert_eq!(statuses, [400, 401, 403, 404, 405, 413, 415, 422]);
+    let ids: std::collections::HashSet<&str> = answers
+        .iter()
+        .map(|a| {
+            let id = a.body["error"]["correlation_id"].as_str().unwrap_or("");
+            assert!(
+                id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{}: {}",
+                a.status,
+                a.body
+            );
+            id
+        })
+        .collect();
+    assert_eq!(ids.len(), answers.len(), "ids are not reused");
 }
 
 #[tokio::test]
