@@ -323,6 +323,7 @@ pub async fn front_door(
     Signed(caller): Signed,
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
+    form.only(&["service_id", "phones", "hours"])?;
     let id = service_id(&form)?;
     let patch = parse_phones(&form.raw("phones")).and_then(|phones| {
         let schedules = parse_hours(&form.raw("hours"))?;
@@ -373,6 +374,7 @@ pub async fn sign_in_post(
     state: web::Data<AppState>,
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
+    form.only(&["email", "password"])?;
     let email = form.get("email").unwrap_or("").to_string();
     let password = form.get("password").unwrap_or("").to_string();
     match sign_in(&state, state.client_ip(&req), &email, password).await {
@@ -551,6 +553,7 @@ pub async fn reveal(
     Signed(caller): Signed,
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
+    form.only(&["service_id", "reason"])?;
     let id = service_id(&form)?;
     let reason = form.get("reason").unwrap_or("");
     let revealed = match reveal_location(&state, &caller, id, reason).await {
@@ -626,6 +629,7 @@ pub async fn capacity(
     Signed(caller): Signed,
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
+    form.only(&["service_id", "available", "total"])?;
     let id = service_id(&form)?;
     let number = |name: &str| {
         form.get(name)

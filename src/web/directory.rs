@@ -109,6 +109,7 @@ pub async fn create_organization(
     Signed(caller): Signed,
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
+    form.only(&["name", "description", "website"])?;
     let input = OrganizationInput {
         name: form.get("name").unwrap_or("").to_string(),
         description: form.get("description").map(str::to_string),
@@ -274,6 +275,16 @@ pub async fn save(
     Signed(caller): Signed,
     ConsoleForm(form): ConsoleForm<GEOMETRY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
+    form.only(&[
+        "service_id",
+        "organization_id",
+        "body",
+        "region",
+        "radius_lat",
+        "radius_lon",
+        "radius_km",
+        "geojson",
+    ])?;
     let service_id = form.get("service_id").and_then(|v| v.parse::<Uuid>().ok());
     let organization_id = form
         .get("organization_id")

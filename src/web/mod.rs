@@ -98,6 +98,22 @@ impl<const LIMIT: usize> FromRequest for Form<LIMIT> {
 }
 
 impl<const LIMIT: usize> Form<LIMIT> {
+    /// Refuses a field the form does not have (SAFETY.md rule 13): none of Haven's pages sends
+    /// one, so it is a mistake or tampering, not something to ignore.
+    pub(crate) fn only(&self, names: &[&str]) -> Result<(), FieldError> {
+        match self
+            .0
+            .iter()
+            .find(|(name, _)| !names.contains(&name.as_str()))
+        {
+            Some((name, _)) => Err(FieldError::invalid(
+                name.as_str(),
+                "is not a field of this form",
+            )),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()

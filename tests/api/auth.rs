@@ -462,6 +462,49 @@ async fn every_route_answers_every_role_as_the_table_says() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The console's write forms refuse a field they do not have, as the API's bodies do (SAFETY.md
+/// rule 13), and write nothing; the same forms without it succeed in the table above.
+#[tokio::test]
+async fn console_write_forms_refuse_unknown_fields_and_write_nothing() {
+    let world = World::new().await;
+    let client = crate::helpers::client()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut failures = Vec::new();
+    for (pattern, who) in [
+        ("/console/sign-in", Who::Anonymous),
+        ("/console/reveal", Who::OwnProvider),
+        ("/console/capacity", Who::OwnProvider),
+        ("/console/front-door", Who::OwnProvider),
+        ("/console/organizations", Who::Admin),
+        ("/console/services/save", Who::Admin),
+    ] {
+        let (path, body) = world.request("POST", pattern, who).await;
+        let Some(Body::Form(form)) = body else {
+            panic!("{pattern} is a form post")
+        };
+        let credential = world.credential(who);
+        let before = (written(&world.app), world.app.db.count("user_session"));
+        let mut req = client
+            .post(world.app.url(&path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("{form}&planted_field=1"));
+        if let Some(credential) = credential {
+            req = req.bearer_auth(credential);
+        }
+        let res = into_response(req.send().await.unwrap()).await;
+        if res.status != StatusCode::UNPROCESSABLE_ENTITY || res.field() != "planted_field" {
+            failures.push(format!("{pattern}: {} {}", res.status, res.body));
+        }
+        // Creating the request's fixtures wrote before `before`; the post itself writes nothing.
+        if (written(&world.app), world.app.db.count("user_session")) != before {
+            failures.push(format!("{pattern} wrote something"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[tokio::test]
 async fn api_tokens_pass_the_same_gate_and_revoked_ones_are_refused() {
     let app = spawn_app().await;
