@@ -87,13 +87,15 @@ def service(rng, i, zips):
     if rng.random() < 0.7:
         confidential = rng.random() < 0.05
         site_lat, site_lon = lat, lon
-        if confidential and "center" in coverage[0]:
-            # Haven refuses a confidential site within 5 km of its circle's centre (the
-            # circle would show it): 7 km away, on a bearing from the service number, so
-            # the random stream, and with it the rest of the directory, is as before.
+        if confidential and coverage[0]["type"] in ("radius", "area"):
+            # Haven refuses a confidential site within 5 km of the middle of its circle or
+            # area (the coverage would show it): 9 km from the centre the coverage is drawn
+            # around (a star's centroid strays from it by up to 1.5 km), on a bearing from the
+            # service number, so the random stream, and with it the rest of the directory, is
+            # as before.
             bearing = i * 2.399963
-            site_lat = max(-89.9, min(89.9, lat + 7 / 111.2 * math.cos(bearing)))
-            site_lon = lon + 7 / (111.2 * max(0.2, math.cos(math.radians(lat)))) * math.sin(bearing)
+            site_lat = max(-89.9, min(89.9, lat + 9 / 111.2 * math.cos(bearing)))
+            site_lon = lon + 9 / (111.2 * max(0.2, math.cos(math.radians(lat)))) * math.sin(bearing)
         body["location"] = {"lat": round(site_lat, 5), "lon": round(site_lon, 5), "confidential": confidential,
                             "address": {"city": "Benchville", "region": "US"}}
     if rng.random() < 0.2:

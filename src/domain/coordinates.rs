@@ -51,6 +51,11 @@ impl Coordinates {
     pub fn to_point(self) -> geo::Point<f64> {
         geo::Point::new(self.lon, self.lat)
     }
+
+    /// The point as `geo` holds it, if it is in range.
+    pub fn from_point(point: geo::Point<f64>) -> Option<Self> {
+        Coordinates::new(point.y(), point.x()).ok()
+    }
 }
 
 /// The point on the unit sphere: straight-line (chord) distances between such points order

@@ -289,6 +289,14 @@ impl Coverage {
 }
 
 impl AreaGeometry {
+    /// Its polygons: one for a Polygon, each part of a MultiPolygon.
+    pub fn parts(&self) -> &[Polygon<f64>] {
+        match self {
+            AreaGeometry::Polygon(p) => std::slice::from_ref(p),
+            AreaGeometry::MultiPolygon(mp) => &mp.0,
+        }
+    }
+
     pub fn to_multi_polygon(&self) -> MultiPolygon<f64> {
         match self {
             AreaGeometry::Polygon(p) => MultiPolygon::new(vec![p.clone()]),

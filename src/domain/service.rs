@@ -3,12 +3,13 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use geo::Centroid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::coordinates::{CoordinatesInput, haversine_km};
-use super::coverage::Coverage;
+use super::coverage::{AreaGeometry, Coverage};
 use super::eligibility::{Eligibility, EligibilityInput};
 use super::language::{LanguageCode, parse_languages};
 use super::need::parse_needs;
@@ -250,22 +251,50 @@ impl NewService {
     }
 }
 
-/// How far from a confidential site a radius coverage entry's centre must be. Whether a service
-/// comes back for a point shows where its circle is, and so its centre, to within a grid
-/// cell (SAFETY.md rules 2 and 3): a circle centred on the site would show the site.
+/// How far from a confidential site the middle of its radius or area coverage must be.
+/// Whether a service comes back for a point shows where its circle or area is, to within a
+/// grid cell, and so its middle (SAFETY.md rules 2 and 3): coverage drawn around the site
+/// would show the site.
 pub const CONFIDENTIAL_CENTRE_KM: f64 = 5.0;
 
-/// Refuses radius coverage centred on or near a confidential site.
+/// Refuses radius coverage centred on or near a confidential site, and area coverage (each
+/// part of a MultiPolygon on its own) whose centroid is.
 pub fn keeps_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(), FieldError> {
+    let near = |point: Coordinates| haversine_km(point, site) < CONFIDENTIAL_CENTRE_KM;
     for (i, entry) in coverage.iter().enumerate() {
-        if let Coverage::Radius { center, .. } = entry
-            && haversine_km(*center, site) < CONFIDENTIAL_CENTRE_KM
-        {
+        let revealing = match entry {
+            Coverage::Radius { center, .. } => near(*center).then(|| {
+                (
+                    format!("coverage[{i}].center"),
+                    "centre the radius on the area served (a town or county centre at least that far away) or use region coverage",
+                )
+            }),
+            Coverage::Area { geometry } => geometry
+                .parts()
+                .iter()
+                .position(|part| {
+                    part.centroid()
+                        .and_then(Coordinates::from_point)
+                        .is_some_and(near)
+                })
+                .map(|k| {
+                    let part = match geometry {
+                        AreaGeometry::Polygon(_) => String::new(),
+                        AreaGeometry::MultiPolygon(_) => format!(".coordinates[{k}]"),
+                    };
+                    (
+                        format!("coverage[{i}].geometry{part}"),
+                        "draw the area served so that its middle is at least that far away, or use region coverage",
+                    )
+                }),
+            Coverage::Region { .. } | Coverage::National { .. } => None,
+        };
+        if let Some((field, advice)) = revealing {
             return Err(FieldError::new(
                 "reveals_confidential_location",
-                format!("coverage[{i}].center"),
+                field,
                 format!(
-                    "is within {CONFIDENTIAL_CENTRE_KM} km of the confidential location, so the coverage would show where it is: centre the radius on the area served (a town or county centre at least {CONFIDENTIAL_CENTRE_KM} km away) or use region coverage"
+                    "has its middle within {CONFIDENTIAL_CENTRE_KM} km of the confidential location, so the coverage would show where it is: {advice}"
                 ),
             ));
         }

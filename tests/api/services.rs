@@ -20,7 +20,7 @@ fn full_service(org: &str) -> Value {
                      "address": {"street": "17 Hidden Orchard Way", "city": "San Francisco", "region": "CA", "postal_code": "94124", "country": "US"}},
         "coverage": [
             {"type": "radius", "center": {"lat": 37.76, "lon": -122.42}, "radius_km": 30},
-            {"type": "area", "geometry": {"type": "Polygon", "coordinates": [[[-122.43, 37.70], [-122.37, 37.70], [-122.37, 37.75], [-122.43, 37.75], [-122.43, 37.70]]]}},
+            {"type": "area", "geometry": {"type": "Polygon", "coordinates": [[[-122.52, 37.70], [-122.46, 37.70], [-122.46, 37.75], [-122.52, 37.75], [-122.52, 37.70]]]}},
             {"type": "area", "geometry": {"type": "MultiPolygon", "coordinates": [
                 [[[-122.30, 37.80], [-122.25, 37.80], [-122.25, 37.85], [-122.30, 37.85], [-122.30, 37.80]],
                  [[-122.29, 37.81], [-122.29, 37.82], [-122.28, 37.82], [-122.28, 37.81], [-122.29, 37.81]]],
@@ -78,7 +78,7 @@ async fn a_service_with_every_coverage_type_round_trips() {
     assert_eq!(s["coverage"][2]["geometry"]["type"], "MultiPolygon");
     assert_eq!(
         s["coverage"][1]["geometry"]["coordinates"][0][0],
-        json!([-122.43, 37.70])
+        json!([-122.52, 37.70])
     );
     assert_eq!(s["schedules"][0]["closes_at"], "00:00");
     assert_eq!(s["schedules"][1]["days"], json!(["fri", "sat"]));
@@ -368,6 +368,57 @@ async fn a_confidential_site_cannot_be_the_centre_of_its_coverage() {
     let res = app.create_service(&body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     assert_eq!(app.db.count("service"), 2);
+}
+
+/// The same holds for area coverage: an area drawn around a confidential site, or one part of
+/// a MultiPolygon drawn around it, shows the site as well as a circle would. An area that
+/// contains the site with its middle far enough away is taken, as such a circle is.
+#[tokio::test]
+async fn a_confidential_site_cannot_be_the_middle_of_an_area_it_covers() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Quiet Harbor").await;
+    let square = |lat: f64, lon: f64, half: f64| {
+        json!([[
+            [lon - half, lat - half],
+            [lon + half, lat - half],
+            [lon + half, lat + half],
+            [lon - half, lat + half],
+            [lon - half, lat - half]
+        ]])
+    };
+    let with_area = |geometry: Value| {
+        let mut body = service_body(org);
+        body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
+            "address": {"street": "9 Unlisted Rd", "city": "Houston", "region": "TX"}});
+        body["coverage"] = json!([{"type": "area", "geometry": geometry}]);
+        body
+    };
+    let around_site = square(29.7612, -95.3702, 0.05);
+    let dallas = square(32.78, -96.80, 0.3);
+    for (geometry, field) in [
+        (
+            json!({"type": "Polygon", "coordinates": around_site}),
+            "coverage[0].geometry",
+        ),
+        (
+            json!({"type": "MultiPolygon", "coordinates": [dallas, around_site]}),
+            "coverage[0].geometry.coordinates[1]",
+        ),
+    ] {
+        let res = app.create_service(&with_area(geometry)).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+        assert_eq!(res.code(), "reveals_confidential_location");
+        assert_eq!(res.field(), field);
+        assert!(!res.body.to_string().contains("29.7612"), "{}", res.body);
+    }
+    assert_eq!(app.db.count("service"), 0);
+
+    // Containing the site, its middle some 10 km north: taken.
+    let north = json!({"type": "Polygon", "coordinates": [[
+        [-95.45, 29.72], [-95.25, 29.72], [-95.25, 29.98], [-95.45, 29.98], [-95.45, 29.72]
+    ]]});
+    let res = app.create_service(&with_area(north)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
 }
 
 /// The console edits a confidential service without showing its sealed site (the site is
