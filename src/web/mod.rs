@@ -321,10 +321,16 @@ pub(crate) fn throttled(req: &HttpRequest, state: &AppState, throttled: &ApiErro
 pub async fn lookup_results(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: Form,
+    form: Result<Form, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let lang = lang_of(&req);
     let t = lang.text();
+    // Not a form, or too large (415, 413): the page says so in the person's language, with an
+    // empty form, never a JSON error.
+    let form = match form {
+        Ok(form) => form,
+        Err(e) => return Ok(refusal_page(&e, refused(&state, lang, t.unreadable, None))),
+    };
     let attempt = form
         .match_request()
         .map_err(ApiError::Invalid)

@@ -58,6 +58,8 @@ pub struct Text {
     pub starting: &'static str,
     /// Over the anonymous rate limit (shared by everyone behind one address, as in a shelter).
     pub throttled: &'static str,
+    /// A search that was not a form, or far too large: never sent by the page itself.
+    pub unreadable: &'static str,
 }
 
 pub const EN: Text = Text {
@@ -109,6 +111,7 @@ pub const EN: Text = Text {
     problem: "Please check this:",
     starting: "This site is starting up and cannot search yet. Please try again in a few seconds. If you are in danger now, call 911.",
     throttled: "Too many searches have come from this connection just now. Please wait a moment and try again. If you are in danger now, call 911.",
+    unreadable: "Your search could not be read. Please fill in the form below and search again. If you are in danger now, call 911.",
 };
 
 pub const ES: Text = Text {
@@ -160,6 +163,7 @@ pub const ES: Text = Text {
     problem: "Revise esto:",
     starting: "Este sitio se está iniciando y todavía no puede buscar. Inténtelo de nuevo en unos segundos. Si está en peligro ahora, llame al 911.",
     throttled: "Han llegado demasiadas búsquedas desde esta conexión en poco tiempo. Espere un momento e inténtelo de nuevo. Si está en peligro ahora, llame al 911.",
+    unreadable: "No pudimos leer su búsqueda. Llene el formulario de abajo y busque de nuevo. Si está en peligro ahora, llame al 911.",
 };
 
 impl Lang {

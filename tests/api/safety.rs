@@ -164,6 +164,60 @@ async fn signed_in_matching_during_an_outage_does_not_wait_on_the_pool_each_time
     assert!(took < Duration::from_secs(2), "three matches took {took:?}");
 }
 
+/// A survivor search that is not a form, or far too large (never what the page itself sends),
+/// gets the search page back in its language, saying so, with the status and the safety
+/// headers: never a JSON error, and nothing of what was sent.
+#[tokio::test]
+async fn the_survivor_page_answers_an_unreadable_search_with_a_page() {
+    let app = spawn_app().await;
+    let padded = format!("zip=60617&need=shelter&pad={}", "x".repeat(64 * 1024));
+    for (path, content_type, body, status, says) in [
+        (
+            "/",
+            "text/plain",
+            "zip=60617".to_string(),
+            415,
+            "could not be read",
+        ),
+        (
+            "/es/",
+            "application/x-www-form-urlencoded",
+            padded,
+            413,
+            "No pudimos leer",
+        ),
+    ] {
+        let res = app
+            .client
+            .post(app.url(path))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        let headers = res.headers().clone();
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+        assert!(headers.contains_key("content-security-policy"), "{path}");
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains(says) && html.contains("911"),
+            "{path}: {html}"
+        );
+        assert!(
+            !html.contains("60617"),
+            "{path} shows the search back: {html}"
+        );
+    }
+}
+
 /// The survivor page over the limit (everyone behind a shelter's one address shares it) is a
 /// page in the person's language saying to wait, with the safety headers, never a JSON error.
 #[tokio::test]
