@@ -1,6 +1,7 @@
 //! The `haven` command line: `serve`, `migrate`, `seed`, `import`, `token`, `user`, `keys`.
 
 mod accounts;
+mod check;
 mod keys;
 
 use std::path::PathBuf;
@@ -103,6 +104,19 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Check the stored directory against rules added after it was written.
+    Check {
+        #[command(subcommand)]
+        what: CheckCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// List, by id and field, the confidential services whose coverage shows where they are
+    /// (its middle within 5 km of the sealed site), which writes now refuse; exits non-zero if
+    /// there is any. Prints no location.
+    Confidential,
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +212,9 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Token { action } => accounts::token(&url, action)?,
         Command::User { action } => accounts::user(&url, action)?,
         Command::Keys { action } => keys::run(&url, &cli.data_key_source(), action)?,
+        Command::Check {
+            what: CheckCommand::Confidential,
+        } => check::confidential(&url, &cli.data_key_source())?,
         Command::Serve {
             bind,
             demo,

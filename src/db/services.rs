@@ -652,6 +652,15 @@ pub fn key_ids_in_use(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
         .load(conn)
 }
 
+/// Ids of the services whose location is confidential, in order.
+pub fn confidential_ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+    location::table
+        .filter(location::confidential.eq(true))
+        .order(location::service_id)
+        .select(location::service_id)
+        .load(conn)
+}
+
 pub fn exists(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(service::table.find(id))).get_result(conn)
 }

@@ -4,7 +4,9 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestDb, into_response};
+use serde_json::json;
+
+use crate::helpers::{TestDb, into_response, service_body, spawn_app_with};
 
 fn haven(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_haven"));
@@ -370,4 +372,65 @@ fn keys_rotate_reseals_every_confidential_location_and_retire_drops_unused_keys(
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("HAVEN_DATA_KEY_FILE"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Coverage drawn around a sealed site before writes refused it is found by `haven check
+/// confidential`: by service id and field, never a location, with a non-zero exit. A clean
+/// directory passes.
+#[tokio::test]
+async fn check_confidential_finds_stored_coverage_drawn_around_a_sealed_site() {
+    use diesel::RunQueryDsl;
+
+    let key = haven::crypto::DataKey::generate_base64();
+    let app = spawn_app_with(TestDb::new(), |s| {
+        s.data_key = haven::crypto::DataKeys::parse(&key).unwrap();
+    })
+    .await;
+    let org = app.create_organization("Written Long Ago").await;
+    let mut body = service_body(org);
+    body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
+        "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
+    body["coverage"] = json!([
+        {"type": "region", "code": "US-48201"},
+        {"type": "radius", "center": {"lat": 29.80, "lon": -95.42}, "radius_km": 40}
+    ]);
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id: uuid::Uuid = res.body["id"].as_str().unwrap().parse().unwrap();
+    let check = || {
+        let out = haven(app.db.url.expose())
+            .env("HAVEN_DATA_KEY", &key)
+            .args(["check", "confidential"])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (passed, printed) = check();
+    assert!(passed, "{printed}");
+    assert!(
+        printed.contains("1 confidential services checked; 0"),
+        "{printed}"
+    );
+
+    // As if written before the rule: the circle's centre on the site itself.
+    diesel::sql_query(
+        "UPDATE coverage SET spec = jsonb_set(spec, '{center}', '{\"lat\": 29.7612, \"lon\": -95.3702}') \
+         WHERE service_id = $1 AND position = 1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .execute(&mut app.db.connect())
+    .unwrap();
+    let (passed, printed) = check();
+    assert!(!passed, "{printed}");
+    assert!(
+        printed.starts_with(&format!("{id} coverage[1].center\n")),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("29.76") && !printed.contains("95.37"),
+        "{printed}"
+    );
 }

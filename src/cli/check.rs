@@ -1,0 +1,54 @@
+//! `haven check confidential`: the stored directory against the rule that a confidential
+//! service's coverage may not be drawn around its site (`keeps_site_hidden`). Writes refuse
+//! such coverage; rows written before the rule existed are found here, to be fixed by hand.
+
+use crate::boundaries::Boundaries;
+use crate::config::{DataKeySource, DatabaseUrl};
+use crate::db::{self, services};
+use crate::domain::Coordinates;
+use crate::domain::coverage::Coverage;
+use crate::domain::service::keeps_site_hidden;
+
+/// Services read at a time, so that a national directory is not held in memory at once.
+const CHUNK: usize = 1_000;
+
+/// Prints each offending service as `<id> <field>`, never a location, then a count; an error
+/// (a non-zero exit) when there is any.
+pub fn confidential(url: &DatabaseUrl, source: &DataKeySource) -> anyhow::Result<()> {
+    let keys = source.load()?;
+    let pool = db::prepare_job(url)?;
+    let mut conn = pool.get()?;
+    let ids = services::confidential_ids(&mut conn)?;
+    let mut revealing = 0;
+    for chunk in ids.chunks(CHUNK) {
+        for record in services::find_many(&mut conn, chunk)? {
+            let id = record.service.id;
+            let Some(location) = &record.location else {
+                continue;
+            };
+            let site = services::open_location(location, &keys)?;
+            let site = Coordinates::new(site.lat, site.lon)
+                .map_err(|e| anyhow::anyhow!("the sealed location of {id}: {e}"))?;
+            let coverage = record
+                .coverage
+                .into_iter()
+                .map(|row| Coverage::from_stored(row.spec, Boundaries::bundled()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("stored coverage of {id}: {}", e.message))?;
+            if let Err(e) = keeps_site_hidden(&coverage, site) {
+                println!("{id} {}", e.field);
+                revealing += 1;
+            }
+        }
+    }
+    println!(
+        "{} confidential services checked; {revealing} with coverage that shows where they are",
+        ids.len()
+    );
+    if revealing > 0 {
+        anyhow::bail!(
+            "{revealing} confidential services need their coverage moved (see docs/API.md)"
+        );
+    }
+    Ok(())
+}
