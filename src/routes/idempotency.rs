@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::auth::{Caller, Credential};
+use crate::auth::{Caller, Credential, Principal};
 use crate::db::idempotency::{self, Stored};
 use crate::domain::FieldError;
 use crate::error::ApiError;
@@ -49,7 +49,7 @@ fn key_hash(req: &HttpRequest) -> Result<Option<Vec<u8>>, ApiError> {
         return Ok(None);
     };
     let key = value.as_bytes();
-    if key.is_empty() || key.len() > LONGEST_KEY || !key.iter().all(|b| (b' '..=b'~').contains(b)) {
+    if !is_valid_key(key) {
         return Err(ApiError::Invalid(FieldError::new(
             "invalid_header",
             HEADER,
@@ -59,15 +59,22 @@ fn key_hash(req: &HttpRequest) -> Result<Option<Vec<u8>>, ApiError> {
     Ok(Some(Sha256::digest(key).to_vec()))
 }
 
+fn is_valid_key(key: &[u8]) -> bool {
+    !key.is_empty() && key.len() <= LONGEST_KEY && key.iter().all(|b| (b' '..=b'~').contains(b))
+}
+
 /// Whose keys these are: the token's, or the user's across their sessions (a retry may come
 /// after signing in again).
 fn owner(req: &HttpRequest) -> Option<Uuid> {
     let extensions = req.extensions();
-    let principal = extensions.get::<Caller>()?.0.as_ref()?;
-    Some(match principal.credential {
+    Some(owner_of(extensions.get::<Caller>()?.0.as_ref()?))
+}
+
+fn owner_of(principal: &Principal) -> Uuid {
+    match principal.credential {
         Credential::ApiToken { token_id } => token_id,
         Credential::Session { user_id, .. } => user_id,
-    })
+    }
 }
 
 impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for CreateJson<T, LIMIT> {
@@ -104,6 +111,15 @@ pub struct Created {
 }
 
 impl Created {
+    /// The new object's id: the last segment of its path.
+    pub fn id(&self) -> Result<Uuid, ApiError> {
+        self.location
+            .rsplit('/')
+            .next()
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a created path without an id")))
+    }
+
     pub fn into_response(self) -> HttpResponse {
         let mut response = HttpResponse::build(StatusCode::CREATED);
         response
@@ -117,6 +133,35 @@ impl Created {
 }
 
 impl IdempotencyKey {
+    /// A console form's key: a one-time value the page put in the form, so that the form sent
+    /// again (a refresh, a second click) gets the first answer. The request is the path and
+    /// the form's other fields. `None` for a key that is not 1 to 255 printable ASCII
+    /// characters: the form is then handled as new.
+    pub fn for_form<'a>(
+        principal: &Principal,
+        path: &str,
+        key: &str,
+        fields: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Option<IdempotencyKey> {
+        let bytes = key.as_bytes();
+        if !is_valid_key(bytes) {
+            return None;
+        }
+        let mut request = Sha256::new().chain_update(format!("POST {path}\n"));
+        for (name, value) in fields {
+            // Lengths first, so that no two different forms hash alike.
+            request.update((name.len() as u64).to_le_bytes());
+            request.update(name);
+            request.update((value.len() as u64).to_le_bytes());
+            request.update(value);
+        }
+        Some(IdempotencyKey {
+            owner: owner_of(principal),
+            key_hash: Sha256::digest(bytes).to_vec(),
+            request_hash: request.finalize().to_vec(),
+        })
+    }
+
     /// The earlier answer, if this is the request that earned it.
     fn replay(&self, earlier: Stored) -> Result<Created, ApiError> {
         if earlier.request_hash != self.request_hash {

@@ -15,7 +15,7 @@ use crate::domain::organization::{
 };
 use crate::error::ApiError;
 use crate::json::ValidJson;
-use crate::routes::idempotency::{CreateJson, create_once};
+use crate::routes::idempotency::{CreateJson, Created, IdempotencyKey, create_once};
 use crate::startup::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -53,7 +53,16 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let CreateJson { body, key } = body;
     let new = NewOrganization::parse(body, false)?;
-    let created = state
+    Ok(insert_once(&state, new, key).await?.into_response())
+}
+
+/// Creates an organization, once per idempotency key (the API's header, a console form's).
+pub async fn insert_once(
+    state: &AppState,
+    new: NewOrganization,
+    key: Option<IdempotencyKey>,
+) -> Result<Created, ApiError> {
+    state
         .db(move |conn| {
             create_once(conn, key.as_ref(), |conn| {
                 let row = organizations::insert(conn, Uuid::new_v4(), &new)?;
@@ -63,8 +72,7 @@ pub async fn create(
                 ))
             })
         })
-        .await?;
-    Ok(created.into_response())
+        .await
 }
 
 pub async fn get(

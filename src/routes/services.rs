@@ -25,7 +25,7 @@ use crate::domain::service::{
 };
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, ValidJson};
-use crate::routes::idempotency::{CreateJson, create_once};
+use crate::routes::idempotency::{CreateJson, Created, IdempotencyKey, create_once};
 use crate::startup::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -295,11 +295,22 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let CreateJson { body, key } = body;
     let new = NewService::parse(body, state.boundaries, Utc::now())?;
-    let id = Uuid::new_v4();
     let only = caller.scope().organization();
+    Ok(insert_once(&state, only, new, key).await?.into_response())
+}
+
+/// Creates a service, once per idempotency key (the API's header, a console form's). `only`
+/// is the caller's own organization (providers), as for [`write`].
+pub async fn insert_once(
+    state: &AppState,
+    only: Option<Uuid>,
+    new: NewService,
+    key: Option<IdempotencyKey>,
+) -> Result<Created, ApiError> {
+    let id = Uuid::new_v4();
     let data_key = state.data_key.current().clone();
     let boundaries = state.boundaries;
-    let created = state
+    state
         .db(move |conn| {
             create_once(conn, key.as_ref(), |conn| {
                 let record = insert_in(conn, &data_key, boundaries, only, id, &new)?;
@@ -309,8 +320,7 @@ pub async fn create(
                 ))
             })
         })
-        .await?;
-    Ok(created.into_response())
+        .await
 }
 
 pub async fn replace(

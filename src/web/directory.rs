@@ -6,13 +6,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
-use diesel::Connection;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::Form;
 use super::console::{ConsoleForm, signed_page};
+use super::{FORM_KEY, Form, one_time_key};
 use crate::auth::{Principal, Signed};
 use crate::db::organizations;
 use crate::db::services::{self as service_rows, ServiceRecord};
@@ -21,7 +20,8 @@ use crate::domain::organization::{NewOrganization, OrganizationInput};
 use crate::domain::service::{NewService, ServiceInput};
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, parse_json};
-use crate::routes::services::{MissingLocation, ServiceResponse, write};
+use crate::routes::organizations as organization_routes;
+use crate::routes::services::{self as service_routes, MissingLocation, ServiceResponse, write};
 use crate::startup::AppState;
 
 /// The service editor's form: the one console form that may carry a pasted GeoJSON area.
@@ -41,6 +41,7 @@ pub fn admin_tools(query: &str) -> Markup {
                 label { "Name" input type="text" name="name" required maxlength="200"; }
                 label { "Description" textarea name="description" rows="2" maxlength="4000" {} }
                 label { "Website" input type="text" name="website" maxlength="500"; }
+                (one_time_key())
                 button type="submit" { "Create organization" }
             }
         }
@@ -109,7 +110,7 @@ pub async fn create_organization(
     Signed(caller): Signed,
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    form.only(&["name", "description", "website"])?;
+    form.only(&["name", "description", "website", FORM_KEY])?;
     let input = OrganizationInput {
         name: form.get("name").unwrap_or("").to_string(),
         description: form.get("description").map(str::to_string),
@@ -119,7 +120,7 @@ pub async fn create_organization(
     let new = match NewOrganization::parse(input, false) {
         Ok(new) => new,
         Err(e) => {
-            let notice = html! { p class="error" role="alert" { (e.field) ": " (e.message) } };
+            let notice = html! { p class="error" role="alert" { (refusal(&e)) } };
             return directory_page(
                 &state,
                 &caller,
@@ -130,11 +131,28 @@ pub async fn create_organization(
             .await;
         }
     };
+    // Sent again (a refresh, a second click), the form shows the organization it made.
+    let key = form.idempotency_key(&caller, "/console/organizations");
+    let created = match organization_routes::insert_once(&state, new, key).await {
+        Ok(created) => created,
+        Err(ApiError::Invalid(e)) => {
+            let notice = html! { p class="error" role="alert" { (refusal(&e)) } };
+            return directory_page(
+                &state,
+                &caller,
+                String::new(),
+                Some(notice),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => return Err(e),
+    };
+    let id = created.id()?;
     let row = state
-        .db(move |conn| {
-            conn.transaction(|conn| Ok(organizations::insert(conn, Uuid::new_v4(), &new)?))
-        })
-        .await?;
+        .db(move |conn| Ok(organizations::find(conn, id)?))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let notice = html! { p class="notice" role="status" { "Created " (row.name) "." } };
     directory_page(&state, &caller, row.name, Some(notice), StatusCode::OK).await
 }
@@ -173,7 +191,7 @@ fn editor(
         h1 { @if service_id.is_some() { "Edit service" } @else { "New service" } }
         @if let Some(m) = message { (m) }
         form method="post" action="/console/services/save" {
-            @if let Some(id) = service_id { input type="hidden" name="service_id" value=(id); }
+            @if let Some(id) = service_id { input type="hidden" name="service_id" value=(id); } @else { (one_time_key()) }
             input type="hidden" name="organization_id" value=(organization_id);
             label { "Service (the JSON body of PUT /api/v1/services/{id}; docs/API.md lists its members)"
                 textarea name="body" rows="18" spellcheck="false" { (body) } }
@@ -284,6 +302,7 @@ pub async fn save(
         "radius_lon",
         "radius_km",
         "geojson",
+        FORM_KEY,
     ])?;
     let service_id = form.get("service_id").and_then(|v| v.parse::<Uuid>().ok());
     let organization_id = form
@@ -305,20 +324,10 @@ pub async fn save(
         ))
     });
     let sealed_note = service_id.is_some();
-    let id = service_id.unwrap_or_else(Uuid::new_v4);
     // What the write itself refuses (an organization not the caller's, coverage that would
     // show a sealed site) is shown in the editor too, with the text as sent.
     let outcome = match parsed {
-        Ok((new, value)) => match write(
-            &state,
-            caller.scope().organization(),
-            id,
-            new,
-            service_id.is_some(),
-            MissingLocation::Keep,
-        )
-        .await
-        {
+        Ok((new, value)) => match save_parsed(&state, &caller, service_id, new, &form).await {
             Ok(record) => Ok((record, value)),
             Err(e @ ApiError::Invalid(_)) => Err(e),
             Err(other) => return Err(other),
@@ -329,7 +338,7 @@ pub async fn save(
         Ok(ok) => ok,
         Err(e) => {
             let message = match &e {
-                ApiError::Invalid(f) => format!("{}: {}", f.field, f.message),
+                ApiError::Invalid(f) => refusal(f),
                 other => other.to_string(),
             };
             let notice = html! { p class="error" role="alert" { (message) } };
@@ -350,9 +359,46 @@ pub async fn save(
         }
     };
     let saved_at = record.service.updated_at;
+    let id = record.service.id;
     let (value_now, sealed) = editable(record);
     let text = serde_json::to_string_pretty(&value_now).unwrap_or_else(|_| value.to_string());
     let notice = html! { p class="notice" role="status" { "Saved at " (saved_at.format("%H:%M:%S UTC")) "." } };
     let markup = editor(Some(id), organization_id, &text, sealed, None, Some(notice));
     Ok(signed_page(&state, &caller, StatusCode::OK, markup))
+}
+
+/// What the editor or the organization form says of a refused write.
+fn refusal(e: &FieldError) -> String {
+    if e.code == "idempotency_key_reused" {
+        // The same one-time form sent again with other values (a page restored, edited and
+        // sent): nothing was written.
+        "This form was already used to create something, with other values; nothing was saved. Open a new form to create another.".into()
+    } else {
+        format!("{}: {}", e.field, e.message)
+    }
+}
+
+/// Replaces service `id`, or creates a service once per editor form: sent again (a refresh,
+/// a second click), a new service's form gets the service it made.
+async fn save_parsed(
+    state: &AppState,
+    caller: &Principal,
+    id: Option<Uuid>,
+    new: NewService,
+    form: &EditorForm,
+) -> Result<ServiceRecord, ApiError> {
+    let only = caller.scope().organization();
+    let id = match id {
+        Some(id) => return write(state, only, id, new, true, MissingLocation::Keep).await,
+        None => {
+            let key = form.idempotency_key(caller, "/console/services/save");
+            service_routes::insert_once(state, only, new, key)
+                .await?
+                .id()?
+        }
+    };
+    state
+        .db(move |conn| Ok(service_rows::find(conn, id)?))
+        .await?
+        .ok_or(ApiError::NotFound)
 }

@@ -20,12 +20,14 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use maud::{Markup, html};
 use serde_json::json;
 
+use crate::auth::Principal;
 use crate::domain::FieldError;
 use crate::domain::need::Need;
 use crate::error::ApiError;
 use crate::json::read_body;
 use crate::matching::query::MatchRequest;
 use crate::matching::regions::RegionLocator;
+use crate::routes::idempotency::IdempotencyKey;
 use crate::routes::matching::prepare;
 use crate::startup::AppState;
 use text::{FORM_LANGUAGES, Lang, Text};
@@ -65,6 +67,15 @@ pub(crate) fn refusal_page(error: &ApiError, markup: Markup) -> HttpResponse {
         response.headers_mut().insert(header::RETRY_AFTER, seconds);
     }
     response
+}
+
+/// The field of a create form holding its one-time key.
+pub(crate) const FORM_KEY: &str = "form_key";
+
+/// A create form's one-time key, new each time the form is shown (see
+/// [`Form::idempotency_key`]).
+pub(crate) fn one_time_key() -> Markup {
+    html! { input type="hidden" name=(FORM_KEY) value=(uuid::Uuid::new_v4()); }
 }
 
 /// A submitted form's fields, in order (a name may repeat, as checkboxes do). As an extractor
@@ -112,6 +123,23 @@ impl<const LIMIT: usize> Form<LIMIT> {
             )),
             None => Ok(()),
         }
+    }
+
+    /// The form's one-time key ([`one_time_key`]) as an idempotency key of `principal`'s,
+    /// over the form's other fields: a create sent again by a refresh or a second click gets
+    /// the first answer instead of making a copy.
+    pub(crate) fn idempotency_key(
+        &self,
+        principal: &Principal,
+        path: &str,
+    ) -> Option<IdempotencyKey> {
+        let key = self.get(FORM_KEY)?;
+        let fields = self
+            .0
+            .iter()
+            .filter(|(name, _)| name != FORM_KEY)
+            .map(|(name, value)| (name.as_str(), value.as_str()));
+        IdempotencyKey::for_form(principal, path, key, fields)
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&str> {

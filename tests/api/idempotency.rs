@@ -226,3 +226,79 @@ async fn keys_are_kept_as_hashes_for_a_day() {
     assert_eq!(app.db.count("organization"), 2);
     assert_eq!(app.db.count("idempotency_key"), 1);
 }
+
+/// The console's create forms carry a one-time key: sent again (a refresh, a second click,
+/// even both at once), a form shows what it made the first time instead of making a copy;
+/// the same form sent with other values writes nothing.
+#[tokio::test]
+async fn console_create_forms_sent_twice_create_once() {
+    let app = spawn_app().await;
+    let post = |path: &str, fields: &[(&str, &str)]| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let req = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(&app.admin_token)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let home = app
+        .client
+        .get(app.url("/console"))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains(r#"name="form_key""#), "{home}");
+
+    let key = uuid::Uuid::new_v4().to_string();
+    let organizations = app.db.count("organization");
+    for _ in 0..2 {
+        let (status, html) = post(
+            "/console/organizations",
+            &[("name", "Made Once"), ("form_key", &key)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("Created Made Once."), "{html}");
+    }
+    assert_eq!(app.db.count("organization"), organizations + 1);
+    let (status, html) = post(
+        "/console/organizations",
+        &[("name", "Something Else"), ("form_key", &key)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("already used"), "{html}");
+    assert_eq!(app.db.count("organization"), organizations + 1);
+
+    let org = app.create_organization("Editor Org").await;
+    let org = org.to_string();
+    let body = service_body(org.parse().unwrap()).to_string();
+    let key = uuid::Uuid::new_v4().to_string();
+    let fields = [
+        ("organization_id", org.as_str()),
+        ("body", body.as_str()),
+        ("form_key", key.as_str()),
+    ];
+    let (first, second) = tokio::join!(
+        post("/console/services/save", &fields),
+        post("/console/services/save", &fields)
+    );
+    let shown = |(status, html): &(StatusCode, String)| {
+        assert_eq!(*status, StatusCode::OK, "{html}");
+        let at = html.find(r#"name="service_id" value=""#).expect("saved") + 25;
+        html[at..at + 36].to_string()
+    };
+    assert_eq!(shown(&first), shown(&second));
+    assert_eq!(app.db.count("service"), 1);
+}
