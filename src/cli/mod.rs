@@ -1,4 +1,5 @@
-//! The `haven` command line: `serve`, `migrate`, `seed`, `import`, `token`, `user`, `keys`.
+//! The `haven` command line: `serve`, `migrate`, `seed`, `import`, `token`, `user`, `keys`,
+//! `check`.
 
 mod accounts;
 mod check;

@@ -266,6 +266,7 @@ pub fn keeps_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(),
             Coverage::Radius { center, .. } => near(*center).then(|| {
                 (
                     format!("coverage[{i}].center"),
+                    "is",
                     "centre the radius on the area served (a town or county centre at least that far away) or use region coverage",
                 )
             }),
@@ -284,17 +285,18 @@ pub fn keeps_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(),
                     };
                     (
                         format!("coverage[{i}].geometry{part}"),
+                        "has its centroid",
                         "draw the area served so that its middle is at least that far away, or use region coverage",
                     )
                 }),
             Coverage::Region { .. } | Coverage::National { .. } => None,
         };
-        if let Some((field, advice)) = revealing {
+        if let Some((field, what, advice)) = revealing {
             return Err(FieldError::new(
                 "reveals_confidential_location",
                 field,
                 format!(
-                    "has its middle within {CONFIDENTIAL_CENTRE_KM} km of the confidential location, so the coverage would show where it is: {advice}"
+                    "{what} within {CONFIDENTIAL_CENTRE_KM} km of the confidential location, so the coverage would show where it is: {advice}"
                 ),
             ));
         }
