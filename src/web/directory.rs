@@ -117,23 +117,13 @@ pub async fn create_organization(
         website: form.get("website").map(str::to_string),
         email: None,
     };
-    let new = match NewOrganization::parse(input, false) {
-        Ok(new) => new,
-        Err(e) => {
-            let notice = html! { p class="error" role="alert" { (refusal(&e)) } };
-            return directory_page(
-                &state,
-                &caller,
-                String::new(),
-                Some(notice),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
     // Sent again (a refresh, a second click), the form shows the organization it made.
     let key = form.idempotency_key(&caller, "/console/organizations");
-    let created = match organization_routes::insert_once(&state, new, key).await {
+    let outcome = match NewOrganization::parse(input, false) {
+        Ok(new) => organization_routes::insert_once(&state, new, key).await,
+        Err(e) => Err(ApiError::Invalid(e)),
+    };
+    let created = match outcome {
         Ok(created) => created,
         Err(ApiError::Invalid(e)) => {
             let notice = html! { p class="error" role="alert" { (refusal(&e)) } };

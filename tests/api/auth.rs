@@ -380,6 +380,14 @@ impl World {
     }
 }
 
+/// Form posts answer 303 on success: the answer to the post itself is what is checked.
+fn no_redirects() -> reqwest::Client {
+    crate::helpers::client()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 fn written(app: &TestApp) -> (i64, i64, i64, i64) {
     (
         app.db.count("change_log"),
@@ -413,11 +421,7 @@ async fn every_route_answers_every_role_as_the_table_says() {
     }
 
     let world = World::new().await;
-    // Form posts answer 303 on success; the answer to the post itself is what is checked.
-    let client = crate::helpers::client()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = no_redirects();
     let mut failures = Vec::new();
     for (method, pattern, wants) in EXPECTED {
         for (who, want) in CALLERS.iter().zip(wants) {
@@ -467,10 +471,7 @@ async fn every_route_answers_every_role_as_the_table_says() {
 #[tokio::test]
 async fn console_write_forms_refuse_unknown_fields_and_write_nothing() {
     let world = World::new().await;
-    let client = crate::helpers::client()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = no_redirects();
     let mut failures = Vec::new();
     for (pattern, who) in [
         ("/console/sign-in", Who::Anonymous),

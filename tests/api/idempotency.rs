@@ -4,7 +4,7 @@
 use diesel::RunQueryDsl;
 use diesel::sql_types::BigInt;
 use haven::auth::Role;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestResponse, create_token, into_response, service_body, spawn_app};
@@ -233,19 +233,22 @@ async fn keys_are_kept_as_hashes_for_a_day() {
 #[tokio::test]
 async fn console_create_forms_sent_twice_create_once() {
     let app = spawn_app().await;
-    let post = |path: &str, fields: &[(&str, &str)]| {
+    let post = |path: &'static str, fields: &[(&str, &str)]| {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let req = app
-            .client
-            .post(app.url(path))
-            .bearer_auth(&app.admin_token)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body);
+        let sent = app.admin_raw(
+            Method::POST,
+            path,
+            "application/x-www-form-urlencoded",
+            body.into_bytes(),
+        );
         async move {
-            let res = req.send().await.unwrap();
-            (res.status(), res.text().await.unwrap())
+            let res = sent.await;
+            (
+                res.status,
+                res.body.as_str().unwrap_or_default().to_string(),
+            )
         }
     };
     let home = app
