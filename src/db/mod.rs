@@ -54,7 +54,7 @@ fn first_line(error: impl std::fmt::Display) -> String {
 }
 
 pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, DbSetupError> {
-    PgConnection::establish(url.expose()).map_err(|e| DbSetupError::Unreachable {
+    PgConnection::establish(&url.for_libpq()).map_err(|e| DbSetupError::Unreachable {
         target: url.host_and_port(),
         reason: first_line(e),
     })
@@ -63,7 +63,7 @@ pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, DbSetupError> {
 /// Creates the database named in `url` when it is missing, connecting to the server's
 /// `postgres` database to do so.
 pub fn ensure_database(url: &DatabaseUrl) -> Result<(), DbSetupError> {
-    if PgConnection::establish(url.expose()).is_ok() {
+    if PgConnection::establish(&url.for_libpq()).is_ok() {
         return Ok(());
     }
     let mut admin = connect(&url.with_database("postgres"))?;
@@ -136,7 +136,7 @@ fn build_pool(url: &DatabaseUrl, size: u32, bounded: bool) -> Result<DbPool, DbS
         builder
     };
     builder
-        .build(ConnectionManager::new(url.expose()))
+        .build(ConnectionManager::new(url.for_libpq()))
         .map_err(|e| DbSetupError::Unreachable {
             target: url.host_and_port(),
             reason: first_line(e),

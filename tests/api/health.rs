@@ -5,8 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{
-    Serving, TestDb, client, create_token, into_response, open_sockets_on, service_body, spawn_app,
-    test_settings,
+    Serving, TestDb, client, create_token, into_response, open_sockets_on, service_body,
+    sockets_on, spawn_app, test_settings,
 };
 use crate::relay::Relay;
 
@@ -178,6 +178,32 @@ async fn requests_stuck_behind_a_lock_answer_503_in_seconds_and_write_nothing() 
     assert_eq!(app.db.count("service"), 0);
     let res = into_response(write().await.unwrap()).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+}
+
+/// Every connection the instance keeps to Postgres (the pool's, the index follower's) sends its
+/// first keepalive probe after 30 s idle, so that a network that dies while a connection is idle
+/// is noticed within a minute, not after libpq's default of the kernel's two hours (the
+/// follower then reconnects and catches up).
+#[tokio::test]
+async fn connections_to_postgres_keep_watch_on_the_network() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.send(Method::GET, "/readyz", None, None).await.status,
+        StatusCode::OK
+    );
+    // Let any socket still sending settle into idleness.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let sockets = sockets_on(&app.db.client_ports());
+    assert!(
+        sockets.len() >= 2,
+        "the follower and the pool hold connections: {sockets:?}"
+    );
+    assert!(
+        sockets
+            .iter()
+            .all(|(_, timer)| timer.kind == 2 && timer.fires_in_centis <= 30 * 100),
+        "every idle connection probes within 30 s: {sockets:?}"
+    );
 }
 
 /// A network that goes silent (no reset, no refusal: packets just stop) leaves a query, or the

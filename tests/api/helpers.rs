@@ -201,7 +201,23 @@ impl TestDb {
 
 /// The sockets (by inode) this process holds open whose local TCP port is one of `ports`.
 pub fn open_sockets_on(ports: &[u16]) -> Vec<u64> {
-    let mut inodes = Vec::new();
+    sockets_on(ports)
+        .into_iter()
+        .map(|(inode, _)| inode)
+        .collect()
+}
+
+/// A socket's armed timer as `/proc/net/tcp` shows it: the kind (`tr`: 0 none,
+/// 1 retransmission, 2 keepalive) and when it fires, in hundredths of a second.
+#[derive(Debug, Clone, Copy)]
+pub struct Timer {
+    pub kind: u8,
+    pub fires_in_centis: u64,
+}
+
+/// As [`open_sockets_on`], with each socket's armed timer.
+pub fn sockets_on(ports: &[u16]) -> Vec<(u64, Timer)> {
+    let mut sockets = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
@@ -211,7 +227,12 @@ pub fn open_sockets_on(ports: &[u16]) -> Vec<u64> {
             let local_port = fields[1].rsplit(':').next().unwrap();
             let local_port = u16::from_str_radix(local_port, 16).unwrap();
             if ports.contains(&local_port) {
-                inodes.push(fields[9].parse::<u64>().unwrap());
+                let (kind, when) = fields[5].split_once(':').unwrap();
+                let timer = Timer {
+                    kind: u8::from_str_radix(kind, 16).unwrap(),
+                    fires_in_centis: u64::from_str_radix(when, 16).unwrap(),
+                };
+                sockets.push((fields[9].parse::<u64>().unwrap(), timer));
             }
         }
     }
@@ -220,8 +241,8 @@ pub fn open_sockets_on(ports: &[u16]) -> Vec<u64> {
         .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
         .map(|target| target.to_string_lossy().into_owned())
         .collect();
-    inodes.retain(|inode| open.contains(&format!("socket:[{inode}]")));
-    inodes
+    sockets.retain(|(inode, _)| open.contains(&format!("socket:[{inode}]")));
+    sockets
 }
 
 impl Drop for TestDb {
