@@ -45,17 +45,14 @@ pub async fn log_request(
             .request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".into());
-        let correlation = response
-            .response()
-            .extensions()
-            .get::<CorrelationId>()
-            .cloned();
+        let extensions = response.response().extensions();
+        let correlation = extensions.get::<CorrelationId>();
         tracing::debug!(
             method = %method,
             route = %route,
             status = response.status().as_u16(),
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-            correlation_id = correlation.as_ref().map(|id| tracing::field::display(&id.0)),
+            correlation_id = correlation.map(|id| tracing::field::display(&id.0)),
             "request"
         );
     }
