@@ -3,6 +3,7 @@
 //! with a random key that lives in this process's memory and dies with it), limiter entries are
 //! swept once they are back to full allowance, and nothing here is ever written down or logged.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -33,6 +34,9 @@ pub struct Throttles {
     anonymous: Option<Limiter>,
     login_account: Limiter,
     login_client: Limiter,
+    /// Clients whose failed credentials used up their allowance, and until when: their next
+    /// credentials are refused without asking Postgres, so guessing cannot keep it busy.
+    guessing: Mutex<HashMap<Key, Instant>>,
     last_sweep: Mutex<Instant>,
 }
 
@@ -57,6 +61,7 @@ impl Throttles {
             anonymous,
             login_account: limiter(LOGIN_ACCOUNT_BURST, LOGIN_ACCOUNT_PERIOD),
             login_client: limiter(LOGIN_CLIENT_BURST, LOGIN_CLIENT_PERIOD),
+            guessing: Mutex::new(HashMap::new()),
             last_sweep: Mutex::new(Instant::now()),
         })
     }
@@ -101,6 +106,35 @@ impl Throttles {
         }
     }
 
+    /// Before a presented credential is looked up: a client whose failed credentials used up
+    /// its allowance is refused until the time it was told to retry after.
+    pub fn credential(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        if self.anonymous.is_none() {
+            return Ok(());
+        }
+        let key = self.client_key(ip);
+        let guessing = self.guessing.lock().unwrap_or_else(|e| e.into_inner());
+        match guessing.get(&key) {
+            Some(&until) if until > Instant::now() => Err(ApiError::TooManyRequests {
+                retry_after_secs: until.saturating_duration_since(Instant::now()).as_secs() + 1,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A credential that was not accepted: it draws on the anonymous allowance, so guessing
+    /// costs what anonymous requests cost, and once that is used up the client's credentials
+    /// are refused unread (see [`Throttles::credential`]) until its `Retry-After`.
+    pub fn failed_credential(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let refused = self.anonymous(ip);
+        if let Err(ApiError::TooManyRequests { retry_after_secs }) = &refused {
+            let until = Instant::now() + Duration::from_secs(*retry_after_secs);
+            let mut guessing = self.guessing.lock().unwrap_or_else(|e| e.into_inner());
+            guessing.insert(self.client_key(ip), until);
+        }
+        refused
+    }
+
     /// One sign-in attempt for `email` (already normalized) from `ip`.
     pub fn login(&self, ip: Option<IpAddr>, email: &str) -> Result<(), ApiError> {
         self.check(&self.login_client, &self.client_key(ip))?;
@@ -116,6 +150,10 @@ impl Throttles {
             return;
         }
         *last = Instant::now();
+        let mut guessing = self.guessing.lock().unwrap_or_else(|e| e.into_inner());
+        guessing.retain(|_, until| *until > *last);
+        guessing.shrink_to_fit();
+        drop(guessing);
         for limiter in [&self.login_account, &self.login_client]
             .into_iter()
             .chain(self.anonymous.as_ref())

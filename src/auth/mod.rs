@@ -23,6 +23,9 @@ use crate::startup::AppState;
 
 const TOKEN_PREFIX: &str = "hvn_";
 const SESSION_PREFIX: &str = "hvs_";
+/// Random bytes in a token or session, and their length once encoded.
+const SECRET_BYTES: usize = 32;
+const SECRET_CHARS: usize = SECRET_BYTES.div_ceil(3) * 4 - 1;
 
 /// The session cookie where browsers enforce the `__Host-` rules (HTTPS, no Domain, Path=/).
 pub const SESSION_COOKIE: &str = "__Host-haven_session";
@@ -76,7 +79,7 @@ impl Token {
     }
 
     fn with_prefix(prefix: &str) -> Result<Token, getrandom::Error> {
-        let mut bytes = [0u8; 32];
+        let mut bytes = [0u8; SECRET_BYTES];
         getrandom::fill(&mut bytes)?;
         Ok(Token(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))))
     }
@@ -206,9 +209,28 @@ pub fn presented(req: &HttpRequest) -> Option<Presented> {
         .map(Presented::Cookie)
 }
 
+/// Whether `secret` has the shape of a token or session Haven makes: a prefix, then 32 random
+/// bytes in unpadded URL-safe base64. Anything else cannot be one, and is refused without
+/// asking Postgres.
+fn well_formed(secret: &str) -> bool {
+    let Some(random) = secret
+        .strip_prefix(TOKEN_PREFIX)
+        .or_else(|| secret.strip_prefix(SESSION_PREFIX))
+    else {
+        return false;
+    };
+    random.len() == SECRET_CHARS
+        && random
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Looks up the principal behind a presented secret. Unknown, revoked or expired: 401.
 pub async fn resolve(state: &AppState, presented: &Presented) -> Result<Principal, ApiError> {
     let secret = presented.secret();
+    if !well_formed(secret) {
+        return Err(ApiError::Unauthorized);
+    }
     let hash = hash_token(secret);
     if secret.starts_with(SESSION_PREFIX) {
         let session = state
@@ -280,9 +302,30 @@ mod tests {
         let a = Token::generate().unwrap();
         let b = Token::generate().unwrap();
         assert!(a.expose().starts_with(TOKEN_PREFIX));
+        assert!(well_formed(a.expose()));
+        assert!(well_formed(Token::generate_session().unwrap().expose()));
         assert!(a.expose().len() >= 40);
         assert_ne!(a.expose(), b.expose());
         assert_ne!(a.hash(), b.hash());
         assert!(!format!("{a:?}").contains(&a.expose()[4..]));
+    }
+
+    #[test]
+    fn only_secrets_of_the_made_shape_are_looked_up() {
+        let made = Token::generate().unwrap().expose().to_string();
+        let random = &made[TOKEN_PREFIX.len()..];
+        assert!(well_formed(&format!("{SESSION_PREFIX}{random}")));
+        for bad in [
+            format!("hvx_{random}"),
+            random.to_string(),
+            format!("{TOKEN_PREFIX}{}", &random[1..]),
+            format!("{made}A"),
+            format!("{TOKEN_PREFIX}{}=", &random[1..]),
+            format!("{TOKEN_PREFIX}{}é", &random[2..]),
+            "hvn_guess".to_string(),
+            String::new(),
+        ] {
+            assert!(!well_formed(&bad), "{bad}");
+        }
     }
 }

@@ -199,18 +199,19 @@ async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
             state.throttles.anonymous(ip)?;
             None
         }
+        // A client still refused for guessing is not looked up at all.
+        Some(_) if let Err(refused) = state.throttles.credential(ip) => return Err(refused),
         Some(presented) => match auth::resolve(&state, &presented).await {
             Ok(principal) => Some(principal),
             // A stale session cookie must not lock anyone out of the public pages.
             Err(ApiError::Unauthorized)
                 if matches!(presented, Presented::Cookie(_)) && access == Some(Access::Public) =>
             {
-                state.throttles.anonymous(ip)?;
+                state.throttles.failed_credential(ip)?;
                 None
             }
             Err(ApiError::Unauthorized) => {
-                // Guessing tokens costs the same allowance as anonymous requests.
-                state.throttles.anonymous(ip)?;
+                state.throttles.failed_credential(ip)?;
                 return Err(ApiError::Unauthorized);
             }
             // Postgres is away: public routes (matching) still serve, as to an anonymous

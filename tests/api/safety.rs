@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use haven::auth::Role;
+use haven::auth::{Role, Token};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -105,12 +105,7 @@ async fn anonymous_clients_over_the_limit_get_429_with_retry_after() {
         "one request comes back every 12 s: {retry}"
     );
     assert_safety_headers("429", &res);
-    // Guessing tokens draws on the same allowance.
-    let res = app
-        .send(Method::GET, "/api/v1/services", Some("hvn_guess"), None)
-        .await;
-    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
-    // Signed-in staff are not limited by it.
+    // Signed-in staff are not limited by anonymous searches.
     let res = app
         .send(
             Method::POST,
@@ -120,6 +115,11 @@ async fn anonymous_clients_over_the_limit_get_429_with_retry_after() {
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
+    // Guessing tokens draws on the same allowance.
+    let res = app
+        .send(Method::GET, "/api/v1/services", Some("hvn_guess"), None)
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 /// With Postgres away, credentials cannot be checked, and public routes serve the caller as
@@ -130,19 +130,46 @@ async fn unverifiable_credentials_do_not_lift_the_limit_while_postgres_is_away()
     app.wait_for_index().await;
     app.db.drop_now();
     let body = json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]});
+    let not_checked = Token::generate().unwrap();
     let mut statuses = Vec::new();
     for _ in 0..5 {
         let res = app
             .send(
                 Method::POST,
                 "/api/v1/match",
-                Some("hvn_not_checked"),
+                Some(not_checked.expose()),
                 Some(&body),
             )
             .await;
         statuses.push(res.status.as_u16());
     }
     assert_eq!(statuses, [200, 200, 200, 429, 429]);
+}
+
+/// Guessed credentials draw on the anonymous allowance. Postgres is not asked about a secret
+/// that cannot be one Haven made, nor about any credential from a client whose guesses used up
+/// its allowance, until its `Retry-After`: with the database gone, those answer 401 and 429
+/// at once instead of 503, so guessing cannot keep Postgres busy.
+#[tokio::test]
+async fn guessed_credentials_stop_reaching_postgres_once_the_allowance_is_spent() {
+    let app = spawn_app_with(TestDb::new(), |s| s.rate_limit_per_minute = 3).await;
+    let admin = app.admin_token.clone();
+    app.db.drop_now();
+    let app = &app;
+    let list = |token: String| async move {
+        let res = app
+            .send(Method::GET, "/api/v1/services", Some(&token), None)
+            .await;
+        res.status.as_u16()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(list("hvn_guess".to_string()).await);
+    }
+    statuses.push(list(Token::generate().unwrap().expose().to_string()).await);
+    // Staff behind the same address wait out the guesser's Retry-After too.
+    statuses.push(list(admin).await);
+    assert_eq!(statuses, [401, 401, 401, 429, 429, 429]);
 }
 
 /// During an outage a signed-in caller's matches are served as an anonymous caller's. Once a
