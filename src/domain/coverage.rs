@@ -1,7 +1,7 @@
 //! Coverage: whom a service serves, which is not where it is. Each entry is a radius around a
 //! point, a GeoJSON area, a bundled region (US state or county) or a whole country.
 
-use geo::{BoundingRect, Coord, LineString, MultiPolygon, Polygon, Rect, Validation};
+use geo::{BoundingRect, Coord, LineString, MultiPolygon, Polygon, Rect};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -471,13 +471,8 @@ fn parse_area_checked(
     }
     let multi = geometry_to_multi_polygon(&input);
     if validate {
-        multi.check_validation().map_err(|problem| {
-            FieldError::new(
-                "invalid_geometry",
-                field,
-                format!("invalid area: {problem}"),
-            )
-        })?;
+        let is_multi = matches!(input, GeometryInput::MultiPolygon { .. });
+        super::area_validity::check(&multi, &coordinates_field, is_multi)?;
     }
     Ok(match input {
         GeometryInput::Polygon { .. } => AreaGeometry::Polygon(
@@ -549,7 +544,7 @@ mod tests {
                 .unwrap_err();
         assert_eq!(
             (err.code, err.field.as_str()),
-            ("invalid_geometry", "coverage[0].geometry")
+            ("invalid_geometry", "coverage[0].geometry.coordinates[0]")
         );
         assert!(err.message.contains("self-intersection"), "{}", err.message);
         let far = json!([[[0, 0], [200, 0], [1, 1], [0, 0]]]);

@@ -1,6 +1,7 @@
 //! Types that turn untrusted input into values that hold Haven's rules. Nothing here knows
 //! about HTTP or SQL: the same parsers serve the API, the CLI seeders and the importers.
 
+mod area_validity;
 pub mod coordinates;
 pub mod coverage;
 pub mod eligibility;

@@ -287,6 +287,15 @@ fn replace_in(
     read_back(conn, id)
 }
 
+/// Checks a service body on the blocking pool: a large area's geometry takes long enough to
+/// hold up every other request on its HTTP worker, matching included.
+pub async fn parse_new(
+    input: ServiceInput,
+    boundaries: &'static Boundaries,
+) -> Result<NewService, ApiError> {
+    Ok(web::block(move || NewService::parse(input, boundaries, Utc::now())).await??)
+}
+
 /// `POST /api/v1/services`; with an `Idempotency-Key`, a retry gets the first answer.
 pub async fn create(
     Signed(caller): Signed,
@@ -294,7 +303,7 @@ pub async fn create(
     body: CreateJson<ServiceInput, GEOMETRY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
     let CreateJson { body, key } = body;
-    let new = NewService::parse(body, state.boundaries, Utc::now())?;
+    let new = parse_new(body, state.boundaries).await?;
     let only = caller.scope().organization();
     Ok(insert_once(&state, only, new, key).await?.into_response())
 }
@@ -329,7 +338,7 @@ pub async fn replace(
     id: web::Path<Uuid>,
     body: ValidJson<ServiceInput, GEOMETRY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = NewService::parse(body.0, state.boundaries, Utc::now())?;
+    let new = parse_new(body.0, state.boundaries).await?;
     let only = caller.scope().organization();
     let response = ServiceResponse::from(
         write(

@@ -5,7 +5,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use chrono::Utc;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -300,7 +299,8 @@ pub async fn save(
         .and_then(|v| v.parse::<Uuid>().ok())
         .ok_or(ApiError::NotFound)?;
     let raw = form.raw("body");
-    let parsed = parse_json::<Value>(raw.as_bytes()).and_then(|mut value| {
+    let parsed = async {
+        let mut value = parse_json::<Value>(raw.as_bytes())?;
         let added = added_coverage(&form)?;
         if let Some(list) = value.get_mut("coverage").and_then(Value::as_array_mut) {
             list.extend(added);
@@ -308,11 +308,10 @@ pub async fn save(
             object.insert("coverage".into(), Value::Array(added));
         }
         let input: ServiceInput = parse_json(value.to_string().as_bytes())?;
-        Ok((
-            NewService::parse(input, state.boundaries, Utc::now())?,
-            value,
-        ))
-    });
+        let new = service_routes::parse_new(input, state.boundaries).await?;
+        Ok::<_, ApiError>((new, value))
+    }
+    .await;
     let sealed_note = service_id.is_some();
     // What the write itself refuses (an organization not the caller's, coverage that would
     // show a sealed site) is shown in the editor too, with the text as sent.

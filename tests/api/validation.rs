@@ -266,7 +266,7 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
             area(
                 json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}),
             ),
-            "coverage[0].geometry",
+            "coverage[0].geometry.coordinates[0]",
             "invalid_geometry",
         ),
         (
@@ -298,7 +298,7 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
         (
             "coverage",
             area(json!({"type": "MultiPolygon", "coordinates": [square.clone(), square.clone()]})),
-            "coverage[0].geometry",
+            "coverage[0].geometry.coordinates[1]",
             "invalid_geometry",
         ),
         (
@@ -306,7 +306,24 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
             area(
                 json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]], [[5, 5], [6, 5], [6, 6], [5, 5]]]}),
             ),
-            "coverage[0].geometry",
+            "coverage[0].geometry.coordinates[1]",
+            "invalid_geometry",
+        ),
+        // A ring with no area (three points on a line), and one that runs back over itself.
+        (
+            "coverage",
+            area(
+                json!({"type": "Polygon", "coordinates": [[[-122.5, 37.7], [-122.4, 37.7], [-122.3, 37.7], [-122.5, 37.7]]]}),
+            ),
+            "coverage[0].geometry.coordinates[0]",
+            "invalid_geometry",
+        ),
+        (
+            "coverage",
+            area(
+                json!({"type": "MultiPolygon", "coordinates": [square.clone(), [[[0, 0], [1, 0], [1, 1], [1, 2], [1, 1], [0, 1], [0, 0]]]]}),
+            ),
+            "coverage[0].geometry.coordinates[1][0]",
             "invalid_geometry",
         ),
         (
@@ -412,6 +429,52 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
         .await;
     assert_eq!(res.body["name"], "Test Shelter");
     assert_nothing_written(&app, 1, changes);
+}
+
+/// An area of 100,000 vertices (the most allowed) is checked in reasonable time, off the HTTP
+/// workers: searches sent meanwhile are answered, and the area then matches. Checking every
+/// pair of segments took 47 s in a release build.
+#[tokio::test]
+async fn the_largest_area_allowed_is_checked_without_holding_up_searches() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let n = 99_999;
+    let ring: Vec<[f64; 2]> = (0..=n)
+        .map(|i| {
+            let a = std::f64::consts::TAU * f64::from(i % n) / f64::from(n);
+            [-95.37 + 0.5 * a.cos(), 29.76 + 0.5 * a.sin()]
+        })
+        .collect();
+    let mut body = service_body(org);
+    body["coverage"] =
+        json!([{"type": "area", "geometry": {"type": "Polygon", "coordinates": [ring]}}]);
+    let search = json!({"location": {"lat": 29.9, "lon": -95.3}, "needs": ["shelter"]});
+    let work = async {
+        let (created, searched) = tokio::join!(app.create_service(&body), async {
+            let mut statuses = Vec::new();
+            for _ in 0..5 {
+                statuses.push(app.find(&search).await.status);
+            }
+            statuses
+        });
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        assert!(
+            searched.iter().all(|s| *s == StatusCode::OK),
+            "{searched:?}"
+        );
+        app.wait_for_index().await;
+        let found = app.find(&search).await;
+        let kinds: Vec<&str> = found.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["coverage_type"].as_str())
+            .collect();
+        assert!(kinds.contains(&"area"), "{}", found.body);
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), work)
+        .await
+        .expect("checking the area took over a minute");
 }
 
 #[tokio::test]

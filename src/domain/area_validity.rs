@@ -1,0 +1,330 @@
+//! Whether a GeoJSON area is a valid (OGC simple features) polygon or multipolygon: rings that
+//! do not cross, overlap or touch themselves and enclose some area, holes inside their exterior
+//! that touch it and each other only at points, parts that neither overlap nor share an edge.
+//!
+//! geo's `Validation` checks the same rules, but tests every pair of a ring's segments and every
+//! pair of parts: a 100,000-vertex ring took 47 s. Here segments and parts are paired only when
+//! their boxes meet (an R-tree joined with itself), so time grows with n log n.
+
+use geo::coordinate_position::CoordPos;
+use geo::dimensions::Dimensions;
+use geo::line_intersection::{LineIntersection, line_intersection};
+use geo::{
+    Area, BoundingRect, Coord, Line, LineString, MultiPolygon, Polygon, PreparedGeometry, Relate,
+};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+
+use super::FieldError;
+
+type Boxed = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+fn boxed(rect: geo::Rect<f64>, index: usize) -> Boxed {
+    let corner = |c: Coord<f64>| [c.x, c.y];
+    GeomWithData::new(
+        Rectangle::from_aabb(AABB::from_corners(corner(rect.min()), corner(rect.max()))),
+        index,
+    )
+}
+
+/// The pairs `(i, j)`, `i < j`, of `rects` whose boxes meet.
+fn meeting_pairs(rects: impl IntoIterator<Item = geo::Rect<f64>>) -> Vec<(usize, usize)> {
+    let tree = RTree::bulk_load(
+        rects
+            .into_iter()
+            .enumerate()
+            .map(|(i, rect)| boxed(rect, i))
+            .collect(),
+    );
+    let mut pairs: Vec<(usize, usize)> = tree
+        .intersection_candidates_with_other_tree(&tree)
+        .filter(|(a, b)| a.data < b.data)
+        .map(|(a, b)| (a.data, b.data))
+        .collect();
+    pairs.sort_unstable();
+    pairs
+}
+
+/// Checks an area whose positions were already checked (finite, in range, rings closed with
+/// four or more). `field` is the GeoJSON `coordinates` member; `multi` says whether it holds a
+/// MultiPolygon (problems are then named `coordinates[k][r]`, else `coordinates[r]`).
+pub fn check(area: &MultiPolygon<f64>, field: &str, multi: bool) -> Result<(), FieldError> {
+    let part_field = |k: usize| {
+        if multi {
+            format!("{field}[{k}]")
+        } else {
+            field.to_string()
+        }
+    };
+    for (k, polygon) in area.0.iter().enumerate() {
+        check_polygon(polygon, &part_field(k))?;
+    }
+    let rects = area.0.iter().map(|p| p.bounding_rect());
+    let Some(rects) = rects.collect::<Option<Vec<_>>>() else {
+        return Ok(());
+    };
+    for (i, j) in meeting_pairs(rects) {
+        let relation = area.0[i].relate(&area.0[j]);
+        let problem =
+            if relation.get(CoordPos::Inside, CoordPos::Inside) == Dimensions::TwoDimensional {
+                format!("overlaps polygon {i} of the MultiPolygon; parts must not overlap")
+            } else if relation.get(CoordPos::OnBoundary, CoordPos::OnBoundary)
+                == Dimensions::OneDimensional
+            {
+                format!("shares an edge with polygon {i} of the MultiPolygon; merge them into one")
+            } else {
+                continue;
+            };
+        return Err(invalid(part_field(j), problem));
+    }
+    Ok(())
+}
+
+fn check_polygon(polygon: &Polygon<f64>, field: &str) -> Result<(), FieldError> {
+    let rings = std::iter::once(polygon.exterior()).chain(polygon.interiors());
+    for (r, ring) in rings.enumerate() {
+        check_ring(ring, &format!("{field}[{r}]"))?;
+    }
+    if polygon.interiors().is_empty() {
+        return Ok(());
+    }
+    let exterior = Polygon::new(polygon.exterior().clone(), vec![]);
+    let exterior = PreparedGeometry::from(&exterior);
+    let holes: Vec<Polygon<f64>> = polygon
+        .interiors()
+        .iter()
+        .map(|ring| Polygon::new(ring.clone(), vec![]))
+        .collect();
+    for (h, hole) in holes.iter().enumerate() {
+        let relation = exterior.relate(hole);
+        let problem = if !relation.is_contains() {
+            "this hole is not inside the exterior ring (the polygon's first ring)"
+        } else if relation.get(CoordPos::OnBoundary, CoordPos::OnBoundary)
+            == Dimensions::OneDimensional
+        {
+            "this hole shares an edge with the exterior ring; they may touch only at points"
+        } else {
+            continue;
+        };
+        return Err(invalid(format!("{field}[{}]", h + 1), problem));
+    }
+    let rects = holes.iter().map(|h| h.bounding_rect());
+    let Some(rects) = rects.collect::<Option<Vec<_>>>() else {
+        return Ok(());
+    };
+    for (a, b) in meeting_pairs(rects) {
+        let relation = holes[a].relate(&holes[b]);
+        let problem =
+            if relation.get(CoordPos::Inside, CoordPos::Inside) == Dimensions::TwoDimensional {
+                format!("this hole overlaps hole {}", a + 1)
+            } else if relation.get(CoordPos::OnBoundary, CoordPos::OnBoundary)
+                == Dimensions::OneDimensional
+            {
+                format!("this hole shares an edge with hole {}", a + 1)
+            } else {
+                continue;
+            };
+        return Err(invalid(format!("{field}[{}]", b + 1), problem));
+    }
+    Ok(())
+}
+
+/// A ring is simple: after dropping repeated positions, its segments meet only where one ends
+/// and the next begins, at that single point.
+fn check_ring(ring: &LineString<f64>, field: &str) -> Result<(), FieldError> {
+    let mut points: Vec<Coord<f64>> = ring.0.clone();
+    points.dedup();
+    // The last position repeats the first (checked before); three distinct ones at least.
+    if points.len() < 4 {
+        return Err(invalid(field, "a ring needs at least 3 distinct positions"));
+    }
+    let segments: Vec<Line<f64>> = points.windows(2).map(|w| Line::new(w[0], w[1])).collect();
+    let n = segments.len();
+    let adjacent = |i: usize, j: usize| j == i + 1 || (i == 0 && j == n - 1);
+    for (i, j) in meeting_pairs(segments.iter().map(|s| s.bounding_rect())) {
+        let Some(meeting) = line_intersection(segments[i], segments[j]) else {
+            continue;
+        };
+        let at = match meeting {
+            LineIntersection::SinglePoint { .. } if adjacent(i, j) => continue,
+            LineIntersection::SinglePoint { intersection, .. } => intersection,
+            LineIntersection::Collinear { intersection } => intersection.start,
+        };
+        return Err(invalid(
+            field,
+            format!(
+                "the ring crosses, touches or runs back over itself (a self-intersection) \
+                 near [{:.6}, {:.6}]",
+                at.x, at.y
+            ),
+        ));
+    }
+    if Polygon::new(LineString::new(points), vec![]).unsigned_area() == 0.0 {
+        return Err(invalid(field, "the ring encloses no area"));
+    }
+    Ok(())
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+    FieldError::new("invalid_geometry", field, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::Validation;
+    use proptest::prelude::*;
+
+    fn ring(points: &[(f64, f64)]) -> LineString<f64> {
+        LineString::from(points.to_vec())
+    }
+
+    fn polygon(rings: &[&[(f64, f64)]]) -> Polygon<f64> {
+        Polygon::new(ring(rings[0]), rings[1..].iter().map(|r| ring(r)).collect())
+    }
+
+    fn problem(area: MultiPolygon<f64>) -> Option<String> {
+        check(&area, "coordinates", true).err().map(|e| e.field)
+    }
+
+    const SQUARE: &[(f64, f64)] = &[(0., 0.), (4., 0.), (4., 4.), (0., 4.), (0., 0.)];
+
+    #[test]
+    fn simple_rings_and_holes_pass() {
+        // A repeated position and a straight-through vertex are not problems.
+        let edged = [
+            (0., 0.),
+            (2., 0.),
+            (2., 0.),
+            (4., 0.),
+            (4., 4.),
+            (0., 4.),
+            (0., 0.),
+        ];
+        let hole: &[(f64, f64)] = &[(1., 1.), (2., 1.), (2., 2.), (1., 1.)];
+        let touching_hole: &[(f64, f64)] = &[(0., 2.), (2., 3.), (2., 1.), (0., 2.)];
+        let area = MultiPolygon::new(vec![
+            polygon(&[&edged, hole]),
+            polygon(&[SQUARE, touching_hole]).translate_by(10.),
+        ]);
+        assert_eq!(problem(area), None);
+    }
+
+    #[test]
+    fn problems_are_named_by_ring_and_part() {
+        let bowtie: &[(f64, f64)] = &[(0., 0.), (1., 1.), (1., 0.), (0., 1.), (0., 0.)];
+        let flat: &[(f64, f64)] = &[(0., 0.), (1., 0.), (2., 0.), (0., 0.)];
+        let spike: &[(f64, f64)] = &[
+            (0., 0.),
+            (4., 0.),
+            (4., 4.),
+            (4., 6.),
+            (4., 4.),
+            (0., 4.),
+            (0., 0.),
+        ];
+        let outside: &[(f64, f64)] = &[(5., 5.), (6., 5.), (6., 6.), (5., 5.)];
+        let on_edge: &[(f64, f64)] = &[(0., 1.), (0., 3.), (2., 2.), (0., 1.)];
+        let hole: &[(f64, f64)] = &[(1., 1.), (3., 1.), (3., 3.), (1., 1.)];
+        let cases = [
+            (vec![polygon(&[bowtie])], "coordinates[0][0]"),
+            (vec![polygon(&[flat])], "coordinates[0][0]"),
+            (vec![polygon(&[spike])], "coordinates[0][0]"),
+            (
+                vec![polygon(&[SQUARE]), polygon(&[SQUARE, bowtie])],
+                "coordinates[1][1]",
+            ),
+            (vec![polygon(&[SQUARE, outside])], "coordinates[0][1]"),
+            (vec![polygon(&[SQUARE, on_edge])], "coordinates[0][1]"),
+            (vec![polygon(&[SQUARE, hole, hole])], "coordinates[0][2]"),
+            (
+                vec![polygon(&[SQUARE]), polygon(&[SQUARE])],
+                "coordinates[1]",
+            ),
+            (
+                vec![polygon(&[SQUARE]), polygon(&[SQUARE]).translate_by(4.)],
+                "coordinates[1]",
+            ),
+        ];
+        for (parts, field) in cases {
+            assert_eq!(
+                problem(MultiPolygon::new(parts.clone())).as_deref(),
+                Some(field),
+                "{parts:?}"
+            );
+        }
+        let err = check(&MultiPolygon::new(vec![polygon(&[bowtie])]), "c", false).unwrap_err();
+        assert_eq!(err.field, "c[0]");
+        assert!(
+            err.message.contains("self-intersection) near [0.5"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn a_ring_of_a_hundred_thousand_vertices_is_checked() {
+        let n = 100_000;
+        let circle: Vec<(f64, f64)> = (0..=n)
+            .map(|i| {
+                let a = std::f64::consts::TAU * (i % n) as f64 / n as f64;
+                (a.cos(), a.sin())
+            })
+            .collect();
+        assert_eq!(problem(MultiPolygon::new(vec![polygon(&[&circle])])), None);
+    }
+
+    trait Translate {
+        fn translate_by(self, d: f64) -> Self;
+    }
+
+    impl Translate for Polygon<f64> {
+        fn translate_by(self, d: f64) -> Self {
+            use geo::Translate as _;
+            self.translate(d, 0.)
+        }
+    }
+
+    proptest! {
+        /// Small random rings and pairs of them: this check agrees with geo's (which tests
+        /// every pair), except that it also refuses rings that run back over themselves or
+        /// enclose no area, which geo lets through.
+        #[test]
+        fn agrees_with_geo_on_small_random_areas(
+            a in prop::collection::vec((0i8..6, 0i8..6), 3..7),
+            b in prop::collection::vec((0i8..6, 0i8..6), 3..7),
+            shift in 0i8..6,
+        ) {
+            let close = |points: &[(i8, i8)], dx: i8| {
+                let mut ring: Vec<(f64, f64)> =
+                    points.iter().map(|&(x, y)| (f64::from(x + dx), f64::from(y))).collect();
+                ring.push(ring[0]);
+                ring
+            };
+            let area = MultiPolygon::new(vec![
+                polygon(&[&close(&a, 0)]),
+                polygon(&[&close(&b, shift)]),
+            ]);
+            let ours = check(&area, "coordinates", true).is_ok();
+            let geos = area.is_valid();
+            if ours {
+                prop_assert!(geos, "{area:?}");
+            } else if geos {
+                let degenerate = area.0.iter().any(|p| {
+                    let mut points = p.exterior().0.clone();
+                    points.dedup();
+                    p.unsigned_area() == 0.0
+                        || points.windows(3).any(|w| collinear_back(w[0], w[1], w[2]))
+                        || points.len() >= 3 && collinear_back(points[points.len() - 2], points[0], points[1])
+                });
+                prop_assert!(degenerate, "refused a valid area: {area:?}");
+            }
+        }
+    }
+
+    /// Whether the path a → b → c turns straight back (a spike at b).
+    fn collinear_back(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>) -> bool {
+        let (u, v) = (a - b, c - b);
+        u.x * v.y - u.y * v.x == 0.0 && u.x * v.x + u.y * v.y > 0.0
+    }
+}
