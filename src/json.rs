@@ -1,11 +1,12 @@
 //! `ValidJson<T, LIMIT>`: a JSON body extractor whose errors say what is wrong and where.
 //!
 //! Wrong content type: 415. More than `LIMIT` bytes: 413 (checked before reading when the
-//! client declares a length). Not JSON: 400. JSON of the wrong shape (missing, unknown or
+//! client declares a length). Not all there in time: 408. Not JSON: 400. JSON of the wrong shape (missing, unknown or
 //! mistyped members): 422 with the path of the member, such as `coverage[0].radius_km`.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -101,8 +102,20 @@ pub(crate) fn json_body<T: DeserializeOwned>(
     }
 }
 
+/// Time any body has to arrive, on top of the time at [`BODY_MIN_RATE`].
+const BODY_GRACE: Duration = Duration::from_secs(10);
+/// Slowest average rate (bytes a second) a body may arrive at: a 4 MiB area has 74 s.
+const BODY_MIN_RATE: u64 = 64 * 1024;
+
+/// How long a body of `length` bytes may take to arrive before it is refused (408): a client
+/// that declares more than it sends, or trickles, must not hold a worker's request open.
+fn body_deadline(length: usize) -> Duration {
+    BODY_GRACE + Duration::from_secs(length as u64 / BODY_MIN_RATE)
+}
+
 /// Reads a request body of at most `limit` bytes: 413 as soon as it is known to be larger
-/// (from `Content-Length` before reading, or while reading).
+/// (from `Content-Length` before reading, or while reading), 408 if it does not arrive in
+/// time ([`body_deadline`] of its declared length, or of `limit` when none is declared).
 pub(crate) fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -118,17 +131,25 @@ pub(crate) fn read_body(
         if declared.is_some_and(|len| len > limit) {
             return Err(ApiError::PayloadTooLarge { limit });
         }
-        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| {
-                ApiError::BadRequest(format!("could not read the request body: {e}"))
-            })?;
-            if body.len() + chunk.len() > limit {
-                return Err(ApiError::PayloadTooLarge { limit });
+        let deadline = body_deadline(declared.unwrap_or(limit));
+        let read = async {
+            let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::BadRequest(format!("could not read the request body: {e}"))
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
             }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            Ok(body)
+        };
+        tokio::time::timeout(deadline, read)
+            .await
+            .unwrap_or(Err(ApiError::BodyTimeout {
+                secs: deadline.as_secs(),
+            }))
     }
 }
 

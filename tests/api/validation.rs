@@ -477,6 +477,37 @@ async fn the_largest_area_allowed_is_checked_without_holding_up_searches() {
         .expect("checking the area took over a minute");
 }
 
+/// A body that never arrives in full (its `Content-Length` promises more than is sent) is
+/// refused with 408 in the envelope once its time is up, instead of holding the request open.
+#[tokio::test]
+async fn a_body_that_never_arrives_is_408_in_time() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = spawn_app().await;
+    let body = br#"{"location": {"postal_code": "94110"}, "needs": ["shelter"]}"#;
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST /api/v1/match HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len() + 50
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "no answer within 30 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+    assert!(answer.contains("cache-control: no-store"), "{answer}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(9));
+}
+
 #[tokio::test]
 async fn bad_paging_is_422_and_unknown_query_parameters_400() {
     let app = spawn_app().await;
