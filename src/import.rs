@@ -21,6 +21,7 @@ use crate::domain::FieldError;
 use crate::domain::coverage::from_value;
 use crate::domain::organization::{NewOrganization, OrganizationInput};
 use crate::domain::service::{NewService, ServiceInput};
+use crate::json::{NUL_MESSAGE, nul_in};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {
@@ -85,6 +86,9 @@ impl<'a> Importer<'a> {
     }
 
     fn parse_line(&self, text: &str) -> Result<ParsedLine, FieldError> {
+        if let Some(field) = nul_in(text.as_bytes()) {
+            return Err(FieldError::invalid(field, NUL_MESSAGE));
+        }
         let mut value: Value = serde_json::from_str(text)
             .map_err(|e| FieldError::new("malformed_json", "", e.to_string()))?;
         let Value::Object(object) = &mut value else {

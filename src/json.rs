@@ -15,7 +15,7 @@ use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 
 use crate::auth::{Caller, Role};
-use crate::domain::FieldError;
+use crate::domain::{FieldError, path};
 use crate::error::ApiError;
 
 /// Default body limit for API writes.
@@ -52,23 +52,67 @@ fn is_json(req: &HttpRequest) -> bool {
 
 /// Syntax first (400), then shape (422 with the member's path).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    // A well-formed body is read once, straight into `T`. Any error is found again the slow
-    // way, which tells syntax from shape and names the member (and lets a repeated key
-    // through, last one winning, as it always has).
-    if let Ok(parsed) = serde_json::from_slice(body) {
-        return Ok(parsed);
+    if let Some(field) = nul_in(body) {
+        return Err(ApiError::Invalid(FieldError::invalid(field, NUL_MESSAGE)));
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            String::new()
-        } else {
-            path.replace(".[", "[")
-        };
-        ApiError::Invalid(FieldError::invalid(field, e.into_inner().to_string()))
-    })
+    // Every body Haven takes is an object: serde would also read a struct from an array of
+    // its members in order, which no client should rely on.
+    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    // A well-formed body is read once, straight into `T`. Any error is found again the slow
+    // way: syntax first (400), then shape (422, naming the member).
+    let error = match serde_json::from_slice(body) {
+        Ok(parsed) if object => return Ok(parsed),
+        Ok(_) => None,
+        Err(e) => Some(e),
+    };
+    serde_json::from_slice::<serde_json::Value>(body)
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    if !object {
+        return Err(ApiError::Invalid(FieldError::invalid(
+            "",
+            "the body must be a JSON object",
+        )));
+    }
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let Err(shape) = serde_path_to_error::deserialize::<_, T>(&mut reader) else {
+        let error = error.map_or_else(|| "unreadable".to_string(), |e| e.to_string());
+        return Err(ApiError::MalformedJson(error));
+    };
+    let parent = match shape.path().to_string() {
+        root if root == "." => String::new(),
+        path => path.replace(".[", "["),
+    };
+    let message = shape.into_inner().to_string();
+    Err(ApiError::Invalid(FieldError::from_serde(&parent, message)))
+}
+
+pub(crate) const NUL_MESSAGE: &str = "must not contain the NUL character (\\u0000)";
+
+/// Where the body's first string holding a NUL character is: no text Haven keeps may hold
+/// one (Postgres cannot store it). Looked for only when the escape appears at all.
+pub(crate) fn nul_in(body: &[u8]) -> Option<String> {
+    if !body.windows(6).any(|w| w == br"\u0000") {
+        return None;
+    }
+    fn walk(value: &serde_json::Value, at: String) -> Option<String> {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0').then_some(at),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, format!("{at}[{i}]"))),
+            serde_json::Value::Object(members) => members.iter().find_map(|(name, item)| {
+                let here = path(&at, name);
+                if name.contains('\0') {
+                    Some(here)
+                } else {
+                    walk(item, here)
+                }
+            }),
+            _ => None,
+        }
+    }
+    walk(&serde_json::from_slice(body).ok()?, String::new())
 }
 
 impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ValidJson<T, LIMIT> {
@@ -180,13 +224,35 @@ mod tests {
         }
     }
 
+    fn field_of(body: &[u8]) -> String {
+        match parse_json::<Body>(body).unwrap_err() {
+            ApiError::Invalid(e) => {
+                assert!(!e.message.contains("line 1"), "{}", e.message);
+                e.field
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
-    fn a_repeated_member_takes_its_last_value() {
-        let body: Body =
-            parse_json(br#"{"needs": ["shelter"], "limit": 5, "limit": 9}"#).expect("accepted");
+    fn a_repeated_missing_or_nul_member_is_named() {
         assert_eq!(
-            (body.needs, body.limit),
-            (vec!["shelter".to_string()], Some(9))
+            field_of(br#"{"needs": ["a"], "limit": 5, "limit": 9}"#),
+            "limit"
         );
+        assert_eq!(field_of(br#"{"limit": 5}"#), "needs");
+        assert_eq!(field_of(br#"{"needs": ["a", "b\u0000"]}"#), "needs[1]");
+        // Text that only spells the escape is not a NUL.
+        let spelled: Body = parse_json(br#"{"needs": ["\\u0000"], "limit": 3}"#).unwrap();
+        assert_eq!((spelled.needs[0].as_str(), spelled.limit), ("\\u0000", Some(3)));
+        assert!(matches!(
+            parse_json::<Body>(br#"{"needs": ["a"]} x"#),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert_eq!(field_of(br#" [["shelter"], 5]"#), "");
+        assert!(matches!(
+            parse_json::<Body>(br#"[["shelter"], 5"#),
+            Err(ApiError::MalformedJson(_))
+        ));
     }
 }

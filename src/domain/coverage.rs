@@ -152,9 +152,9 @@ pub(crate) fn from_value<T: DeserializeOwned>(value: Value, field: &str) -> Resu
         let at = if inner == "." {
             field.to_string()
         } else {
-            format!("{field}.{inner}")
+            path(field, &inner)
         };
-        FieldError::invalid(at.replace(".[", "["), e.inner().to_string())
+        FieldError::from_serde(&at.replace(".[", "["), e.into_inner().to_string())
     })
 }
 

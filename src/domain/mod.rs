@@ -39,6 +39,29 @@ impl FieldError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError::new("invalid_field", field, message)
     }
+
+    /// A shape error serde found at `parent` (a path such as `coverage[0]`; empty for the
+    /// body). serde reports a missing or repeated member at its parent: this names the member
+    /// itself, and drops where in the text it was (`field` says where).
+    pub fn from_serde(parent: &str, message: String) -> Self {
+        let message = match message.rfind(" at line ") {
+            Some(at) => message[..at].to_string(),
+            None => message,
+        };
+        let member = ["missing field `", "duplicate field `"]
+            .iter()
+            .find_map(|start| message.strip_prefix(start))
+            .and_then(|rest| rest.split('`').next());
+        let field = match member {
+            Some(member) => path(parent, member),
+            None => parent.to_string(),
+        };
+        let message = match message.strip_prefix("duplicate field") {
+            Some(_) => "appears more than once; send each member once".to_string(),
+            None => message,
+        };
+        FieldError::invalid(field, message)
+    }
 }
 
 /// Joins a field path and a member name: `path("coverage[0]", "radius_km")`.

@@ -24,7 +24,7 @@ use crate::auth::Principal;
 use crate::domain::FieldError;
 use crate::domain::need::Need;
 use crate::error::ApiError;
-use crate::json::read_body;
+use crate::json::{NUL_MESSAGE, read_body};
 use crate::matching::query::MatchRequest;
 use crate::matching::regions::RegionLocator;
 use crate::routes::idempotency::IdempotencyKey;
@@ -99,11 +99,17 @@ impl<const LIMIT: usize> FromRequest for Form<LIMIT> {
                 return Err(ApiError::UnsupportedMediaType);
             }
             let body = body.await?;
-            Ok(Form(
-                url::form_urlencoded::parse(&body)
-                    .map(|(k, v)| (k.into_owned(), v.trim().to_string()))
-                    .collect(),
-            ))
+            let fields: Vec<(String, String)> = url::form_urlencoded::parse(&body)
+                .map(|(k, v)| (k.into_owned(), v.trim().to_string()))
+                .collect();
+            // No text Haven keeps may hold a NUL (Postgres cannot store it).
+            if let Some((name, _)) = fields
+                .iter()
+                .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+            {
+                return Err(FieldError::invalid(name.as_str(), NUL_MESSAGE).into());
+            }
+            Ok(Form(fields))
         })
     }
 }

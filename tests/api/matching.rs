@@ -438,7 +438,7 @@ async fn bad_queries_are_422_naming_the_field_and_get_is_405() {
         ),
         (
             json!({"location": {"lat": 29.76}, "needs": ["shelter"]}),
-            "location",
+            "location.lon",
             "invalid_field",
         ),
         (

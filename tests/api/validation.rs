@@ -225,7 +225,7 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
         (
             "coverage",
             json!([{"type": "radius", "center": {"lat": 5, "lon": 0}}]),
-            "coverage[0]",
+            "coverage[0].radius_km",
             "invalid_field",
         ),
         (
@@ -475,6 +475,95 @@ async fn the_largest_area_allowed_is_checked_without_holding_up_searches() {
     tokio::time::timeout(std::time::Duration::from_secs(60), work)
         .await
         .expect("checking the area took over a minute");
+}
+
+/// Text holding a NUL character (which Postgres cannot store), a member sent twice, a missing
+/// member and a body that is not an object are each 422 naming the member, on anonymous and
+/// signed-in routes alike, and write nothing. A NUL was a 500.
+#[tokio::test]
+async fn nul_characters_repeated_and_missing_members_are_named() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let created = app.create_service(&service_body(org)).await;
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let (services, organizations) = (app.db.count("service"), app.db.count("organization"));
+    let changes = app.db.count("change_log");
+    let raw = |method: Method, path: String, body: &'static str| {
+        let app = &app;
+        async move {
+            app.admin_raw(method, &path, "application/json", body.as_bytes().to_vec())
+                .await
+        }
+    };
+    let cases = [
+        (
+            raw(
+                Method::POST,
+                "/api/v1/session".into(),
+                r#"{"email": "a\u0000@example.org", "password": "correct horse battery"}"#,
+            )
+            .await,
+            "email",
+        ),
+        (
+            raw(Method::POST, "/api/v1/organizations".into(), r#"{"name": "a\u0000b"}"#).await,
+            "name",
+        ),
+        (
+            raw(
+                Method::PATCH,
+                format!("/api/v1/services/{id}"),
+                r#"{"phones": [{"number": "415-555-0100", "type": "voice", "label": "a\u0000"}]}"#,
+            )
+            .await,
+            "phones[0].label",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/match".into(),
+                r#"{"location": {"postal_code": "94110"}, "needs": ["shelter"], "needs": ["legal_aid"]}"#,
+            )
+            .await,
+            "needs",
+        ),
+        (
+            raw(Method::POST, "/api/v1/organizations".into(), r#"{"description": "x"}"#).await,
+            "name",
+        ),
+        (
+            raw(Method::POST, "/api/v1/match".into(), r#"{"location": {"lat": 37.7}, "needs": ["shelter"]}"#)
+                .await,
+            "location.lon",
+        ),
+        (
+            raw(Method::POST, "/api/v1/organizations".into(), r#"["Array Org", "desc"]"#).await,
+            "",
+        ),
+    ];
+    for (res, field) in cases {
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            res.body
+        );
+        assert_eq!(res.field(), field, "{}", res.body);
+    }
+    // A form: the survivor page answers with itself.
+    let res = app
+        .client
+        .post(format!("{}/", app.address))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("zip=94110%00&need=shelter")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("could not be read"));
+    assert_eq!(app.db.count("service"), services);
+    assert_eq!(app.db.count("organization"), organizations);
+    assert_eq!(app.db.count("change_log"), changes);
 }
 
 /// A body that never arrives in full (its `Content-Length` promises more than is sent) is
