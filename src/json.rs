@@ -244,7 +244,10 @@ mod tests {
         assert_eq!(field_of(br#"{"needs": ["a", "b\u0000"]}"#), "needs[1]");
         // Text that only spells the escape is not a NUL.
         let spelled: Body = parse_json(br#"{"needs": ["\\u0000"], "limit": 3}"#).unwrap();
-        assert_eq!((spelled.needs[0].as_str(), spelled.limit), ("\\u0000", Some(3)));
+        assert_eq!(
+            (spelled.needs[0].as_str(), spelled.limit),
+            ("\\u0000", Some(3))
+        );
         assert!(matches!(
             parse_json::<Body>(br#"{"needs": ["a"]} x"#),
             Err(ApiError::MalformedJson(_))

@@ -1,7 +1,8 @@
-//! Rate limits (SAFETY.md rules 9 and 11): anonymous requests per client, and sign-in attempts
-//! per account and per client. Clients and accounts are known here only by a keyed hash (HMAC
-//! with a random key that lives in this process's memory and dies with it), limiter entries are
-//! swept once they are back to full allowance, and nothing here is ever written down or logged.
+//! Rate limits (SAFETY.md rules 9 and 11): anonymous requests per client, sign-in attempts
+//! per account and per client, and refusals that tell something of a sealed site (rule 3).
+//! Clients and accounts are known here only by a keyed hash (HMAC with a random key that lives
+//! in this process's memory and dies with it), limiter entries are swept once they are back to
+//! full allowance, and nothing here is ever written down or logged.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,6 +14,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -29,15 +31,56 @@ const LOGIN_ACCOUNT_PERIOD: Duration = Duration::from_secs(60);
 const LOGIN_CLIENT_BURST: u32 = 20;
 const LOGIN_CLIENT_PERIOD: Duration = Duration::from_secs(15);
 
+/// Refused console edits of one service, per person, for coverage near its sealed site (each
+/// tells something of where the site is): 3 at once, then one every 30 minutes.
+const SITE_CHECK_BURST: u32 = 3;
+const SITE_CHECK_PERIOD: Duration = Duration::from_secs(30 * 60);
+
 pub struct Throttles {
     hash_key: [u8; 32],
     anonymous: Option<Limiter>,
     login_account: Limiter,
     login_client: Limiter,
-    /// Clients whose failed credentials used up their allowance, and until when: their next
-    /// credentials are refused without asking Postgres, so guessing cannot keep it busy.
-    guessing: Mutex<HashMap<Key, Instant>>,
+    /// Clients whose failed credentials used up their allowance: their next credentials are
+    /// refused without asking Postgres, so guessing cannot keep it busy.
+    guessing: Holds,
+    site_checks: Limiter,
+    /// People who used up their refused checks of a sealed site: the check is not run again.
+    site_checks_spent: Holds,
     last_sweep: Mutex<Instant>,
+}
+
+/// Keys refused until a time: for work that must not even start once a limiter has refused
+/// (governor's limiters cannot be looked at without taking from them).
+#[derive(Default)]
+struct Holds(Mutex<HashMap<Key, Instant>>);
+
+impl Holds {
+    fn check(&self, key: &Key) -> Result<(), ApiError> {
+        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match held.get(key) {
+            Some(&until) if until > Instant::now() => Err(ApiError::TooManyRequests {
+                retry_after_secs: until.saturating_duration_since(Instant::now()).as_secs() + 1,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Passes `refused` on, holding `key` until its `Retry-After` if it is a 429.
+    fn hold_if_refused(&self, key: Key, refused: Result<(), ApiError>) -> Result<(), ApiError> {
+        if let Err(ApiError::TooManyRequests { retry_after_secs }) = &refused {
+            let until = Instant::now() + Duration::from_secs(*retry_after_secs);
+            let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            held.insert(key, until);
+        }
+        refused
+    }
+
+    fn sweep(&self, now: Instant) {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.retain(|_, until| *until > now);
+        held.shrink_to_fit();
+    }
 }
 
 fn limiter(burst: u32, period: Duration) -> Limiter {
@@ -61,7 +104,9 @@ impl Throttles {
             anonymous,
             login_account: limiter(LOGIN_ACCOUNT_BURST, LOGIN_ACCOUNT_PERIOD),
             login_client: limiter(LOGIN_CLIENT_BURST, LOGIN_CLIENT_PERIOD),
-            guessing: Mutex::new(HashMap::new()),
+            guessing: Holds::default(),
+            site_checks: limiter(SITE_CHECK_BURST, SITE_CHECK_PERIOD),
+            site_checks_spent: Holds::default(),
             last_sweep: Mutex::new(Instant::now()),
         })
     }
@@ -112,14 +157,7 @@ impl Throttles {
         if self.anonymous.is_none() {
             return Ok(());
         }
-        let key = self.client_key(ip);
-        let guessing = self.guessing.lock().unwrap_or_else(|e| e.into_inner());
-        match guessing.get(&key) {
-            Some(&until) if until > Instant::now() => Err(ApiError::TooManyRequests {
-                retry_after_secs: until.saturating_duration_since(Instant::now()).as_secs() + 1,
-            }),
-            _ => Ok(()),
-        }
+        self.guessing.check(&self.client_key(ip))
     }
 
     /// A credential that was not accepted: it draws on the anonymous allowance, so guessing
@@ -127,12 +165,37 @@ impl Throttles {
     /// are refused unread (see [`Throttles::credential`]) until its `Retry-After`.
     pub fn failed_credential(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
         let refused = self.anonymous(ip);
-        if let Err(ApiError::TooManyRequests { retry_after_secs }) = &refused {
-            let until = Instant::now() + Duration::from_secs(*retry_after_secs);
-            let mut guessing = self.guessing.lock().unwrap_or_else(|e| e.into_inner());
-            guessing.insert(self.client_key(ip), until);
+        self.guessing.hold_if_refused(self.client_key(ip), refused)
+    }
+
+    fn site_key(&self, actor: (Option<Uuid>, Option<Uuid>), service: Uuid) -> Key {
+        let mut value = Vec::with_capacity(48);
+        for id in [actor.0, actor.1].into_iter().flatten().chain([service]) {
+            value.extend_from_slice(id.as_bytes());
         }
-        refused
+        self.key(b"site", &value)
+    }
+
+    /// Before a console edit of `service` checks new coverage against its sealed site, for
+    /// `actor` ([`crate::auth::Principal::actor`]).
+    pub fn sealed_site_check(
+        &self,
+        actor: (Option<Uuid>, Option<Uuid>),
+        service: Uuid,
+    ) -> Result<(), ApiError> {
+        self.site_checks_spent.check(&self.site_key(actor, service))
+    }
+
+    /// Such a check refused the coverage: once `actor` has had [`SITE_CHECK_BURST`] refusals
+    /// for `service`, the check is not run for them until one more is allowed.
+    pub fn sealed_site_refused(
+        &self,
+        actor: (Option<Uuid>, Option<Uuid>),
+        service: Uuid,
+    ) -> Result<(), ApiError> {
+        let key = self.site_key(actor, service);
+        let refused = self.check(&self.site_checks, &key);
+        self.site_checks_spent.hold_if_refused(key, refused)
     }
 
     /// One sign-in attempt for `email` (already normalized) from `ip`.
@@ -150,11 +213,9 @@ impl Throttles {
             return;
         }
         *last = Instant::now();
-        let mut guessing = self.guessing.lock().unwrap_or_else(|e| e.into_inner());
-        guessing.retain(|_, until| *until > *last);
-        guessing.shrink_to_fit();
-        drop(guessing);
-        for limiter in [&self.login_account, &self.login_client]
+        self.guessing.sweep(*last);
+        self.site_checks_spent.sweep(*last);
+        for limiter in [&self.login_account, &self.login_client, &self.site_checks]
             .into_iter()
             .chain(self.anonymous.as_ref())
         {

@@ -112,6 +112,16 @@ pub struct Principal {
     pub organization_id: Option<Uuid>,
 }
 
+impl Principal {
+    /// Who acted, as the audit trail records it: a user (signed in) or an API token.
+    pub fn actor(&self) -> (Option<Uuid>, Option<Uuid>) {
+        match self.credential {
+            Credential::Session { user_id, .. } => (Some(user_id), None),
+            Credential::ApiToken { token_id } => (None, Some(token_id)),
+        }
+    }
+}
+
 /// Which part of the directory a principal may see and change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

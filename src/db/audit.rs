@@ -1,4 +1,5 @@
-//! The append-only audit trail of reveals of confidential locations (SAFETY.md rule 4). The
+//! The append-only audit trail of reveals of confidential locations (SAFETY.md rule 4), and of
+//! refusals that tell something of where one is. The
 //! table refuses updates and deletes itself (a trigger), so only inserts and reads live here.
 
 use chrono::{DateTime, Utc};
@@ -7,8 +8,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::schema::audit_event;
+use crate::auth::Principal;
 
 pub const REVEAL_LOCATION: &str = "reveal_location";
+/// The console refused an edit's coverage for being near the service's sealed site, which it
+/// checked without showing it: such refusals tell something of where the site is.
+pub const SEALED_SITE_CHECK: &str = "sealed_site_check_refused";
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_event, check_for_backend(diesel::pg::Pg))]
@@ -34,6 +39,22 @@ pub struct AuditInsertForm<'a> {
     pub actor_organization_id: Option<Uuid>,
     pub service_id: Uuid,
     pub reason: &'a str,
+}
+
+impl<'a> AuditInsertForm<'a> {
+    /// `action` on service `service_id` by `caller`, for `reason`.
+    pub fn by(caller: &'a Principal, action: &'a str, service_id: Uuid, reason: &'a str) -> Self {
+        let (actor_user_id, actor_token_id) = caller.actor();
+        AuditInsertForm {
+            action,
+            actor_user_id,
+            actor_token_id,
+            actor_role: caller.role.code(),
+            actor_organization_id: caller.organization_id,
+            service_id,
+            reason,
+        }
+    }
 }
 
 pub fn record(conn: &mut PgConnection, form: &AuditInsertForm<'_>) -> QueryResult<AuditRow> {

@@ -256,6 +256,8 @@ impl NewService {
 /// grid cell, and so its middle (SAFETY.md rules 2 and 3): coverage drawn around the site
 /// would show the site.
 pub const CONFIDENTIAL_CENTRE_KM: f64 = 5.0;
+/// The refusal of coverage that would show where a confidential site is.
+pub const REVEALS_CONFIDENTIAL_LOCATION: &str = "reveals_confidential_location";
 
 /// Refuses radius coverage centred on or near a confidential site, and area coverage (each
 /// part of a MultiPolygon on its own) whose centroid is.
@@ -293,7 +295,7 @@ pub fn keeps_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(),
         };
         if let Some((field, what, advice)) = revealing {
             return Err(FieldError::new(
-                "reveals_confidential_location",
+                REVEALS_CONFIDENTIAL_LOCATION,
                 field,
                 format!(
                     "{what} within {CONFIDENTIAL_CENTRE_KM} km of the confidential location, so the coverage would show where it is: {advice}"

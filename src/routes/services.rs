@@ -10,7 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Page, PageRequest};
-use crate::auth::{Credential, Principal, Role, Scope, Signed};
+use crate::auth::{Principal, Role, Scope, Signed};
 use crate::boundaries::Boundaries;
 use crate::crypto::{DataKey, DataKeys};
 use crate::db::services::{self, LocationRow, ServiceRecord};
@@ -551,7 +551,7 @@ pub async fn reveal_location(
     }
     let only = caller.scope().organization();
     let keys = state.data_key.clone();
-    let caller = caller.clone();
+    let actor = caller.clone();
     let (row, address, audit) = state
         .db(move |conn| {
             conn.transaction(|conn| {
@@ -565,21 +565,9 @@ pub async fn reveal_location(
                     })?;
                 let address = services::open_location(&row, &keys)
                     .map_err(|e| ApiError::Internal(e.into()))?;
-                let (user_id, token_id) = match caller.credential {
-                    Credential::Session { user_id, .. } => (Some(user_id), None),
-                    Credential::ApiToken { token_id } => (None, Some(token_id)),
-                };
                 let audit = audit::record(
                     conn,
-                    &audit::AuditInsertForm {
-                        action: audit::REVEAL_LOCATION,
-                        actor_user_id: user_id,
-                        actor_token_id: token_id,
-                        actor_role: caller.role.code(),
-                        actor_organization_id: caller.organization_id,
-                        service_id: id,
-                        reason: &reason,
-                    },
+                    &audit::AuditInsertForm::by(&actor, audit::REVEAL_LOCATION, id, &reason),
                 )?;
                 Ok((row, address, audit))
             })

@@ -4,7 +4,7 @@
 //! A confidential address is never shown here: it stays sealed unless a new location is given.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, ResponseError as _, web};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -12,11 +12,11 @@ use uuid::Uuid;
 use super::console::{ConsoleForm, signed_page};
 use super::{FORM_KEY, Form, one_time_key};
 use crate::auth::{Principal, Signed};
-use crate::db::organizations;
 use crate::db::services::{self as service_rows, ServiceRecord};
+use crate::db::{audit, organizations};
 use crate::domain::FieldError;
 use crate::domain::organization::{NewOrganization, OrganizationInput};
-use crate::domain::service::{NewService, ServiceInput};
+use crate::domain::service::{NewService, REVEALS_CONFIDENTIAL_LOCATION, ServiceInput};
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, parse_json};
 use crate::routes::organizations as organization_routes;
@@ -318,7 +318,7 @@ pub async fn save(
     let outcome = match parsed {
         Ok((new, value)) => match save_parsed(&state, &caller, service_id, new, &form).await {
             Ok(record) => Ok((record, value)),
-            Err(e @ ApiError::Invalid(_)) => Err(e),
+            Err(e @ (ApiError::Invalid(_) | ApiError::TooManyRequests { .. })) => Err(e),
             Err(other) => return Err(other),
         },
         Err(e) => Err(e),
@@ -328,6 +328,10 @@ pub async fn save(
         Err(e) => {
             let message = match &e {
                 ApiError::Invalid(f) => refusal(f),
+                ApiError::TooManyRequests { retry_after_secs } => format!(
+                    "This service's coverage was refused several times for being near its confidential site. Wait {} minutes before saving new coverage for it; nothing was saved.",
+                    retry_after_secs.div_ceil(60)
+                ),
                 other => other.to_string(),
             };
             let notice = html! { p class="error" role="alert" { (message) } };
@@ -339,12 +343,7 @@ pub async fn save(
                 Some(&form),
                 Some(notice),
             );
-            return Ok(signed_page(
-                &state,
-                &caller,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                markup,
-            ));
+            return Ok(signed_page(&state, &caller, e.status_code(), markup));
         }
     };
     let saved_at = record.service.updated_at;
@@ -367,6 +366,37 @@ fn refusal(e: &FieldError) -> String {
     }
 }
 
+/// Replaces service `id` keeping its stored location, which the editor cannot show when it is
+/// sealed. New coverage is then checked against that site, and a refusal tells the editor
+/// something of where it is: each is audited, and after a few for one service a person waits
+/// before the check runs again (SAFETY.md rules 3 and 4).
+async fn write_keeping_site(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    new: NewService,
+) -> Result<ServiceRecord, ApiError> {
+    let only = caller.scope().organization();
+    state.throttles.sealed_site_check(caller.actor(), id)?;
+    let written = write(state, only, id, new, true, MissingLocation::Keep).await;
+    let Err(ApiError::Invalid(refusal)) = &written else {
+        return written;
+    };
+    if refusal.code != REVEALS_CONFIDENTIAL_LOCATION {
+        return written;
+    }
+    let actor = caller.clone();
+    let reason = format!("console edit refused: {}", refusal.field);
+    state
+        .db(move |conn| {
+            let form = audit::AuditInsertForm::by(&actor, audit::SEALED_SITE_CHECK, id, &reason);
+            Ok(audit::record(conn, &form)?)
+        })
+        .await?;
+    state.throttles.sealed_site_refused(caller.actor(), id)?;
+    written
+}
+
 /// Replaces service `id`, or creates a service once per editor form: sent again (a refresh,
 /// a second click), a new service's form gets the service it made.
 async fn save_parsed(
@@ -378,6 +408,9 @@ async fn save_parsed(
 ) -> Result<ServiceRecord, ApiError> {
     let only = caller.scope().organization();
     let id = match id {
+        Some(id) if new.location.is_none() => {
+            return write_keeping_site(state, caller, id, new).await;
+        }
         Some(id) => return write(state, only, id, new, true, MissingLocation::Keep).await,
         None => {
             let key = form.idempotency_key(caller, "/console/services/save");

@@ -252,3 +252,59 @@ async fn the_database_holds_no_plaintext_and_no_other_route_shows_the_address() 
         .await;
     assert_eq!(res.body["location"]["address"]["city"], "Houston");
 }
+
+/// The console editor keeps a sealed site it cannot show and checks new coverage against it,
+/// so each refusal tells the editor something of where the site is: some 50 saves could walk
+/// the 5 km rule to it. Each refusal is audited, and after 3 for one service a person waits
+/// half an hour before the check runs again, whatever they send.
+#[tokio::test]
+async fn console_refusals_near_a_sealed_site_are_audited_and_few() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let id = confidential_service(&app, org).await;
+    let save = |lat: f64, lon: f64| {
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("service_id", &id.to_string())
+            .append_pair("organization_id", &org.to_string())
+            .append_pair("body", &service_body(org).to_string())
+            .append_pair("radius_lat", &lat.to_string())
+            .append_pair("radius_lon", &lon.to_string())
+            .append_pair("radius_km", "10")
+            .finish();
+        let req = app
+            .client
+            .post(app.url("/console/services/save"))
+            .bearer_auth(&app.admin_token)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(save(LAT + 0.01, LON).await.0);
+    }
+    // Far from the site, but the check is not run again yet.
+    let (status, page) = save(30.2, -95.0).await;
+    statuses.push(status);
+    assert_eq!(statuses, [422, 422, 422, 429, 429]);
+    assert!(page.contains("Wait 30 minutes"), "{page}");
+
+    let res = app
+        .admin(Method::GET, &format!("/api/v1/audit?service_id={id}"), None)
+        .await;
+    let events = res.body["data"].as_array().unwrap();
+    assert_eq!(events.len(), 4, "{}", res.body);
+    for event in events {
+        assert_eq!(event["action"], "sealed_site_check_refused");
+        assert_eq!(event["actor_role"], "admin");
+        assert_eq!(event["reason"], "console edit refused: coverage[1].center");
+    }
+    assert_no_secret("the audit trail", &res.body);
+    let stored = app
+        .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(stored.body["coverage"].as_array().unwrap().len(), 1);
+}
