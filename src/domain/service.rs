@@ -220,6 +220,7 @@ impl NewService {
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(site) = location.as_ref().filter(|l| l.confidential) {
             keeps_site_hidden(&coverage, site.coordinates)?;
+            has_front_door(&phones)?;
         }
         let schedules = parse_schedules(input.schedules)?;
         let capacity = input
@@ -249,6 +250,18 @@ impl NewService {
             verified_at: input.verified_at,
         })
     }
+}
+
+/// A service at a confidential location is reached through its front door, an intake phone
+/// or text line (SAFETY.md rule 2): without one, a survivor who finds it cannot reach it.
+pub fn has_front_door<T>(phones: &[T]) -> Result<(), FieldError> {
+    if phones.is_empty() {
+        return Err(FieldError::invalid(
+            "phones",
+            "a service at a confidential location needs at least one intake phone or text line: it is how people reach it",
+        ));
+    }
+    Ok(())
 }
 
 /// How far from a confidential site the middle of its radius or area coverage must be.

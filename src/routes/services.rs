@@ -21,7 +21,8 @@ use crate::domain::eligibility::Eligibility;
 use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{
-    CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, keeps_site_hidden,
+    CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, has_front_door,
+    keeps_site_hidden,
 };
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, ValidJson};
@@ -279,6 +280,7 @@ fn replace_in(
             ApiError::Internal(anyhow::anyhow!("kept location of {id} is out of range"))
         })?;
         keeps_site_hidden(&new.coverage, site)?;
+        has_front_door(&new.phones)?;
     }
     services::replace(conn, id, new, org.demo, keys.current(), boundaries)?;
     if let Some(row) = kept {
@@ -391,6 +393,11 @@ pub async fn apply_patch(
         .db(move |conn| {
             conn.transaction(|conn| {
                 services::lock_visible(conn, id, only)?.ok_or(ApiError::NotFound)?;
+                if let Some(phones) = &patch.phones
+                    && services::location_of(conn, id)?.is_some_and(|l| l.confidential)
+                {
+                    has_front_door(phones)?;
+                }
                 services::patch(conn, id, &patch)?;
                 services::find(conn, id)?.ok_or_else(|| {
                     ApiError::Internal(anyhow::anyhow!("service {id} vanished after write"))

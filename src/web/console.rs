@@ -180,23 +180,50 @@ fn search_form(form: Option<&Form>) -> Markup {
 }
 
 /// A provider's own services, with their bed counts and a form to update each.
+/// What the provider page says after one of its forms.
+enum Outcome {
+    Done(String),
+    /// Nothing was written for `service`; the front-door form shows what was typed.
+    Refused {
+        service: Uuid,
+        message: String,
+        typed: Option<(String, String)>,
+    },
+}
+
 async fn provider_view(
     state: &AppState,
     caller: &Principal,
-    notice: Option<String>,
+    outcome: Option<Outcome>,
 ) -> Result<Markup, ApiError> {
     let org = caller.scope().organization();
     let (records, _) = state
         .db(move |conn| Ok(service_rows::list(conn, org, 0, 100)?))
         .await?;
     let now = Utc::now();
+    let refused = match &outcome {
+        Some(Outcome::Refused {
+            service,
+            message,
+            typed,
+        }) => Some((*service, message.as_str(), typed.as_ref())),
+        _ => None,
+    };
     Ok(html! {
         h1 { "Your services" }
-        @if let Some(n) = notice { p class="notice" role="status" { (n) } }
+        @match &outcome {
+            Some(Outcome::Done(n)) => p class="notice" role="status" { (n) },
+            Some(Outcome::Refused { .. }) => p class="error" role="alert" { "Not updated: see the service below. Nothing was changed." },
+            None => {},
+        }
         @for record in &records {
             @let s = &record.service;
+            @let this_refused = refused.filter(|(id, _, _)| *id == s.id);
             article class="result" data-service=(s.id) {
-                h3 { (s.name) }
+                h2 { (s.name) }
+                @if let Some((_, message, _)) = this_refused {
+                    p class="error" role="alert" { "Not updated: " (message) }
+                }
                 @match s.capacity() {
                     Some((available, total, reported_at)) => p class="capacity" {
                         (available) " / " (total) " beds free · updated " (age(reported_at, now, Lang::En))
@@ -212,12 +239,16 @@ async fn provider_view(
                     }
                     button type="submit" { "Update beds" }
                 }
+                @let (phones, hours) = match this_refused.and_then(|(_, _, typed)| typed) {
+                    Some((phones, hours)) => (phones.clone(), hours.clone()),
+                    None => (phones_text(&record.phones), hours_text(&record.schedules)),
+                };
                 form method="post" action="/console/front-door" {
                     input type="hidden" name="service_id" value=(s.id);
-                    label { "Intake phones, one a line: number, voice|text|tty, 24/7"
-                        textarea name="phones" rows="3" { (phones_text(&record.phones)) } }
+                    label { "Intake phones, one a line: number, voice, text or tty, then as needed 24/7, languages: en es, label: what the line is for"
+                        textarea name="phones" rows="3" { (phones) } }
                     label { "Hours, one a line: days HH:MM-HH:MM time zone (e.g. mon tue 09:00-17:00 America/Chicago)"
-                        textarea name="hours" rows="3" { (hours_text(&record.schedules)) } }
+                        textarea name="hours" rows="3" { (hours) } }
                     p class="muted" { "Last changed " (s.updated_at.format("%Y-%m-%d %H:%M UTC")) }
                     button type="submit" { "Update hours and phones" }
                 }
@@ -226,14 +257,22 @@ async fn provider_view(
     })
 }
 
+/// The phones as the front-door form shows them; [`parse_phones`] reads them back whole.
 fn phones_text(rows: &[service_rows::PhoneRow]) -> String {
     rows.iter()
         .map(|p| {
-            let mut line = format!("{}, {}", p.number, p.kind);
+            let mut parts = vec![p.number.clone(), p.kind.clone()];
             if p.available_24_7 {
-                line.push_str(", 24/7");
+                parts.push("24/7".into());
             }
-            line
+            let languages: Vec<&str> = p.languages.iter().flatten().map(String::as_str).collect();
+            if !languages.is_empty() {
+                parts.push(format!("languages: {}", languages.join(" ")));
+            }
+            if let Some(label) = &p.label {
+                parts.push(format!("label: {label}"));
+            }
+            parts.join(", ")
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -255,33 +294,52 @@ fn hours_text(rows: &[service_rows::ScheduleRow]) -> String {
         .join("\n")
 }
 
-/// Reads the phones text area: `number, kind[, 24/7]` a line.
+/// Reads the phones text area, a line a phone: `number, kind`, then any of `24/7`,
+/// `languages: en es` and, last (it may hold commas), `label: text`.
 fn parse_phones(text: &str) -> Result<Vec<PhoneInput>, FieldError> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .enumerate()
         .map(|(i, line)| {
-            let mut parts = line.split(',').map(str::trim);
+            let field = format!("phones line {}", i + 1);
+            let (head, label) = match line.split_once("label:") {
+                Some((head, label)) => (head, Some(label.trim().to_string())),
+                None => (line, None),
+            };
+            let mut parts = head.split(',').map(str::trim).filter(|p| !p.is_empty());
             let number = parts.next().unwrap_or_default().to_string();
             let kind = match parts.next().unwrap_or("voice") {
-                "voice" | "" => PhoneKind::Voice,
+                "voice" => PhoneKind::Voice,
                 "text" => PhoneKind::Text,
                 "tty" => PhoneKind::Tty,
                 other => {
                     return Err(FieldError::invalid(
-                        format!("phones line {}", i + 1),
+                        field,
                         format!("{other:?} is not voice, text or tty"),
                     ));
                 }
             };
-            Ok(PhoneInput {
+            let mut phone = PhoneInput {
                 number,
                 kind,
-                label: None,
-                available_24_7: parts.any(|p| p == "24/7"),
+                label: label.filter(|l| !l.is_empty()),
+                available_24_7: false,
                 languages: Vec::new(),
-            })
+            };
+            for part in parts {
+                if part == "24/7" {
+                    phone.available_24_7 = true;
+                } else if let Some(codes) = part.strip_prefix("languages:") {
+                    phone.languages = codes.split_whitespace().map(str::to_string).collect();
+                } else {
+                    return Err(FieldError::invalid(
+                        field,
+                        format!("{part:?}: after the number and kind, write 24/7, languages: en es, or label: text"),
+                    ));
+                }
+            }
+            Ok(phone)
         })
         .collect()
 }
@@ -333,19 +391,38 @@ pub async fn front_door(
             capacity: None,
         })
     });
-    let notice = match patch {
-        Ok(patch) => {
-            let record = apply_patch(&state, caller.scope(), id, patch).await?;
-            format!(
-                "Hours and phones updated for {} at {}.",
-                record.service.name,
-                record.service.updated_at.format("%H:%M UTC")
-            )
-        }
-        Err(e) => format!("Not updated: {}: {}", e.field, e.message),
+    let written = match patch {
+        Ok(patch) => apply_patch(&state, caller.scope(), id, patch).await,
+        Err(e) => Err(e.into()),
     };
-    let body = provider_view(&state, &caller, Some(notice)).await?;
-    Ok(signed_page(&state, &caller, StatusCode::OK, body))
+    let outcome = match written {
+        Ok(record) => Outcome::Done(format!(
+            "Hours and phones updated for {} at {}.",
+            record.service.name,
+            record.service.updated_at.format("%H:%M UTC")
+        )),
+        Err(ApiError::Invalid(e)) => Outcome::Refused {
+            service: id,
+            message: format!("{}: {}", e.field, e.message),
+            typed: Some((form.raw("phones"), form.raw("hours"))),
+        },
+        Err(other) => return Err(other),
+    };
+    provider_page(&state, &caller, outcome).await
+}
+
+/// The provider page after a form: 200 when it was written, 422 when it was refused.
+async fn provider_page(
+    state: &AppState,
+    caller: &Principal,
+    outcome: Outcome,
+) -> Result<HttpResponse, ApiError> {
+    let status = match outcome {
+        Outcome::Done(_) => StatusCode::OK,
+        Outcome::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let body = provider_view(state, caller, Some(outcome)).await?;
+    Ok(signed_page(state, caller, status, body))
 }
 
 /// `GET /console`: sign-in for anonymous callers; otherwise the view for the caller's role.
@@ -640,23 +717,28 @@ pub async fn capacity(
         available: number("available"),
         total: number("total"),
     });
-    let notice = match patch {
-        Ok(patch) => {
-            let record = apply_patch(&state, caller.scope(), id, patch).await?;
-            format!(
-                "Beds updated for {} at {}.",
-                record.service.name,
-                record
-                    .service
-                    .capacity_reported_at
-                    .unwrap_or_else(Utc::now)
-                    .format("%H:%M UTC")
-            )
-        }
-        Err(e) => format!("Not updated: {} {}", e.field, e.message),
+    let written = match patch {
+        Ok(patch) => apply_patch(&state, caller.scope(), id, patch).await,
+        Err(e) => Err(e.into()),
     };
-    let body = provider_view(&state, &caller, Some(notice)).await?;
-    Ok(signed_page(&state, &caller, StatusCode::OK, body))
+    let outcome = match written {
+        Ok(record) => Outcome::Done(format!(
+            "Beds updated for {} at {}.",
+            record.service.name,
+            record
+                .service
+                .capacity_reported_at
+                .unwrap_or_else(Utc::now)
+                .format("%H:%M UTC")
+        )),
+        Err(ApiError::Invalid(e)) => Outcome::Refused {
+            service: id,
+            message: format!("beds: {}", e.message),
+            typed: None,
+        },
+        Err(other) => return Err(other),
+    };
+    provider_page(&state, &caller, outcome).await
 }
 
 /// What anything under `/console` that needs a session answers without one: 401 with the

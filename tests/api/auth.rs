@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, create_session, create_token, create_user, into_response, service_body, spawn_app,
+    TestApp, create_session, create_token, create_user, intake_phone, into_response, service_body,
+    spawn_app,
 };
 
 /// Who calls. Providers come twice: staff of the organization that owns the objects the
@@ -227,6 +228,7 @@ impl World {
     /// A confidential service of the own organization, new for each call.
     async fn service(&self) -> Uuid {
         let mut body = service_body(self.own_org);
+        body["phones"] = intake_phone();
         body["location"] = json!({"lat": 37.8, "lon": -122.27, "confidential": true,
             "address": {"street": "1 Hidden Way", "city": "Oakland"}});
         let res = self.app.create_service(&body).await;
@@ -348,7 +350,15 @@ impl World {
                 let form = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("service_id", &id.to_string())
                     .append_pair("organization_id", &own.to_string())
-                    .append_pair("body", &service_body(own).to_string())
+                    .append_pair(
+                        "body",
+                        &{
+                            let mut body = service_body(own);
+                            body["phones"] = intake_phone();
+                            body
+                        }
+                        .to_string(),
+                    )
                     .append_pair("region", "US-06001")
                     .finish();
                 (pattern.into(), Some(Body::Form(form)))

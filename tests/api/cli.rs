@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use serde_json::json;
 
-use crate::helpers::{TestDb, into_response, service_body, spawn_app_with};
+use crate::helpers::{TestDb, intake_phone, into_response, service_body, spawn_app_with};
 
 fn haven(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_haven"));
@@ -388,6 +388,7 @@ async fn check_confidential_finds_stored_coverage_drawn_around_a_sealed_site() {
     .await;
     let org = app.create_organization("Written Long Ago").await;
     let mut body = service_body(org);
+    body["phones"] = intake_phone();
     body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
         "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
     body["coverage"] = json!([

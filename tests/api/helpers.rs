@@ -543,6 +543,11 @@ pub async fn into_response(res: reqwest::Response) -> TestResponse {
     }
 }
 
+/// An intake line: the front door a service at a confidential location must have.
+pub fn intake_phone() -> Value {
+    serde_json::json!([{"number": "415-555-0143", "type": "voice", "available_24_7": true}])
+}
+
 /// A valid service body for `organization_id`, with one radius coverage entry.
 pub fn service_body(organization_id: Uuid) -> Value {
     serde_json::json!({

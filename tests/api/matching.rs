@@ -498,6 +498,7 @@ async fn anonymous_coordinates_are_snapped_and_confidential_answers_are_cell_inv
     let org = app.create_organization("Org").await;
     service(&app, org, "Hidden Shelter", json!({
         "location": {"lat": 29.7612, "lon": -95.3702, "confidential": true, "address": {"street": "9 Secret Rd", "city": "Houston"}},
+        "phones": [{"number": "415-555-0143", "type": "voice"}],
         // Centred away from the site, as a confidential service's circle must be.
         "coverage": [{"type": "radius", "center": {"lat": 29.80, "lon": -95.42}, "radius_km": 12}]
     })).await;

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, TestDb, create_session, create_token, create_user, service_body, spawn_app,
-    spawn_app_with,
+    TestApp, TestDb, create_session, create_token, create_user, intake_phone, service_body,
+    spawn_app, spawn_app_with,
 };
 
 const STREET: &str = "417 Quietwater Lane";
@@ -37,6 +37,7 @@ fn assert_no_secret(context: &str, body: &Value) {
 
 async fn confidential_service(app: &TestApp, org: Uuid) -> Uuid {
     let mut body = service_body(org);
+    body["phones"] = intake_phone();
     body["location"] = json!({"lat": LAT, "lon": LON, "confidential": true,
         "address": {"street": STREET, "postal_code": POSTAL, "city": "Houston", "region": "TX"}});
     let res = app.create_service(&body).await;
@@ -266,7 +267,15 @@ async fn console_refusals_near_a_sealed_site_are_audited_and_few() {
         let form = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("service_id", &id.to_string())
             .append_pair("organization_id", &org.to_string())
-            .append_pair("body", &service_body(org).to_string())
+            .append_pair(
+                "body",
+                &{
+                    let mut body = service_body(org);
+                    body["phones"] = intake_phone();
+                    body
+                }
+                .to_string(),
+            )
             .append_pair("radius_lat", &lat.to_string())
             .append_pair("radius_lon", &lon.to_string())
             .append_pair("radius_km", "10")

@@ -389,6 +389,7 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
             json!({"organization_id": org, "name": "Shelter", "needs": ["shelter"],
                 "location": {"lat": 40.713377, "lon": -74.006612, "confidential": true,
                     "address": {"street": STREET, "postal_code": SITE_POSTAL, "city": "New York"}},
+                "phones": [{"number": "212-555-0143", "type": "voice"}],
                 "coverage": [{"type": "radius", "center": {"lat": 40.76, "lon": -73.95}, "radius_km": 30}]})
             .to_string(),
         ),

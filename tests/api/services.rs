@@ -1,8 +1,9 @@
 use diesel::prelude::*;
+use haven::auth::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{service_body, spawn_app};
+use crate::helpers::{create_token, intake_phone, service_body, spawn_app};
 
 fn full_service(org: &str) -> Value {
     json!({
@@ -339,6 +340,7 @@ async fn a_confidential_site_cannot_be_the_centre_of_its_coverage() {
     let site = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
         "address": {"street": "9 Unlisted Rd", "city": "Houston", "region": "TX"}});
     let mut body = service_body(org);
+    body["phones"] = intake_phone();
     body["location"] = site.clone();
     body["coverage"] = json!([
         {"type": "region", "code": "US-48201"},
@@ -388,6 +390,7 @@ async fn a_confidential_site_cannot_be_the_middle_of_an_area_it_covers() {
     };
     let with_area = |geometry: Value| {
         let mut body = service_body(org);
+        body["phones"] = intake_phone();
         body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
             "address": {"street": "9 Unlisted Rd", "city": "Houston", "region": "TX"}});
         body["coverage"] = json!([{"type": "area", "geometry": geometry}]);
@@ -429,6 +432,7 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
     let app = spawn_app().await;
     let org = app.create_organization("Quiet Harbor").await;
     let mut body = service_body(org);
+    body["phones"] = intake_phone();
     body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
         "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
     body["coverage"][0]["center"] = json!({"lat": 29.80, "lon": -95.42});
@@ -438,6 +442,7 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
 
     let save = |center: Value| {
         let mut edited = service_body(org);
+        edited["phones"] = intake_phone();
         edited["coverage"][0]["center"] = center;
         let form = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("service_id", &id)
@@ -473,4 +478,92 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
         .await;
     assert_eq!(stored.body["coverage"][0]["center"]["lat"], 29.72);
     assert_eq!(stored.body["location"]["confidential"], true);
+}
+
+/// The provider's front-door form shows each phone whole (kind, 24/7, languages, label) and
+/// reads it back whole, so saving it unchanged changes nothing. A confidential service keeps
+/// at least one intake line (its front door); a refusal is shown as an error beside the
+/// service, with what was typed, and nothing is written.
+#[tokio::test]
+async fn the_front_door_form_keeps_every_phone_detail_and_a_confidential_intake_line() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Quiet Harbor").await;
+    let mut body = service_body(org);
+    body["phones"] = json!([
+        {"number": "415-555-0143", "type": "voice", "available_24_7": true,
+         "languages": ["en", "es", "zh"], "label": "24/7 intake line, ask for Sam"},
+        {"number": "415-555-0144", "type": "text", "languages": ["en"], "label": "Text intake"}
+    ]);
+    body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
+        "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
+    body["coverage"][0]["center"] = json!({"lat": 29.80, "lon": -95.42});
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/services/{id}");
+    let stored = || app.admin(Method::GET, &path, None);
+    let before = stored().await.body;
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let console = |path: &str, form: Option<String>| {
+        let req = match form {
+            Some(form) => app
+                .client
+                .post(app.url(path))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(form),
+            None => app.client.get(app.url(path)),
+        };
+        let req = req.bearer_auth(&provider);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let textarea = |page: &str, name: &str| {
+        let start = page
+            .find(&format!("<textarea name=\"{name}\""))
+            .and_then(|at| page[at..].find('>').map(|end| at + end + 1))
+            .unwrap_or_else(|| panic!("no {name} box: {page}"));
+        let end = start + page[start..].find("</textarea>").unwrap();
+        page[start..end]
+            .replace("&amp;", "&")
+            .replace("&quot;", "\"")
+    };
+    let front_door = |phones: &str, hours: &str| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("service_id", &id)
+            .append_pair("phones", phones)
+            .append_pair("hours", hours)
+            .finish()
+    };
+
+    let (_, page) = console("/console", None).await;
+    let phones = textarea(&page, "phones");
+    assert!(
+        phones.contains("24/7, languages: en es zh, label: 24/7 intake line, ask for Sam"),
+        "{phones}"
+    );
+    let (status, _) = console("/console/front-door", Some(front_door(&phones, ""))).await;
+    assert_eq!(status, StatusCode::OK);
+    let after = stored().await.body;
+    assert_eq!(after["phones"], before["phones"]);
+
+    for (phones, refused) in [
+        ("", "phones: a service at a confidential location needs"),
+        ("415-555-0100, pager", "phones line 1"),
+        ("415-555-0100, voice, weekends", "phones line 1"),
+    ] {
+        let typed_hours = "mon 09:00-17:00 America/Chicago";
+        let (status, page) =
+            console("/console/front-door", Some(front_door(phones, typed_hours))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{phones}: {page}");
+        assert!(
+            page.contains("class=\"error\" role=\"alert\">Not updated: "),
+            "{page}"
+        );
+        assert!(page.contains(refused), "{phones}: {page}");
+        assert!(!page.contains("class=\"notice\""), "{page}");
+        assert_eq!(textarea(&page, "hours"), typed_hours);
+        assert_eq!(stored().await.body["phones"], before["phones"]);
+    }
 }
