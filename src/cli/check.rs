@@ -1,13 +1,14 @@
-//! `haven check confidential`: the stored directory against the rule that a confidential
-//! service's coverage may not be drawn around its site (`keeps_site_hidden`). Writes refuse
-//! such coverage; rows written before the rule existed are found here, to be fixed by hand.
+//! `haven check confidential`: the stored directory against the rules that a confidential
+//! service's coverage may not be drawn around its site (`keeps_site_hidden`) and that it keeps
+//! an intake phone (`has_front_door`). Writes refuse both; rows written before the rules
+//! existed are found here, to be fixed by hand.
 
 use crate::boundaries::Boundaries;
 use crate::config::{DataKeySource, DatabaseUrl};
 use crate::db::{self, services};
 use crate::domain::Coordinates;
 use crate::domain::coverage::Coverage;
-use crate::domain::service::keeps_site_hidden;
+use crate::domain::service::{has_front_door, keeps_site_hidden};
 
 /// Services read at a time, so that a national directory is not held in memory at once.
 const CHUNK: usize = 1_000;
@@ -35,19 +36,25 @@ pub fn confidential(url: &DatabaseUrl, source: &DataKeySource) -> anyhow::Result
                 .map(|row| Coverage::from_stored(row.spec, Boundaries::bundled()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| anyhow::anyhow!("stored coverage of {id}: {}", e.message))?;
-            if let Err(e) = keeps_site_hidden(&coverage, site) {
+            let broken = [
+                keeps_site_hidden(&coverage, site),
+                has_front_door(&record.phones),
+            ];
+            for e in broken.iter().filter_map(|r| r.as_ref().err()) {
                 println!("{id} {}", e.field);
+            }
+            if broken.iter().any(Result::is_err) {
                 revealing += 1;
             }
         }
     }
     println!(
-        "{} confidential services checked; {revealing} with coverage that shows where they are",
+        "{} confidential services checked; {revealing} with coverage that shows where they are or no intake phone",
         ids.len()
     );
     if revealing > 0 {
         anyhow::bail!(
-            "{revealing} confidential services need their coverage moved (see docs/API.md)"
+            "{revealing} confidential services need their coverage moved or a phone added (see docs/API.md)"
         );
     }
     Ok(())

@@ -434,4 +434,15 @@ async fn check_confidential_finds_stored_coverage_drawn_around_a_sealed_site() {
         !printed.contains("29.76") && !printed.contains("95.37"),
         "{printed}"
     );
+    // As if written before the front-door rule: no intake phone left.
+    diesel::sql_query("DELETE FROM phone WHERE service_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .execute(&mut app.db.connect())
+        .unwrap();
+    let (passed, printed) = check();
+    assert!(!passed, "{printed}");
+    assert!(
+        printed.starts_with(&format!("{id} coverage[1].center\n{id} phones\n")),
+        "{printed}"
+    );
 }
