@@ -82,6 +82,11 @@ impl PackedParts {
     }
 }
 
+/// Reasons a national line gives when it comes back although it does not meet the languages
+/// or open-now asked for (only when no line does: see `Snapshot::find`).
+pub const LACKS_LANGUAGE: &str = "does not list the language asked for: ask for an interpreter";
+pub const NOT_OPEN_NOW: &str = "not open now";
+
 /// A phone line as results show it; number and label packed in one string.
 #[derive(Debug, Clone)]
 pub struct PhoneView {
@@ -273,6 +278,35 @@ pub struct CompactSchedule {
     timezone: chrono_tz::Tz,
 }
 
+/// A time zone as people in the US say it ("Eastern time"); other zones by their name.
+fn zone_words(zone: chrono_tz::Tz, spanish: bool) -> String {
+    use chrono_tz::Tz;
+    let (en, es) = match zone {
+        Tz::America__New_York
+        | Tz::America__Detroit
+        | Tz::America__Indiana__Indianapolis
+        | Tz::America__Kentucky__Louisville => ("Eastern time", "hora del Este"),
+        Tz::America__Chicago | Tz::America__Indiana__Knox | Tz::America__Menominee => {
+            ("Central time", "hora del Centro")
+        }
+        Tz::America__Denver | Tz::America__Boise => ("Mountain time", "hora de la Montaña"),
+        Tz::America__Phoenix => ("Arizona time", "hora de Arizona"),
+        Tz::America__Los_Angeles => ("Pacific time", "hora del Pacífico"),
+        Tz::America__Anchorage | Tz::America__Juneau => ("Alaska time", "hora de Alaska"),
+        Tz::Pacific__Honolulu => ("Hawaii time", "hora de Hawái"),
+        Tz::America__Puerto_Rico => ("Puerto Rico time", "hora de Puerto Rico"),
+        other => {
+            let name = other.name().replace('_', " ");
+            return if spanish {
+                format!("hora de {name}")
+            } else {
+                format!("{name} time")
+            };
+        }
+    };
+    (if spanish { es } else { en }).to_string()
+}
+
 impl CompactSchedule {
     pub fn from_schedule(s: &Schedule) -> Self {
         let minutes = |t: chrono::NaiveTime| u16::try_from(t.hour() * 60 + t.minute()).unwrap_or(0);
@@ -310,7 +344,8 @@ impl CompactSchedule {
         if self.opens == self.closes {
             format!("{days}, {}", if spanish { "24 horas" } else { "24 hours" })
         } else {
-            format!("{days} {}–{}", time(self.opens), time(self.closes))
+            let zone = zone_words(self.timezone, spanish);
+            format!("{days} {}–{} ({zone})", time(self.opens), time(self.closes))
         }
     }
 
@@ -413,17 +448,25 @@ impl IndexedService {
             && self.passes_record_filters(q)
     }
 
+    /// What of the languages and open-now asked for this service does not meet, in words
+    /// ([`LACKS_LANGUAGE`], [`NOT_OPEN_NOW`]).
+    pub fn lacks(&self, q: &MatchQuery) -> impl Iterator<Item = &'static str> {
+        let speaks = |l: &LanguageCode| {
+            self.languages.contains(l) || self.phones.iter().any(|p| p.languages.contains(l))
+        };
+        let silent = !q.languages.is_empty() && !q.languages.iter().any(speaks);
+        let closed = q.open_now && self.open_now(q.now) != Some(true);
+        [
+            silent.then_some(LACKS_LANGUAGE),
+            closed.then_some(NOT_OPEN_NOW),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
     /// The filters [`Traits`] cannot answer: languages and open now.
     pub fn passes_record_filters(&self, q: &MatchQuery) -> bool {
-        if !q.languages.is_empty() {
-            let speaks = |l: &LanguageCode| {
-                self.languages.contains(l) || self.phones.iter().any(|p| p.languages.contains(l))
-            };
-            if !q.languages.iter().any(speaks) {
-                return false;
-            }
-        }
-        !q.open_now || self.open_now(q.now) == Some(true)
+        self.lacks(q).next().is_none()
     }
 
     /// A byte or word from the record itself and from each part it points to, and from what

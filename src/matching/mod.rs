@@ -493,7 +493,13 @@ impl Snapshot {
             };
             index.covering(&probe, keep, sink);
         }
-        let (local, national) = found.into_top();
+        let (local, mut national) = found.into_top();
+        // Nothing found is never a dead end (DESIGN.md): when the languages or open-now asked
+        // for leave no national line, the ones that fit otherwise come back, saying so.
+        let regardless = national.is_empty() && (!q.languages.is_empty() || q.open_now);
+        if regardless {
+            national = self.hotlines_regardless(q, &probe);
+        }
         let nearby = if local.is_empty() {
             self.nearby(q, locator, probe.nation)
         } else {
@@ -505,9 +511,15 @@ impl Snapshot {
         };
         let hotlines = national
             .into_iter()
-            .map(|c| ServiceMatch {
-                fixed: self.national_parts(c, q, boundaries),
-                ..render(c, q, boundaries)
+            .map(|c| {
+                let mut line = ServiceMatch {
+                    fixed: self.national_parts(c, q, boundaries),
+                    ..render(c, q, boundaries)
+                };
+                if regardless {
+                    line.why.extend(c.service.lacks(q).map(Reason::Says));
+                }
+                line
             })
             .collect();
         MatchOutcome {
@@ -515,6 +527,31 @@ impl Snapshot {
             hotlines,
             nearby_outside_coverage: render_all(nearby),
         }
+    }
+
+    /// The national lines that fit the needs and every filter but languages and open-now:
+    /// for when those leave none.
+    fn hotlines_regardless<'s>(&'s self, q: &MatchQuery, probe: &Probe<'_>) -> Vec<Candidate<'s>> {
+        let Some(nation) = probe.nation else {
+            return Vec::new();
+        };
+        let reach = if probe.point_regions.contains(&nation) {
+            Reach::National
+        } else {
+            Reach::OutsideNation
+        };
+        let mut lines = Candidates::new(q.limit);
+        for (index, overlay) in self.indexes() {
+            for &(i, traits) in index.in_region(nation) {
+                let position = (overlay, i);
+                let fits = (traits.needs.count_common(q.needs) > 0 || traits.is_hotline())
+                    && traits.passes(q);
+                if let Some(s) = index.service(i).filter(|_| fits && self.is_live(position)) {
+                    lines.push(Candidate::new(s, position, traits, reach, None, q));
+                }
+            }
+        }
+        lines.into_top().1
     }
 
     /// The fixed parts of a national candidate's entry (see [`encode::FixedParts`]). Each

@@ -218,6 +218,12 @@ fn explain(e: &FieldError, t: &Text, lang: Lang) -> String {
             "choose at least one need"
         })
         .into(),
+        _ if e.code == "unknown_postal_code" => (if es {
+            "no conocemos ese código postal: revíselo, o pruebe el de un lugar cercano"
+        } else {
+            "we do not know that ZIP code: check it, or try one for a place nearby"
+        })
+        .into(),
         f if f.starts_with("location") || f == "zip" => (if es {
             "escriba un código postal de EE. UU. de 5 dígitos"
         } else {
@@ -230,7 +236,17 @@ fn explain(e: &FieldError, t: &Text, lang: Lang) -> String {
             "age must be a number from 0 to 130"
         })
         .into(),
-        _ => format!("{} {}", t.problem, e.message),
+        // The page offers only choices the matcher knows; another value was not typed here,
+        // and the matcher's own words (English, API terms) would not help.
+        _ => format!(
+            "{} {}",
+            t.problem,
+            if es {
+                "elija de las opciones del formulario"
+            } else {
+                "choose from the options in the form"
+            }
+        ),
     }
 }
 

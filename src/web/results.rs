@@ -5,9 +5,10 @@
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
-use super::text::{Lang, Text};
+use super::text::{Lang, Text, language_name};
 use crate::domain::phone::PhoneKind;
-use crate::matching::index::PhoneView;
+use crate::matching::index::{LACKS_LANGUAGE, NOT_OPEN_NOW, PhoneView};
+use crate::matching::reason::Reason;
 use crate::matching::{MatchOutcome, ServiceMatch};
 
 /// Digits and a leading `+`: what `tel:` and `sms:` links need.
@@ -95,14 +96,19 @@ pub fn card(
                 @if m.phones.iter().any(|p| p.available_24_7) { span class="tag open" { (t.all_day) } }
                 @if m.phones.iter().any(|p| p.kind == PhoneKind::Text) { span class="tag text" { (t.text) } }
             }
-            p {
-                strong { (t.offers) ": " }
-                @for (i, need) in m.needs_met.iter().enumerate() {
-                    @if i > 0 { ", " }
-                    @let label = need.describe();
-                    (if lang == Lang::Es { label.label.es } else { label.label.en })
+            @if m.needs_met.is_empty() {
+                p { strong { (t.any_need) } }
+            } @else {
+                p {
+                    strong { (t.offers) ": " }
+                    @for (i, need) in m.needs_met.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        @let label = need.describe();
+                        (if lang == Lang::Es { label.label.es } else { label.label.en })
+                    }
                 }
             }
+            @for lack in lacks(m, t) { p class="notice" { (lack) } }
             @if !m.hours.is_empty() {
                 p class="hours muted" {
                     @for (i, h) in m.hours.iter().enumerate() {
@@ -138,12 +144,28 @@ pub fn card(
             @if !m.languages.is_empty() {
                 p class="muted" {
                     (t.speaks) ": "
-                    @for (i, l) in m.languages.iter().enumerate() { @if i > 0 { ", " } (l.as_str()) }
+                    @for (i, l) in m.languages.iter().enumerate() { @if i > 0 { ", " } (language_name(l.as_str(), lang)) }
                 }
             }
             (extra)
         }
     }
+}
+
+/// What a line that came back although it does not meet the person's language or open-now
+/// lacks, in the page's words.
+fn lacks<'t>(m: &ServiceMatch<'_>, t: &'t Text) -> impl Iterator<Item = &'t str> {
+    let says = |words: &str| {
+        m.why
+            .iter()
+            .any(|r| matches!(r, Reason::Says(w) if *w == words))
+    };
+    [
+        says(LACKS_LANGUAGE).then_some(t.ask_interpreter),
+        says(NOT_OPEN_NOW).then_some(t.not_open_now),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// The survivor results: local places, the hotlines (always), and near misses when nothing

@@ -40,6 +40,12 @@ pub struct Text {
     pub nearby_intro: &'static str,
     pub nothing_local: &'static str,
     pub offers: &'static str,
+    /// For a crisis line that offers none of the needs asked but helps with any.
+    pub any_need: &'static str,
+    /// A line that comes back although it does not list the language asked for.
+    pub ask_interpreter: &'static str,
+    /// A line that comes back although "open now" was asked and it is not.
+    pub not_open_now: &'static str,
     pub open: &'static str,
     pub closed: &'static str,
     pub confidential: &'static str,
@@ -90,11 +96,14 @@ pub const EN: Text = Text {
     search: "Find help",
     results: "Places that can help",
     hotlines: "Talk to someone now",
-    hotlines_intro: "Free, confidential lines, open 24 hours:",
+    hotlines_intro: "Free, confidential lines you can call or text:",
     nearby: "Just outside your area",
     nearby_intro: "These places are close but may not serve where you are. Call and ask:",
     nothing_local: "We did not find a local place for this search. You are not out of options: the lines below can help right now.",
     offers: "Offers",
+    any_need: "A crisis line: can help with any need",
+    ask_interpreter: "May not speak the language you chose: ask for an interpreter.",
+    not_open_now: "Not open now.",
     open: "Open now",
     closed: "Closed now",
     confidential: "Confidential location: call to arrange intake.",
@@ -142,11 +151,14 @@ pub const ES: Text = Text {
     search: "Buscar ayuda",
     results: "Lugares que pueden ayudar",
     hotlines: "Hable con alguien ahora",
-    hotlines_intro: "Líneas gratuitas y confidenciales, abiertas las 24 horas:",
+    hotlines_intro: "Líneas gratuitas y confidenciales para llamar o enviar mensajes:",
     nearby: "Justo fuera de su zona",
     nearby_intro: "Estos lugares están cerca, pero puede que no atiendan su zona. Llame y pregunte:",
     nothing_local: "No encontramos un lugar local para esta búsqueda. Todavía hay opciones: las líneas de abajo pueden ayudar ahora mismo.",
     offers: "Ofrece",
+    any_need: "Una línea de crisis: puede ayudar con cualquier necesidad",
+    ask_interpreter: "Puede que no hable el idioma que eligió: pida un intérprete.",
+    not_open_now: "No está abierto ahora.",
     open: "Abierto ahora",
     closed: "Cerrado ahora",
     confidential: "Ubicación confidencial: llame para coordinar la admisión.",
@@ -186,3 +198,28 @@ pub const FORM_LANGUAGES: [(&str, &str, &str); 8] = [
     ("ar", "Arabic / العربية", "Árabe / العربية"),
     ("ru", "Russian / Русский", "Ruso / Русский"),
 ];
+
+/// Other languages directories list, named on results (codes alone mean little to people).
+const MORE_LANGUAGES: [(&str, &str, &str); 12] = [
+    ("fr", "French / Français", "Francés / Français"),
+    ("ht", "Haitian Creole / Kreyòl", "Criollo haitiano / Kreyòl"),
+    ("pt", "Portuguese / Português", "Portugués / Português"),
+    ("hi", "Hindi / हिन्दी", "Hindi / हिन्दी"),
+    ("ur", "Urdu / اردو", "Urdu / اردو"),
+    ("bn", "Bengali / বাংলা", "Bengalí / বাংলা"),
+    ("fa", "Persian / فارسی", "Persa / فارسی"),
+    ("so", "Somali / Soomaali", "Somalí / Soomaali"),
+    ("am", "Amharic / አማርኛ", "Amárico / አማርኛ"),
+    ("uk", "Ukrainian / Українська", "Ucraniano / Українська"),
+    ("pl", "Polish / Polski", "Polaco / Polski"),
+    ("ja", "Japanese / 日本語", "Japonés / 日本語"),
+];
+
+/// A language's name for the page's language; the code itself when Haven has no name for it.
+pub fn language_name(code: &str, lang: Lang) -> &str {
+    FORM_LANGUAGES
+        .iter()
+        .chain(MORE_LANGUAGES.iter())
+        .find(|(c, _, _)| *c == code)
+        .map_or(code, |(_, en, es)| if lang == Lang::Es { es } else { en })
+}

@@ -256,6 +256,94 @@ async fn nothing_local_is_never_a_dead_end() {
     );
 }
 
+/// Nothing found is never a dead end: when the languages asked for (or open now) leave no
+/// national line, the lines that fit the needs come back anyway, each saying what it lacks.
+/// Where some line does fit, only those come back.
+#[tokio::test]
+async fn the_hotlines_come_back_when_no_line_speaks_the_language_asked() {
+    let app = demo_app().await;
+    let ask = |languages: Value| json!({"location": {"postal_code": "10001"}, "needs": ["shelter"], "languages": languages});
+    let all = app
+        .find(&json!({"location": {"postal_code": "10001"}, "needs": ["shelter"]}))
+        .await;
+    let every_line = names(&all.body["hotlines"]);
+    assert!(!every_line.is_empty());
+    let res = app.find(&ask(json!(["vi"]))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(names(&res.body["hotlines"]), every_line);
+    for line in res.body["hotlines"].as_array().unwrap() {
+        assert!(
+            says(
+                line,
+                "does not list the language asked for: ask for an interpreter"
+            ),
+            "{line}"
+        );
+    }
+    // Spanish is spoken on some lines: only those, and none says it lacks anything.
+    let res = app.find(&ask(json!(["es"]))).await;
+    let spanish = res.body["hotlines"].as_array().unwrap();
+    assert!(
+        !spanish.is_empty() && spanish.len() < every_line.len(),
+        "{}",
+        res.body
+    );
+    for line in spanish {
+        assert!(!says(
+            line,
+            "does not list the language asked for: ask for an interpreter"
+        ));
+    }
+}
+
+/// The survivor page in words a person can use: the lines come back even for a language no
+/// line lists, each saying to ask for an interpreter; the lines' heading promises no hours
+/// they do not keep; a crisis line says it helps with any need instead of an empty "Offers";
+/// hours say their time zone; languages are named; an unknown ZIP is called unknown.
+#[tokio::test]
+async fn the_survivor_page_says_what_each_line_is_in_the_pages_language() {
+    let app = demo_app().await;
+    let search = |path: &'static str, form: &'static str| {
+        let req = app
+            .client
+            .post(app.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let (status, page) = search("/", "zip=10001&need=shelter&language=vi").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("National Domestic Violence Hotline"),
+        "{page}"
+    );
+    assert!(page.contains("May not speak the language you chose: ask for an interpreter."));
+    assert!(!page.contains("open 24 hours"));
+    assert!(!page.contains("Offers: </strong></p>"), "{page}");
+    assert!(
+        page.contains("A crisis line: can help with any need"),
+        "{page}"
+    );
+    let (_, page) = search("/", "zip=10001&need=legal_aid").await;
+    assert!(page.contains("(Eastern time)"), "{page}");
+    assert!(page.contains("Spanish / Español"), "{page}");
+    let (_, page) = search("/es/", "zip=10001&need=shelter&language=vi").await;
+    assert!(page.contains("pida un intérprete"), "{page}");
+    assert!(!page.contains("abiertas las 24 horas"));
+    let (status, page) = search("/", "zip=00000&need=shelter").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("we do not know that ZIP code"), "{page}");
+    let (_, page) = search("/es/", "zip=10001&need=shelter&gender=robot").await;
+    assert!(
+        page.contains("elija de las opciones del formulario"),
+        "{page}"
+    );
+    assert!(!page.contains("use female"), "{page}");
+}
+
 /// A person just across the border, or abroad, still gets the national lines, each saying
 /// that it serves the United States and not this location; they are not repeated as
 /// "nearby".
