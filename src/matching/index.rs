@@ -279,7 +279,7 @@ pub struct CompactSchedule {
 }
 
 /// A time zone as people in the US say it ("Eastern time"); other zones by their name.
-fn zone_words(zone: chrono_tz::Tz, spanish: bool) -> String {
+pub fn zone_words(zone: chrono_tz::Tz, spanish: bool) -> String {
     use chrono_tz::Tz;
     let (en, es) = match zone {
         Tz::America__New_York

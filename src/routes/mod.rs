@@ -242,8 +242,13 @@ fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-async fn not_found(_: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
+/// An unknown path: in the envelope under `/api/`; elsewhere someone typed or followed an
+/// address in a browser, and gets a page (quick exit, safety note, the search) instead.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if req.path().starts_with("/api/") {
+        return Err(ApiError::NotFound);
+    }
+    Ok(pages::no_such_page(&req))
 }
 
 async fn method_not_allowed(_: HttpRequest) -> Result<HttpResponse, ApiError> {

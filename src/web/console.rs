@@ -28,6 +28,7 @@ use crate::domain::schedule::ScheduleInput;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{CapacityInput, ServicePatch, ServicePatchInput};
 use crate::error::ApiError;
+use crate::matching::index::zone_words;
 use crate::matching::regions::RegionLocator;
 use crate::routes::matching::prepare;
 use crate::routes::services::{apply_patch, may_reveal, reveal_location};
@@ -682,16 +683,19 @@ pub async fn slip(
         div class="slip" {
             p { "Appointment note" }
             @for phone in &record.phones {
-                p class="phone" { (phone.number) }
+                p class="phone" { @if phone.kind == "text" { "text " } (phone.number) }
             }
             @for s in &record.schedules {
                 p { (s.weekdays.iter().flatten().map(|d| day_code(*d)).collect::<Vec<_>>().join(" ")) " "
                     @if s.opens_at == s.closes_at { "24 hours" }
-                    @else { (s.opens_at.format("%H:%M")) "–" (s.closes_at.format("%H:%M")) } }
+                    @else {
+                        (s.opens_at.format("%H:%M")) "–" (s.closes_at.format("%H:%M"))
+                        @if let Ok(zone) = s.timezone.parse() { " (" (zone_words(zone, false)) ")" }
+                    } }
             }
             @if !city.is_empty() { p { (city) } }
             p class="muted" { "Ask for intake." }
-            p class="no-print" { button type="button" id="print" { "Print" } " " a href="/console" { "Back" } }
+            p class="no-print" { button type="button" id="print" { "Print" } " " a class="button secondary" href="/console" { "Back" } }
         }
     };
     Ok(page(

@@ -338,6 +338,24 @@ fn lang_of(req: &HttpRequest) -> Lang {
     }
 }
 
+/// An address with no page behind it (a mistyped link, `/es` without its slash): the search
+/// page in the address's language, saying so, with 404; `/es` itself is sent on to `/es/`.
+pub fn no_such_page(req: &HttpRequest) -> HttpResponse {
+    if req.path() == "/es" && req.method() == actix_web::http::Method::GET {
+        return HttpResponse::PermanentRedirect()
+            .insert_header((header::LOCATION, "/es/"))
+            .finish();
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return ApiError::NotFound.error_response();
+    };
+    let lang = lang_of(req);
+    page(
+        StatusCode::NOT_FOUND,
+        refused(state, lang, lang.text().no_such_page, None),
+    )
+}
+
 /// The search page with what stopped the search, and the form as it was sent (empty when the
 /// request was turned away before its form was read).
 fn refused(state: &AppState, lang: Lang, message: &str, form: Option<&Form>) -> Markup {

@@ -66,6 +66,8 @@ pub struct Text {
     pub throttled: &'static str,
     /// A search that was not a form, or far too large: never sent by the page itself.
     pub unreadable: &'static str,
+    /// An address with no page behind it.
+    pub no_such_page: &'static str,
 }
 
 pub const EN: Text = Text {
@@ -121,6 +123,7 @@ pub const EN: Text = Text {
     starting: "This site is starting up and cannot search yet. Please try again in a few seconds. If you are in danger now, call 911.",
     throttled: "Too many searches have come from this connection just now. Please wait a moment and try again. If you are in danger now, call 911.",
     unreadable: "Your search could not be read. Please fill in the form below and search again. If you are in danger now, call 911.",
+    no_such_page: "There is no page at this address. You can search for help below. If you are in danger now, call 911.",
 };
 
 pub const ES: Text = Text {
@@ -176,6 +179,7 @@ pub const ES: Text = Text {
     starting: "Este sitio se está iniciando y todavía no puede buscar. Inténtelo de nuevo en unos segundos. Si está en peligro ahora, llame al 911.",
     throttled: "Han llegado demasiadas búsquedas desde esta conexión en poco tiempo. Espere un momento e inténtelo de nuevo. Si está en peligro ahora, llame al 911.",
     unreadable: "No pudimos leer su búsqueda. Llene el formulario de abajo y busque de nuevo. Si está en peligro ahora, llame al 911.",
+    no_such_page: "No hay ninguna página en esta dirección. Puede buscar ayuda abajo. Si está en peligro ahora, llame al 911.",
 };
 
 impl Lang {

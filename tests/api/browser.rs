@@ -504,6 +504,20 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     for word in ["Cypress", "Shelter", "shelter", "violence", "trafficking"] {
         assert!(!slip.contains(word), "the slip says {word}: {slip}");
     }
+    // Printed, the slip is the slip alone: the bar and the safety note are for the screen.
+    let printed_hidden = browser
+        .execute(
+            "return [...document.styleSheets].flatMap(s => [...s.cssRules])
+                .filter(r => r.media && r.media.mediaText === 'print')
+                .map(r => r.cssText).join(' ');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let printed_hidden = printed_hidden.as_str().unwrap_or_default();
+    for hidden in [".bar", ".no-print", ".safety-note"] {
+        assert!(printed_hidden.contains(hidden), "{printed_hidden}");
+    }
     screenshot(&browser, "console-slip").await;
     // Back would ask to post the search again (nothing is cached): search anew.
     browser.goto(&app.url("/console")).await.unwrap();

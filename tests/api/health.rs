@@ -304,7 +304,7 @@ async fn a_silent_network_to_postgres_answers_503_in_seconds_and_recovers() {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_404_and_wrong_methods_405_in_the_envelope() {
+async fn unknown_paths_are_404_wrong_methods_405_and_mistyped_pages_a_page() {
     let app = spawn_app().await;
     let res = app
         .send(Method::GET, "/api/v1/nothing-here", None, None)
@@ -316,6 +316,32 @@ async fn unknown_paths_are_404_and_wrong_methods_405_in_the_envelope() {
     assert_eq!(res.code(), "method_not_allowed");
     let res = app.send(Method::POST, "/healthz", None, None).await;
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+
+    // Outside the API, a mistyped address is a page: quick exit, safety note, the search,
+    // in the address's language; `/es` goes on to `/es/`.
+    let client = crate::helpers::client()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (path, words) in [
+        ("/no-such-page", "There is no page at this address"),
+        ("/console/no-such-page", "There is no page at this address"),
+        ("/es/x", "No hay ninguna página en esta dirección"),
+    ] {
+        let res = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        assert!(res.headers().contains_key("content-security-policy"));
+        let page = res.text().await.unwrap();
+        assert!(page.contains(words), "{path}: {page}");
+        assert!(
+            page.contains("id=\"quick-exit\"") && page.contains("name=\"zip\""),
+            "{page}"
+        );
+    }
+    let res = client.get(app.url("/es")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(res.headers()["location"], "/es/");
 }
 
 /// libpq's TLS and Kerberos libraries tear their state down when the process exits, and a
