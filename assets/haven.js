@@ -1,5 +1,6 @@
-// Haven pages work without this file. With it: quick exit also on Esc, and "use my location"
-// coarsened in the browser before anything is sent. Nothing is stored in the browser.
+// Haven pages work without this file. With it: quick exit also on Esc, "use my location"
+// coarsened in the browser before anything is sent, and searches answered in place. Nothing is
+// stored in the browser.
 (function () {
   "use strict";
   var exit = document.getElementById("quick-exit");
@@ -14,23 +15,67 @@
       if (event.key === "Escape") { leave(event); }
     });
   }
-  var locate = document.getElementById("use-location");
-  if (locate && navigator.geolocation) {
-    locate.hidden = false;
-    locate.addEventListener("click", function () {
-      navigator.geolocation.getCurrentPosition(function (position) {
-        // Two decimals is about a kilometre: the precise position never leaves the phone.
-        var form = locate.form;
-        form.elements.lat.value = position.coords.latitude.toFixed(2);
-        form.elements.lon.value = position.coords.longitude.toFixed(2);
-        form.elements.zip.value = "";
-        form.submit();
-      }, function () {
-        var note = document.getElementById("location-error");
-        if (note) { note.hidden = false; }
-      }, { enableHighAccuracy: false, maximumAge: 600000, timeout: 15000 });
+
+  // A search is sent from here and its answer replaces the page's main part, so a visit of
+  // many searches leaves one history entry, which Quick exit then replaces: Back cannot bring
+  // earlier results back. Without scripts (or if this fails) each search is a page of its own.
+  function searchInPlace(event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("search") || !window.fetch || !window.DOMParser) {
+      return;
+    }
+    event.preventDefault();
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin",
+      cache: "no-store",
+      redirect: "error"
+    }).then(function (response) {
+      return response.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("main");
+      var main = document.querySelector("main");
+      if (!fresh || !main) { throw new Error("not a page"); }
+      main.replaceWith(fresh);
+      setUp();
+      var heading = fresh.querySelector("h1");
+      if (heading) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus();
+      }
+      window.scrollTo(0, 0);
+    }).catch(function () {
+      form.submit();
     });
   }
-  var print = document.getElementById("print");
-  if (print) { print.addEventListener("click", function () { window.print(); }); }
+  document.addEventListener("submit", searchInPlace);
+
+  function send(form) {
+    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+  }
+
+  // What the page's main part needs, again after a search replaced it.
+  function setUp() {
+    var locate = document.getElementById("use-location");
+    if (locate && navigator.geolocation) {
+      locate.hidden = false;
+      locate.addEventListener("click", function () {
+        navigator.geolocation.getCurrentPosition(function (position) {
+          // Two decimals is about a kilometre: the precise position never leaves the phone.
+          var form = locate.form;
+          form.elements.lat.value = position.coords.latitude.toFixed(2);
+          form.elements.lon.value = position.coords.longitude.toFixed(2);
+          form.elements.zip.value = "";
+          send(form);
+        }, function () {
+          var note = document.getElementById("location-error");
+          if (note) { note.hidden = false; }
+        }, { enableHighAccuracy: false, maximumAge: 600000, timeout: 15000 });
+      });
+    }
+    var print = document.getElementById("print");
+    if (print) { print.addEventListener("click", function () { window.print(); }); }
+  }
+  setUp();
 })();
