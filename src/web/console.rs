@@ -244,6 +244,9 @@ async fn provider_view(
                     Some((phones, hours)) => (phones.clone(), hours.clone()),
                     None => (phones_text(&record.phones), hours_text(&record.schedules)),
                 };
+                @if record.location.as_ref().is_some_and(|l| l.confidential) {
+                    (reveal_form(s.id))
+                }
                 form method="post" action="/console/front-door" {
                     input type="hidden" name="service_id" value=(s.id);
                     label { "Intake phones, one a line: number, voice, text or tty, then as needed 24/7, languages: en es, label: what the line is for"
@@ -575,12 +578,7 @@ pub async fn search(
                     button type="submit" class="secondary" { "Referral slip" }
                 }
                 @if confidential && reveal_allowed && own.is_none_or(|o| o == org) {
-                    form method="post" action="/console/reveal" {
-                        input type="hidden" name="service_id" value=(id);
-                        label { "Reason for revealing the address (no client names)"
-                            input type="text" name="reason" required minlength="3" maxlength="500"; }
-                        button type="submit" { "Reveal address" }
-                    }
+                    (reveal_form(id))
                 }
             }
         }
@@ -626,6 +624,18 @@ fn service_id(form: &Form) -> Result<Uuid, ApiError> {
 }
 
 /// `POST /console/reveal`: the address, once, with the audit record that now names the caller.
+/// Asks for a reason, then reveals a confidential address (audited).
+fn reveal_form(service_id: Uuid) -> Markup {
+    html! {
+        form method="post" action="/console/reveal" {
+            input type="hidden" name="service_id" value=(service_id);
+            label { "Reason for revealing the address (audited; no client names)"
+                input type="text" name="reason" required minlength="3" maxlength="500"; }
+            button type="submit" { "Reveal address" }
+        }
+    }
+}
+
 pub async fn reveal(
     state: web::Data<AppState>,
     Signed(caller): Signed,
@@ -637,7 +647,12 @@ pub async fn reveal(
     let revealed = match reveal_location(&state, &caller, id, reason).await {
         Ok(r) => r,
         Err(ApiError::Invalid(e)) => {
-            let body = html! { p class="error" role="alert" { (e.message) } };
+            let body = html! {
+                h1 { "Reveal a confidential address" }
+                p class="error" role="alert" { (e.message) }
+                (reveal_form(id))
+                p { a href="/console" { "Back" } }
+            };
             return Ok(signed_page(
                 &state,
                 &caller,

@@ -317,3 +317,48 @@ async fn console_refusals_near_a_sealed_site_are_audited_and_few() {
         .await;
     assert_eq!(stored.body["coverage"].as_array().unwrap().len(), 1);
 }
+
+/// A provider's own staff may reveal their service's sealed address, and their console page
+/// offers it beside the service; a reason too short is asked for again with the form, not a
+/// bare message.
+#[tokio::test]
+async fn providers_reveal_their_own_sealed_address_from_their_console_page() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let id = confidential_service(&app, org).await;
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let console = |path: &str, form: Option<String>| {
+        let req = match form {
+            Some(form) => app
+                .client
+                .post(app.url(path))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(form),
+            None => app.client.get(app.url(path)),
+        };
+        let req = req.bearer_auth(&provider);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (_, page) = console("/console", None).await;
+    assert!(page.contains("action=\"/console/reveal\""), "{page}");
+    assert!(!page.contains(STREET), "{page}");
+    let (status, page) =
+        console("/console/reveal", Some(format!("service_id={id}&reason=x"))).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("action=\"/console/reveal\"") && page.contains("Back"),
+        "{page}"
+    );
+    assert_eq!(app.db.count("audit_event"), 0);
+    let (status, page) = console(
+        "/console/reveal",
+        Some(format!("service_id={id}&reason=confirming+intake")),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains(STREET), "{page}");
+    assert_eq!(app.db.count("audit_event"), 1);
+}
