@@ -27,7 +27,10 @@ pub struct NewOrganization {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationPatchInput {
-    pub name: Option<String>,
+    /// `null` is refused: a name cannot be cleared (left out, it stays).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
@@ -107,7 +110,12 @@ impl OrganizationPatch {
         Ok(OrganizationPatch {
             name: input
                 .name
-                .map(|n| required_text(n, "name", 200))
+                .map(|n| {
+                    let n = n.ok_or_else(|| {
+                        FieldError::invalid("name", "cannot be cleared: leave it out to keep it")
+                    })?;
+                    required_text(n, "name", 200)
+                })
                 .transpose()?,
             description: input
                 .description
@@ -163,6 +171,14 @@ mod tests {
                 .field,
             "email"
         );
+    }
+
+    #[test]
+    fn a_name_cannot_be_patched_away() {
+        let patch: OrganizationPatchInput = serde_json::from_str(r#"{"name": null}"#).unwrap();
+        assert_eq!(OrganizationPatch::parse(patch).unwrap_err().field, "name");
+        let patch: OrganizationPatchInput = serde_json::from_str(r#"{}"#).unwrap();
+        assert_eq!(OrganizationPatch::parse(patch).unwrap().name, None);
     }
 
     #[test]

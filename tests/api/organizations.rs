@@ -40,6 +40,21 @@ async fn create_read_patch_list_delete() {
     assert_eq!(res.body["name"], "Renamed");
     assert_eq!(res.body["website"], serde_json::Value::Null);
     assert_eq!(res.body["description"], "Help");
+    // A name cannot be cleared: `null` is refused, not ignored.
+    let refused = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/organizations/{id}"),
+            Some(&json!({"name": null})),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.field(), "name");
 
     app.create_organization("Another").await;
     let res = app
