@@ -55,8 +55,9 @@ pub struct LocationInput {
     pub lat: f64,
     pub lon: f64,
     pub address: Option<AddressInput>,
-    #[serde(default)]
-    pub confidential: bool,
+    /// Required: a location whose confidentiality was left out must not default to public.
+    #[schema(value_type = bool)]
+    pub confidential: Option<bool>,
 }
 
 #[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -155,6 +156,14 @@ impl Location {
             },
             "location",
         )?;
+        // Failing closed would hide a public address, failing open would show a shelter's:
+        // neither is a default to guess, so the sender says which.
+        let confidential = input.confidential.ok_or_else(|| {
+            FieldError::invalid(
+                "location.confidential",
+                "say whether this location is confidential (true: its address and coordinates stay sealed, as a shelter's must) or public (false)",
+            )
+        })?;
         let address = input.address.unwrap_or_default();
         let text = |v: Option<String>, name: &str, max: usize| {
             optional_text(v, &format!("location.address.{name}"), max)
@@ -166,7 +175,7 @@ impl Location {
             city: text(address.city, "city", 100)?,
             region: text(address.region, "region", 100)?,
             country: text(address.country, "country", 100)?,
-            confidential: input.confidential,
+            confidential,
         })
     }
 }

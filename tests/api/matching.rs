@@ -107,21 +107,21 @@ async fn filters_apply_and_ranking_puts_more_needs_first_then_distance() {
         &app,
         org,
         "Near Shelter",
-        json!({"location": {"lat": 29.761, "lon": -95.371}}),
+        json!({"location": {"lat": 29.761, "lon": -95.371, "confidential": false}}),
     )
     .await;
     let far = service(
         &app,
         org,
         "Far Shelter",
-        json!({"location": {"lat": 29.70, "lon": -95.30}}),
+        json!({"location": {"lat": 29.70, "lon": -95.30, "confidential": false}}),
     )
     .await;
     let both = service(
         &app,
         org,
         "Shelter And Legal",
-        json!({"needs": ["shelter", "legal_aid"], "location": {"lat": 29.65, "lon": -95.20}}),
+        json!({"needs": ["shelter", "legal_aid"], "location": {"lat": 29.65, "lon": -95.20, "confidential": false}}),
     )
     .await;
     service(

@@ -172,7 +172,7 @@ async fn the_document_lists_every_api_route_and_the_real_answers_fit_it() {
     assert_answer_fits(&doc, "/api/v1/services", "post", 201, &res.body);
     let id = res.body["id"].as_str().unwrap().to_string();
     let mut public = service_body(org);
-    public["location"] = json!({"lat": 29.74, "lon": -95.38,
+    public["location"] = json!({"lat": 29.74, "lon": -95.38, "confidential": false,
         "address": {"street": "200 Main St", "city": "Houston", "region": "TX", "postal_code": "77002"}});
     assert_eq!(
         app.create_service(&public).await.status,

@@ -140,7 +140,7 @@ async fn public_locations_are_shown_in_full() {
     let app = spawn_app().await;
     let org = app.create_organization("Public Org").await;
     let mut body = service_body(org);
-    body["location"] = json!({"lat": 29.75, "lon": -95.36, "address": {"street": "500 Open Ave", "city": "Houston", "region": "TX", "postal_code": "77002", "country": "US"}});
+    body["location"] = json!({"lat": 29.75, "lon": -95.36, "confidential": false, "address": {"street": "500 Open Ave", "city": "Houston", "region": "TX", "postal_code": "77002", "country": "US"}});
     let res = app.create_service(&body).await;
     assert_eq!(res.status, StatusCode::CREATED);
     assert_eq!(res.body["location"]["lat"], 29.75);

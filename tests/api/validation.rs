@@ -326,6 +326,13 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
             "coverage[0].geometry.coordinates[1][0]",
             "invalid_geometry",
         ),
+        // Whether a location is confidential is never guessed.
+        (
+            "location",
+            json!({"lat": 29.7, "lon": -95.4, "address": {"street": "1 Hidden Way"}}),
+            "location.confidential",
+            "invalid_field",
+        ),
         (
             "phones",
             json!([{"number": "call me", "type": "voice"}]),
