@@ -491,6 +491,26 @@ impl TestApp {
             .await
     }
 
+    /// A console page as the holder of `token`: `GET path`, or with `form` (urlencoded) a
+    /// `POST`. Answers the status and the page.
+    pub async fn console(
+        &self,
+        token: &str,
+        path: &str,
+        form: Option<String>,
+    ) -> (StatusCode, String) {
+        let req = match form {
+            Some(form) => self
+                .client
+                .post(self.url(path))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(form),
+            None => self.client.get(self.url(path)),
+        };
+        let res = req.bearer_auth(token).send().await.unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+
     /// Sends raw bytes with the given content type, as the admin.
     pub async fn admin_raw(
         &self,

@@ -327,21 +327,7 @@ async fn providers_reveal_their_own_sealed_address_from_their_console_page() {
     let org = app.create_organization("Org").await;
     let id = confidential_service(&app, org).await;
     let provider = create_token(&app.db, Role::Provider, Some(org));
-    let console = |path: &str, form: Option<String>| {
-        let req = match form {
-            Some(form) => app
-                .client
-                .post(app.url(path))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(form),
-            None => app.client.get(app.url(path)),
-        };
-        let req = req.bearer_auth(&provider);
-        async move {
-            let res = req.send().await.unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
-        }
-    };
+    let console = |path: &'static str, form: Option<String>| app.console(&provider, path, form);
     let (_, page) = console("/console", None).await;
     assert!(page.contains("action=\"/console/reveal\""), "{page}");
     assert!(!page.contains(STREET), "{page}");
@@ -358,7 +344,7 @@ async fn providers_reveal_their_own_sealed_address_from_their_console_page() {
         Some(format!("service_id={id}&reason=confirming+intake")),
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, StatusCode::OK);
     assert!(page.contains(STREET), "{page}");
     assert_eq!(app.db.count("audit_event"), 1);
 }

@@ -427,16 +427,21 @@ async fn a_confidential_site_cannot_be_the_middle_of_an_area_it_covers() {
 /// The console edits a confidential service without showing its sealed site (the site is
 /// kept); coverage moved onto that site is refused there too, in the editor, and nothing
 /// changes.
-#[tokio::test]
-async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
-    let app = spawn_app().await;
-    let org = app.create_organization("Quiet Harbor").await;
+/// A service at a sealed site in Houston, its circle centred some 7 km away.
+fn sealed_service_body(org: uuid::Uuid) -> Value {
     let mut body = service_body(org);
     body["phones"] = intake_phone();
     body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
         "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
     body["coverage"][0]["center"] = json!({"lat": 29.80, "lon": -95.42});
-    let res = app.create_service(&body).await;
+    body
+}
+
+#[tokio::test]
+async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Quiet Harbor").await;
+    let res = app.create_service(&sealed_service_body(org)).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let id = res.body["id"].as_str().unwrap().to_string();
 
@@ -488,15 +493,12 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
 async fn the_front_door_form_keeps_every_phone_detail_and_a_confidential_intake_line() {
     let app = spawn_app().await;
     let org = app.create_organization("Quiet Harbor").await;
-    let mut body = service_body(org);
+    let mut body = sealed_service_body(org);
     body["phones"] = json!([
         {"number": "415-555-0143", "type": "voice", "available_24_7": true,
          "languages": ["en", "es", "zh"], "label": "24/7 intake line, ask for Sam"},
         {"number": "415-555-0144", "type": "text", "languages": ["en"], "label": "Text intake"}
     ]);
-    body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
-        "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
-    body["coverage"][0]["center"] = json!({"lat": 29.80, "lon": -95.42});
     let res = app.create_service(&body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let id = res.body["id"].as_str().unwrap().to_string();
@@ -504,21 +506,7 @@ async fn the_front_door_form_keeps_every_phone_detail_and_a_confidential_intake_
     let stored = || app.admin(Method::GET, &path, None);
     let before = stored().await.body;
     let provider = create_token(&app.db, Role::Provider, Some(org));
-    let console = |path: &str, form: Option<String>| {
-        let req = match form {
-            Some(form) => app
-                .client
-                .post(app.url(path))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(form),
-            None => app.client.get(app.url(path)),
-        };
-        let req = req.bearer_auth(&provider);
-        async move {
-            let res = req.send().await.unwrap();
-            (res.status(), res.text().await.unwrap())
-        }
-    };
+    let console = |path: &'static str, form: Option<String>| app.console(&provider, path, form);
     let textarea = |page: &str, name: &str| {
         let start = page
             .find(&format!("<textarea name=\"{name}\""))
