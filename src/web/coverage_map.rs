@@ -72,11 +72,21 @@ fn ring_path(ring: &LineString<f64>, project: &impl Fn(Coord<f64>) -> (f64, f64)
     d
 }
 
+/// Whether `ring` would span at least one unit of the 100-unit picture: smaller ones (the
+/// nation's hundreds of islands) cannot be seen at 96 px, and made a national map 32 KB.
+fn visible(ring: &LineString<f64>, project: &impl Fn(Coord<f64>) -> (f64, f64)) -> bool {
+    ring.bounding_rect().is_some_and(|r| {
+        let (x0, y0) = project(r.min());
+        let (x1, y1) = project(r.max());
+        (x1 - x0).abs().max((y1 - y0).abs()) >= 1.0
+    })
+}
+
 fn polygons_path(m: &MultiPolygon<f64>, project: &impl Fn(Coord<f64>) -> (f64, f64)) -> String {
     let mut d = String::new();
-    for polygon in m {
+    for polygon in m.iter().filter(|p| visible(p.exterior(), project)) {
         d.push_str(&ring_path(polygon.exterior(), project));
-        for hole in polygon.interiors() {
+        for hole in polygon.interiors().iter().filter(|h| visible(h, project)) {
             d.push_str(&ring_path(hole, project));
         }
     }
@@ -162,5 +172,15 @@ mod tests {
             code: "US-99999".into(),
         }];
         assert_eq!(super::svg(&none, boundaries, "x").into_string(), "");
+    }
+
+    #[test]
+    fn the_nation_draws_small_without_its_specks() {
+        let national = [Coverage::National {
+            country: "US".into(),
+        }];
+        let svg = svg(&national, Boundaries::bundled(), "x").into_string();
+        assert!(svg.contains("<path fill-rule=\"evenodd\" d=\"M"), "{svg}");
+        assert!(svg.len() < 8_000, "{} bytes", svg.len());
     }
 }
