@@ -601,11 +601,12 @@ pub async fn search(
                         @if let Some(v) = m.verified_at { "verified " (v.format("%Y-%m-%d")) } @else { "not verified" }
                     }
                     (actions(m.service_id, m.confidential_location, m.organization.id))
-                }))
+                }, 3))
             }
         }
     };
     let body = html! {
+        h1 { "Search results" }
         (section("Results", &outcome.results))
         (section("Hotlines", &outcome.hotlines))
         @if !outcome.nearby_outside_coverage.is_empty() {
@@ -623,7 +624,6 @@ fn service_id(form: &Form) -> Result<Uuid, ApiError> {
         .ok_or(ApiError::NotFound)
 }
 
-/// `POST /console/reveal`: the address, once, with the audit record that now names the caller.
 /// Asks for a reason, then reveals a confidential address (audited).
 fn reveal_form(service_id: Uuid) -> Markup {
     html! {
@@ -636,6 +636,7 @@ fn reveal_form(service_id: Uuid) -> Markup {
     }
 }
 
+/// `POST /console/reveal`: the address, once, with the audit record that now names the caller.
 pub async fn reveal(
     state: web::Data<AppState>,
     Signed(caller): Signed,

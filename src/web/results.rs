@@ -72,19 +72,21 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
 }
 
 /// One place. `picture` (the console's coverage map) goes beside the name, `extra` (the
-/// console's actions) at the end; both are empty on public pages.
+/// console's actions) at the end; both are empty on public pages. `level` is its name's
+/// heading level, one below the list's heading.
 pub fn card(
     m: &ServiceMatch<'_>,
     lang: Lang,
     now: DateTime<Utc>,
     picture: Markup,
     extra: Markup,
+    level: u8,
 ) -> Markup {
     let t = lang.text();
     html! {
         article class="result" data-service=(m.service_id) {
             (picture)
-            h3 { (m.name) }
+            @if level <= 2 { h2 { (m.name) } } @else { h3 { (m.name) } }
             p class="muted" { (m.organization.name) }
             p {
                 @if m.demo { span class="tag demo" { (t.demo) } }
@@ -178,18 +180,18 @@ pub fn survivor_results(outcome: &MatchOutcome<'_>, lang: Lang, now: DateTime<Ut
             @if outcome.results.is_empty() {
                 p class="notice" role="status" { (t.nothing_local) }
             }
-            @for m in &outcome.results { (card(m, lang, now, html! {}, html! {})) }
+            @for m in &outcome.results { (card(m, lang, now, html! {}, html! {}, 2)) }
         }
         section class="hotlines" aria-labelledby="hotlines-heading" {
             h2 id="hotlines-heading" { (t.hotlines) }
             p { (t.hotlines_intro) }
-            @for m in &outcome.hotlines { (card(m, lang, now, html! {}, html! {})) }
+            @for m in &outcome.hotlines { (card(m, lang, now, html! {}, html! {}, 3)) }
         }
         @if !outcome.nearby_outside_coverage.is_empty() {
             section aria-labelledby="nearby-heading" {
                 h2 id="nearby-heading" { (t.nearby) }
                 p { (t.nearby_intro) }
-                @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, html! {}, html! {})) }
+                @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, html! {}, html! {}, 3)) }
             }
         }
     }

@@ -245,6 +245,12 @@ for (const el of document.querySelectorAll('input:not([type=hidden]), select, te
 for (const el of document.querySelectorAll('a, button')) {
   if (!el.textContent.trim() && !el.getAttribute('aria-label')) { problems.push(`unnamed ${el.tagName}`); }
 }
+let level = 0;
+for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+  const next = Number(h.tagName[1]);
+  if (next > level + 1) { problems.push(`heading ${h.tagName} "${h.textContent.trim().slice(0, 40)}" after h${level}`); }
+  level = next;
+}
 return problems;
 "#;
 
