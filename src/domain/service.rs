@@ -46,7 +46,23 @@ pub struct ServiceInput {
     #[serde(default)]
     pub schedules: Vec<ScheduleInput>,
     pub capacity: Option<CapacityInput>,
+    #[serde(default, deserialize_with = "rfc3339")]
     pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// A date and time as RFC 3339 requires, with a message that says so (chrono's own, such as
+/// "premature end of input", does not say what was expected).
+fn rfc3339<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|_| {
+            serde::de::Error::custom(
+                "must be a date and time in RFC 3339 form, with its offset: 2026-10-01T12:00:00Z",
+            )
+        })
 }
 
 #[derive(Clone, Deserialize, utoipa::ToSchema)]

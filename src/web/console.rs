@@ -407,12 +407,25 @@ pub async fn front_door(
         )),
         Err(ApiError::Invalid(e)) => Outcome::Refused {
             service: id,
-            message: format!("{}: {}", e.field, e.message),
+            message: format!("{}: {}", line_of(&e.field), e.message),
             typed: Some((form.raw("phones"), form.raw("hours"))),
         },
         Err(other) => return Err(other),
     };
     provider_page(&state, &caller, outcome).await
+}
+
+/// Where in the front-door form a refused member is: `phones[1].number` is "phones line 2",
+/// `schedules[0].timezone` "hours line 1"; other fields as they are.
+fn line_of(field: &str) -> String {
+    let numbered = |prefix: &str, words: &str| {
+        let rest = field.strip_prefix(prefix)?;
+        let (n, _) = rest.split_once(']')?;
+        Some(format!("{words} line {}", n.parse::<usize>().ok()? + 1))
+    };
+    numbered("phones[", "phones")
+        .or_else(|| numbered("schedules[", "hours"))
+        .unwrap_or_else(|| field.to_string())
 }
 
 /// The provider page after a form: 200 when it was written, 422 when it was refused.

@@ -40,6 +40,7 @@ fn band(band: &str, lang: Lang) -> String {
         Lang::En => band.to_string(),
         Lang::Es => match band {
             "in its service area" => "dentro de su zona de servicio".into(),
+            "nationwide" => "en todo el país".into(),
             other => other
                 .replace("within", "a menos de")
                 .replace("more than", "a más de"),

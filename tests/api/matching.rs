@@ -332,6 +332,10 @@ async fn the_survivor_page_says_what_each_line_is_in_the_pages_language() {
     assert!(page.contains("Spanish / Español"), "{page}");
     let (_, page) = search("/es/", "zip=10001&need=shelter&language=vi").await;
     assert!(page.contains("pida un intérprete"), "{page}");
+    assert!(
+        page.contains("en todo el país") && !page.contains("nationwide"),
+        "{page}"
+    );
     assert!(!page.contains("abiertas las 24 horas"));
     let (status, page) = search("/", "zip=00000&need=shelter").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -540,6 +540,7 @@ async fn the_front_door_form_keeps_every_phone_detail_and_a_confidential_intake_
         ("", "phones: a service at a confidential location needs"),
         ("415-555-0100, pager", "phones line 1"),
         ("415-555-0100, voice, weekends", "phones line 1"),
+        ("415-555-0100, voice\ncall me, voice", "phones line 2:"),
     ] {
         let typed_hours = "mon 09:00-17:00 America/Chicago";
         let (status, page) =

@@ -393,6 +393,12 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
             "verified_at",
             "invalid_field",
         ),
+        (
+            "verified_at",
+            json!("2026-10-01T12:00:00"),
+            "verified_at",
+            "invalid_field",
+        ),
         ("colour", json!("blue"), "colour", "invalid_field"),
     ];
     for (member, value, field, code) in cases {
@@ -417,6 +423,18 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
             "{message}"
         );
     }
+    // A date without its offset is told what form is wanted.
+    let mut body = service_body(org);
+    body["verified_at"] = json!("2026-10-01T12:00:00");
+    let res = app.create_service(&body).await;
+    assert!(
+        res.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("RFC 3339"),
+        "{}",
+        res.body
+    );
     assert_nothing_written(&app, 0, changes);
 
     // The same checks guard replacement: a bad PUT leaves the service as it was.
