@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{Caller, Role};
@@ -189,6 +189,11 @@ pub(crate) fn read_body(
             }
             Ok(body)
         };
+        // Most bodies came in with their headers: those are read without arming a timer.
+        let mut read = std::pin::pin!(read);
+        if let Some(done) = read.as_mut().now_or_never() {
+            return done;
+        }
         tokio::time::timeout(deadline, read)
             .await
             .unwrap_or(Err(ApiError::BodyTimeout {
