@@ -395,22 +395,17 @@ pub async fn front_door(
             capacity: None,
         })
     });
-    let written = match patch {
-        Ok(patch) => apply_patch(&state, caller.scope(), id, patch).await,
-        Err(e) => Err(e.into()),
-    };
-    let outcome = match written {
+    let outcome = match write_patch(&state, &caller, id, patch).await? {
         Ok(record) => Outcome::Done(format!(
             "Hours and phones updated for {} at {}.",
             record.service.name,
             record.service.updated_at.format("%H:%M UTC")
         )),
-        Err(ApiError::Invalid(e)) => Outcome::Refused {
+        Err(e) => Outcome::Refused {
             service: id,
             message: format!("{}: {}", line_of(&e.field), e.message),
             typed: Some((form.raw("phones"), form.raw("hours"))),
         },
-        Err(other) => return Err(other),
     };
     provider_page(&state, &caller, outcome).await
 }
@@ -426,6 +421,25 @@ fn line_of(field: &str) -> String {
     numbered("phones[", "phones")
         .or_else(|| numbered("schedules[", "hours"))
         .unwrap_or_else(|| field.to_string())
+}
+
+/// Writes a provider form's patch. A refusal, by the form's parse or by the write, is the
+/// inner error, for the page to show; anything else answers as an error.
+async fn write_patch(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    patch: Result<ServicePatch, FieldError>,
+) -> Result<Result<service_rows::ServiceRecord, FieldError>, ApiError> {
+    let patch = match patch {
+        Ok(patch) => patch,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    match apply_patch(state, caller.scope(), id, patch).await {
+        Ok(record) => Ok(Ok(record)),
+        Err(ApiError::Invalid(refused)) => Ok(Err(refused)),
+        Err(other) => Err(other),
+    }
 }
 
 /// The provider page after a form: 200 when it was written, 422 when it was refused.
@@ -750,11 +764,7 @@ pub async fn capacity(
         available: number("available"),
         total: number("total"),
     });
-    let written = match patch {
-        Ok(patch) => apply_patch(&state, caller.scope(), id, patch).await,
-        Err(e) => Err(e.into()),
-    };
-    let outcome = match written {
+    let outcome = match write_patch(&state, &caller, id, patch).await? {
         Ok(record) => Outcome::Done(format!(
             "Beds updated for {} at {}.",
             record.service.name,
@@ -764,12 +774,11 @@ pub async fn capacity(
                 .unwrap_or_else(Utc::now)
                 .format("%H:%M UTC")
         )),
-        Err(ApiError::Invalid(e)) => Outcome::Refused {
+        Err(e) => Outcome::Refused {
             service: id,
             message: format!("beds: {}", e.message),
             typed: None,
         },
-        Err(other) => return Err(other),
     };
     provider_page(&state, &caller, outcome).await
 }

@@ -379,12 +379,10 @@ async fn write_keeping_site(
     let only = caller.scope().organization();
     state.throttles.sealed_site_check(caller.actor(), id)?;
     let written = write(state, only, id, new, true, MissingLocation::Keep).await;
-    let Err(ApiError::Invalid(refusal)) = &written else {
-        return written;
+    let refusal = match &written {
+        Err(ApiError::Invalid(refusal)) if refusal.code == REVEALS_CONFIDENTIAL_LOCATION => refusal,
+        _ => return written,
     };
-    if refusal.code != REVEALS_CONFIDENTIAL_LOCATION {
-        return written;
-    }
     let actor = caller.clone();
     let reason = format!("console edit refused: {}", refusal.field);
     state

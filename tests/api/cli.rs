@@ -416,14 +416,18 @@ async fn check_confidential_finds_stored_coverage_drawn_around_a_sealed_site() {
         "{printed}"
     );
 
-    // As if written before the rule: the circle's centre on the site itself.
-    diesel::sql_query(
+    // Changes `id`'s rows as if written before a rule existed.
+    let before_the_rule = |sql: &str| {
+        diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Uuid, _>(id)
+            .execute(&mut app.db.connect())
+            .unwrap();
+    };
+    // The circle's centre on the site itself.
+    before_the_rule(
         "UPDATE coverage SET spec = jsonb_set(spec, '{center}', '{\"lat\": 29.7612, \"lon\": -95.3702}') \
          WHERE service_id = $1 AND position = 1",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(id)
-    .execute(&mut app.db.connect())
-    .unwrap();
+    );
     let (passed, printed) = check();
     assert!(!passed, "{printed}");
     assert!(
@@ -434,11 +438,8 @@ async fn check_confidential_finds_stored_coverage_drawn_around_a_sealed_site() {
         !printed.contains("29.76") && !printed.contains("95.37"),
         "{printed}"
     );
-    // As if written before the front-door rule: no intake phone left.
-    diesel::sql_query("DELETE FROM phone WHERE service_id = $1")
-        .bind::<diesel::sql_types::Uuid, _>(id)
-        .execute(&mut app.db.connect())
-        .unwrap();
+    // No intake phone left.
+    before_the_rule("DELETE FROM phone WHERE service_id = $1");
     let (passed, printed) = check();
     assert!(!passed, "{printed}");
     assert!(

@@ -280,24 +280,15 @@ async fn console_refusals_near_a_sealed_site_are_audited_and_few() {
             .append_pair("radius_lon", &lon.to_string())
             .append_pair("radius_km", "10")
             .finish();
-        let req = app
-            .client
-            .post(app.url("/console/services/save"))
-            .bearer_auth(&app.admin_token)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form);
-        async move {
-            let res = req.send().await.unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
-        }
+        app.console(&app.admin_token, "/console/services/save", Some(form))
     };
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        statuses.push(save(LAT + 0.01, LON).await.0);
+        statuses.push(save(LAT + 0.01, LON).await.0.as_u16());
     }
     // Far from the site, but the check is not run again yet.
     let (status, page) = save(30.2, -95.0).await;
-    statuses.push(status);
+    statuses.push(status.as_u16());
     assert_eq!(statuses, [422, 422, 422, 429, 429]);
     assert!(page.contains("Wait 30 minutes"), "{page}");
 

@@ -454,17 +454,10 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
             .append_pair("organization_id", &org.to_string())
             .append_pair("body", &edited.to_string())
             .finish();
-        let req = app
-            .client
-            .post(app.url("/console/services/save"))
-            .bearer_auth(&app.admin_token)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form);
-        async move { req.send().await.unwrap() }
+        app.console(&app.admin_token, "/console/services/save", Some(form))
     };
-    let res = save(json!({"lat": 29.762, "lon": -95.371})).await;
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = res.text().await.unwrap();
+    let (status, page) = save(json!({"lat": 29.762, "lon": -95.371})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         page.contains("coverage[0].center") && page.contains("confidential location"),
         "{page}"
@@ -476,8 +469,8 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
     assert_eq!(stored.body["coverage"][0]["center"]["lat"], 29.8);
 
     // Elsewhere, the edit is saved and the sealed site is kept.
-    let res = save(json!({"lat": 29.72, "lon": -95.45})).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (status, _) = save(json!({"lat": 29.72, "lon": -95.45})).await;
+    assert_eq!(status, StatusCode::OK);
     let stored = app
         .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
         .await;
