@@ -32,7 +32,7 @@ use crate::matching::query::{LocationSource, MatchRequest};
 use crate::routes::audit::AuditQuery;
 use crate::routes::idempotency;
 use crate::routes::organizations::OrganizationResponse;
-use crate::routes::regions::{RegionQuery, RegionResponse};
+use crate::routes::regions::{RegionResponse, RegionSearch};
 use crate::routes::services::{RevealInput, RevealResponse, ServiceListQuery, ServiceResponse};
 use crate::routes::session::{SessionResponse, SignIn, WhoAmI};
 use crate::routes::{Access, ENDPOINTS, Endpoint, Page, PageQuery};
@@ -487,11 +487,18 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
             .in_memory()
         }
         ("GET", "/api/v1/regions") => Doc::new(
-            "Regions (states, counties) by name or code, for coverage and searches",
+            "Every region (state, county) a coverage entry or a search may name, in code order",
+            200,
+            Some(page::<RegionResponse>(schemas)),
+        )
+        .query::<PageQuery>()
+        .in_memory(),
+        ("POST", "/api/v1/regions/search") => Doc::new(
+            "Regions (states, counties) by name or code; the name travels in the body, not the URL",
             200,
             Some(data_of(component::<RegionResponse>(schemas))),
         )
-        .query::<RegionQuery>()
+        .body(component::<RegionSearch>(schemas))
         .in_memory(),
         ("POST", "/api/v1/session") => Doc::new(
             "Sign in with email and password: a bearer token and a session cookie",

@@ -84,7 +84,8 @@ endpoints! {
     GET "/api/v1/openapi.json" Access::Public => openapi::document;
     GET "/api/v1/needs" Access::Public => needs::list;
     POST "/api/v1/match" Access::Public => matching::find;
-    GET "/api/v1/regions" Access::Public => regions::search;
+    GET "/api/v1/regions" Access::Public => regions::list;
+    POST "/api/v1/regions/search" Access::Public => regions::search;
     POST "/api/v1/session" Access::Public => session::create;
     GET "/api/v1/session" Access::SignedIn => session::show;
     DELETE "/api/v1/session" Access::SignedIn => session::delete;

@@ -64,6 +64,11 @@ const EXPECTED: &[(&str, &str, [Want; 6])] = &[
     ("GET", "/api/v1/needs", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("POST", "/api/v1/match", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("GET", "/api/v1/regions", [Yes, Yes, Yes, Yes, Yes, Yes]),
+    (
+        "POST",
+        "/api/v1/regions/search",
+        [Yes, Yes, Yes, Yes, Yes, Yes],
+    ),
     ("POST", "/api/v1/session", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("GET", "/api/v1/session", [Anon, Yes, Yes, Yes, Yes, Yes]),
     ("DELETE", "/api/v1/session", [Anon, Yes, Yes, Yes, Yes, Yes]),
@@ -246,7 +251,9 @@ impl World {
                     json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]}),
                 )),
             ),
-            ("GET", "/api/v1/regions") => ("/api/v1/regions?q=alameda".into(), None),
+            ("POST", "/api/v1/regions/search") => {
+                (pattern.into(), Some(Body::Json(json!({"q": "alameda"}))))
+            }
             ("POST", "/api/v1/session") => {
                 let email = format!("matrix-{}@example.org", Uuid::new_v4());
                 create_user(&self.app.db, &email, PASSWORD, Role::Hotline, None);

@@ -191,7 +191,7 @@ async fn the_document_lists_every_api_route_and_the_real_answers_fit_it() {
         ("/api/v1/services".to_string(), "/api/v1/services"),
         (one.clone(), "/api/v1/services/{id}"),
         ("/api/v1/needs".to_string(), "/api/v1/needs"),
-        ("/api/v1/regions?q=harris".to_string(), "/api/v1/regions"),
+        ("/api/v1/regions?per_page=5".to_string(), "/api/v1/regions"),
         ("/api/v1/session".to_string(), "/api/v1/session"),
         ("/readyz".to_string(), "/readyz"),
         ("/healthz".to_string(), "/healthz"),
@@ -199,6 +199,21 @@ async fn the_document_lists_every_api_route_and_the_real_answers_fit_it() {
         let body = get_json(&app, &path, Some(&admin)).await;
         assert_answer_fits(&doc, documented_as, "get", 200, &body);
     }
+    let region_search = json!({"q": "Harris County, TX", "limit": 3});
+    let region_schema = request_schema(&doc, "/api/v1/regions/search", "post");
+    assert!(region_schema.is_valid(&region_search));
+    assert!(!region_schema.is_valid(&json!({"q": "harris", "state": "TX"})));
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v1/regions/search",
+            None,
+            Some(&region_search),
+        )
+        .await;
+    assert_eq!(res.body["data"][0]["code"], "US-48201");
+    assert_answer_fits(&doc, "/api/v1/regions/search", "post", 200, &res.body);
+
     let patch = json!({"capacity": {"available": 2, "total": 10}});
     let patch_schema = request_schema(&doc, "/api/v1/services/{id}", "patch");
     assert!(patch_schema.is_valid(&patch));

@@ -197,7 +197,7 @@ async fn the_database_holds_no_plaintext_and_no_other_route_shows_the_address() 
     for endpoint in ENDPOINTS.iter().filter(|e| e.access == Access::Public) {
         let (path, body) = match endpoint.path {
             "/api/v1/match" => (endpoint.path.to_string(), Some(match_body.clone())),
-            "/api/v1/regions" => ("/api/v1/regions?q=harris".to_string(), None),
+            "/api/v1/regions/search" => (endpoint.path.to_string(), Some(json!({"q": "harris"}))),
             "/api/v1/session" => (
                 endpoint.path.to_string(),
                 Some(json!({"email": "x@example.org", "password": "wrong password"})),
