@@ -86,6 +86,9 @@ impl PackedParts {
 /// or open-now asked for (only when no line does: see `Snapshot::find`).
 pub const LACKS_LANGUAGE: &str = "does not list the language asked for: ask for an interpreter";
 pub const NOT_OPEN_NOW: &str = "not open now";
+pub const LACKS_REQUIREMENT: &str = "does not list everything required: ask";
+pub const OTHER_AGES: &str = "does not list the age given: ask";
+pub const OTHER_GENDERS: &str = "does not list the gender given: ask";
 
 /// A phone line as results show it; number and label packed in one string.
 #[derive(Debug, Clone)]
@@ -462,6 +465,28 @@ impl IndexedService {
         ]
         .into_iter()
         .flatten()
+    }
+
+    /// Everything asked for that this service does not meet, in words: what a crisis line
+    /// that comes back although it does not fit says ([`LACKS_REQUIREMENT`], [`OTHER_AGES`],
+    /// [`OTHER_GENDERS`], and what [`Self::lacks`] says).
+    pub fn misses(&self, q: &MatchQuery) -> impl Iterator<Item = &'static str> {
+        let t = self.traits;
+        let facets = q.require & !t.facets != 0;
+        let age = q
+            .age
+            .is_some_and(|age| !(t.min_age..=t.max_age).contains(&age));
+        let gender = q
+            .gender
+            .is_some_and(|g| t.genders != 0 && t.genders & gender_bit(g) == 0);
+        [
+            facets.then_some(LACKS_REQUIREMENT),
+            age.then_some(OTHER_AGES),
+            gender.then_some(OTHER_GENDERS),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.lacks(q))
     }
 
     /// The filters [`Traits`] cannot answer: languages and open now.
@@ -899,6 +924,11 @@ impl Index {
     /// The services covering this region as a whole (by position), with their traits.
     pub fn in_region(&self, region: u32) -> &[(u32, Traits)] {
         self.by_region.get(&region).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the service at `position` covers this region as a whole.
+    pub fn covers_region(&self, region: u32, position: u32) -> bool {
+        self.in_region(region).iter().any(|&(p, _)| p == position)
     }
 
     /// Whether any service here has coverage by this region.

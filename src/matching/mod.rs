@@ -348,15 +348,18 @@ impl<'s> Candidates<'s> {
         })
     }
 
-    /// Local and national candidates, each the best `limit` in rank order.
+    /// Local candidates, the best `limit` in rank order; and national ones, in rank order:
+    /// every crisis line and the best `limit` of the others. The crisis lines are a handful,
+    /// and a small `limit` or a national service that ranks higher must not push one out.
     fn into_top(self) -> (Vec<Candidate<'s>>, Vec<Candidate<'s>>) {
         let (mut local, national): (Vec<_>, Vec<_>) =
             self.kept.into_iter().partition(|c| c.reach.is_local());
         local.extend(self.best.into_iter().map(|w| w.0));
-        (
-            Self::top(local, self.limit),
-            Self::top(national, self.limit),
-        )
+        let (mut lines, others): (Vec<_>, Vec<_>) =
+            national.into_iter().partition(|c| c.traits.is_hotline());
+        lines.extend(Self::top(others, self.limit));
+        lines.sort_by(Candidate::rank);
+        (Self::top(local, self.limit), lines)
     }
 
     /// The best `limit`, in rank order.
@@ -494,11 +497,17 @@ impl Snapshot {
             index.covering(&probe, keep, sink);
         }
         let (local, mut national) = found.into_top();
-        // Nothing found is never a dead end (DESIGN.md): when the languages or open-now asked
-        // for leave no national line, the ones that fit otherwise come back, saying so.
-        let regardless = national.is_empty() && (!q.languages.is_empty() || q.open_now);
+        // Nothing found is never a dead end (DESIGN.md): when the filters asked for leave no
+        // crisis line, every crisis line comes back, each saying what it does not meet.
+        let filtered = q.require != 0
+            || q.age.is_some()
+            || q.gender.is_some()
+            || !q.languages.is_empty()
+            || q.open_now;
+        let regardless = filtered && !national.iter().any(|c| c.traits.is_hotline());
         if regardless {
-            national = self.hotlines_regardless(q, &probe);
+            national.extend(self.crisis_lines_regardless(q, &probe));
+            national.sort_by(Candidate::rank);
         }
         let nearby = if local.is_empty() {
             self.nearby(q, locator, probe.nation)
@@ -517,7 +526,7 @@ impl Snapshot {
                     ..render(c, q, boundaries)
                 };
                 if regardless {
-                    line.why.extend(c.service.lacks(q).map(Reason::Says));
+                    line.why.extend(c.service.misses(q).map(Reason::Says));
                 }
                 line
             })
@@ -529,9 +538,12 @@ impl Snapshot {
         }
     }
 
-    /// The national lines that fit the needs and every filter but languages and open-now:
-    /// for when those leave none.
-    fn hotlines_regardless<'s>(&'s self, q: &MatchQuery, probe: &Probe<'_>) -> Vec<Candidate<'s>> {
+    /// Every live crisis line, whatever the filters: for when they leave none.
+    fn crisis_lines_regardless<'s>(
+        &'s self,
+        q: &MatchQuery,
+        probe: &Probe<'_>,
+    ) -> Vec<Candidate<'s>> {
         let Some(nation) = probe.nation else {
             return Vec::new();
         };
@@ -540,18 +552,19 @@ impl Snapshot {
         } else {
             Reach::OutsideNation
         };
-        let mut lines = Candidates::new(q.limit);
+        let mut lines = Vec::new();
         for (index, overlay) in self.indexes() {
             for &(i, traits) in index.in_region(nation) {
                 let position = (overlay, i);
-                let fits = (traits.needs.count_common(q.needs) > 0 || traits.is_hotline())
-                    && traits.passes(q);
-                if let Some(s) = index.service(i).filter(|_| fits && self.is_live(position)) {
+                if let Some(s) = index
+                    .service(i)
+                    .filter(|_| traits.is_hotline() && self.is_live(position))
+                {
                     lines.push(Candidate::new(s, position, traits, reach, None, q));
                 }
             }
         }
-        lines.into_top().1
+        lines
     }
 
     /// The fixed parts of a national candidate's entry (see [`encode::FixedParts`]). Each
@@ -623,7 +636,12 @@ impl Snapshot {
                 for (i, gap) in hits.drain(..) {
                     let position = (overlay, i);
                     let Some(s) = index.service(i) else { continue };
-                    if s.is_confidential() != confidential || !self.is_live(position) || !s.fits(q)
+                    // One also serving the whole country is with the hotlines.
+                    let national = || nation.is_some_and(|n| index.covers_region(n, i));
+                    if s.is_confidential() != confidential
+                        || !self.is_live(position)
+                        || !s.fits(q)
+                        || national()
                     {
                         continue;
                     }

@@ -462,6 +462,9 @@ fn answers_rank_by_definition(
         let outcome = snapshot.find(&q, locator, boundaries);
         let mut local = Vec::new();
         let mut national = Vec::new();
+        // Crisis lines: every one that fits, uncapped; all of them when none fits.
+        let mut lines = Vec::new();
+        let mut every_line = Vec::new();
         for (i, (spec, site, facets, min_age)) in services.iter().enumerate() {
             let (site_kind, site_at) = site_of(spec, *site);
             let at = if matches!(site_kind, Site::Confidential { .. }) {
@@ -472,35 +475,43 @@ fn answers_rank_by_definition(
             let is_national = matches!(&coverage[i], Coverage::National { .. })
                 || matches!(&coverage[i], Coverage::Region { code } if code == "US");
             let needs = needs_of(i as u128).0;
-            let offers =
-                needs & asked != 0 || (is_national && needs & NeedSet::of(&[Need::Hotline]).0 != 0);
+            let is_line = is_national && needs & NeedSet::of(&[Need::Hotline]).0 != 0;
+            let offers = needs & asked != 0 || is_line;
             let passes =
                 require & !facets == 0 && age.is_none_or(|a| min_age.is_none_or(|m| a >= m));
-            // National services come back with the hotlines wherever the point is.
-            if !(offers && passes && (is_national || brute_force(&coverage[i], at, boundaries))) {
-                continue;
-            }
             let entry = (
                 (needs & asked).count_ones(),
                 expected_key(&coverage[i], site_at, at, q.point),
                 i,
             );
-            if is_national {
-                national.push(entry)
-            } else {
-                local.push(entry)
+            if is_line {
+                every_line.push(entry);
+            }
+            // National services come back with the hotlines wherever the point is.
+            if !(offers && passes && (is_national || brute_force(&coverage[i], at, boundaries))) {
+                continue;
+            }
+            match (is_national, is_line) {
+                (true, true) => lines.push(entry),
+                (true, false) => national.push(entry),
+                (false, _) => local.push(entry),
             }
         }
-        for (list, got) in [
-            (&mut local, &outcome.results),
-            (&mut national, &outcome.hotlines),
-        ] {
-            list.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
-            let expected: Vec<Uuid> = list
-                .iter()
-                .take(limit)
-                .map(|e| Uuid::from_u128(e.2 as u128))
-                .collect();
+        let by_rank = |a: &(u32, f64, usize), b: &(u32, f64, usize)| {
+            b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2))
+        };
+        let filtered = age.is_some() || require != 0;
+        if lines.is_empty() && filtered {
+            lines = every_line;
+        }
+        for list in [&mut local, &mut national] {
+            list.sort_by(by_rank);
+            list.truncate(limit);
+        }
+        national.extend(lines);
+        national.sort_by(by_rank);
+        for (list, got) in [(&local, &outcome.results), (&national, &outcome.hotlines)] {
+            let expected: Vec<Uuid> = list.iter().map(|e| Uuid::from_u128(e.2 as u128)).collect();
             let got: Vec<Uuid> = got.iter().map(|m| m.service_id).collect();
             prop_assert_eq!(got, expected, "at {:?}", point);
         }

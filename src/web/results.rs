@@ -7,7 +7,9 @@ use maud::{Markup, html};
 
 use super::text::{Lang, Text, language_name};
 use crate::domain::phone::PhoneKind;
-use crate::matching::index::{LACKS_LANGUAGE, NOT_OPEN_NOW, PhoneView};
+use crate::matching::index::{
+    LACKS_LANGUAGE, LACKS_REQUIREMENT, NOT_OPEN_NOW, OTHER_AGES, OTHER_GENDERS, PhoneView,
+};
 use crate::matching::reason::Reason;
 use crate::matching::{MatchOutcome, ServiceMatch};
 
@@ -155,8 +157,7 @@ pub fn card(
     }
 }
 
-/// What a line that came back although it does not meet the person's language or open-now
-/// lacks, in the page's words.
+/// What a crisis line that came back although it does not fit lacks, in the page's words.
 fn lacks<'t>(m: &ServiceMatch<'_>, t: &'t Text) -> impl Iterator<Item = &'t str> {
     let says = |words: &str| {
         m.why
@@ -166,6 +167,9 @@ fn lacks<'t>(m: &ServiceMatch<'_>, t: &'t Text) -> impl Iterator<Item = &'t str>
     [
         says(LACKS_LANGUAGE).then_some(t.ask_interpreter),
         says(NOT_OPEN_NOW).then_some(t.not_open_now),
+        says(OTHER_AGES).then_some(t.other_ages),
+        says(OTHER_GENDERS).then_some(t.other_genders),
+        says(LACKS_REQUIREMENT).then_some(t.lacks_requirement),
     ]
     .into_iter()
     .flatten()

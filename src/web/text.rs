@@ -46,6 +46,12 @@ pub struct Text {
     pub ask_interpreter: &'static str,
     /// A line that comes back although "open now" was asked and it is not.
     pub not_open_now: &'static str,
+    /// A line that comes back although it does not list the age given.
+    pub other_ages: &'static str,
+    /// A line that comes back although it does not list the gender given.
+    pub other_genders: &'static str,
+    /// A line that comes back although it does not list everything required.
+    pub lacks_requirement: &'static str,
     pub open: &'static str,
     pub closed: &'static str,
     pub confidential: &'static str,
@@ -106,6 +112,9 @@ pub const EN: Text = Text {
     any_need: "A crisis line: can help with any need",
     ask_interpreter: "May not speak the language you chose: ask for an interpreter.",
     not_open_now: "Not open now.",
+    other_ages: "May not list your age: call and ask.",
+    other_genders: "May not list your gender: call and ask.",
+    lacks_requirement: "May not offer everything you asked for: call and ask.",
     open: "Open now",
     closed: "Closed now",
     confidential: "Confidential location: call to arrange intake.",
@@ -162,6 +171,9 @@ pub const ES: Text = Text {
     any_need: "Una línea de crisis: puede ayudar con cualquier necesidad",
     ask_interpreter: "Puede que no hable el idioma que eligió: pida un intérprete.",
     not_open_now: "No está abierto ahora.",
+    other_ages: "Puede que no atienda su edad: llame y pregunte.",
+    other_genders: "Puede que no atienda su género: llame y pregunte.",
+    lacks_requirement: "Puede que no ofrezca todo lo que pidió: llame y pregunte.",
     open: "Abierto ahora",
     closed: "Cerrado ahora",
     confidential: "Ubicación confidencial: llame para coordinar la admisión.",

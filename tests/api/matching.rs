@@ -296,6 +296,86 @@ async fn the_hotlines_come_back_when_no_line_speaks_the_language_asked() {
     }
 }
 
+/// Every crisis line comes back whatever else the search asks: a facet no line lists or a
+/// language only another national service speaks brings them all back, each saying what it
+/// lacks, and a limit of 1 cuts none of them (it caps the other national services).
+#[tokio::test]
+async fn every_crisis_line_comes_back_whatever_the_filters_and_the_limit() {
+    let app = demo_app().await;
+    let ask = |extra: Value| {
+        let mut body = json!({"location": {"lat": 39.5, "lon": -116.0}, "needs": ["shelter"]});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let every_line = names(&app.find(&ask(json!({}))).await.body["hotlines"]);
+    assert_eq!(every_line.len(), 7, "{every_line:?}");
+
+    let res = app.find(&ask(json!({"limit": 1}))).await;
+    assert_eq!(res.body["results"].as_array().unwrap().len(), 0);
+    assert_eq!(names(&res.body["hotlines"]), every_line);
+    // The national legal clinic offers a need asked and ranks first; no line is pushed out.
+    let res = app
+        .find(&ask(json!({"needs": ["legal_aid", "shelter"], "limit": 1})))
+        .await;
+    let got = names(&res.body["hotlines"]);
+    assert_eq!(got[0], "Nightjar Online Legal Clinic");
+    assert_eq!(got[1..], every_line[..]);
+
+    let res = app.find(&ask(json!({"require": ["accepts_pets"]}))).await;
+    assert_eq!(names(&res.body["hotlines"]), every_line);
+    for line in res.body["hotlines"].as_array().unwrap() {
+        assert!(
+            says(line, "does not list everything required: ask"),
+            "{line}"
+        );
+    }
+    // Where a line fits, only the lines that fit come back, lacking nothing.
+    let res = app.find(&ask(json!({"require": ["no_id_required"]}))).await;
+    assert_eq!(names(&res.body["hotlines"]), ["Nightjar Peer Text Line"]);
+
+    // French: only the legal clinic speaks it, and every line comes back beside it.
+    let res = app
+        .find(&ask(json!({"needs": ["legal_aid"], "languages": ["fr"]})))
+        .await;
+    let got = names(&res.body["hotlines"]);
+    assert_eq!(got[0], "Nightjar Online Legal Clinic");
+    assert_eq!(got[1..], every_line[..]);
+    let interpreter = "does not list the language asked for: ask for an interpreter";
+    for line in &res.body["hotlines"].as_array().unwrap()[1..] {
+        assert!(says(line, interpreter), "{line}");
+    }
+    assert!(!says(&res.body["hotlines"][0], interpreter));
+}
+
+/// A service that serves both a state and the whole country is with the hotlines, not
+/// also just outside its state.
+#[tokio::test]
+async fn a_national_service_is_never_also_nearby() {
+    let app = demo_app().await;
+    let org = app.create_organization("Org").await;
+    service(
+        &app,
+        org,
+        "State And Nation",
+        json!({"needs": ["immigration_legal"], "coverage": [
+            {"type": "region", "code": "US-CA"}, {"type": "national", "country": "US"}]}),
+    )
+    .await;
+    app.wait_for_index().await;
+    // Reno, NV: some 16 km from California.
+    let res = app
+        .find(&json!({"location": {"lat": 39.53, "lon": -119.81}, "needs": ["immigration_legal"]}))
+        .await;
+    assert!(names(&res.body["hotlines"]).contains(&"State And Nation".to_string()));
+    assert!(
+        !names(&res.body["nearby_outside_coverage"]).contains(&"State And Nation".to_string()),
+        "{}",
+        res.body
+    );
+}
+
 /// The survivor page in words a person can use: the lines come back even for a language no
 /// line lists, each saying to ask for an interpreter; the lines' heading promises no hours
 /// they do not keep; a crisis line says it helps with any need instead of an empty "Offers";
