@@ -401,6 +401,7 @@ pub struct IndexedService {
 }
 
 /// A service as the index builder takes it: parsed domain values plus display fields.
+#[derive(Clone)]
 pub struct ServiceInput {
     pub id: Uuid,
     pub name: String,

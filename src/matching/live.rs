@@ -2,9 +2,9 @@
 //! `LISTEN haven_change_log` on one dedicated connection, catching up from `change_log` after
 //! every reconnect. If Postgres goes away, matching keeps answering from the last snapshot.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::Snapshot;
-use super::index::{Index, IndexBuilder};
+use super::index::{Index, IndexBuilder, ServiceInput};
 use super::load;
 use super::regions::RegionLocator;
 use crate::boundaries::Boundaries;
@@ -25,13 +25,17 @@ use crate::zips::ZipCentroids;
 const POLL: Duration = Duration::from_millis(25);
 /// A catch-up from the change log runs at least this often, notification or not.
 const SAFETY_CATCH_UP: Duration = Duration::from_secs(2);
-/// Past this many changed services the base is rebuilt instead of growing the overlay.
+/// Past this many changed services a new base is loaded in the background; changes keep
+/// going to the overlay until it is in.
 const MAX_OVERLAY: usize = 5_000;
 /// Changes read per catch-up round.
 const CHANGES_PER_ROUND: i64 = 50_000;
 
 pub struct LiveIndex {
     current: ArcSwap<Snapshot>,
+    /// What the current overlay was built from: the services changed since the base was
+    /// loaded that still exist. Kept so that a change reloads only what it touched.
+    overlay_inputs: Mutex<HashMap<Uuid, ServiceInput>>,
     ready: AtomicBool,
     stop: AtomicBool,
 }
@@ -40,6 +44,7 @@ impl LiveIndex {
     pub fn new() -> Arc<LiveIndex> {
         Arc::new(LiveIndex {
             current: ArcSwap::from_pointee(Snapshot::default()),
+            overlay_inputs: Mutex::default(),
             ready: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         })
@@ -80,8 +85,26 @@ impl LiveIndex {
         }
     }
 
-    /// Loads everything from Postgres into a fresh base, unless asked to stop on the way.
+    /// Loads everything from Postgres into a fresh base and installs it, unless asked to stop
+    /// on the way. The matching index is not updated meanwhile: for the first load only.
     pub fn full_load(&self, conn: &mut PgConnection, boundaries: &Boundaries) -> QueryResult<()> {
+        let (version, index) = self.load_base(conn, boundaries)?;
+        self.install(Snapshot::new(
+            version,
+            Arc::new(index),
+            Arc::default(),
+            Arc::default(),
+        ));
+        self.inputs().clear();
+        Ok(())
+    }
+
+    /// Everything in Postgres as a new base index, and the change-log id it reflects.
+    fn load_base(
+        &self,
+        conn: &mut PgConnection,
+        boundaries: &Boundaries,
+    ) -> QueryResult<(i64, Index)> {
         let started = Instant::now();
         let mut builder = IndexBuilder::new(boundaries);
         let version = load::load_all(
@@ -91,69 +114,121 @@ impl LiveIndex {
             || !self.stopped(),
         )?;
         let index = builder.finish();
-        let services = index.len();
-        self.install(Snapshot::new(
-            version,
-            Arc::new(index),
-            Arc::default(),
-            Arc::default(),
-        ));
         tracing::info!(
-            services,
+            services = index.len(),
             version,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "matching index loaded"
         );
-        Ok(())
+        Ok((version, index))
+    }
+
+    fn inputs(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, ServiceInput>> {
+        // Only the follower thread writes it; a panic there leaves it whole.
+        self.overlay_inputs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Applies every change after the snapshot's version. Returns whether anything changed.
     pub fn catch_up(&self, conn: &mut PgConnection, boundaries: &Boundaries) -> QueryResult<bool> {
-        let mut changed = false;
-        loop {
-            let current = self.snapshot();
-            let changes = change_log::since(conn, current.version, CHANGES_PER_ROUND)?;
-            let Some(last) = changes.last() else {
-                return Ok(changed);
-            };
-            let version = last.id;
-            changed = true;
-            let mut affected: HashSet<Uuid> = HashSet::new();
-            let mut organizations = Vec::new();
-            for change in &changes {
-                match change.entity.as_str() {
-                    "service" => {
-                        affected.insert(change.entity_id);
-                    }
-                    _ => organizations.push(change.entity_id),
+        let current = self.snapshot();
+        let mut inputs = self.inputs();
+        let mut hidden = (*current.hidden).clone();
+        let Some(version) = overlay_changes(
+            conn,
+            boundaries,
+            current.version,
+            &current.base,
+            &mut inputs,
+            &mut hidden,
+        )?
+        else {
+            return Ok(false);
+        };
+        self.install_overlay(version, current.base.clone(), &inputs, hidden, boundaries);
+        Ok(true)
+    }
+
+    /// Installs `base`, loaded at change-log id `version`, with the changes made since.
+    fn install_base(
+        &self,
+        conn: &mut PgConnection,
+        boundaries: &Boundaries,
+        version: i64,
+        base: Index,
+    ) -> QueryResult<()> {
+        let base = Arc::new(base);
+        let mut inputs = HashMap::new();
+        let mut hidden = HashSet::new();
+        let version = overlay_changes(conn, boundaries, version, &base, &mut inputs, &mut hidden)?
+            .unwrap_or(version);
+        self.install_overlay(version, base, &inputs, hidden, boundaries);
+        *self.inputs() = inputs;
+        Ok(())
+    }
+
+    fn install_overlay(
+        &self,
+        version: i64,
+        base: Arc<Index>,
+        inputs: &HashMap<Uuid, ServiceInput>,
+        hidden: HashSet<Uuid>,
+        boundaries: &Boundaries,
+    ) {
+        let overlay = Index::build(inputs.values().cloned().collect(), boundaries);
+        self.current.store(Arc::new(Snapshot::new(
+            version,
+            base,
+            Arc::new(overlay),
+            Arc::new(hidden),
+        )));
+        tracing::debug!(version, overlay = inputs.len(), "matching index updated");
+    }
+
+    /// Whether the overlay has grown past [`MAX_OVERLAY`], so a new base should be loaded.
+    fn overlay_is_large(&self) -> bool {
+        self.snapshot().hidden.len().max(self.inputs().len()) > MAX_OVERLAY
+    }
+}
+
+/// Reads the change log after `since` into `inputs` (the changed services that exist, read
+/// again from Postgres) and `hidden` (the changed ones `base` holds, which the overlay
+/// replaces or removes). Returns the last change's id, or None when there was none.
+fn overlay_changes(
+    conn: &mut PgConnection,
+    boundaries: &Boundaries,
+    since: i64,
+    base: &Index,
+    inputs: &mut HashMap<Uuid, ServiceInput>,
+    hidden: &mut HashSet<Uuid>,
+) -> QueryResult<Option<i64>> {
+    let mut version = None;
+    loop {
+        let changes = change_log::since(conn, version.unwrap_or(since), CHANGES_PER_ROUND)?;
+        let Some(last) = changes.last() else {
+            return Ok(version);
+        };
+        version = Some(last.id);
+        let mut affected: HashSet<Uuid> = HashSet::new();
+        let mut organizations = Vec::new();
+        for change in &changes {
+            match change.entity.as_str() {
+                "service" => {
+                    affected.insert(change.entity_id);
                 }
+                _ => organizations.push(change.entity_id),
             }
-            // An organization's name is shown with each of its services.
-            affected.extend(services::ids_of_organizations(conn, &organizations)?);
-            let overlay_ids: Vec<Uuid> = current
-                .overlay
-                .services()
-                .iter()
-                .map(|s| s.id)
-                .chain(affected.iter().copied())
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            if overlay_ids.len() > MAX_OVERLAY {
-                self.full_load(conn, boundaries)?;
-                continue;
-            }
-            let overlay =
-                Index::build(load::load_some(conn, &overlay_ids, boundaries)?, boundaries);
-            let mut hidden: HashSet<Uuid> = (*current.hidden).clone();
-            hidden.extend(overlay_ids.iter().filter(|id| current.base.contains(id)));
-            self.current.store(Arc::new(Snapshot::new(
-                version,
-                current.base.clone(),
-                Arc::new(overlay),
-                Arc::new(hidden),
-            )));
-            tracing::debug!(version, changes = changes.len(), "matching index updated");
+        }
+        // An organization's name is shown with each of its services.
+        affected.extend(services::ids_of_organizations(conn, &organizations)?);
+        let affected: Vec<Uuid> = affected.into_iter().collect();
+        for id in &affected {
+            inputs.remove(id);
+        }
+        hidden.extend(affected.iter().filter(|id| base.contains(id)));
+        for input in load::load_some(conn, &affected, boundaries)? {
+            inputs.insert(input.id, input);
         }
     }
 }
@@ -196,8 +271,9 @@ pub fn follow(
         // than on the first match request.
         let _ = (ZipCentroids::bundled(), RegionLocator::bundled());
         let mut backoff = Duration::from_millis(250);
+        let mut rebuild = Rebuild::default();
         while !live.stopped() {
-            match run_connected(&live, &url, boundaries) {
+            match run_connected(&live, &url, boundaries, &mut rebuild) {
                 Ok(()) => return,
                 // Asked to stop in the middle of a load.
                 Err(_) if live.stopped() => return,
@@ -212,11 +288,54 @@ pub fn follow(
     Ok(Follower { live, thread })
 }
 
+/// A new base being loaded on a thread of its own, with its own connection, so that
+/// changes keep reaching the overlay meanwhile (a million services take most of a minute).
+#[derive(Default)]
+struct Rebuild {
+    running: Option<JoinHandle<anyhow::Result<(i64, Index)>>>,
+}
+
+impl Rebuild {
+    fn start(&mut self, live: &Arc<LiveIndex>, url: &DatabaseUrl, boundaries: &'static Boundaries) {
+        if self.running.is_some() {
+            return;
+        }
+        let (live, url) = (live.clone(), url.clone());
+        let spawned = std::thread::Builder::new()
+            .name("haven-index-base".into())
+            .spawn(move || {
+                let mut conn = db::connect(&url)?;
+                Ok(live.load_base(&mut conn, boundaries)?)
+            });
+        match spawned {
+            Ok(handle) => self.running = Some(handle),
+            Err(e) => tracing::warn!(error = %e, "could not start loading a new matching base"),
+        }
+    }
+
+    /// The loaded base, once its thread has finished with one.
+    fn finished(&mut self) -> Option<(i64, Index)> {
+        if !self.running.as_ref()?.is_finished() {
+            return None;
+        }
+        match self.running.take()?.join() {
+            Ok(Ok(loaded)) => Some(loaded),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "loading a new matching base failed; the overlay keeps growing until the next try");
+                None
+            }
+            // The panic was reported where it happened.
+            Err(_) => None,
+        }
+    }
+}
+
 /// One connected session of the follower; returns Ok only when asked to stop.
 fn run_connected(
-    live: &LiveIndex,
+    live: &Arc<LiveIndex>,
     url: &DatabaseUrl,
-    boundaries: &Boundaries,
+    boundaries: &'static Boundaries,
+    rebuild: &mut Rebuild,
 ) -> anyhow::Result<()> {
     let mut conn = db::connect(url)?;
     diesel::sql_query("LISTEN haven_change_log").execute(&mut conn)?;
@@ -232,9 +351,15 @@ fn run_connected(
             notification?;
             notified = true;
         }
-        if notified || last_check.elapsed() >= SAFETY_CATCH_UP {
+        if let Some((version, base)) = rebuild.finished() {
+            live.install_base(&mut conn, boundaries, version, base)?;
+            last_check = Instant::now();
+        } else if notified || last_check.elapsed() >= SAFETY_CATCH_UP {
             live.catch_up(&mut conn, boundaries)?;
             last_check = Instant::now();
+        }
+        if live.overlay_is_large() {
+            rebuild.start(live, url, boundaries);
         }
         live.pause(POLL);
     }

@@ -752,6 +752,71 @@ async fn a_change_on_one_instance_is_visible_on_another_within_a_second() {
     );
 }
 
+/// Creates a shelter on `a` and waits for `b` to match it; fails after a second.
+async fn visible_within_a_second(a: &TestApp, b: &TestApp, org: Uuid, name: &str) {
+    let query =
+        json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"], "limit": 50});
+    service(a, org, name, json!({})).await;
+    let started = std::time::Instant::now();
+    while !names(&b.find(&query).await.body["results"]).contains(&name.to_string()) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{name} not visible on B after 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// An import larger than an overlay holds: changes keep reaching the other instance within a
+/// second, before and after it loads a new base in the background.
+#[tokio::test]
+async fn changes_stay_fresh_after_an_import_larger_than_the_overlay() {
+    let a = spawn_app().await;
+    let b = spawn_app_on(a.db.shared()).await;
+    let org = a.create_organization("Bulk Org").await;
+    const IMPORTED: usize = 6_000;
+    let lines: String = (0..IMPORTED)
+        .map(|i| {
+            format!(
+                r#"{{"organization_id": "{org}", "name": "Bulk {i}", "needs": ["legal_aid"], "coverage": [{{"type": "radius", "center": {{"lat": 39.5, "lon": -117.0}}, "radius_km": 10}}]}}"#
+            ) + "\n"
+        })
+        .collect();
+    let mut conn = a.db.connect();
+    let boundaries = haven::boundaries::Boundaries::bundled();
+    let mut importer =
+        haven::import::Importer::new(&mut conn, a.data_key.current(), boundaries).unwrap();
+    let report = importer
+        .run(&mut conn, lines.as_bytes(), 2_000, |_| ())
+        .unwrap();
+    assert_eq!(report.errors.len(), 0);
+
+    visible_within_a_second(&a, &b, org, "Fresh Shelter 1").await;
+    // B moves the imported services into a new base, loaded beside the running one.
+    let started = std::time::Instant::now();
+    while b.live.snapshot().overlay.len() >= IMPORTED {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no new base after 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(b.live.snapshot().base.len() > IMPORTED);
+    visible_within_a_second(&a, &b, org, "Fresh Shelter 2").await;
+    let houston = json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]});
+    let mut fresh = names(&b.find(&houston).await.body["results"]);
+    fresh.sort();
+    assert_eq!(fresh, ["Fresh Shelter 1", "Fresh Shelter 2"]);
+    let nevada = json!({"location": {"lat": 39.5, "lon": -117.0}, "needs": ["legal_aid"]});
+    assert_eq!(
+        b.find(&nevada).await.body["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+}
+
 #[tokio::test]
 async fn matching_keeps_answering_without_postgres_and_catches_up_after_reconnect() {
     let app = spawn_app().await;
