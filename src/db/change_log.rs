@@ -38,7 +38,7 @@ impl Action {
 
 /// Serializes directory writes from their first logged change to commit, so change ids become
 /// visible in id order and a reader that has seen id N has seen every id below it.
-const WRITE_LOCK: i64 = 0x4841_5645_4e00;
+pub const WRITE_LOCK: i64 = 0x4841_5645_4e00;
 
 fn lock_writes(conn: &mut PgConnection) -> QueryResult<()> {
     diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))

@@ -104,6 +104,12 @@ pub fn run_migrations(conn: &mut PgConnection, url: &DatabaseUrl) -> Result<usiz
 /// Postgres cancels it and the request answers 503 (SAFETY.md rule 19: never hang).
 const STATEMENT_TIMEOUT: &str = "5s";
 const LOCK_TIMEOUT: &str = "2s";
+/// How long a request's transaction may sit waiting for its instance before Postgres ends the
+/// session. An instance cut off mid-write would otherwise hold the directory-wide write lock
+/// (`change_log::WRITE_LOCK`) until the kernel gave up on the connection, hours later, and
+/// every instance's writes would fail meanwhile; its write is rolled back, not committed
+/// after it answered 503. Haven's transactions never wait on anything but Postgres.
+const IDLE_IN_TRANSACTION_TIMEOUT: &str = "5s";
 
 /// Bounds every statement on a request's connection.
 #[derive(Debug)]
@@ -112,14 +118,16 @@ struct RequestTimeouts;
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for RequestTimeouts {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(&format!(
-            "SET statement_timeout = '{STATEMENT_TIMEOUT}'; SET lock_timeout = '{LOCK_TIMEOUT}'"
+            "SET statement_timeout = '{STATEMENT_TIMEOUT}'; SET lock_timeout = '{LOCK_TIMEOUT}'; \
+             SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}'"
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
 /// The pool requests are served from: at most `size` connections, a checkout waits at most
-/// [`CHECKOUT_TIMEOUT`], and each statement is bounded ([`STATEMENT_TIMEOUT`], [`LOCK_TIMEOUT`]).
+/// [`CHECKOUT_TIMEOUT`], and each statement and transaction is bounded ([`STATEMENT_TIMEOUT`],
+/// [`LOCK_TIMEOUT`], [`IDLE_IN_TRANSACTION_TIMEOUT`]).
 pub fn pool(url: &DatabaseUrl, size: u32) -> Result<DbPool, DbSetupError> {
     build_pool(url, size, true)
 }

@@ -384,3 +384,27 @@ async fn a_stopped_instance_has_closed_its_database_connections() {
         "still open after the stop: {still_open:?}"
     );
 }
+
+/// A request's transaction that stops talking (its instance cut off mid-write, holding the
+/// directory-wide write lock) is ended by Postgres within seconds, so other instances' writes
+/// go through again instead of failing until the kernel gives up on the connection.
+#[tokio::test]
+async fn a_write_cut_off_mid_transaction_frees_the_write_lock_within_seconds() {
+    let app = spawn_app().await;
+    let pool = haven::db::pool(&app.db.url, 1).unwrap();
+    let mut stuck = pool.get().unwrap();
+    stuck
+        .batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({})",
+            haven::db::change_log::WRITE_LOCK
+        ))
+        .unwrap();
+    let org = json!({"name": "Org"});
+    let create = || app.admin(Method::POST, "/api/v1/organizations", Some(&org));
+    // While the lock is held, writes wait for it briefly and give up.
+    assert_eq!(create().await.status, StatusCode::SERVICE_UNAVAILABLE);
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(create().await.status, StatusCode::CREATED);
+    // The stuck session was ended: its transaction is gone with it.
+    assert!(stuck.batch_execute("SELECT 1").is_err());
+}
