@@ -6,6 +6,7 @@
 //! Once every instance has restarted, `retire` drops the keys no stored row uses.
 
 use clap::Subcommand;
+use diesel::PgConnection;
 
 use crate::config::{DataKeySource, DatabaseUrl};
 use crate::crypto::DataKeys;
@@ -34,12 +35,7 @@ pub fn run(url: &DatabaseUrl, source: &DataKeySource, action: &KeysCommand) -> a
     match action {
         KeysCommand::Rotate => {
             // Fail before touching the file if some row cannot be opened with the keys we hold.
-            let (held, _) = DataKeys::load_or_create(path)?;
-            for id in services::key_ids_in_use(&mut conn)? {
-                if !held.ids().any(|k| k == id) {
-                    anyhow::bail!("rows are sealed with key {id}, which is not in the key file");
-                }
-            }
+            load_checked(source, &mut conn)?;
             let keys = DataKeys::add_new_key(path)?;
             let resealed = services::reseal_all(&mut conn, &keys)?;
             println!(
@@ -59,4 +55,42 @@ pub fn run(url: &DatabaseUrl, source: &DataKeySource, action: &KeysCommand) -> a
         }
     }
     Ok(())
+}
+
+/// The data keys, refused when stored addresses were sealed with a key they do not hold. A
+/// key file missing from where it is looked for would otherwise be replaced by a new key that
+/// seals new addresses, while every older one stays unreadable to reveals; such a new file is
+/// removed again.
+pub fn load_checked(source: &DataKeySource, conn: &mut PgConnection) -> anyhow::Result<DataKeys> {
+    let new_file = match source {
+        DataKeySource::File(path) if !path.exists() => Some(path),
+        _ => None,
+    };
+    let keys = source.load()?;
+    let missing: Vec<String> = services::key_ids_in_use(conn)?
+        .into_iter()
+        .filter(|id| !keys.ids().any(|held| held == id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(keys);
+    }
+    let (holder, note) = match (source, new_file) {
+        (DataKeySource::Inline(_), _) => ("HAVEN_DATA_KEY".to_string(), String::new()),
+        (DataKeySource::File(path), Some(_)) => {
+            // Nothing was sealed with it yet; leave no stray key behind.
+            let _ = std::fs::remove_file(path);
+            (
+                format!("the key file {}", path.display()),
+                " (there was no file there; none is left)".to_string(),
+            )
+        }
+        (DataKeySource::File(path), None) => {
+            (format!("the key file {}", path.display()), String::new())
+        }
+    };
+    anyhow::bail!(
+        "stored confidential addresses are sealed with data key {}, which {holder} does not hold{note}: \
+         set HAVEN_DATA_KEY_FILE to the key file that sealed them, or HAVEN_DATA_KEY to its keys",
+        missing.join(", ")
+    )
 }

@@ -190,9 +190,9 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied: {applied}");
         }
         Command::Seed { dataset } => {
-            let key = cli.data_key_source().load()?;
             let pool = db::prepare_job(&url)?;
             let mut conn = pool.get()?;
+            let key = keys::load_checked(&cli.data_key_source(), &mut conn)?;
             let datasets: &[Dataset] = match dataset {
                 SeedDataset::Demo => &[Dataset::Hotlines, Dataset::Demo],
                 SeedDataset::Hotlines => &[Dataset::Hotlines],
@@ -230,8 +230,8 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             if !(0.1..=50.0).contains(cell_km) {
                 anyhow::bail!("--cell-km must be between 0.1 and 50");
             }
-            let data_key = cli.data_key_source().load()?;
             let pool = db::prepare(&url, *pool_size)?;
+            let data_key = keys::load_checked(&cli.data_key_source(), &mut *pool.get()?)?;
             if *demo {
                 let mut conn = pool.get()?;
                 for dataset in [Dataset::Hotlines, Dataset::Demo] {
@@ -279,12 +279,12 @@ fn import_services(
     if batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
     }
-    let key = cli.data_key_source().load()?;
     let opened = std::fs::File::open(file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
     let pool = db::prepare_job(url)?;
     let mut conn = pool.get()?;
+    let key = keys::load_checked(&cli.data_key_source(), &mut conn)?;
     let started = std::time::Instant::now();
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(

@@ -374,6 +374,71 @@ fn keys_rotate_reseals_every_confidential_location_and_retire_drops_unused_keys(
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A command pointed at the wrong key (a key file missing from where it is looked for, or
+/// other keys in the environment) refuses to run when stored addresses were sealed with a
+/// key it does not hold, instead of sealing new ones with a fresh key; and leaves no new key
+/// file behind.
+#[test]
+fn commands_refuse_keys_that_cannot_open_the_stored_addresses() {
+    let db = TestDb::new();
+    let dir = std::env::temp_dir().join(format!("haven-keys-{}", uuid::Uuid::new_v4()));
+    let with_file = |file: &std::path::Path| {
+        let mut cmd = haven(db.url.expose());
+        cmd.env_remove("HAVEN_DATA_KEY")
+            .env("HAVEN_DATA_KEY_FILE", file);
+        cmd
+    };
+    let key_file = dir.join("data.key");
+    let out = with_file(&key_file)
+        .args(["seed", "demo"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sealing = haven::crypto::DataKeys::load_or_create(&key_file)
+        .unwrap()
+        .0
+        .current()
+        .id()
+        .to_string();
+
+    let elsewhere = dir.join("elsewhere").join("data.key");
+    for args in [
+        &["seed", "hotlines"][..],
+        &["serve", "--bind", "127.0.0.1:0"][..],
+    ] {
+        let out = with_file(&elsewhere).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr.contains(&format!("sealed with data key {sealing}")),
+            "{stderr}"
+        );
+        assert!(!elsewhere.exists(), "{args:?} left a new key file");
+    }
+    // Other keys in the environment: the same refusal.
+    let out = haven(db.url.expose())
+        .args(["seed", "hotlines"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HAVEN_DATA_KEY does not hold"));
+    // The right key file still works.
+    let out = with_file(&key_file)
+        .args(["seed", "hotlines"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Coverage drawn around a sealed site before writes refused it is found by `haven check
 /// confidential`: by service id and field, never a location, with a non-zero exit. A clean
 /// directory passes.
