@@ -9,8 +9,14 @@
     // replace(), not assign(): this page leaves the history, so Back does not return to it.
     window.location.replace(exit.getAttribute("data-to") || exit.href);
   }
+  // Esc works only where this script runs, so only here does the safety note mention it.
+  function showEscHints() {
+    var hints = document.querySelectorAll(".esc-hint");
+    for (var i = 0; i < hints.length; i++) { hints[i].hidden = false; }
+  }
   if (exit) {
     exit.addEventListener("click", leave);
+    showEscHints();
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { leave(event); }
     });
@@ -38,6 +44,7 @@
       var main = document.querySelector("main");
       if (!fresh || !main) { throw new Error("not a page"); }
       main.replaceWith(fresh);
+      showEscHints();
       setUp();
       var heading = fresh.querySelector("h1");
       if (heading) {

@@ -27,7 +27,7 @@ pub fn page(t: &Text, quick_exit_url: &str, title: &str, body: Markup) -> Markup
                     }
                 }
                 main {
-                    p class="safety-note" { (t.safety_note) }
+                    p class="safety-note" { (t.safety_note) span class="esc-hint" hidden { " " (t.esc_hint) } }
                     (body)
                 }
             }

@@ -271,7 +271,16 @@ async fn a_demo_zip_search_shows_results_and_hotlines_with_and_without_javascrip
     for javascript in [true, false] {
         let browser = driver.browser(javascript).await;
         browser.goto(&app.url("/")).await.unwrap();
-        assert_eq!(browser.title().await.unwrap(), "Find help");
+        assert_eq!(browser.title().await.unwrap(), "Resources");
+        // The browser keeps no form state or suggestions; Esc is promised only where it works,
+        // and "use my location", which only the script can work, shows only with it.
+        assert_eq!(count(&browser, "form.search[autocomplete=off]").await, 1);
+        let note = text_of(&browser, ".safety-note").await;
+        assert_eq!(note.contains("Esc"), javascript, "{note}");
+        if !javascript {
+            let locate = browser.find(Locator::Css("#use-location")).await.unwrap();
+            assert!(!locate.is_displayed().await.unwrap());
+        }
         if javascript {
             assert_accessible(&browser, "lookup form").await;
             screenshot(&browser, "lookup-form").await;
@@ -301,7 +310,7 @@ async fn a_demo_zip_search_shows_results_and_hotlines_with_and_without_javascrip
         assert!(count(&browser, "a[href^='sms:']").await > 0);
         // Nothing about the search in the URL or the title.
         assert_eq!(browser.current_url().await.unwrap().as_str(), app.url("/"));
-        assert_eq!(browser.title().await.unwrap(), "Find help");
+        assert_eq!(browser.title().await.unwrap(), "Resources");
         // No cookies, no storage, and no request to any other host.
         assert!(browser.get_all_cookies().await.unwrap().is_empty());
         if javascript {
@@ -442,7 +451,7 @@ async fn the_spanish_page_searches_in_spanish() {
         script(&browser, "return document.documentElement.lang").await,
         json!("es")
     );
-    assert_eq!(browser.title().await.unwrap(), "Buscar ayuda");
+    assert_eq!(browser.title().await.unwrap(), "Recursos");
     let form = text_of(&browser, "form.search").await;
     assert!(
         form.contains("Un lugar seguro para quedarse esta noche"),
