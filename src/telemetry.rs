@@ -11,12 +11,20 @@ use tracing_subscriber::EnvFilter;
 
 use crate::error::CorrelationId;
 
+/// actix-http answers a request it cannot parse with 400 itself and logs it at ERROR, at
+/// DEBUG with the offending header's value: anyone could fill the log with such lines, and a
+/// value could be anything the sender typed. Off whatever the filter asks.
+const QUIET_HTTP_PARSER: &str = "actix_http::h1=off";
+
 /// `HAVEN_LOG` (or `RUST_LOG`) sets the filter; `HAVEN_LOG_FORMAT=json` switches to JSON lines.
 pub fn init() {
     let filter = std::env::var("HAVEN_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    if let Ok(quiet) = QUIET_HTTP_PARSER.parse() {
+        filter = filter.add_directive(quiet);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

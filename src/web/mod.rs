@@ -53,6 +53,11 @@ pub async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
         .body(body))
 }
 
+/// `GET /favicon.ico`, which browsers ask for unbidden: no icon, and nothing to keep.
+pub async fn no_icon() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
 pub(crate) fn page(status: StatusCode, markup: Markup) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(ContentType::html())
@@ -257,7 +262,9 @@ fn search_form(lang: Lang, form: Option<&Form>) -> Markup {
         |name: &str, value: &str| form.is_some_and(|f| f.all(name).iter().any(|v| v == value));
     let value = |name: &str| form.and_then(|f| f.get(name)).unwrap_or("").to_string();
     html! {
-        form method="post" action=(t.home) class="search" {
+        // autocomplete off: the browser then neither offers these answers again nor keeps the
+        // form's state (needs ticked, age) in its session files for a restored tab.
+        form method="post" action=(t.home) class="search" autocomplete="off" {
             fieldset {
                 legend { (t.zip) }
                 label for="zip" { (t.zip_hint) }

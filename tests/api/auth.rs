@@ -142,6 +142,7 @@ const EXPECTED: &[(&str, &str, [Want; 6])] = &[
     ("GET", "/es/", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("POST", "/es/", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("GET", "/assets/{file}", [Yes, Yes, Yes, Yes, Yes, Yes]),
+    ("GET", "/favicon.ico", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("GET", "/console", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("POST", "/console/sign-in", [Yes, Yes, Yes, Yes, Yes, Yes]),
     ("POST", "/console/sign-out", [Anon, Yes, Yes, Yes, Yes, Yes]),
