@@ -23,7 +23,8 @@ pub struct Schedule {
     pub weekdays: Vec<i16>,
     #[serde(serialize_with = "serialize_time")]
     pub opens_at: NaiveTime,
-    /// At or before `opens_at` means the opening runs past midnight; equal means all day.
+    /// At or before `opens_at` means the opening runs past midnight: equal means 24 hours from
+    /// `opens_at` (`00:00`-`00:00`, or `00:00`-`24:00`, the whole of each listed day).
     #[serde(serialize_with = "serialize_time")]
     pub closes_at: NaiveTime,
     pub timezone: chrono_tz::Tz,

@@ -344,8 +344,16 @@ impl CompactSchedule {
                 .join(" ")
         };
         let time = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
-        if self.opens == self.closes {
+        if self.opens == 0 && self.closes == 0 {
             format!("{days}, {}", if spanish { "24 horas" } else { "24 hours" })
+        } else if self.opens == self.closes {
+            let zone = zone_words(self.timezone, spanish);
+            let hours = if spanish {
+                "24 horas desde las"
+            } else {
+                "24 hours from"
+            };
+            format!("{days}, {hours} {} ({zone})", time(self.opens))
         } else {
             let zone = zone_words(self.timezone, spanish);
             format!("{days} {}–{} ({zone})", time(self.opens), time(self.closes))
@@ -358,11 +366,11 @@ impl CompactSchedule {
         let yesterday = (day + 6) % 7;
         let t = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
         let on = |d: u32| self.weekdays & (1 << d) != 0;
-        if self.opens == self.closes {
-            on(day)
-        } else if self.opens < self.closes {
+        if self.opens < self.closes {
             on(day) && (self.opens..self.closes).contains(&t)
         } else {
+            // Closing at or before opening runs past midnight; at the same time, for a whole
+            // day from the opening (from 00:00, the listed days themselves).
             (on(day) && t >= self.opens) || (on(yesterday) && t < self.closes)
         }
     }
@@ -433,13 +441,13 @@ impl IndexedService {
         }
     }
 
-    /// Open now by its schedules; a service with none is open when it has a 24/7 line, and
-    /// unknown otherwise.
+    /// Open now: a 24/7 line always is, whatever the office hours; otherwise by its
+    /// schedules, and unknown without any.
     pub fn open_now(&self, now: DateTime<Utc>) -> Option<bool> {
-        if !self.schedules.is_empty() {
-            Some(self.schedules.iter().any(|s| s.is_open(now)))
-        } else if self.phones.iter().any(|p| p.available_24_7) {
+        if self.phones.iter().any(|p| p.available_24_7) {
             Some(true)
+        } else if !self.schedules.is_empty() {
+            Some(self.schedules.iter().any(|s| s.is_open(now)))
         } else {
             None
         }
@@ -1365,6 +1373,50 @@ mod tests {
         assert!(street.len() <= super::PackedParts::MAX_PART && long.starts_with(street));
         assert_eq!(address.region(), Some("CA"));
         assert_eq!(address.city(), None);
+    }
+
+    /// Closing at or before opening runs past midnight, equal times included: 24 hours from
+    /// the opening. 00:00 to 24:00 is each listed day.
+    #[test]
+    fn openings_run_past_midnight_when_they_close_at_or_before_they_open() {
+        use crate::domain::schedule::{Schedule, ScheduleInput};
+        let at = |days: &[&str], opens: &str, closes: &str| {
+            let input = ScheduleInput {
+                days: days.iter().map(|d| d.to_string()).collect(),
+                opens_at: opens.into(),
+                closes_at: closes.into(),
+                timezone: "Asia/Tokyo".into(),
+            };
+            super::CompactSchedule::from_schedule(&Schedule::parse(input, "s").unwrap())
+        };
+        // Tokyo is UTC+9 all year: Monday 2026-12-07 06:15 there is Sunday 21:15 UTC.
+        let tokyo = |day: u32, hour: u32, minute: u32| {
+            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, day, hour, minute, 0)
+                .unwrap()
+                - chrono::Duration::hours(9)
+        };
+        let (mon_0615, mon_0730, tue_0659, tue_0700) = (
+            tokyo(7, 6, 15),
+            tokyo(7, 7, 30),
+            tokyo(8, 6, 59),
+            tokyo(8, 7, 0),
+        );
+        let sunday_shift = at(&["sun"], "07:00", "07:00");
+        assert!(sunday_shift.is_open(mon_0615));
+        assert!(!sunday_shift.is_open(mon_0730));
+        let monday_shift = at(&["mon"], "07:00", "07:00");
+        assert!(!monday_shift.is_open(mon_0615));
+        assert!(monday_shift.is_open(mon_0730) && monday_shift.is_open(tue_0659));
+        assert!(!monday_shift.is_open(tue_0700));
+        assert_eq!(
+            monday_shift.describe(false),
+            "mon, 24 hours from 07:00 (Asia/Tokyo time)"
+        );
+        let monday = at(&["mon"], "00:00", "24:00");
+        assert!(monday.is_open(mon_0615) && !monday.is_open(tue_0659));
+        assert_eq!(monday.describe(false), "mon, 24 hours");
+        let overnight = at(&["sun"], "22:00", "06:00");
+        assert!(!overnight.is_open(mon_0615) && overnight.is_open(tokyo(7, 5, 59)));
     }
 
     /// When a tree node is no larger than its entry, `Vec::into_iter().map().collect()` in

@@ -153,6 +153,10 @@ async fn filters_apply_and_ranking_puts_more_needs_first_then_distance() {
         .to_string()
         .to_lowercase();
     service(&app, org, "Never Open", json!({"schedules": [{"days": [not_today], "opens_at": "00:00", "closes_at": "00:01", "timezone": "UTC"}]})).await;
+    // The same office hours, with a line answered day and night: open now.
+    service(&app, org, "Office And Night Line", json!({
+        "schedules": [{"days": [not_today], "opens_at": "00:00", "closes_at": "00:01", "timezone": "UTC"}],
+        "phones": [{"number": "415-555-0188", "type": "voice", "available_24_7": true}]})).await;
     service(
         &app,
         org,
@@ -204,6 +208,10 @@ async fn filters_apply_and_ranking_puts_more_needs_first_then_distance() {
     assert_eq!(no_id, ["No ID Needed"]);
     let open = names(&app.find(&with(json!({"open_now": true}))).await.body["results"]);
     assert!(!open.contains(&"Never Open".to_string()));
+    assert!(
+        open.contains(&"Office And Night Line".to_string()),
+        "{open:?}"
+    );
     let limited = app.find(&with(json!({"limit": 2}))).await;
     assert_eq!(limited.body["results"].as_array().unwrap().len(), 2);
 }
