@@ -132,6 +132,24 @@ fn check_polygon(polygon: &Polygon<f64>, field: &str) -> Result<(), FieldError> 
 /// A ring is simple: after dropping repeated positions, its segments meet only where one ends
 /// and the next begins, at that single point.
 fn check_ring(ring: &LineString<f64>, field: &str) -> Result<(), FieldError> {
+    // An edge is the short way between its ends; one longer than half the globe means the
+    // ring was meant to cross the 180th meridian, which in plain longitudes reads as the long
+    // way round the world.
+    if let Some(i) = ring
+        .0
+        .windows(2)
+        .position(|w| (w[1].x - w[0].x).abs() > 180.0)
+    {
+        return Err(invalid(
+            field,
+            format!(
+                "the edge from position {i} to {} spans more than 180 degrees of longitude: \
+                 split an area crossing the 180th meridian into polygons on either side of \
+                 it, as GeoJSON (RFC 7946) asks",
+                i + 1
+            ),
+        ));
+    }
     let mut points: Vec<Coord<f64>> = ring.0.clone();
     points.dedup();
     // The last position repeats the first (checked before); three distinct ones at least.
@@ -172,7 +190,25 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> FieldError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::Validation;
+    use geo::{Validation, polygon};
+
+    #[test]
+    fn an_area_across_the_antimeridian_must_be_split() {
+        let strip = polygon![(x: 179.0, y: 51.0), (x: -179.0, y: 51.0),
+            (x: -179.0, y: 52.0), (x: 179.0, y: 52.0), (x: 179.0, y: 51.0)];
+        let err = check(&MultiPolygon(vec![strip]), "g.coordinates", false).unwrap_err();
+        assert_eq!(err.field, "g.coordinates[0]");
+        assert!(
+            err.message.contains("from position 0 to 1"),
+            "{}",
+            err.message
+        );
+        let east = polygon![(x: 179.0, y: 51.0), (x: 180.0, y: 51.0),
+            (x: 180.0, y: 52.0), (x: 179.0, y: 52.0), (x: 179.0, y: 51.0)];
+        let west = polygon![(x: -180.0, y: 51.0), (x: -179.0, y: 51.0),
+            (x: -179.0, y: 52.0), (x: -180.0, y: 52.0), (x: -180.0, y: 51.0)];
+        assert!(check(&MultiPolygon(vec![east, west]), "g.coordinates", true).is_ok());
+    }
     use proptest::prelude::*;
 
     fn ring(points: &[(f64, f64)]) -> LineString<f64> {
