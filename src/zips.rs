@@ -46,9 +46,13 @@ impl ZipCentroids {
 
     /// The centroid of a five-digit ZIP code (ZIP+4 and spaces are accepted and trimmed).
     pub fn lookup(&self, zip: &str) -> Option<Coordinates> {
-        let zip = zip.trim();
-        let five = zip.split('-').next()?;
-        if five.len() != 5 || !five.bytes().all(|b| b.is_ascii_digit()) {
+        let digits =
+            |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+        let (five, plus_four) = match zip.trim().split_once('-') {
+            Some((five, four)) => (five, Some(four)),
+            None => (zip.trim(), None),
+        };
+        if !digits(five, 5) || plus_four.is_some_and(|four| !digits(four, 4)) {
             return None;
         }
         let (lat, lon) = self.by_zip.get(&five.parse().ok()?)?;
@@ -87,5 +91,8 @@ mod tests {
         assert!(zips.lookup("00000").is_none());
         assert!(zips.lookup("9411").is_none());
         assert!(zips.lookup("abcde").is_none());
+        for half in ["67801-abc", "67801-", "67801-12345", "67801-1-2"] {
+            assert!(zips.lookup(half).is_none(), "{half}");
+        }
     }
 }

@@ -1,7 +1,5 @@
 //! Who a service is for: an age range, genders, and the facets a filter can rely on.
 
-use std::sync::LazyLock;
-
 use serde::{Deserialize, Serialize};
 
 use super::{FieldError, path};
@@ -86,13 +84,21 @@ impl Facet {
         }
     }
 
-    /// The code as words, "no id required" for `no_id_required`: how reasons and the console
-    /// name a facet.
+    /// The facet in plain words, "no ID required" for `no_id_required`: how reasons and the
+    /// console name it.
     pub fn words(self) -> &'static str {
-        static WORDS: LazyLock<[String; Facet::ALL.len()]> =
-            LazyLock::new(|| Facet::ALL.map(|f| f.code().replace('_', " ")));
-        // `ALL` lists the facets in declaration order (a test holds it).
-        &WORDS[self as usize]
+        match self {
+            Facet::AcceptsUnaccompaniedMinors => "accepts unaccompanied minors",
+            Facet::TraffickingSpecialized => "specializes in trafficking",
+            Facet::DvSpecialized => "specializes in domestic violence",
+            Facet::LgbtqAffirming => "LGBTQ+ affirming",
+            Facet::NoIdRequired => "no ID required",
+            Facet::NoImmigrationStatusRequired => "no immigration status required",
+            Facet::NoLawEnforcementRequired => "no police involvement required",
+            Facet::AcceptsChildren => "accepts children",
+            Facet::AcceptsPets => "accepts pets",
+            Facet::WheelchairAccessible => "wheelchair accessible",
+        }
     }
 
     pub fn from_code(code: &str) -> Option<Facet> {
@@ -226,11 +232,13 @@ mod tests {
 
     #[test]
     fn each_facet_has_its_own_words() {
+        let mut words = std::collections::HashSet::new();
         for (i, facet) in Facet::ALL.into_iter().enumerate() {
             assert_eq!(facet as usize, i, "{facet:?} is out of order in ALL");
-            assert_eq!(facet.words(), facet.code().replace('_', " "));
+            assert!(words.insert(facet.words()), "{facet:?}");
+            assert!(!facet.words().contains('_'), "{facet:?}");
         }
-        assert_eq!(Facet::NoIdRequired.words(), "no id required");
+        assert_eq!(Facet::NoIdRequired.words(), "no ID required");
     }
 
     #[test]

@@ -60,6 +60,11 @@ impl LanguageCode {
         std::str::from_utf8(&self.0).unwrap_or("")
     }
 
+    /// The language's English name ("Spanish" for `es`), or the code when it has none.
+    pub fn english_name(&self) -> &str {
+        isolang::Language::from_639_1(self.as_str()).map_or(self.as_str(), |l| l.to_name())
+    }
+
     /// Two lowercase ASCII letters.
     pub fn as_bytes(&self) -> &[u8; 2] {
         &self.0

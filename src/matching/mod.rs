@@ -735,13 +735,16 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
     };
     why.push(match outside_by_km {
         Some(gap) if s.is_confidential() => Reason::OutsideBand(band(gap)),
-        Some(gap) => Reason::OutsideKm(gap.max(1.0)),
+        Some(gap) => Reason::OutsideKm(gap),
         None => coverage_why,
     });
+    let mut said = 0;
     if let Some(age) = q.age {
         let t = s.traits;
-        if age < 18 && t.facets & query::facet_bit(Facet::AcceptsUnaccompaniedMinors) != 0 {
-            why.push(Reason::Says("accepts unaccompanied minors"));
+        let minors = query::facet_bit(Facet::AcceptsUnaccompaniedMinors);
+        if age < 18 && t.facets & minors != 0 {
+            why.push(Reason::Has(Facet::AcceptsUnaccompaniedMinors));
+            said = minors;
         } else if t.min_age != 0 || t.max_age != u8::MAX {
             why.push(Reason::Ages {
                 min: t.min_age,
@@ -752,7 +755,7 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
     why.extend(
         Facet::ALL
             .into_iter()
-            .filter(|f| q.require & query::facet_bit(*f) != 0)
+            .filter(|f| (q.require & !said) & query::facet_bit(*f) != 0)
             .map(Reason::Has),
     );
     let spoken: Vec<LanguageCode> = q

@@ -27,11 +27,11 @@ pub enum Reason<'a> {
     OutsideBand(&'static str),
     /// "serves an area about 12 km away, not this location".
     OutsideKm(f64),
-    /// "serves ages 12-17", or "serves ages 18-up" without an upper limit.
+    /// "serves ages 12-17", or "serves ages 18 and up" without an upper limit.
     Ages { min: u8, max: Option<u8> },
-    /// An eligibility facet the caller required, as words: "no id required".
+    /// An eligibility facet the caller required, as words: "no ID required".
     Has(Facet),
-    /// The languages asked for that it speaks: "speaks es, fr".
+    /// The languages asked for that it speaks: "speaks Spanish, French".
     Speaks(Vec<LanguageCode>),
 }
 
@@ -51,9 +51,10 @@ impl Reason<'_> {
         match self {
             Reason::Says(phrase) => piece(phrase),
             Reason::Offers(needs) => list("offers", &mut needs.iter().map(Need::words)),
-            Reason::Speaks(languages) => {
-                list("speaks", &mut languages.iter().map(LanguageCode::as_str))
-            }
+            Reason::Speaks(languages) => list(
+                "speaks",
+                &mut languages.iter().map(LanguageCode::english_name),
+            ),
             Reason::Has(facet) => piece(facet.words()),
             Reason::WithinKm(km) => {
                 // `{km}` writes a whole number without a fraction (and -0 with its sign).
@@ -67,10 +68,12 @@ impl Reason<'_> {
             Reason::Ages { min, max } => {
                 piece("serves ages ");
                 piece(itoa::Buffer::new().format(*min));
-                piece("-");
                 match max {
-                    Some(max) => piece(itoa::Buffer::new().format(*max)),
-                    None => piece("up"),
+                    Some(max) => {
+                        piece("-");
+                        piece(itoa::Buffer::new().format(*max));
+                    }
+                    None => piece(" and up"),
                 }
             }
             Reason::Serves(_) | Reason::OutsideBand(_) | Reason::OutsideKm(_) => return false,
@@ -90,6 +93,9 @@ impl fmt::Display for Reason<'_> {
             Reason::Serves(region) => write!(f, "serves {region}"),
             Reason::OutsideBand(band) => {
                 write!(f, "serves an area {band} of here, not this location")
+            }
+            Reason::OutsideKm(km) if *km < 1.0 => {
+                f.write_str("serves an area less than 1 km away, not this location")
             }
             Reason::OutsideKm(km) => {
                 write!(f, "serves an area about {km:.0} km away, not this location")
@@ -148,14 +154,21 @@ mod tests {
         );
         assert_eq!(
             Reason::Ages { min: 18, max: None }.to_string(),
-            "serves ages 18-up"
+            "serves ages 18 and up"
         );
         assert_eq!(
             Reason::Has(Facet::NoIdRequired).to_string(),
-            "no id required"
+            "no ID required"
+        );
+        assert_eq!(
+            Reason::OutsideKm(0.0004).to_string(),
+            "serves an area less than 1 km away, not this location"
         );
         let speaks = ["es", "fr"].map(|code| LanguageCode::from_trusted(code).expect("a code"));
-        assert_eq!(Reason::Speaks(speaks.to_vec()).to_string(), "speaks es, fr");
+        assert_eq!(
+            Reason::Speaks(speaks.to_vec()).to_string(),
+            "speaks Spanish, French"
+        );
         let boundaries = Boundaries::bundled();
         let alameda = boundaries
             .index_of("US-06001")
