@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::boundaries::Boundaries;
 use crate::crypto::DataKey;
+use crate::db::change_log::{self, Action, Entity};
 use crate::db::organizations;
 use crate::db::schema::organization;
 use crate::db::services::{self, ServiceWrite};
@@ -21,7 +22,7 @@ use crate::domain::FieldError;
 use crate::domain::coverage::from_value;
 use crate::domain::organization::{NewOrganization, OrganizationInput};
 use crate::domain::service::{NewService, ServiceInput};
-use crate::json::{NUL_MESSAGE, nul_in};
+use crate::json::{NUL_MESSAGE, nul_in, repeated_member};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {
@@ -43,8 +44,34 @@ pub struct ImportReport {
 /// Who a line's service belongs to.
 enum Owner {
     Existing(Uuid, bool),
-    /// An organization to create with the batch, by name.
+    /// An organization to create with the batch, by name (checked).
     New(String),
+}
+
+/// How organization names are matched: letter case and runs of spaces aside, so that
+/// "Case  Shelter" and "case shelter" in one file are one organization, as people mean.
+fn name_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The organization a line names, checked as `POST /api/v1/organizations` checks a name.
+fn new_organization(name: &str) -> Result<NewOrganization, FieldError> {
+    NewOrganization::parse(
+        OrganizationInput {
+            name: name.to_string(),
+            description: None,
+            website: None,
+            email: None,
+        },
+        false,
+    )
+    .map_err(|e| FieldError {
+        field: "organization_name".into(),
+        ..e
+    })
 }
 
 struct ParsedLine {
@@ -73,7 +100,7 @@ impl<'a> Importer<'a> {
         let mut by_name: HashMap<String, Option<Uuid>> = HashMap::new();
         for (id, name, _) in &rows {
             by_name
-                .entry(name.clone())
+                .entry(name_key(name))
                 .and_modify(|v| *v = None)
                 .or_insert(Some(*id));
         }
@@ -88,6 +115,9 @@ impl<'a> Importer<'a> {
     fn parse_line(&self, text: &str) -> Result<ParsedLine, FieldError> {
         if let Some(field) = nul_in(text.as_bytes()) {
             return Err(FieldError::invalid(field, NUL_MESSAGE));
+        }
+        if let Some(field) = repeated_member(text.as_bytes()) {
+            return Err(FieldError::invalid(field, "is given twice"));
         }
         let mut value: Value = serde_json::from_str(text)
             .map_err(|e| FieldError::new("malformed_json", "", e.to_string()))?;
@@ -105,8 +135,8 @@ impl<'a> Importer<'a> {
                 ));
             }
             (Some(Value::String(name)), None) => {
-                let name = name.trim().to_string();
-                let owner = match self.by_name.get(&name) {
+                let name = new_organization(&name)?.name;
+                let owner = match self.by_name.get(&name_key(&name)) {
                     Some(Some(id)) => {
                         Owner::Existing(*id, self.by_id.get(id).copied().unwrap_or(false))
                     }
@@ -159,6 +189,7 @@ impl<'a> Importer<'a> {
         batch: Vec<ParsedLine>,
         report: &mut ImportReport,
     ) -> QueryResult<()> {
+        // Name key -> id of the organizations this batch creates.
         let mut created: Vec<(String, Uuid)> = Vec::new();
         let count = batch.len();
         conn.transaction(|conn| {
@@ -166,27 +197,21 @@ impl<'a> Importer<'a> {
             for mut line in batch {
                 let (id, demo) = match &line.owner {
                     Owner::Existing(id, demo) => (*id, *demo),
-                    Owner::New(name) => match created.iter().find(|(n, _)| n == name) {
-                        Some((_, id)) => (*id, false),
-                        None => {
-                            let id = Uuid::new_v4();
-                            let org = NewOrganization::parse(
-                                OrganizationInput {
-                                    name: name.clone(),
-                                    description: None,
-                                    website: None,
-                                    email: None,
-                                },
-                                false,
-                            )
-                            .map_err(|e| {
-                                diesel::result::Error::QueryBuilderError(e.to_string().into())
-                            })?;
-                            organizations::insert(conn, id, &org)?;
-                            created.push((name.clone(), id));
-                            (id, false)
+                    Owner::New(name) => {
+                        let key = name_key(name);
+                        match created.iter().find(|(k, _)| *k == key) {
+                            Some((_, id)) => (*id, false),
+                            None => {
+                                let id = Uuid::new_v4();
+                                let org = new_organization(name).map_err(|e| {
+                                    diesel::result::Error::QueryBuilderError(e.to_string().into())
+                                })?;
+                                organizations::insert_unlogged(conn, id, &org)?;
+                                created.push((key, id));
+                                (id, false)
+                            }
                         }
-                    },
+                    }
                 };
                 line.service.organization_id = id;
                 services.push((Uuid::new_v4(), line.service, demo));
@@ -199,12 +224,20 @@ impl<'a> Importer<'a> {
                     demo: *demo,
                 })
                 .collect();
-            services::insert_many(conn, &writes, self.key, self.boundaries)
+            services::insert_many(conn, &writes, self.key, self.boundaries)?;
+            // Logged last: logging takes the directory-wide write lock until commit, and
+            // taken with the first organization it would stop every other write for the
+            // whole batch.
+            let ids: Vec<Uuid> = created.iter().map(|(_, id)| *id).collect();
+            if ids.is_empty() {
+                return Ok(());
+            }
+            change_log::record_many(conn, Entity::Organization, &ids, Action::Upsert)
         })?;
         report.organizations_created += created.len();
-        for (name, id) in created {
+        for (key, id) in created {
             self.by_id.insert(id, false);
-            self.by_name.insert(name, Some(id));
+            self.by_name.insert(key, Some(id));
         }
         report.imported += count;
         report.batches_written += 1;
@@ -223,14 +256,20 @@ impl<'a> Importer<'a> {
         let mut batch: Vec<ParsedLine> = Vec::with_capacity(batch_size);
         let mut batch_failed = false;
         let mut bytes = 0u64;
-        for (i, line) in reader.lines().enumerate() {
-            let line = line?;
-            bytes += line.len() as u64 + 1;
-            if line.trim().is_empty() {
-                continue;
-            }
+        let mut reader = reader;
+        let mut buffer = Vec::new();
+        for i in 0.. {
+            let Some((read, line)) = next_line(&mut reader, &mut buffer, i == 0)? else {
+                break;
+            };
+            bytes += read;
+            let parsed = match line {
+                Ok(line) if line.trim().is_empty() => continue,
+                Ok(line) => self.parse_line(line),
+                Err(problem) => Err(FieldError::invalid("", problem)),
+            };
             report.lines += 1;
-            match self.parse_line(&line) {
+            match parsed {
                 Ok(parsed) if !batch_failed => batch.push(parsed),
                 Ok(_) => {}
                 Err(e) => {
@@ -269,4 +308,58 @@ impl<'a> Importer<'a> {
         *failed = false;
         Ok(())
     }
+}
+
+/// The longest line taken: the largest body `POST /api/v1/services` takes.
+const MAX_LINE: usize = crate::json::GEOMETRY_LIMIT;
+
+/// Reads the next line into `buffer`: how many bytes it took from `reader`, and the line's
+/// text without its line ending (and, on the first line, a byte-order mark), or what is wrong
+/// with it (not UTF-8, longer than [`MAX_LINE`], whose rest is skipped unread into memory).
+/// None at the end.
+fn next_line<'b>(
+    reader: &mut impl BufRead,
+    buffer: &'b mut Vec<u8>,
+    first: bool,
+) -> std::io::Result<Option<(u64, Result<&'b str, String>)>> {
+    use std::io::Read;
+    buffer.clear();
+    let mut read = reader
+        .by_ref()
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', buffer)? as u64;
+    if read == 0 {
+        return Ok(None);
+    }
+    if buffer.last() != Some(&b'\n') && buffer.len() > MAX_LINE {
+        let mut rest = Vec::new();
+        loop {
+            rest.clear();
+            let more = reader.by_ref().take(1 << 20).read_until(b'\n', &mut rest)?;
+            read += more as u64;
+            if more == 0 || rest.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        let limit = MAX_LINE / (1024 * 1024);
+        return Ok(Some((
+            read,
+            Err(format!("the line is longer than {limit} MiB")),
+        )));
+    }
+    let mut text: &[u8] = buffer;
+    text = text.strip_suffix(b"\n").unwrap_or(text);
+    text = text.strip_suffix(b"\r").unwrap_or(text);
+    if first {
+        text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
+    }
+    Ok(Some((
+        read,
+        std::str::from_utf8(text).map_err(|e| {
+            format!(
+                "the line is not UTF-8 text (byte {} is not)",
+                e.valid_up_to() + 1
+            )
+        }),
+    )))
 }

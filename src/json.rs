@@ -115,6 +115,107 @@ pub(crate) fn nul_in(body: &[u8]) -> Option<String> {
     walk(&serde_json::from_slice(body).ok()?, String::new())
 }
 
+/// Where a member first appears twice in one object (`capacity.available`), if anywhere.
+/// Reading into a `Value` keeps the last of repeated members without a word, so text read
+/// that way (import lines) is asked this first; structs read straight from a body refuse
+/// repeated members themselves. Paths are put together only for the member found.
+pub(crate) fn repeated_member(text: &[u8]) -> Option<String> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    /// Where in the document a value is, as a chain up to the root.
+    enum At<'p> {
+        Root,
+        Member(&'p At<'p>, &'p str),
+        Item(&'p At<'p>, usize),
+    }
+
+    impl At<'_> {
+        fn path(&self) -> String {
+            match self {
+                At::Root => String::new(),
+                At::Member(parent, name) => path(&parent.path(), name),
+                At::Item(parent, i) => format!("{}[{i}]", parent.path()),
+            }
+        }
+    }
+
+    struct Seek<'p, 'f> {
+        at: &'p At<'p>,
+        found: &'f mut Option<String>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Seek<'_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Seek<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+            let mut i = 0;
+            loop {
+                let at = At::Item(self.at, i);
+                let seek = Seek {
+                    at: &at,
+                    found: &mut *self.found,
+                };
+                if items.next_element_seed(seek)?.is_none() {
+                    return Ok(());
+                }
+                i += 1;
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(name) = members.next_key::<String>()? {
+                let at = At::Member(self.at, &name);
+                if self.found.is_none() && seen.contains(&name) {
+                    *self.found = Some(at.path());
+                }
+                members.next_value_seed(Seek {
+                    at: &at,
+                    found: &mut *self.found,
+                })?;
+                seen.insert(name);
+            }
+            Ok(())
+        }
+    }
+
+    let mut found = None;
+    let mut reader = serde_json::Deserializer::from_slice(text);
+    let seek = Seek {
+        at: &At::Root,
+        found: &mut found,
+    };
+    // Text that is not JSON has no repeated member to name; its parse says what is wrong.
+    seek.deserialize(&mut reader).ok()?;
+    found
+}
+
 impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ValidJson<T, LIMIT> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -237,6 +338,29 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn repeated_members_are_found_at_any_depth() {
+        let found = |text: &str| super::repeated_member(text.as_bytes());
+        assert_eq!(
+            found(r#"{"name": "a", "name": "b"}"#).as_deref(),
+            Some("name")
+        );
+        assert_eq!(
+            found(r#"{"capacity": {"available": 1, "total": 5, "available": 4}}"#).as_deref(),
+            Some("capacity.available")
+        );
+        assert_eq!(
+            found(r#"{"coverage": [{"type": "radius"}, {"type": "area", "type": "x"}]}"#)
+                .as_deref(),
+            Some("coverage[1].type")
+        );
+        assert_eq!(
+            found(r#"{"a": {"b": 1}, "c": {"b": 2}, "d": [1, 1]}"#),
+            None
+        );
+        assert_eq!(found("{not json"), None);
     }
 
     #[test]

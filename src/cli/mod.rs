@@ -125,7 +125,7 @@ pub enum ImportCommand {
     /// Import services from JSON Lines: one `POST /api/v1/services` body per line, with
     /// `organization_id` or `organization_name` (created when unknown).
     Services {
-        /// The .jsonl file.
+        /// The .jsonl file (`-` reads standard input).
         file: PathBuf,
         /// Lines written per transaction; a batch with any bad line is not written.
         #[arg(long, default_value_t = 5_000)]
@@ -279,9 +279,19 @@ fn import_services(
     if batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
     }
-    let opened = std::fs::File::open(file)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
+    // `-` is standard input, as for most tools that read a file.
+    let (input, size): (Box<dyn std::io::Read>, u64) = if file == std::path::Path::new("-") {
+        (Box::new(std::io::stdin()), 0)
+    } else {
+        let cannot =
+            |e: &dyn std::fmt::Display| anyhow::anyhow!("cannot read {}: {e}", file.display());
+        let opened = std::fs::File::open(file).map_err(|e| cannot(&e))?;
+        let metadata = opened.metadata().map_err(|e| cannot(&e))?;
+        if metadata.is_dir() {
+            return Err(cannot(&"it is a directory"));
+        }
+        (Box::new(opened), metadata.len())
+    };
     let pool = db::prepare_job(url)?;
     let mut conn = pool.get()?;
     let key = keys::load_checked(&cli.data_key_source(), &mut conn)?;
@@ -297,7 +307,7 @@ fn import_services(
         crate::import::Importer::new(&mut conn, key.current(), Boundaries::bundled())?;
     let report = importer.run(
         &mut conn,
-        std::io::BufReader::with_capacity(1 << 20, opened),
+        std::io::BufReader::with_capacity(1 << 20, input),
         batch_size,
         |bytes| bar.set_position(bytes),
     )?;

@@ -46,7 +46,18 @@ pub fn insert(
     id: Uuid,
     new: &NewOrganization,
 ) -> QueryResult<OrganizationRow> {
-    let row = diesel::insert_into(organization::table)
+    let row = insert_unlogged(conn, id, new)?;
+    change_log::record(conn, Entity::Organization, id, Action::Upsert)?;
+    Ok(row)
+}
+
+/// [`insert`] without its change-log entry, which the caller writes before committing.
+pub fn insert_unlogged(
+    conn: &mut PgConnection,
+    id: Uuid,
+    new: &NewOrganization,
+) -> QueryResult<OrganizationRow> {
+    diesel::insert_into(organization::table)
         .values(OrganizationInsertForm {
             id,
             name: &new.name,
@@ -56,9 +67,7 @@ pub fn insert(
             demo: new.demo,
         })
         .returning(OrganizationRow::as_returning())
-        .get_result(conn)?;
-    change_log::record(conn, Entity::Organization, id, Action::Upsert)?;
-    Ok(row)
+        .get_result(conn)
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<OrganizationRow>> {

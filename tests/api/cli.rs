@@ -182,6 +182,98 @@ async fn import_writes_good_batches_whole_and_reports_bad_lines() {
     assert_eq!(res.body["results"].as_array().unwrap().len(), 2);
 }
 
+/// Lines a spreadsheet or a careless script makes: a byte-order mark, a member given twice, a
+/// line that is not UTF-8, an organization name that could not be one, a line larger than any
+/// body the API takes. Each is reported with its number and the run goes on; names differing
+/// only in case and spacing are one organization.
+#[tokio::test]
+async fn import_reports_odd_lines_and_goes_on() {
+    let app = crate::helpers::spawn_app().await;
+    let radius = r#""coverage": [{"type": "radius", "center": {"lat": 29.76, "lon": -95.37}, "radius_km": 10}]"#;
+    let line = |org: &str, name: &str| {
+        format!(
+            r#"{{"organization_name": "{org}", "name": "{name}", "needs": ["shelter"], {radius}}}"#
+        )
+        .into_bytes()
+    };
+    let mut lines: Vec<Vec<u8>> = vec![
+        [b"\xef\xbb\xbf".to_vec(), line("Case  Shelter", "One")].concat(),
+        format!(r#"{{"organization_name": "Org", "name": "Two", "name": "Deux", "needs": ["shelter"], {radius}}}"#).into_bytes(),
+        [b"{\"organization_name\": \"Org\", \"name\": \"Thr\xffee\"}".to_vec()].concat(),
+        line("   ", "Four"),
+        [line("case shelter", "Five"), b"\r".to_vec()].concat(),
+        [line("Org", "Six"), vec![b' '; 5 * 1024 * 1024]].concat(),
+        line("CASE SHELTER", "Seven"),
+    ];
+    lines.push(Vec::new());
+    let dir = std::env::temp_dir().join(format!("haven-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("services.jsonl");
+    std::fs::write(&file, lines.join(&b'\n')).unwrap();
+    let out = haven(app.db.url.expose())
+        .args([
+            "import",
+            "services",
+            file.to_str().unwrap(),
+            "--batch-size",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stderr.contains("line 2: name: is given twice"), "{stderr}");
+    assert!(
+        stderr.contains("line 3: the line is not UTF-8 text"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 4: organization_name: must not be empty"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 6: the line is longer than 4 MiB"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("imported 3 of 7 services (1 organizations created)"),
+        "{stdout}"
+    );
+    let res = app
+        .admin(reqwest::Method::GET, "/api/v1/organizations", None)
+        .await;
+    let names: Vec<&str> = res.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    // Spelled as first met.
+    assert_eq!(names, ["Case  Shelter"]);
+
+    // Standard input as `-`; a directory named as the file is refused by name.
+    let mut from_stdin = haven(app.db.url.expose());
+    from_stdin.args(["import", "services", "-"]);
+    let (ok, stdout, stderr) = run_with_stdin(
+        from_stdin,
+        &String::from_utf8(line("Org", "Eight")).unwrap(),
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("imported 1 of 1 services"), "{stdout}");
+    let dir = std::env::temp_dir();
+    let out = haven(app.db.url.expose())
+        .args(["import", "services", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("cannot read {}: it is a directory", dir.display())),
+        "{stderr}"
+    );
+}
+
 /// Runs `haven` with `stdin` fed in; returns (success, stdout, stderr).
 fn run_with_stdin(mut cmd: Command, stdin: &str) -> (bool, String, String) {
     use std::io::Write;
