@@ -55,10 +55,12 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
         /// HTTP worker threads (default: one per core).
-        #[arg(long, env = "HAVEN_WORKERS")]
+        #[arg(long, env = "HAVEN_WORKERS",
+            value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
         workers: Option<usize>,
         /// Most Postgres connections this instance opens.
-        #[arg(long, env = "HAVEN_DB_POOL_SIZE", default_value_t = 10)]
+        #[arg(long, env = "HAVEN_DB_POOL_SIZE", default_value_t = 10,
+            value_parser = clap::value_parser!(u32).range(1..=1000))]
         pool_size: u32,
         /// Grid size in km that anonymous callers' coordinates are snapped to.
         #[arg(long, env = "HAVEN_CELL_KM", default_value_t = DEFAULT_CELL_KM)]
@@ -230,8 +232,30 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             if !(0.1..=50.0).contains(cell_km) {
                 anyhow::bail!("--cell-km must be between 0.1 and 50");
             }
+            // Everything that can be wrong with the settings is found before the database is
+            // touched.
+            let reveal_roles = parse_reveal_roles(reveal_roles).map_err(anyhow::Error::msg)?;
+            let trusted_proxies =
+                TrustedProxies::parse(trusted_proxies).map_err(anyhow::Error::msg)?;
             let pool = db::prepare(&url, *pool_size)?;
             let data_key = keys::load_checked(&cli.data_key_source(), &mut *pool.get()?)?;
+            let settings = Settings {
+                database_url: url,
+                bind: bind.clone(),
+                workers: workers
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+                pool_size: *pool_size,
+                data_key: data_key.clone(),
+                cell_km: *cell_km,
+                rate_limit_per_minute: *rate_limit,
+                reveal_roles,
+                quick_exit_url: quick_exit_url.clone(),
+                trusted_proxies,
+            };
+            let app = Application::build(&settings, pool.clone())
+                .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+            // Seeded once the address is ours: a taken port leaves the directory as it was.
+            // The index picks the seeded services up from the change log.
             if *demo {
                 let mut conn = pool.get()?;
                 for dataset in [Dataset::Hotlines, Dataset::Demo] {
@@ -244,22 +268,6 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                     tracing::info!(dataset = ?dataset, organizations_added = report.organizations_added, services_added = report.services_added, "seeded");
                 }
             }
-            let settings = Settings {
-                database_url: url,
-                bind: bind.clone(),
-                workers: workers
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
-                pool_size: *pool_size,
-                data_key,
-                cell_km: *cell_km,
-                rate_limit_per_minute: *rate_limit,
-                reveal_roles: parse_reveal_roles(reveal_roles).map_err(anyhow::Error::msg)?,
-                quick_exit_url: quick_exit_url.clone(),
-                trusted_proxies: TrustedProxies::parse(trusted_proxies)
-                    .map_err(anyhow::Error::msg)?,
-            };
-            let app = Application::build(&settings, pool)
-                .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
             tracing::info!(bind = %bind, port = app.port(), "haven is listening");
             app.serve()?;
         }

@@ -104,6 +104,48 @@ fn migrate_creates_a_missing_database() {
         .unwrap();
 }
 
+/// `serve` finds what is wrong with its settings before it touches the database, and a port
+/// already taken leaves the directory unseeded.
+#[test]
+fn serve_refuses_bad_settings_before_touching_the_database() {
+    let db = TestDb::new();
+    let missing = db.url.with_database(&format!("{}_never", db.name));
+    for (var, value, says) in [
+        ("HAVEN_WORKERS", "0", "--workers"),
+        ("HAVEN_DB_POOL_SIZE", "0", "--pool-size"),
+        ("HAVEN_REVEAL_ROLES", "admin", "HAVEN_REVEAL_ROLES"),
+        ("HAVEN_TRUSTED_PROXIES", "not-an-address", "not-an-address"),
+    ] {
+        let out = haven(missing.expose())
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{var}");
+        assert!(!stderr.contains("panicked"), "{var}: {stderr}");
+        assert!(stderr.contains(says), "{var}: {stderr}");
+        assert!(
+            haven::db::connect(&missing).is_err(),
+            "{var} created the database"
+        );
+    }
+    // A taken port: the database is migrated, but no demo directory is loaded into it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let out = haven(db.url.expose())
+        .args([
+            "serve",
+            "--demo",
+            "--bind",
+            &taken.local_addr().unwrap().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+    assert_eq!(db.count("service"), 0);
+}
+
 #[tokio::test]
 async fn import_writes_good_batches_whole_and_reports_bad_lines() {
     let app = crate::helpers::spawn_app().await;
