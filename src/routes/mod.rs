@@ -15,7 +15,7 @@ pub(crate) mod session;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
+use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, Resource, ResponseError, web};
 use serde::{Deserialize, Serialize};
@@ -264,8 +264,19 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Ok(pages::no_such_page(&req))
 }
 
-async fn method_not_allowed(_: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// 405, with the `Allow` header HTTP asks for: the methods the route table has for this path.
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let pattern = req.match_pattern();
+    let allowed: Vec<&str> = ENDPOINTS
+        .iter()
+        .filter(|e| pattern.as_deref() == Some(e.path))
+        .map(|e| e.method)
+        .collect();
+    let mut response = ApiError::MethodNotAllowed.error_response();
+    if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// `?page=&per_page=`: pages count from 1; at most 100 items a page.

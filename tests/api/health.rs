@@ -316,6 +316,16 @@ async fn unknown_paths_are_404_wrong_methods_405_and_mistyped_pages_a_page() {
     assert_eq!(res.code(), "method_not_allowed");
     let res = app.send(Method::POST, "/healthz", None, None).await;
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+    // Each 405 says which methods the path takes.
+    for (path, allow) in [
+        ("/healthz", "GET"),
+        ("/", "GET, POST"),
+        ("/api/v1/session", "POST, GET, DELETE"),
+    ] {
+        let res = app.send(Method::PUT, path, None, None).await;
+        assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(res.headers["allow"], allow, "{path}");
+    }
 
     // Outside the API, a mistyped address is a page: quick exit, safety note, the search,
     // in the address's language; `/es` goes on to `/es/`.
