@@ -24,6 +24,7 @@ def main():
     ap.add_argument("--read", required=True, help="base URL of the instance that is queried")
     ap.add_argument("--token", required=True)
     ap.add_argument("--samples", type=int, default=50)
+    ap.add_argument("--timeout", type=float, default=10, help="seconds a probe may take")
     args = ap.parse_args()
     _, org = call(f"{args.write}/api/v1/organizations", "POST", {"name": "Freshness probe"}, args.token)
     rng = random.Random(7)
@@ -40,8 +41,8 @@ def main():
             _, res = call(f"{args.read}/api/v1/match", "POST", query, args.token)
             if any(r["service_id"] == created["id"] for r in res["results"]):
                 break
-            if time.perf_counter() - start > 10:
-                raise SystemExit(f"probe {i} not visible after 10 s")
+            if time.perf_counter() - start > args.timeout:
+                raise SystemExit(f"probe {i} not visible after {args.timeout} s")
             time.sleep(0.002)
         times.append((time.perf_counter() - start) * 1000)
         call(f"{args.write}/api/v1/services/{created['id']}", "DELETE", None, args.token)
