@@ -23,8 +23,11 @@ URL="postgres://postgres@127.0.0.1:5432/haven_bench_$N"
 QUERIES="bench/data/$N/queries.jsonl"
 OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-compare.json"
 [ -s "$QUERIES" ] || { echo "run bench/run.sh $N first: it makes the data and database" >&2; exit 1; }
-# Matching never opens a sealed location, so any key will do for serving the benchmark.
-export HAVEN_DATA_KEY="${HAVEN_DATA_KEY:-$(python3 -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')}"
+# The key bench/run.sh sealed the directory's confidential addresses with: Haven refuses to
+# serve a database with a key that cannot open them.
+KEY_FILE="bench/data/$N/data.key"
+[ -s "$KEY_FILE" ] || { echo "no $KEY_FILE: run bench/run.sh $N first" >&2; exit 1; }
+export HAVEN_DATA_KEY="$(cat "$KEY_FILE")"
 
 # Each revision's binary is kept under its commit id. The build directory is shared between
 # revisions (so dependencies build once), and cargo can take another revision's binary there

@@ -19,7 +19,11 @@ PORT=${PORT:-18511}
 URL="postgres://postgres@127.0.0.1:5432/haven_bench_$N"
 DATA="bench/data/$N/services.jsonl"
 [ -s "$DATA" ] || { echo "run bench/run.sh $N first: it makes the data and database" >&2; exit 1; }
-export HAVEN_DATA_KEY="${HAVEN_DATA_KEY:-$(python3 -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')}"
+# The key bench/run.sh sealed the directory's confidential addresses with: Haven refuses to
+# serve a database with a key that cannot open them.
+KEY_FILE="bench/data/$N/data.key"
+[ -s "$KEY_FILE" ] || { echo "no $KEY_FILE: run bench/run.sh $N first" >&2; exit 1; }
+export HAVEN_DATA_KEY="$(cat "$KEY_FILE")"
 extra=$(mktemp)
 trap 'rm -f "$extra"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true' EXIT
 

@@ -41,7 +41,10 @@ cargo build --release -q
 cargo build --release -q --example static_answer
 cargo build --release -q --example match_inprocess
 BIN=target/release/haven
-export HAVEN_DATA_KEY="${HAVEN_DATA_KEY:-$(python3 -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')}"
+# The key the directory's confidential addresses are sealed with, kept beside the data: every
+# later command on this database (serve, bench/compare.sh) must hold it, or Haven refuses to run.
+new_key() { python3 -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'; }
+KEY_FILE="$DATA/data.key"
 export HAVEN_LOG=info
 # wrk is one client hammering from 127.0.0.1: the anonymous rate limit would answer 429.
 export HAVEN_RATE_LIMIT=0
@@ -57,12 +60,18 @@ if [ "${REUSE_DB:-0}" != 1 ] || ! psql -h 127.0.0.1 -U postgres -lqt | cut -d'|'
     echo "$generator" >"$DATA/generator.sha256"
   fi
   log "importing into $DB"
+  mkdir -p "$DATA"
+  new_key >"$KEY_FILE"
+  export HAVEN_DATA_KEY="$(cat "$KEY_FILE")"
   dropdb -h 127.0.0.1 -U postgres --if-exists --force "$DB"
   DATABASE_URL=$URL "$BIN" migrate >/dev/null
   t0=$(date +%s.%N)
   DATABASE_URL=$URL "$BIN" import services "$DATA/services.jsonl" --batch-size 10000
   import_s=$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")
 fi
+
+[ -s "$KEY_FILE" ] || { echo "no $KEY_FILE: import again (without REUSE_DB)" >&2; exit 1; }
+export HAVEN_DATA_KEY="$(cat "$KEY_FILE")"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
