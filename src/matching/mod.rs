@@ -348,22 +348,33 @@ impl<'s> Candidates<'s> {
         })
     }
 
-    /// Local candidates, the best `limit` in rank order; and national ones, in rank order:
-    /// every crisis line and the best `limit` of the others. The crisis lines are a handful,
-    /// and a small `limit` or a national service that ranks higher must not push one out.
+    /// Local candidates, the best `limit` in rank order; and national ones (see
+    /// [`Self::national_top`]).
     fn into_top(self) -> (Vec<Candidate<'s>>, Vec<Candidate<'s>>) {
         let (mut local, national): (Vec<_>, Vec<_>) =
             self.kept.into_iter().partition(|c| c.reach.is_local());
         local.extend(self.best.into_iter().map(|w| w.0));
+        let limit = self.limit;
+        (Self::top(local, limit), Self::national_top(national, limit))
+    }
+
+    /// National candidates in rank order: every crisis line, and the best of the others in
+    /// the room `limit` leaves. The crisis lines are a handful, and neither a small `limit`
+    /// nor a national service that ranks higher may push one out.
+    fn national_top(national: Vec<Candidate<'s>>, limit: usize) -> Vec<Candidate<'s>> {
         let (mut lines, others): (Vec<_>, Vec<_>) =
             national.into_iter().partition(|c| c.traits.is_hotline());
-        lines.extend(Self::top(others, self.limit));
+        let room = limit.saturating_sub(lines.len());
+        lines.extend(Self::top(others, room));
         lines.sort_by(Candidate::rank);
-        (Self::top(local, self.limit), lines)
+        lines
     }
 
     /// The best `limit`, in rank order.
     fn top(mut list: Vec<Candidate<'s>>, limit: usize) -> Vec<Candidate<'s>> {
+        if limit == 0 {
+            return Vec::new();
+        }
         if list.len() > limit {
             list.select_nth_unstable_by(limit - 1, Candidate::rank);
             list.truncate(limit);
@@ -507,7 +518,7 @@ impl Snapshot {
         let regardless = filtered && !national.iter().any(|c| c.traits.is_hotline());
         if regardless {
             national.extend(self.crisis_lines_regardless(q, &probe));
-            national.sort_by(Candidate::rank);
+            national = Candidates::national_top(national, q.limit);
         }
         let nearby = if local.is_empty() {
             self.nearby(q, locator, probe.nation)

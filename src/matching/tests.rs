@@ -504,9 +504,12 @@ fn answers_rank_by_definition(
         if lines.is_empty() && filtered {
             lines = every_line;
         }
-        for list in [&mut local, &mut national] {
+        for (list, room) in [
+            (&mut local, limit),
+            (&mut national, limit.saturating_sub(lines.len())),
+        ] {
             list.sort_by(by_rank);
-            list.truncate(limit);
+            list.truncate(room);
         }
         national.extend(lines);
         national.sort_by(by_rank);

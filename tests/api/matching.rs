@@ -306,7 +306,8 @@ async fn the_hotlines_come_back_when_no_line_speaks_the_language_asked() {
 
 /// Every crisis line comes back whatever else the search asks: a facet no line lists or a
 /// language only another national service speaks brings them all back, each saying what it
-/// lacks, and a limit of 1 cuts none of them (it caps the other national services).
+/// lacks, and a limit of 1 cuts none of them (the other national services get what room
+/// the lines leave).
 #[tokio::test]
 async fn every_crisis_line_comes_back_whatever_the_filters_and_the_limit() {
     let app = demo_app().await;
@@ -323,9 +324,14 @@ async fn every_crisis_line_comes_back_whatever_the_filters_and_the_limit() {
     let res = app.find(&ask(json!({"limit": 1}))).await;
     assert_eq!(res.body["results"].as_array().unwrap().len(), 0);
     assert_eq!(names(&res.body["hotlines"]), every_line);
-    // The national legal clinic offers a need asked and ranks first; no line is pushed out.
+    // The other national services fill the room the lines leave: none with a limit of 1, and
+    // with room for one, the legal clinic, which offers a need asked and ranks first.
     let res = app
         .find(&ask(json!({"needs": ["legal_aid", "shelter"], "limit": 1})))
+        .await;
+    assert_eq!(names(&res.body["hotlines"]), every_line);
+    let res = app
+        .find(&ask(json!({"needs": ["legal_aid", "shelter"], "limit": 8})))
         .await;
     let got = names(&res.body["hotlines"]);
     assert_eq!(got[0], "Nightjar Online Legal Clinic");
