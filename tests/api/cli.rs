@@ -146,6 +146,30 @@ fn serve_refuses_bad_settings_before_touching_the_database() {
     assert_eq!(db.count("service"), 0);
 }
 
+/// Runs `haven import services` on a file holding `contents`, in batches of `batch_size`;
+/// returns (success, stdout, stderr).
+fn import_file(
+    app: &crate::helpers::TestApp,
+    contents: &[u8],
+    batch_size: usize,
+) -> (bool, String, String) {
+    let dir = std::env::temp_dir().join(format!("haven-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("services.jsonl");
+    std::fs::write(&file, contents).unwrap();
+    let out = haven(app.db.url.expose())
+        .args(["import", "services", file.to_str().unwrap()])
+        .args(["--batch-size", &batch_size.to_string()])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[tokio::test]
 async fn import_writes_good_batches_whole_and_reports_bad_lines() {
     let app = crate::helpers::spawn_app().await;
@@ -176,25 +200,8 @@ async fn import_writes_good_batches_whole_and_reports_bad_lines() {
             r#"{{"organization_name": "Imported Org", "name": "Import F", "needs": ["medical"], {radius}}}"#
         ),
     ];
-    let dir = std::env::temp_dir().join(format!("haven-import-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("services.jsonl");
-    std::fs::write(&file, lines.join("\n")).unwrap();
-
-    let out = haven(app.db.url.expose())
-        .args([
-            "import",
-            "services",
-            file.to_str().unwrap(),
-            "--batch-size",
-            "2",
-        ])
-        .output()
-        .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "bad lines make the command fail");
+    let (ok, stdout, stderr) = import_file(&app, lines.join("\n").as_bytes(), 2);
+    assert!(!ok, "bad lines make the command fail");
     assert!(
         stderr.contains("line 4: coverage[0].radius_km:"),
         "{stderr}"
@@ -248,23 +255,7 @@ async fn import_reports_odd_lines_and_goes_on() {
         line("CASE SHELTER", "Seven"),
     ];
     lines.push(Vec::new());
-    let dir = std::env::temp_dir().join(format!("haven-import-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("services.jsonl");
-    std::fs::write(&file, lines.join(&b'\n')).unwrap();
-    let out = haven(app.db.url.expose())
-        .args([
-            "import",
-            "services",
-            file.to_str().unwrap(),
-            "--batch-size",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (_, stdout, stderr) = import_file(&app, &lines.join(&b'\n'), 1);
     assert!(stderr.contains("line 2: name: is given twice"), "{stderr}");
     assert!(
         stderr.contains("line 3: the line is not UTF-8 text"),
