@@ -514,15 +514,15 @@ fn commands_refuse_keys_that_cannot_open_the_stored_addresses() {
         cmd
     };
     let key_file = dir.join("data.key");
-    let out = with_file(&key_file)
-        .args(["seed", "demo"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let succeeds = |args: &[&str]| {
+        let out = with_file(&key_file).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    succeeds(&["seed", "demo"]);
     let sealing = haven::crypto::DataKeys::load_or_create(&key_file)
         .unwrap()
         .0
@@ -552,15 +552,7 @@ fn commands_refuse_keys_that_cannot_open_the_stored_addresses() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("HAVEN_DATA_KEY does not hold"));
     // The right key file still works.
-    let out = with_file(&key_file)
-        .args(["seed", "hotlines"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(&["seed", "hotlines"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
