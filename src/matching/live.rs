@@ -30,6 +30,18 @@ const SAFETY_CATCH_UP: Duration = Duration::from_secs(2);
 const MAX_OVERLAY: usize = 5_000;
 /// Changes read per catch-up round.
 const CHANGES_PER_ROUND: i64 = 50_000;
+/// Past this many changed services at once (an instance that was away during a whole
+/// import), reading them into an overlay would cost more than loading everything again.
+const MAX_CATCH_UP: usize = 10 * MAX_OVERLAY;
+
+/// What reading the change log into an overlay found.
+enum Caught {
+    Nothing,
+    /// Everything up to this change id.
+    Upto(i64),
+    /// More than [`MAX_CATCH_UP`] changed services: load everything again instead.
+    TooMany,
+}
 
 pub struct LiveIndex {
     current: ArcSwap<Snapshot>,
@@ -135,19 +147,25 @@ impl LiveIndex {
         let current = self.snapshot();
         let mut inputs = self.inputs();
         let mut hidden = (*current.hidden).clone();
-        let Some(version) = overlay_changes(
+        match overlay_changes(
             conn,
             boundaries,
             current.version,
             &current.base,
             &mut inputs,
             &mut hidden,
-        )?
-        else {
-            return Ok(false);
-        };
-        self.install_overlay(version, current.base.clone(), &inputs, hidden, boundaries);
-        Ok(true)
+        )? {
+            Caught::Nothing => Ok(false),
+            Caught::Upto(version) => {
+                self.install_overlay(version, current.base.clone(), &inputs, hidden, boundaries);
+                Ok(true)
+            }
+            Caught::TooMany => {
+                drop(inputs);
+                self.full_load(conn, boundaries)?;
+                Ok(true)
+            }
+        }
     }
 
     /// Installs `base`, loaded at change-log id `version`, with the changes made since.
@@ -161,8 +179,13 @@ impl LiveIndex {
         let base = Arc::new(base);
         let mut inputs = HashMap::new();
         let mut hidden = HashSet::new();
-        let version = overlay_changes(conn, boundaries, version, &base, &mut inputs, &mut hidden)?
-            .unwrap_or(version);
+        let version =
+            match overlay_changes(conn, boundaries, version, &base, &mut inputs, &mut hidden)? {
+                Caught::Nothing => version,
+                Caught::Upto(version) => version,
+                // So much changed while it loaded that it is already out of date.
+                Caught::TooMany => return self.full_load(conn, boundaries),
+            };
         self.install_overlay(version, base, &inputs, hidden, boundaries);
         *self.inputs() = inputs;
         Ok(())
@@ -194,7 +217,7 @@ impl LiveIndex {
 
 /// Reads the change log after `since` into `inputs` (the changed services that exist, read
 /// again from Postgres) and `hidden` (the changed ones `base` holds, which the overlay
-/// replaces or removes). Returns the last change's id, or None when there was none.
+/// replaces or removes), up to the last change, or until there are too many.
 fn overlay_changes(
     conn: &mut PgConnection,
     boundaries: &Boundaries,
@@ -202,14 +225,18 @@ fn overlay_changes(
     base: &Index,
     inputs: &mut HashMap<Uuid, ServiceInput>,
     hidden: &mut HashSet<Uuid>,
-) -> QueryResult<Option<i64>> {
-    let mut version = None;
+) -> QueryResult<Caught> {
+    let mut caught = Caught::Nothing;
     loop {
-        let changes = change_log::since(conn, version.unwrap_or(since), CHANGES_PER_ROUND)?;
-        let Some(last) = changes.last() else {
-            return Ok(version);
+        let after = match caught {
+            Caught::Upto(version) => version,
+            _ => since,
         };
-        version = Some(last.id);
+        let changes = change_log::since(conn, after, CHANGES_PER_ROUND)?;
+        let Some(last) = changes.last() else {
+            return Ok(caught);
+        };
+        caught = Caught::Upto(last.id);
         let mut affected: HashSet<Uuid> = HashSet::new();
         let mut organizations = Vec::new();
         for change in &changes {
@@ -222,6 +249,9 @@ fn overlay_changes(
         }
         // An organization's name is shown with each of its services.
         affected.extend(services::ids_of_organizations(conn, &organizations)?);
+        if hidden.len().max(inputs.len()) + affected.len() > MAX_CATCH_UP {
+            return Ok(Caught::TooMany);
+        }
         let affected: Vec<Uuid> = affected.into_iter().collect();
         for id in &affected {
             inputs.remove(id);
