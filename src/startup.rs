@@ -37,6 +37,8 @@ pub struct AppState {
     pub reveal_roles: Vec<Role>,
     pub quick_exit_url: String,
     pub trusted_proxies: TrustedProxies,
+    /// Keys of survivor searches already answered (see `web::spent`).
+    pub spent_searches: crate::web::spent::SpentSearches,
 }
 
 impl AppState {
@@ -118,6 +120,7 @@ impl Application {
             reveal_roles: settings.reveal_roles.clone(),
             quick_exit_url: settings.quick_exit_url.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
+            spent_searches: Default::default(),
         });
         let shared = state.clone();
         let server = HttpServer::new(move || {

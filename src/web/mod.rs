@@ -8,6 +8,7 @@ mod coverage_map;
 pub mod directory;
 mod layout;
 mod results;
+pub mod spent;
 pub mod text;
 
 use std::future::Future;
@@ -73,6 +74,9 @@ pub(crate) fn refusal_page(error: &ApiError, markup: Markup) -> HttpResponse {
     }
     response
 }
+
+/// The field of the survivor search form holding its one-time key (see `spent`).
+const SEARCH_KEY: &str = "search_key";
 
 /// The field of a create form holding its one-time key.
 pub(crate) const FORM_KEY: &str = "form_key";
@@ -265,6 +269,8 @@ fn search_form(lang: Lang, form: Option<&Form>) -> Markup {
         // autocomplete off: the browser then neither offers these answers again nor keeps the
         // form's state (needs ticked, age) in its session files for a restored tab.
         form method="post" action=(t.home) class="search" autocomplete="off" {
+            // New with every form shown, never copied from the search before (see `spent`).
+            input type="hidden" name=(SEARCH_KEY) value=(spent::SpentSearches::new_key());
             fieldset {
                 legend { (t.zip) }
                 label for="zip" { (t.zip_hint) }
@@ -406,6 +412,15 @@ pub async fn lookup_results(
         Ok(form) => form,
         Err(e) => return Ok(refusal_page(&e, refused(&state, lang, t.unreadable, None))),
     };
+    // Sent again (Back, then Reload): an empty form, not the results.
+    if let Some(key) = form.get(SEARCH_KEY)
+        && !state.spent_searches.spend(key)
+    {
+        return Ok(page(
+            StatusCode::OK,
+            refused(&state, lang, t.search_shown_once, None),
+        ));
+    }
     let attempt = form
         .match_request()
         .map_err(ApiError::Invalid)

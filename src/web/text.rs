@@ -21,6 +21,8 @@ pub struct Text {
     pub safety_note: &'static str,
     /// Shown after the safety note only where the script runs, which is what makes Esc work.
     pub esc_hint: &'static str,
+    /// A search sent again (Back, then Reload) gets an empty form with this.
+    pub search_shown_once: &'static str,
     pub zip: &'static str,
     pub zip_hint: &'static str,
     pub use_location: &'static str,
@@ -91,6 +93,7 @@ pub const EN: Text = Text {
     quick_exit: "Quick exit",
     safety_note: "Safety: this site saves nothing, but your browser may keep a history. Use a private window or a safer device if you can. Tap Quick exit to leave at once.",
     esc_hint: "On a keyboard, Esc does the same.",
+    search_shown_once: "For your safety, a search is shown only once. Search again below.",
     zip: "ZIP code",
     zip_hint: "5 digits, e.g. 94110",
     use_location: "Use my location (approximate)",
@@ -151,6 +154,7 @@ pub const ES: Text = Text {
     quick_exit: "Salida rápida",
     safety_note: "Seguridad: este sitio no guarda nada, pero su navegador puede guardar el historial. Si puede, use una ventana privada o un dispositivo más seguro. Toque Salida rápida para salir de inmediato.",
     esc_hint: "Con un teclado, Esc hace lo mismo.",
+    search_shown_once: "Por su seguridad, cada búsqueda se muestra una sola vez. Busque de nuevo abajo.",
     zip: "Código postal (ZIP)",
     zip_hint: "5 dígitos, por ejemplo 94110",
     use_location: "Usar mi ubicación (aproximada)",

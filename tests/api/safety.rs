@@ -562,3 +562,58 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// Without JavaScript each search is a page, and Back then Reload sends it again: a search
+/// sent a second time with the same form key gets an empty form, not its results. Each form
+/// shown carries a new key, the results page's own included.
+#[tokio::test]
+async fn a_survivor_search_sent_again_shows_an_empty_form_not_its_results() {
+    let app = spawn_app().await;
+    let key_in = |page: &str| -> String {
+        let field = r#"name="search_key" value=""#;
+        let at = page.find(field).expect("a search key") + field.len();
+        page[at..at + 32].to_string()
+    };
+    let get = || async {
+        app.client
+            .get(app.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let (first, second) = (key_in(&get().await), key_in(&get().await));
+    assert_ne!(first, second, "each form has its own key");
+    let app = &app;
+    let search = |key: String| async move {
+        let res = app
+            .client
+            .post(app.url("/"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("search_key={key}&zip=94110&need=shelter"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.text().await.unwrap()
+    };
+    let answered = search(first.clone()).await;
+    assert!(answered.contains("results-heading"), "{answered}");
+    assert!(
+        answered.contains(r#"value="94110""#),
+        "the results' form keeps the search"
+    );
+    let next = key_in(&answered);
+    assert_ne!(next, first, "the results page's form has a new key");
+    let again = search(first).await;
+    assert!(!again.contains("results-heading"), "{again}");
+    assert!(again.contains("a search is shown only once"), "{again}");
+    assert!(
+        !again.contains(r#"value="94110""#),
+        "the form comes back empty"
+    );
+    // The results page's own form searches once more.
+    assert!(search(next).await.contains("results-heading"));
+}
