@@ -44,8 +44,8 @@ pub struct ImportReport {
 /// Who a line's service belongs to.
 enum Owner {
     Existing(Uuid, bool),
-    /// An organization to create with the batch, by name (checked).
-    New(String),
+    /// An organization to create with the batch, as the line named it.
+    New(NewOrganization),
 }
 
 /// How organization names are matched: letter case and runs of spaces aside, so that
@@ -135,8 +135,8 @@ impl<'a> Importer<'a> {
                 ));
             }
             (Some(Value::String(name)), None) => {
-                let name = new_organization(&name)?.name;
-                let owner = match self.by_name.get(&name_key(&name)) {
+                let new = new_organization(&name)?;
+                let owner = match self.by_name.get(&name_key(&new.name)) {
                     Some(Some(id)) => {
                         Owner::Existing(*id, self.by_id.get(id).copied().unwrap_or(false))
                     }
@@ -146,7 +146,7 @@ impl<'a> Importer<'a> {
                             "several organizations have this name; use organization_id",
                         ));
                     }
-                    None => Owner::New(name),
+                    None => Owner::New(new),
                 };
                 // Stands in until the organization exists; replaced when the batch is written.
                 object.insert(
@@ -197,16 +197,13 @@ impl<'a> Importer<'a> {
             for mut line in batch {
                 let (id, demo) = match &line.owner {
                     Owner::Existing(id, demo) => (*id, *demo),
-                    Owner::New(name) => {
-                        let key = name_key(name);
+                    Owner::New(org) => {
+                        let key = name_key(&org.name);
                         match created.iter().find(|(k, _)| *k == key) {
                             Some((_, id)) => (*id, false),
                             None => {
                                 let id = Uuid::new_v4();
-                                let org = new_organization(name).map_err(|e| {
-                                    diesel::result::Error::QueryBuilderError(e.to_string().into())
-                                })?;
-                                organizations::insert_unlogged(conn, id, &org)?;
+                                organizations::insert_unlogged(conn, id, org)?;
                                 created.push((key, id));
                                 (id, false)
                             }

@@ -186,7 +186,7 @@ pub async fn gate(
 /// The fixed files every page loads, answered from memory (by path: the route's pattern is
 /// a new string each time it is asked for, and this is asked on every anonymous request).
 fn is_page_furniture(req: &ServiceRequest) -> bool {
-    req.method() == actix_web::http::Method::GET
+    req.method() == Method::GET
         && (req.path().starts_with("/assets/") || req.path() == "/favicon.ico")
 }
 
