@@ -481,17 +481,10 @@ impl IndexedService {
     /// [`OTHER_GENDERS`], and what [`Self::lacks`] says).
     pub fn misses(&self, q: &MatchQuery) -> impl Iterator<Item = &'static str> {
         let t = self.traits;
-        let facets = q.require & !t.facets != 0;
-        let age = q
-            .age
-            .is_some_and(|age| !(t.min_age..=t.max_age).contains(&age));
-        let gender = q
-            .gender
-            .is_some_and(|g| t.genders != 0 && t.genders & gender_bit(g) == 0);
         [
-            facets.then_some(LACKS_REQUIREMENT),
-            age.then_some(OTHER_AGES),
-            gender.then_some(OTHER_GENDERS),
+            (!t.has_required(q)).then_some(LACKS_REQUIREMENT),
+            (!t.takes_age(q)).then_some(OTHER_AGES),
+            (!t.takes_gender(q)).then_some(OTHER_GENDERS),
         ]
         .into_iter()
         .flatten()
@@ -669,12 +662,26 @@ impl Traits {
     }
 
     /// Required facets, age and gender: the filters that need nothing but these fields.
+    #[inline]
     pub fn passes(self, q: &MatchQuery) -> bool {
+        self.has_required(q) && self.takes_age(q) && self.takes_gender(q)
+    }
+
+    #[inline]
+    fn has_required(self, q: &MatchQuery) -> bool {
         q.require & !self.facets == 0
-            && q.age
-                .is_none_or(|age| (self.min_age..=self.max_age).contains(&age))
-            && q.gender
-                .is_none_or(|g| self.genders == 0 || self.genders & gender_bit(g) != 0)
+    }
+
+    #[inline]
+    fn takes_age(self, q: &MatchQuery) -> bool {
+        q.age
+            .is_none_or(|age| (self.min_age..=self.max_age).contains(&age))
+    }
+
+    #[inline]
+    fn takes_gender(self, q: &MatchQuery) -> bool {
+        q.gender
+            .is_none_or(|g| self.genders == 0 || self.genders & gender_bit(g) != 0)
     }
 }
 
