@@ -19,15 +19,9 @@ REV=${1:?usage: bench/compare.sh REV [ROUNDS] [SERVICES]}
 ROUNDS=${2:-2}
 N=${3:-1000000}
 DURATION=${DURATION:-20}
-URL="postgres://postgres@127.0.0.1:5432/haven_bench_$N"
 QUERIES="bench/data/$N/queries.jsonl"
 OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-compare.json"
-[ -s "$QUERIES" ] || { echo "run bench/run.sh $N first: it makes the data and database" >&2; exit 1; }
-# The key bench/run.sh sealed the directory's confidential addresses with: Haven refuses to
-# serve a database with a key that cannot open them.
-KEY_FILE="bench/data/$N/data.key"
-[ -s "$KEY_FILE" ] || { echo "no $KEY_FILE: run bench/run.sh $N first" >&2; exit 1; }
-export HAVEN_DATA_KEY="$(cat "$KEY_FILE")"
+. bench/existing.sh
 
 # Each revision's binary is kept under its commit id. The build directory is shared between
 # revisions (so dependencies build once), and cargo can take another revision's binary there

@@ -16,14 +16,8 @@ BIN=${1:-target/release/haven}
 N=${2:-1000000}
 EXTRA=${EXTRA:-6000}
 PORT=${PORT:-18511}
-URL="postgres://postgres@127.0.0.1:5432/haven_bench_$N"
 DATA="bench/data/$N/services.jsonl"
-[ -s "$DATA" ] || { echo "run bench/run.sh $N first: it makes the data and database" >&2; exit 1; }
-# The key bench/run.sh sealed the directory's confidential addresses with: Haven refuses to
-# serve a database with a key that cannot open them.
-KEY_FILE="bench/data/$N/data.key"
-[ -s "$KEY_FILE" ] || { echo "no $KEY_FILE: run bench/run.sh $N first" >&2; exit 1; }
-export HAVEN_DATA_KEY="$(cat "$KEY_FILE")"
+. bench/existing.sh
 extra=$(mktemp)
 trap 'rm -f "$extra"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true' EXIT
 
