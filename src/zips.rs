@@ -13,6 +13,14 @@ pub struct ZipCentroids {
     by_zip: HashMap<u32, (f32, f32)>,
 }
 
+/// Why a ZIP code gave no place: it is not written as one (a person to be asked for five
+/// digits), or it is but the Census lists no such ZCTA (PO boxes and retired codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZipError {
+    Malformed,
+    Unknown,
+}
+
 impl ZipCentroids {
     /// The centroids compiled into this binary, parsed once per process.
     pub fn bundled() -> &'static ZipCentroids {
@@ -45,7 +53,7 @@ impl ZipCentroids {
     }
 
     /// The centroid of a five-digit ZIP code (ZIP+4 and spaces are accepted and trimmed).
-    pub fn lookup(&self, zip: &str) -> Option<Coordinates> {
+    pub fn lookup(&self, zip: &str) -> Result<Coordinates, ZipError> {
         let digits =
             |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
         let (five, plus_four) = match zip.trim().split_once('-') {
@@ -53,10 +61,14 @@ impl ZipCentroids {
             None => (zip.trim(), None),
         };
         if !digits(five, 5) || plus_four.is_some_and(|four| !digits(four, 4)) {
-            return None;
+            return Err(ZipError::Malformed);
         }
-        let (lat, lon) = self.by_zip.get(&five.parse().ok()?)?;
-        Coordinates::new(f64::from(*lat), f64::from(*lon)).ok()
+        let (lat, lon) = five
+            .parse()
+            .ok()
+            .and_then(|five: u32| self.by_zip.get(&five))
+            .ok_or(ZipError::Unknown)?;
+        Coordinates::new(f64::from(*lat), f64::from(*lon)).map_err(|_| ZipError::Unknown)
     }
 
     pub fn len(&self) -> usize {
@@ -87,12 +99,17 @@ mod tests {
         assert_eq!(zips.len(), 33_791);
         let mission = zips.lookup("94110").unwrap();
         assert!((mission.lat() - 37.75).abs() < 0.01 && (mission.lon() + 122.415).abs() < 0.01);
-        assert!(zips.lookup("77002-1234").is_some());
-        assert!(zips.lookup("00000").is_none());
-        assert!(zips.lookup("9411").is_none());
-        assert!(zips.lookup("abcde").is_none());
+        assert!(zips.lookup("77002-1234").is_ok());
+        assert_eq!(zips.lookup("00000"), Err(ZipError::Unknown));
+        for malformed in ["9411", "abcde", "941100", ""] {
+            assert_eq!(
+                zips.lookup(malformed),
+                Err(ZipError::Malformed),
+                "{malformed}"
+            );
+        }
         for half in ["67801-abc", "67801-", "67801-12345", "67801-1-2"] {
-            assert!(zips.lookup(half).is_none(), "{half}");
+            assert_eq!(zips.lookup(half), Err(ZipError::Malformed), "{half}");
         }
     }
 }

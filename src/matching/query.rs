@@ -15,7 +15,7 @@ use crate::domain::eligibility::{Facet, Gender};
 use crate::domain::language::{LanguageCode, parse_languages};
 use crate::domain::need::parse_needs;
 use crate::domain::{Coordinates, FieldError, Need};
-use crate::zips::ZipCentroids;
+use crate::zips::{ZipCentroids, ZipError};
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 50;
@@ -180,12 +180,16 @@ fn parse_location(
             postal_code: String,
         }
         let zip: Zip = from_value(value, "location")?;
-        let point = ctx.zips.lookup(&zip.postal_code).ok_or_else(|| {
-            FieldError::new(
+        let point = ctx.zips.lookup(&zip.postal_code).map_err(|e| match e {
+            ZipError::Malformed => FieldError::invalid(
+                "location.postal_code",
+                "a US ZIP code is five digits, such as 94110 (or ZIP+4: 94110-1234)",
+            ),
+            ZipError::Unknown => FieldError::new(
                 "unknown_postal_code",
                 "location.postal_code",
-                "unknown US ZIP code; give five digits such as 94110",
-            )
+                "no such US ZIP code is known (PO box ZIP codes are not); give the ZIP code of where the person is",
+            ),
         })?;
         return Ok((point, LocationSource::PostalCode, ZIP_PRECISION_KM));
     }

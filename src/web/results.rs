@@ -23,6 +23,18 @@ fn dial(number: &str) -> String {
         .collect()
 }
 
+/// Whether a text line's label says more than its link ("Text 988") already does: "Text
+/// START to 88788" does, "Text 988" or "Text 1-800-422-4453" would only repeat it.
+fn says_more(label: &str, digits: &str) -> bool {
+    const VERBS: [&str; 5] = ["text", "sms", "txt", "mensaje", "texto"];
+    let lower = label.to_lowercase();
+    let rest: String = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty() && !VERBS.contains(word))
+        .collect();
+    rest != digits.trim_start_matches('+')
+}
+
 /// "2 hours ago" in the page's language.
 pub fn age(then: DateTime<Utc>, now: DateTime<Utc>, lang: Lang) -> String {
     let minutes = (now - then).num_minutes().max(0);
@@ -59,10 +71,17 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
                     PhoneKind::Text => {
                         a class="sms" href={ "sms:" (number) } {
                             (t.text) " " (phone.number())
-                            @if let Some(label) = phone.label() { " · " (label) }
+                            @if let Some(label) = phone.label().filter(|l| says_more(l, &number)) {
+                                " · " (label)
+                            }
                         }
                     }
-                    _ => {
+                    // A text telephone line is dialled like any other, but only a TTY (or the
+                    // relay) can talk to it: a voice call would meet silence.
+                    PhoneKind::Tty => {
+                        a class="tel" href={ "tel:" (number) } { "TTY " (phone.number()) }
+                    }
+                    PhoneKind::Voice => {
                         a class="tel" href={ "tel:" (number) } {
                             (t.call) " " (phone.number())
                             @if phone.available_24_7 { " · " (t.all_day) }
@@ -198,6 +217,50 @@ pub fn survivor_results(outcome: &MatchOutcome<'_>, lang: Lang, now: DateTime<Ut
                 p { (t.nearby_intro) }
                 @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, html! {}, html! {}, 3)) }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(number: &str, kind: PhoneKind, label: &str) -> PhoneView {
+        PhoneView::new(number, kind, Some(label), true, Box::new([]))
+    }
+
+    #[test]
+    fn a_text_label_is_shown_only_when_it_says_more_than_the_link() {
+        let list = [
+            line("988", PhoneKind::Text, "Text 988"),
+            line("1-800-422-4453", PhoneKind::Text, "Text 1-800-422-4453"),
+            line("88788", PhoneKind::Text, "Text START to 88788"),
+        ];
+        let html = phones(&list, Lang::En.text()).into_string();
+        assert!(html.contains(">Text 988</a>"), "{html}");
+        assert!(html.contains(">Text 1-800-422-4453</a>"), "{html}");
+        assert!(
+            html.contains("Text 88788 · Text START to 88788</a>"),
+            "{html}"
+        );
+        let es = phones(&list[..1], Lang::Es.text()).into_string();
+        assert!(es.contains(">Mensaje 988</a>"), "{es}");
+    }
+
+    #[test]
+    fn a_tty_line_says_so_instead_of_call() {
+        let list = [
+            line("1-800-787-3224", PhoneKind::Tty, "TTY"),
+            line("1-800-799-7233", PhoneKind::Voice, "Hotline"),
+        ];
+        for lang in [Lang::En, Lang::Es] {
+            let html = phones(&list, lang.text()).into_string();
+            assert!(
+                html.contains(r#"href="tel:18007873224">TTY 1-800-787-3224</a>"#),
+                "{html}"
+            );
+            let call = format!("{} 1-800-799-7233 · 24/7", lang.text().call);
+            assert!(html.contains(&call), "{html}");
         }
     }
 }

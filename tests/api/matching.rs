@@ -415,6 +415,11 @@ async fn the_survivor_page_says_what_each_line_is_in_the_pages_language() {
         "{page}"
     );
     assert!(page.contains("May not speak the language you chose: ask for an interpreter."));
+    // The crisis lines' buttons say what they do once: a text label that only repeats the
+    // number is left off, and a TTY line is not offered as a voice call.
+    assert!(page.contains(">Text 988</a>"), "{page}");
+    assert!(page.contains(">TTY 1-800-787-3224</a>"), "{page}");
+    assert!(!page.contains("Call 1-800-787-3224"), "{page}");
     assert!(!page.contains("open 24 hours"));
     assert!(!page.contains("Offers: </strong></p>"), "{page}");
     assert!(
@@ -434,6 +439,10 @@ async fn the_survivor_page_says_what_each_line_is_in_the_pages_language() {
     let (status, page) = search("/", "zip=00000&need=shelter").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("we do not know that ZIP code"), "{page}");
+    // Four digits (a Boston ZIP whose leading 0 was lost) is asked for again as five.
+    let (status, page) = search("/", "zip=2139&need=shelter").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("enter a 5-digit US ZIP code"), "{page}");
     let (_, page) = search("/es/", "zip=10001&need=shelter&gender=robot").await;
     assert!(
         page.contains("elija de las opciones del formulario"),
@@ -611,6 +620,11 @@ async fn bad_queries_are_422_naming_the_field_and_get_is_405() {
             json!({"location": {"postal_code": "00000"}, "needs": ["shelter"]}),
             "location.postal_code",
             "unknown_postal_code",
+        ),
+        (
+            json!({"location": {"postal_code": "2139"}, "needs": ["shelter"]}),
+            "location.postal_code",
+            "invalid_field",
         ),
         (
             json!({"location": {"region": "US-XX"}, "needs": ["shelter"]}),
