@@ -17,7 +17,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, Resource, ResponseError, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, Resource, ResponseError, guard, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{self, Caller, Presented, Role};
@@ -65,7 +65,7 @@ macro_rules! endpoints {
         /// unknown path 404; both in the error envelope.
         pub fn router(cfg: &mut web::ServiceConfig) {
             let mut resources: Vec<(&'static str, Resource)> = Vec::new();
-            $(add_route(&mut resources, $path, web::method(Method::$method).to($handler));)*
+            $(add_route(&mut resources, $path, route(Method::$method).to($handler));)*
             cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
                     ApiError::BadRequest(format!("invalid query string: {e}")).into()
@@ -123,6 +123,25 @@ endpoints! {
     POST "/console/services/save" ADMIN => directory::save;
 }
 
+/// A route for `method`. `GET` routes answer `HEAD` too, as HTTP expects (link checkers and
+/// monitors ask with it); actix-http sends the head of the answer without its body.
+fn route(method: Method) -> actix_web::Route {
+    if method == Method::GET {
+        web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+    } else {
+        web::method(method)
+    }
+}
+
+/// The method whose endpoint answers a request: `HEAD` is answered as `GET`.
+fn endpoint_method(method: &Method) -> &str {
+    if method == Method::HEAD {
+        Method::GET.as_str()
+    } else {
+        method.as_str()
+    }
+}
+
 /// Adds `route` to the resource for `path`, creating it (with its 405 fallback) on first use.
 fn add_route(
     resources: &mut Vec<(&'static str, Resource)>,
@@ -144,7 +163,7 @@ fn add_route(
 /// (the request then ends in 404 or 405).
 fn access_for(req: &ServiceRequest) -> Option<Access> {
     let pattern = req.match_pattern()?;
-    let method = req.method().as_str();
+    let method = endpoint_method(req.method());
     ENDPOINTS
         .iter()
         .find(|e| e.path == pattern && e.method == method)
@@ -186,7 +205,7 @@ pub async fn gate(
 /// The fixed files every page loads, answered from memory (by path: the route's pattern is
 /// a new string each time it is asked for, and this is asked on every anonymous request).
 fn is_page_furniture(req: &ServiceRequest) -> bool {
-    req.method() == Method::GET
+    matches!(*req.method(), Method::GET | Method::HEAD)
         && (req.path().starts_with("/assets/") || req.path() == "/favicon.ico")
 }
 
@@ -267,11 +286,14 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 /// 405, with the `Allow` header HTTP asks for: the methods the route table has for this path.
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     let pattern = req.match_pattern();
-    let allowed: Vec<&str> = ENDPOINTS
+    let mut allowed: Vec<&str> = ENDPOINTS
         .iter()
         .filter(|e| pattern.as_deref() == Some(e.path))
         .map(|e| e.method)
         .collect();
+    if allowed.contains(&"GET") {
+        allowed.push("HEAD");
+    }
     let mut response = ApiError::MethodNotAllowed.error_response();
     if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(header::ALLOW, value);

@@ -354,7 +354,12 @@ fn lang_of(req: &HttpRequest) -> Lang {
 /// An address with no page behind it (a mistyped link, `/es` without its slash): the search
 /// page in the address's language, saying so, with 404; `/es` itself is sent on to `/es/`.
 pub fn no_such_page(req: &HttpRequest) -> HttpResponse {
-    if req.path() == "/es" && req.method() == actix_web::http::Method::GET {
+    if req.path() == "/es"
+        && matches!(
+            *req.method(),
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        )
+    {
         return HttpResponse::PermanentRedirect()
             .insert_header((header::LOCATION, "/es/"))
             .finish();

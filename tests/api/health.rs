@@ -318,14 +318,44 @@ async fn unknown_paths_are_404_wrong_methods_405_and_mistyped_pages_a_page() {
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
     // Each 405 says which methods the path takes.
     for (path, allow) in [
-        ("/healthz", "GET"),
-        ("/", "GET, POST"),
-        ("/api/v1/session", "POST, GET, DELETE"),
+        ("/healthz", "GET, HEAD"),
+        ("/", "GET, POST, HEAD"),
+        ("/api/v1/session", "POST, GET, DELETE, HEAD"),
+        ("/api/v1/match", "POST"),
     ] {
         let res = app.send(Method::PUT, path, None, None).await;
         assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
         assert_eq!(res.headers["allow"], allow, "{path}");
     }
+    // What answers GET answers HEAD, with the head alone; a search path does not.
+    for path in ["/", "/es/", "/healthz", "/assets/haven.css"] {
+        let res = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert!(
+            res.headers().contains_key("content-security-policy"),
+            "{path}"
+        );
+        assert!(res.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    let res = app
+        .client
+        .head(app.url("/api/v1/match"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "POST");
+    let res = app
+        .client
+        .head(app.url("/api/v1/services"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "HEAD keeps GET's access rule"
+    );
 
     // Outside the API, a mistyped address is a page: quick exit, safety note, the search,
     // in the address's language; `/es` goes on to `/es/`.
