@@ -3,8 +3,13 @@
 //! `organization_name` (created when no organization has that name). Every line is parsed and
 //! validated; lines are written in batches, each all-or-nothing: a batch with any bad line is
 //! not written, and every bad line is reported with its number, field and reason.
+//!
+//! A line may carry the service's own `id` (a UUID, as HSDS records do): a stored service with
+//! that id is replaced, as `PUT` replaces it, and otherwise one is created with it. That makes
+//! a file safe to import again (after fixing the lines of a rejected batch, or for a newer
+//! export of the same directory); lines without an id are new services each time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
 use chrono::Utc;
@@ -34,7 +39,12 @@ pub struct LineError {
 #[derive(Debug, Default)]
 pub struct ImportReport {
     pub lines: usize,
+    /// Services written: created and replaced.
     pub imported: usize,
+    /// Of those, stored services replaced by a line with their id.
+    pub replaced: usize,
+    /// Services created from lines without an id (another run of the file creates them again).
+    pub without_id: usize,
     pub organizations_created: usize,
     pub batches_written: usize,
     pub batches_rejected: usize,
@@ -75,8 +85,28 @@ fn new_organization(name: &str) -> Result<NewOrganization, FieldError> {
 }
 
 struct ParsedLine {
+    /// The service's own id, when the line gives one.
+    id: Option<Uuid>,
     owner: Owner,
     service: NewService,
+}
+
+/// The `id` a line gives its service, if any.
+fn service_id(given: Option<Value>) -> Result<Option<Uuid>, FieldError> {
+    let Some(given) = given else {
+        return Ok(None);
+    };
+    let id = given
+        .as_str()
+        .and_then(|text| Uuid::parse_str(text).ok())
+        .filter(|id| !id.is_nil())
+        .ok_or_else(|| {
+            FieldError::invalid(
+                "id",
+                "must be a UUID such as \"5f0c8a9e-3b1d-4c2e-9f7a-2d6b8e1c4a37\", or left out",
+            )
+        })?;
+    Ok(Some(id))
 }
 
 pub struct Importer<'a> {
@@ -86,6 +116,8 @@ pub struct Importer<'a> {
     by_id: HashMap<Uuid, bool>,
     /// Organization name -> id (None when several share the name).
     by_name: HashMap<String, Option<Uuid>>,
+    /// Service ids lines have given so far, with the number of the line that gave each.
+    ids_given: HashMap<Uuid, usize>,
 }
 
 impl<'a> Importer<'a> {
@@ -109,6 +141,7 @@ impl<'a> Importer<'a> {
             boundaries,
             by_id: rows.into_iter().map(|(id, _, demo)| (id, demo)).collect(),
             by_name,
+            ids_given: HashMap::new(),
         })
     }
 
@@ -124,6 +157,7 @@ impl<'a> Importer<'a> {
         let Value::Object(object) = &mut value else {
             return Err(FieldError::invalid("", "each line must be a JSON object"));
         };
+        let id = service_id(object.remove("id"))?;
         let owner = match (
             object.remove("organization_name"),
             object.get("organization_id"),
@@ -179,7 +213,7 @@ impl<'a> Importer<'a> {
             other => other,
         };
         let service = NewService::parse(input, self.boundaries, Utc::now())?;
-        Ok(ParsedLine { owner, service })
+        Ok(ParsedLine { id, owner, service })
     }
 
     /// Writes one batch in one transaction, creating the organizations it names.
@@ -192,7 +226,11 @@ impl<'a> Importer<'a> {
         // Name key -> id of the organizations this batch creates.
         let mut created: Vec<(String, Uuid)> = Vec::new();
         let count = batch.len();
+        let without_id = batch.iter().filter(|line| line.id.is_none()).count();
+        let mut replaced: Vec<Uuid> = Vec::new();
         conn.transaction(|conn| {
+            let given: Vec<Uuid> = batch.iter().filter_map(|line| line.id).collect();
+            let stored: HashSet<Uuid> = services::existing(conn, &given)?.into_iter().collect();
             let mut services = Vec::with_capacity(batch.len());
             for mut line in batch {
                 let (id, demo) = match &line.owner {
@@ -211,7 +249,20 @@ impl<'a> Importer<'a> {
                     }
                 };
                 line.service.organization_id = id;
-                services.push((Uuid::new_v4(), line.service, demo));
+                match line.id {
+                    Some(id) if stored.contains(&id) => {
+                        services::replace_unlogged(
+                            conn,
+                            id,
+                            &line.service,
+                            demo,
+                            self.key,
+                            self.boundaries,
+                        )?;
+                        replaced.push(id);
+                    }
+                    own => services.push((own.unwrap_or_else(Uuid::new_v4), line.service, demo)),
+                }
             }
             let writes: Vec<ServiceWrite<'_>> = services
                 .iter()
@@ -223,8 +274,11 @@ impl<'a> Importer<'a> {
                 .collect();
             services::insert_many(conn, &writes, self.key, self.boundaries)?;
             // Logged last: logging takes the directory-wide write lock until commit, and
-            // taken with the first organization it would stop every other write for the
-            // whole batch.
+            // taken with the first organization or replacement it would stop every other
+            // write for the whole batch.
+            if !replaced.is_empty() {
+                change_log::record_many(conn, Entity::Service, &replaced, Action::Upsert)?;
+            }
             let ids: Vec<Uuid> = created.iter().map(|(_, id)| *id).collect();
             if ids.is_empty() {
                 return Ok(());
@@ -237,6 +291,8 @@ impl<'a> Importer<'a> {
             self.by_name.insert(key, Some(id));
         }
         report.imported += count;
+        report.replaced += replaced.len();
+        report.without_id += without_id;
         report.batches_written += 1;
         Ok(())
     }
@@ -262,7 +318,9 @@ impl<'a> Importer<'a> {
             bytes += read;
             let parsed = match line {
                 Ok(line) if line.trim().is_empty() => continue,
-                Ok(line) => self.parse_line(line),
+                Ok(line) => self
+                    .parse_line(line)
+                    .and_then(|parsed| self.first_with_its_id(parsed, i + 1)),
                 Err(problem) => Err(FieldError::invalid("", problem)),
             };
             report.lines += 1;
@@ -287,6 +345,28 @@ impl<'a> Importer<'a> {
         self.finish_batch(conn, &mut batch, &mut batch_failed, &mut report)?;
         progress(bytes);
         Ok(report)
+    }
+
+    /// Refuses a line that gives the id an earlier line gave: which of the two is meant
+    /// cannot be told.
+    fn first_with_its_id(
+        &mut self,
+        parsed: ParsedLine,
+        line: usize,
+    ) -> Result<ParsedLine, FieldError> {
+        let Some(id) = parsed.id else {
+            return Ok(parsed);
+        };
+        match self.ids_given.insert(id, line) {
+            None => Ok(parsed),
+            Some(first) => {
+                self.ids_given.insert(id, first);
+                Err(FieldError::invalid(
+                    "id",
+                    format!("line {first} gives this id too; give each service once"),
+                ))
+            }
+        }
     }
 
     fn finish_batch(

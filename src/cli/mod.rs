@@ -125,7 +125,9 @@ pub enum CheckCommand {
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Import services from JSON Lines: one `POST /api/v1/services` body per line, with
-    /// `organization_id` or `organization_name` (created when unknown).
+    /// `organization_id` or `organization_name` (created when unknown), and optionally the
+    /// service's own `id` (a UUID): a stored service with that id is replaced, so a file whose
+    /// lines carry ids can be imported again without making copies.
     Services {
         /// The .jsonl file (`-` reads standard input).
         file: PathBuf,
@@ -332,15 +334,22 @@ fn import_services(
         eprintln!("... and {} more errors", report.errors.len() - ERRORS_SHOWN);
     }
     println!(
-        "imported {} of {} services ({} organizations created) in {:.1}s; {} batches written, {} rejected, {} bad lines",
+        "imported {} of {} services ({} replaced by id, {} organizations created) in {:.1}s; {} batches written, {} rejected, {} bad lines",
         report.imported,
         report.lines,
+        report.replaced,
         report.organizations_created,
         started.elapsed().as_secs_f64(),
         report.batches_written,
         report.batches_rejected,
         report.errors.len()
     );
+    if report.without_id > 0 {
+        eprintln!(
+            "{} services were written from lines without an \"id\": importing this file again would add them again",
+            report.without_id
+        );
+    }
     if report.errors.is_empty() {
         Ok(())
     } else {

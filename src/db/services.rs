@@ -457,6 +457,24 @@ pub fn replace(
     key: &DataKey,
     boundaries: &Boundaries,
 ) -> QueryResult<bool> {
+    if !replace_unlogged(conn, id, new, demo, key, boundaries)? {
+        return Ok(false);
+    }
+    change_log::record(conn, Entity::Service, id, Action::Upsert)?;
+    Ok(true)
+}
+
+/// As [`replace`], leaving the change log to the caller, who must log `id` before its
+/// transaction commits (an import logs a whole batch at its end, so as to hold the
+/// directory-wide write lock only from there to the commit).
+pub fn replace_unlogged(
+    conn: &mut PgConnection,
+    id: Uuid,
+    new: &NewService,
+    demo: bool,
+    key: &DataKey,
+    boundaries: &Boundaries,
+) -> QueryResult<bool> {
     let old_capacity: Option<StoredCapacity> = service::table
         .find(id)
         .select((
@@ -491,7 +509,6 @@ pub fn replace(
     let mut parts = Parts::default();
     parts.add(id, new, key, boundaries);
     parts.write(conn)?;
-    change_log::record(conn, Entity::Service, id, Action::Upsert)?;
     Ok(true)
 }
 
@@ -658,6 +675,14 @@ pub fn confidential_ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
         .filter(location::confidential.eq(true))
         .order(location::service_id)
         .select(location::service_id)
+        .load(conn)
+}
+
+/// Which of `ids` are stored services.
+pub fn existing(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+    service::table
+        .filter(service::id.eq_any(ids))
+        .select(service::id)
         .load(conn)
 }
 

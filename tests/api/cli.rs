@@ -231,6 +231,96 @@ async fn import_writes_good_batches_whole_and_reports_bad_lines() {
     assert_eq!(res.body["results"].as_array().unwrap().len(), 2);
 }
 
+/// A file whose lines carry the services' ids can be imported again: after fixing a rejected
+/// batch, the run replaces what the first one wrote instead of copying it, and matching shows
+/// the new version. An id given twice, or one that is not a UUID, is a bad line.
+#[tokio::test]
+async fn import_by_id_replaces_instead_of_copying_when_a_file_runs_again() {
+    let app = crate::helpers::spawn_app().await;
+    let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let line = |id: &str, name: &str, radius_km: u32| {
+        format!(
+            r#"{{{id}"organization_name": "Org", "name": "{name}", "needs": ["shelter"], "coverage": [{{"type": "radius", "center": {{"lat": 29.76, "lon": -95.37}}, "radius_km": {radius_km}}}]}}"#
+        )
+    };
+    let with_id = |id: uuid::Uuid| format!(r#""id": "{id}", "#);
+    let first = [
+        line(&with_id(a), "Alpha", 10),
+        line(&with_id(b), "Bravo", 900),
+        line("", "Charlie", 10),
+    ];
+    let (ok, stdout, stderr) = import_file(&app, first.join("\n").as_bytes(), 1);
+    assert!(!ok);
+    assert!(stderr.contains("line 2: coverage[0].radius_km"), "{stderr}");
+    assert!(
+        stderr.contains("1 services were written from lines without an \"id\""),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("imported 2 of 3 services (0 replaced by id"),
+        "{stdout}"
+    );
+
+    // Bravo fixed, Alpha renamed; Charlie, which had no id, left out.
+    let again = [
+        line(&with_id(a), "Alpha Renamed", 10),
+        line(&with_id(b), "Bravo", 10),
+    ];
+    let (ok, stdout, stderr) = import_file(&app, again.join("\n").as_bytes(), 1);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("imported 2 of 2 services (1 replaced by id, 0 organizations created)"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("without an"), "{stderr}");
+    assert_eq!(app.db.count("service"), 3);
+    assert_eq!(
+        app.db.count("coverage"),
+        3,
+        "the replaced service's old parts are gone"
+    );
+    let res = app
+        .admin(reqwest::Method::GET, &format!("/api/v1/services/{a}"), None)
+        .await;
+    assert_eq!(res.body["name"], "Alpha Renamed");
+    let res = app
+        .admin(reqwest::Method::GET, &format!("/api/v1/services/{b}"), None)
+        .await;
+    assert_eq!(res.body["name"], "Bravo");
+    app.wait_for_index().await;
+    let res = app
+        .find(&serde_json::json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]}))
+        .await;
+    let mut names: Vec<&str> = res.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Alpha Renamed", "Bravo", "Charlie"]);
+
+    let bad = [
+        line(r#""id": "not-a-uuid", "#, "Delta", 10),
+        line(&with_id(b), "Bravo Again", 10),
+        line(&with_id(b), "Bravo Twice", 10),
+        line(r#""id": 7, "#, "Echo", 10),
+    ];
+    let (ok, stdout, stderr) = import_file(&app, bad.join("\n").as_bytes(), 1);
+    assert!(!ok);
+    assert!(stderr.contains("line 1: id: must be a UUID"), "{stderr}");
+    assert!(
+        stderr.contains("line 3: id: line 2 gives this id too"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 4: id: must be a UUID"), "{stderr}");
+    assert!(
+        stdout.contains("imported 1 of 4 services (1 replaced by id"),
+        "{stdout}"
+    );
+    assert_eq!(app.db.count("service"), 3);
+}
+
 /// Lines a spreadsheet or a careless script makes: a byte-order mark, a member given twice, a
 /// line that is not UTF-8, an organization name that could not be one, a line larger than any
 /// body the API takes. Each is reported with its number and the run goes on; names differing
@@ -270,7 +360,7 @@ async fn import_reports_odd_lines_and_goes_on() {
         "{stderr}"
     );
     assert!(
-        stdout.contains("imported 3 of 7 services (1 organizations created)"),
+        stdout.contains("imported 3 of 7 services (0 replaced by id, 1 organizations created)"),
         "{stdout}"
     );
     let res = app
