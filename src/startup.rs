@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
-use diesel::PgConnection;
+use diesel::{PgConnection, RunQueryDsl};
 
 use crate::auth::Role;
 use crate::boundaries::Boundaries;
@@ -59,6 +59,15 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
     {
+        self.db_within(DB_DEADLINE, work).await
+    }
+
+    /// As [`Self::db`], with a shorter `deadline` for work a request can do without.
+    pub async fn db_within<T, F>(&self, deadline: Duration, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+    {
         let pool = self.pool.clone();
         let outage = self.outage.clone();
         let work = web::block(move || {
@@ -66,7 +75,7 @@ impl AppState {
             outage.reached();
             work(&mut conn)
         });
-        match tokio::time::timeout(DB_DEADLINE, work).await {
+        match tokio::time::timeout(deadline, work).await {
             Ok(done) => done?,
             // The blocking thread stays with its connection until the socket gives up; the
             // caller is answered now. A write's outcome is then unknown: a retry with the
@@ -74,11 +83,28 @@ impl AppState {
             Err(_) => {
                 self.outage.unreachable();
                 Err(ApiError::Unavailable(anyhow::anyhow!(
-                    "database work outlasted its {DB_DEADLINE:?} deadline"
+                    "database work outlasted its {deadline:?} deadline"
                 )))
             }
         }
     }
+}
+
+/// While Postgres is down and its memory has lapsed (see [`Outage`]), checks in the
+/// background whether it is back, so that no request waits on the pool to find out.
+pub fn probe_if_due(state: &web::Data<AppState>) {
+    let Some(probe) = state.outage.claim_probe() else {
+        return;
+    };
+    let state = state.clone();
+    actix_web::rt::spawn(async move {
+        // Reaching Postgres, or failing to, updates the outage record: the answer is not
+        // needed.
+        let _ = state
+            .db(|conn| Ok(diesel::sql_query("SELECT 1").execute(conn)?))
+            .await;
+        drop(probe);
+    });
 }
 
 /// How long a request's database work may take in all before it answers 503 (SAFETY.md rule

@@ -8,6 +8,7 @@ pub mod password;
 
 use std::fmt;
 use std::future::{Ready, ready};
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
@@ -235,8 +236,13 @@ fn well_formed(secret: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Looks up the principal behind a presented secret. Unknown, revoked or expired: 401.
-pub async fn resolve(state: &AppState, presented: &Presented) -> Result<Principal, ApiError> {
+/// Looks up the principal behind a presented secret, within `deadline` (503 past it). Unknown,
+/// revoked or expired: 401.
+pub async fn resolve(
+    state: &AppState,
+    presented: &Presented,
+    deadline: Duration,
+) -> Result<Principal, ApiError> {
     let secret = presented.secret();
     if !well_formed(secret) {
         return Err(ApiError::Unauthorized);
@@ -244,7 +250,9 @@ pub async fn resolve(state: &AppState, presented: &Presented) -> Result<Principa
     let hash = hash_token(secret);
     if secret.starts_with(SESSION_PREFIX) {
         let session = state
-            .db(move |conn| Ok(accounts::touch_session(conn, &hash)?))
+            .db_within(deadline, move |conn| {
+                Ok(accounts::touch_session(conn, &hash)?)
+            })
             .await?
             .ok_or(ApiError::Unauthorized)?;
         let role = known_role(&session.role)?;
@@ -258,7 +266,7 @@ pub async fn resolve(state: &AppState, presented: &Presented) -> Result<Principa
         })
     } else {
         let row = state
-            .db(move |conn| Ok(tokens::find_active(conn, &hash)?))
+            .db_within(deadline, move |conn| Ok(tokens::find_active(conn, &hash)?))
             .await?
             .ok_or(ApiError::Unauthorized)?;
         Ok(Principal {

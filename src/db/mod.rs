@@ -10,7 +10,8 @@ pub mod schema;
 pub mod services;
 pub mod tokens;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -151,14 +152,21 @@ fn build_pool(url: &DatabaseUrl, size: u32, bounded: bool) -> Result<DbPool, DbS
         })
 }
 
-/// Remembers, for a few seconds, that the request pool could not reach Postgres, so that what
-/// can do without it (matching for a caller whose credentials cannot be checked) does not
-/// wait out a check-out on every request during an outage.
+/// Remembers that the request pool could not reach Postgres, so that what can do without it
+/// (matching for a caller whose credentials cannot be checked) does not wait out a check-out
+/// on every request during an outage, and what cannot (writes, lists) is refused at once.
+///
+/// After a failure Postgres counts as down until a connection is had again. For a few seconds
+/// ([`OUTAGE_MEMORY`]) nothing tries; after that, requests that need Postgres try it as usual,
+/// and a request that can do without it starts one background probe ([`Outage::claim_probe`])
+/// instead of waiting on the pool itself.
 #[derive(Debug)]
 pub struct Outage {
     started: Instant,
-    /// Milliseconds after `started` until which Postgres counts as unreachable; 0: reachable.
+    /// Milliseconds after `started` until which nothing should try Postgres; 0: reachable.
     until_ms: AtomicU64,
+    /// Whether a background probe is under way.
+    probing: AtomicBool,
 }
 
 /// How long one failure to reach Postgres spares later requests the attempt.
@@ -169,6 +177,7 @@ impl Outage {
         Outage {
             started: Instant::now(),
             until_ms: AtomicU64::new(0),
+            probing: AtomicBool::new(false),
         }
     }
 
@@ -187,8 +196,31 @@ impl Outage {
         }
     }
 
+    /// Postgres failed within the last [`OUTAGE_MEMORY`]: nothing should try it now.
     pub fn is_recent(&self) -> bool {
         (self.started.elapsed().as_millis() as u64) < self.until_ms.load(Ordering::Relaxed)
+    }
+
+    /// Postgres failed and has not been reached since.
+    pub fn is_down(&self) -> bool {
+        self.until_ms.load(Ordering::Relaxed) != 0
+    }
+
+    /// When Postgres is down, its memory has lapsed and no probe is under way: the right to
+    /// run one, held until the guard is dropped.
+    pub fn claim_probe(self: &Arc<Self>) -> Option<Probe> {
+        let due = self.is_down() && !self.is_recent();
+        (due && !self.probing.swap(true, Ordering::AcqRel)).then(|| Probe(self.clone()))
+    }
+}
+
+/// The one background probe of an [`Outage`] under way; another may start once it is dropped.
+#[derive(Debug)]
+pub struct Probe(Arc<Outage>);
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.0.probing.store(false, Ordering::Release);
     }
 }
 

@@ -19,11 +19,12 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, Resource, ResponseError, guard, web};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 use crate::auth::{self, Caller, Presented, Role};
 use crate::domain::FieldError;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::startup::{self, AppState, DB_DEADLINE};
 use crate::web::{self as pages, console, directory};
 
 pub use session::normalize_email;
@@ -209,6 +210,17 @@ fn is_page_furniture(req: &ServiceRequest) -> bool {
         && (req.path().starts_with("/assets/") || req.path() == "/favicon.ico")
 }
 
+/// How long looking up a caller's credentials may take. A public route (matching, the pages)
+/// serves an unchecked caller as an anonymous one, so it waits less than a route that cannot
+/// serve at all without the lookup.
+fn lookup_deadline(access: Option<Access>) -> Duration {
+    if access == Some(Access::Public) {
+        Duration::from_secs(2)
+    } else {
+        DB_DEADLINE
+    }
+}
+
 async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -225,15 +237,22 @@ async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
             state.throttles.anonymous(ip)?;
             None
         }
-        // Postgres was just found unreachable: public routes serve at once, as below, rather
-        // than each waiting to find that out again.
-        Some(_) if access == Some(Access::Public) && state.outage.is_recent() => {
+        // Postgres is down: public routes serve at once, as below, rather than each waiting
+        // to find that out again; a probe in the background finds when it is back.
+        Some(_) if access == Some(Access::Public) && state.outage.is_down() => {
+            startup::probe_if_due(&state);
             state.throttles.anonymous(ip)?;
             None
         }
         // A client still refused for guessing is not looked up at all.
         Some(_) if let Err(refused) = state.throttles.credential(ip) => return Err(refused),
-        Some(presented) => match auth::resolve(&state, &presented).await {
+        // Postgres was just found unreachable, and this route cannot do without it.
+        Some(_) if state.outage.is_recent() => {
+            return Err(ApiError::Unavailable(anyhow::anyhow!(
+                "Postgres was found unreachable moments ago"
+            )));
+        }
+        Some(presented) => match auth::resolve(&state, &presented, lookup_deadline(access)).await {
             Ok(principal) => Some(principal),
             // A stale session cookie must not lock anyone out of the public pages.
             Err(ApiError::Unauthorized)

@@ -213,61 +213,131 @@ async fn connections_to_postgres_keep_watch_on_the_network() {
     );
 }
 
+/// An instance whose database connections pass through a [`Relay`], ready to serve, with an
+/// admin token.
+struct RelayedApp {
+    // Dropped first: the relay closes its connections before the instance stops, so no
+    // thread is left waiting on one.
+    relay: Relay,
+    _serving: Serving,
+    base: String,
+    token: String,
+    client: reqwest::Client,
+    _db: TestDb,
+}
+
+impl RelayedApp {
+    async fn start() -> RelayedApp {
+        let db = TestDb::new();
+        let relay = Relay::start(db.url.host_and_port()).await;
+        let mut relayed = url::Url::parse(db.url.expose()).unwrap();
+        relayed.set_port(Some(relay.port)).unwrap();
+        let relayed = haven::config::DatabaseUrl::parse(relayed.as_str()).unwrap();
+        let mut settings = test_settings(&db);
+        settings.database_url = relayed.clone();
+        let app = Application::build(&settings, haven::db::pool(&relayed, 2).unwrap()).unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let serving = Serving::start(app);
+        let token = create_token(&db, Role::Admin, None);
+        let client = client()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let relayed = RelayedApp {
+            relay,
+            _serving: serving,
+            base,
+            token,
+            client,
+            _db: db,
+        };
+        for _ in 0..400 {
+            let up = relayed
+                .client
+                .get(relayed.url("/readyz"))
+                .send()
+                .await
+                .unwrap();
+            if up.status() == StatusCode::OK {
+                return relayed;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the instance never became ready");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `GET /api/v1/services` as the admin: a route that cannot do without Postgres.
+    async fn list(&self) -> crate::helpers::TestResponse {
+        let res = self
+            .client
+            .get(self.url("/api/v1/services"))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("the read hung");
+        into_response(res).await
+    }
+
+    /// An anonymous match.
+    async fn find(&self) -> crate::helpers::TestResponse {
+        let res = self
+            .client
+            .post(self.url("/api/v1/match"))
+            .json(&json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]}))
+            .send()
+            .await
+            .expect("matching hung");
+        into_response(res).await
+    }
+
+    /// A match as the admin, by coordinates: the answer's `precision_km`, 0 when the
+    /// credentials were checked (exact coordinates), the coarse grid's when they could not be.
+    async fn find_signed_in(&self) -> f64 {
+        let res = self
+            .client
+            .post(self.url("/api/v1/match"))
+            .bearer_auth(&self.token)
+            .json(&json!({"location": {"lat": 37.7601, "lon": -122.4202}, "needs": ["shelter"]}))
+            .send()
+            .await
+            .expect("matching hung");
+        let res = into_response(res).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        res.body["location"]["precision_km"].as_f64().unwrap()
+    }
+}
+
 /// A network that goes silent (no reset, no refusal: packets just stop) leaves a query, or the
 /// pool's check-out test, waiting on a socket that Postgres never answers, and Postgres cannot
 /// cancel what it never received. Requests still answer 503 within seconds, matching keeps
 /// answering from memory, and everything works again once the network does (rule 19).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_network_to_postgres_answers_503_in_seconds_and_recovers() {
-    let db = TestDb::new();
-    let relay = Relay::start(db.url.host_and_port()).await;
-    let mut relayed = url::Url::parse(db.url.expose()).unwrap();
-    relayed.set_port(Some(relay.port)).unwrap();
-    let relayed = haven::config::DatabaseUrl::parse(relayed.as_str()).unwrap();
-    let mut settings = test_settings(&db);
-    settings.database_url = relayed.clone();
-    let app = Application::build(&settings, haven::db::pool(&relayed, 2).unwrap()).unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let serving = Serving::start(app);
-    let token = create_token(&db, Role::Admin, None);
-    let client = client()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let list = || {
-        client
-            .get(format!("{base}/api/v1/services"))
-            .bearer_auth(&token)
-            .send()
-    };
-    let find = || {
-        client
-            .post(format!("{base}/api/v1/match"))
-            .json(&json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]}))
-            .send()
-    };
-    let mut ready = false;
-    for _ in 0..400 {
-        let up = client.get(format!("{base}/readyz")).send().await.unwrap();
-        if up.status() == StatusCode::OK {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert!(ready, "the instance never became ready");
-    assert_eq!(list().await.unwrap().status(), StatusCode::OK);
+    let app = RelayedApp::start().await;
+    assert_eq!(app.list().await.status, StatusCode::OK);
 
-    relay.go_silent();
-    let timed = |request: reqwest::Response, started: std::time::Instant| async move {
-        (into_response(request).await, started.elapsed())
+    app.relay.go_silent();
+    // A signed-in match waits at most 2 s for its credentials to be checked, then is served
+    // as to an anonymous caller (on the coarse grid).
+    let started = std::time::Instant::now();
+    assert!(
+        app.find_signed_in().await > 0.0,
+        "unchecked: the coarse grid"
+    );
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(4), "took {took:?}");
+    let timed = |started: std::time::Instant| {
+        move |res: crate::helpers::TestResponse| (res, started.elapsed())
     };
     let started = std::time::Instant::now();
-    let (listed, matched) = tokio::join!(
-        async { timed(list().await.expect("the read hung"), started).await },
-        async { timed(find().await.expect("matching hung"), started).await },
-    );
-    let (listed, listed_in) = listed;
+    let ((listed, listed_in), (matched, matched_in)) =
+        tokio::join!(async { timed(started)(app.list().await) }, async {
+            timed(started)(app.find().await)
+        });
     assert_eq!(
         listed.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -280,27 +350,80 @@ async fn a_silent_network_to_postgres_answers_503_in_seconds_and_recovers() {
         listed_in < std::time::Duration::from_secs(15),
         "took {listed_in:?}"
     );
-    let (matched, matched_in) = matched;
     assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
     assert!(
         matched_in < std::time::Duration::from_secs(3),
         "matching waited on the database: {matched_in:?}"
     );
 
-    relay.speak_again();
+    // Once Postgres has been found away no signed-in match waits on it again, even after the
+    // outage's memory lapses: a probe in the background looks instead.
+    signed_in_matching_does_not_wait_while_postgres_is_away(&app).await;
+
+    app.relay.speak_again();
     let mut recovered = false;
     for _ in 0..100 {
-        if list().await.unwrap().status() == StatusCode::OK {
+        if app.list().await.status == StatusCode::OK {
             recovered = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(recovered, "requests never succeeded again");
-    // The relay closes its connections before the instance stops, so no thread is left
-    // waiting on one.
-    drop(relay);
-    drop(serving);
+}
+
+/// While Postgres is known to be away: what cannot do without it is refused at once while the
+/// failure is fresh, and signed-in matching never waits, also once the failure's memory
+/// (5 s) has lapsed.
+async fn signed_in_matching_does_not_wait_while_postgres_is_away(app: &RelayedApp) {
+    let started = std::time::Instant::now();
+    let refused = app.list().await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers.contains_key("retry-after"));
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(5_500)).await;
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        assert!(app.find_signed_in().await > 0.0);
+    }
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "five signed-in matches took {took:?}"
+    );
+}
+
+/// A stopped Postgres (connections closed, new ones refused) and its return, with only
+/// signed-in matching coming in: nothing left hanging on a socket will find Postgres back, so
+/// the background probe those matches start must, and their credentials are then checked
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_matching_checks_credentials_again_once_a_stopped_postgres_is_back() {
+    let app = RelayedApp::start().await;
+    assert_eq!(app.find_signed_in().await, 0.0);
+    app.relay.cut();
+    let started = std::time::Instant::now();
+    assert!(
+        app.find_signed_in().await > 0.0,
+        "unchecked: the coarse grid"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    signed_in_matching_does_not_wait_while_postgres_is_away(&app).await;
+    app.relay.speak_again();
+    let mut checked = false;
+    for _ in 0..100 {
+        if app.find_signed_in().await == 0.0 {
+            checked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        checked,
+        "signed-in matching never checked credentials again"
+    );
+    assert_eq!(app.list().await.status, StatusCode::OK);
 }
 
 #[tokio::test]
