@@ -18,6 +18,7 @@ pub enum TokenCommand {
     /// Create an API token and print it on stdout (shown once; only its hash is stored). Its id,
     /// for `token revoke`, goes to stderr.
     Create {
+        /// What the token may do (docs/API.md, "Who may call what").
         #[arg(long, value_enum)]
         role: RoleArg,
         /// Organization the token acts for (required for provider tokens).
@@ -39,8 +40,10 @@ pub enum UserCommand {
     /// Create a user. The password is read from stdin (prompted without echo on a terminal):
     /// 12 to 128 characters.
     Create {
+        /// The address the person signs in with (letter case and surrounding spaces aside).
         #[arg(long)]
         email: String,
+        /// What the user may do (docs/API.md, "Who may call what").
         #[arg(long, value_enum)]
         role: RoleArg,
         /// The organization whose staff the user is (required for, and only for, providers).
@@ -49,6 +52,7 @@ pub enum UserCommand {
     },
     /// Disable a user: they cannot sign in, and their sessions end at once.
     Disable {
+        /// The address the user signs in with.
         #[arg(long)]
         email: String,
     },

@@ -84,6 +84,7 @@ pub enum Command {
     Migrate,
     /// Load a bundled dataset.
     Seed {
+        /// Which records to load.
         #[arg(value_enum)]
         dataset: SeedDataset,
     },
@@ -354,5 +355,35 @@ fn import_services(
         Ok(())
     } else {
         anyhow::bail!("{} lines could not be imported", report.errors.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// `--help` on everything (DESIGN.md): every command and every argument says what it is.
+    #[test]
+    fn every_command_and_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            if command.get_about().is_none() {
+                missing.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:?}");
     }
 }
