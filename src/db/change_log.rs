@@ -1,5 +1,7 @@
 //! The change log every directory write appends to, in the write's own transaction; a
-//! statement trigger `NOTIFY`s `haven_change_log` so matching indexes can follow.
+//! statement trigger `NOTIFY`s `haven_change_log` so matching indexes can follow. Changes are
+//! kept for [`KEPT_FOR_DAYS`] (`trim`): an index that fell further behind than that loads
+//! everything again instead of following.
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -108,4 +110,34 @@ pub fn since(conn: &mut PgConnection, after: i64, limit: i64) -> QueryResult<Vec
         .limit(limit)
         .select((change_log::id, change_log::entity, change_log::entity_id))
         .load(conn)
+}
+
+/// How long changes are kept. Running instances read each change within seconds; only one cut
+/// off from Postgres for longer needs older ones, and it loads everything again instead
+/// (see [`oldest_id`]).
+pub const KEPT_FOR_DAYS: i32 = 7;
+
+/// Deletes up to `limit` of the oldest changes made more than [`KEPT_FOR_DAYS`] ago, never the
+/// newest one (its id is the directory's version, which must not go back). Returns how many
+/// went.
+pub fn trim(conn: &mut PgConnection, limit: i64) -> QueryResult<usize> {
+    use diesel::sql_types::{BigInt, Integer};
+    diesel::sql_query(
+        "DELETE FROM change_log WHERE id IN ( \
+             SELECT id FROM change_log \
+             WHERE changed_at < now() - make_interval(days => $1) \
+               AND id < (SELECT max(id) FROM change_log) \
+             ORDER BY id LIMIT $2)",
+    )
+    .bind::<Integer, _>(KEPT_FOR_DAYS)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+}
+
+/// The oldest change kept, or None for an empty log. A reader that has seen changes only up
+/// to an id below this one less one may have missed some that were trimmed.
+pub fn oldest_id(conn: &mut PgConnection) -> QueryResult<Option<i64>> {
+    change_log::table
+        .select(diesel::dsl::min(change_log::id))
+        .first(conn)
 }

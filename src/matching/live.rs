@@ -33,6 +33,11 @@ const CHANGES_PER_ROUND: i64 = 50_000;
 /// Past this many changed services at once (an instance that was away during a whole
 /// import), reading them into an overlay would cost more than loading everything again.
 const MAX_CATCH_UP: usize = 10 * MAX_OVERLAY;
+/// How often an instance trims old changes from the log (every instance does; it is cheap
+/// when there is nothing to trim).
+const TRIM_EVERY: Duration = Duration::from_secs(3600);
+/// Changes deleted a round: small enough not to hold up the changes the follower applies.
+const TRIM_ROUND: i64 = 10_000;
 
 /// What reading the change log into an overlay found.
 enum Caught {
@@ -226,6 +231,12 @@ fn overlay_changes(
     inputs: &mut HashMap<Uuid, ServiceInput>,
     hidden: &mut HashSet<Uuid>,
 ) -> QueryResult<Caught> {
+    // Changes after `since` were trimmed away (an instance cut off for longer than they are
+    // kept): what they touched cannot be known. (Ids of rolled-back writes are never used,
+    // so this can also be a false alarm, which costs only a load.)
+    if change_log::oldest_id(conn)?.is_some_and(|oldest| oldest > since + 1) {
+        return Ok(Caught::TooMany);
+    }
     let mut caught = Caught::Nothing;
     loop {
         let after = match caught {
@@ -375,6 +386,8 @@ fn run_connected(
         live.full_load(&mut conn, boundaries)?;
     }
     let mut last_check = Instant::now();
+    // Trimmed soon after each connect, then every [`TRIM_EVERY`], a round at a time.
+    let mut last_trim: Option<Instant> = None;
     while !live.stopped() {
         let mut notified = false;
         for notification in conn.notifications_iter() {
@@ -390,6 +403,13 @@ fn run_connected(
         }
         if live.overlay_is_large() {
             rebuild.start(live, url, boundaries);
+        }
+        if last_trim.is_none_or(|at| at.elapsed() >= TRIM_EVERY) {
+            let trimmed = change_log::trim(&mut conn, TRIM_ROUND)?;
+            // A full round means there may be more: the next pass takes another.
+            if trimmed < TRIM_ROUND as usize {
+                last_trim = Some(Instant::now());
+            }
         }
         live.pause(POLL);
     }

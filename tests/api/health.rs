@@ -223,7 +223,7 @@ struct RelayedApp {
     base: String,
     token: String,
     client: reqwest::Client,
-    _db: TestDb,
+    db: TestDb,
 }
 
 impl RelayedApp {
@@ -249,7 +249,7 @@ impl RelayedApp {
             base,
             token,
             client,
-            _db: db,
+            db,
         };
         for _ in 0..400 {
             let up = relayed
@@ -570,4 +570,57 @@ async fn a_write_cut_off_mid_transaction_frees_the_write_lock_within_seconds() {
     assert_eq!(create().await.status, StatusCode::CREATED);
     // The stuck session was ended: its transaction is gone with it.
     assert!(stuck.batch_execute("SELECT 1").is_err());
+}
+
+/// An instance cut off from Postgres for longer than the change log keeps changes misses
+/// some of them for good: when it is back it loads everything again rather than follow what
+/// is left, and shows every change made meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_away_longer_than_the_change_log_keeps_loads_everything_again() {
+    use diesel::RunQueryDsl;
+    let away = RelayedApp::start().await;
+    let writer = crate::helpers::spawn_app_on(away.db.shared()).await;
+    away.relay.cut();
+    let org = writer.create_organization("Meanwhile Org").await;
+    for name in ["Meanwhile One", "Meanwhile Two"] {
+        let mut body = service_body(org);
+        body["name"] = json!(name);
+        let res = writer.create_service(&body).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    }
+    // A week on, as the instances trim it: only the newest change is left.
+    let mut conn = away.db.connect();
+    diesel::sql_query("UPDATE change_log SET changed_at = now() - interval '8 days'")
+        .execute(&mut conn)
+        .unwrap();
+    haven::db::change_log::trim(&mut conn, 1_000).unwrap();
+    assert_eq!(away.db.count("change_log"), 1);
+
+    away.relay.speak_again();
+    let query = json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]});
+    let started = std::time::Instant::now();
+    loop {
+        let res = away
+            .client
+            .post(away.url("/api/v1/match"))
+            .json(&query)
+            .send()
+            .await;
+        let res = into_response(res.unwrap()).await;
+        let mut names: Vec<&str> = res.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap())
+            .collect();
+        names.sort();
+        if names == ["Meanwhile One", "Meanwhile Two"] {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "after 20 s the instance shows {names:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

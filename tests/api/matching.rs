@@ -890,3 +890,40 @@ async fn matching_keeps_answering_without_postgres_and_catches_up_after_reconnec
         StatusCode::SERVICE_UNAVAILABLE
     );
 }
+
+/// The change log keeps a week: an instance that connects trims older changes, a round at a
+/// time, but never the newest (its id is the directory's version), and matching is whole.
+#[tokio::test]
+async fn changes_older_than_a_week_are_trimmed_but_never_the_newest() {
+    use diesel::RunQueryDsl;
+    let a = spawn_app().await;
+    let org = a.create_organization("Log Org").await;
+    for name in ["Old One", "Old Two"] {
+        service(&a, org, name, json!({})).await;
+    }
+    let newest = |conn: &mut diesel::PgConnection| haven::db::change_log::latest_id(conn).unwrap();
+    let mut conn = a.db.connect();
+    let version = newest(&mut conn);
+    diesel::sql_query("UPDATE change_log SET changed_at = now() - interval '8 days'")
+        .execute(&mut conn)
+        .unwrap();
+    assert!(a.db.count("change_log") >= 3);
+    let b = spawn_app_on(a.db.shared()).await;
+    let started = std::time::Instant::now();
+    while a.db.count("change_log") > 1 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "old changes still there after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(newest(&mut conn), version, "the version did not go back");
+    let query = json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]});
+    let mut found = names(&b.find(&query).await.body["results"]);
+    found.sort();
+    assert_eq!(found, ["Old One", "Old Two"]);
+    // Changes of the week are kept, and still reach both instances.
+    visible_within_a_second(&b, &a, org, "New One").await;
+    visible_within_a_second(&a, &b, org, "New Two").await;
+    assert_eq!(a.db.count("change_log"), 3);
+}
