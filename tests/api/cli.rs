@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use serde_json::json;
 
-use crate::helpers::{TestDb, intake_phone, into_response, service_body, spawn_app_with};
+use crate::helpers::{TestDb, intake_phone, into_response, names, service_body, spawn_app_with};
 
 fn haven(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_haven"));
@@ -291,14 +291,9 @@ async fn import_by_id_replaces_instead_of_copying_when_a_file_runs_again() {
     let res = app
         .find(&serde_json::json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]}))
         .await;
-    let mut names: Vec<&str> = res.body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["Alpha Renamed", "Bravo", "Charlie"]);
+    let mut found = names(&res.body["results"]);
+    found.sort();
+    assert_eq!(found, ["Alpha Renamed", "Bravo", "Charlie"]);
 
     let bad = [
         line(r#""id": "not-a-uuid", "#, "Delta", 10),

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{
-    Serving, TestDb, client, create_token, into_response, open_sockets_on, service_body,
+    Serving, TestDb, client, create_token, into_response, names, open_sockets_on, service_body,
     sockets_on, spawn_app, test_settings,
 };
 use crate::relay::Relay;
@@ -607,19 +607,14 @@ async fn an_instance_away_longer_than_the_change_log_keeps_loads_everything_agai
             .send()
             .await;
         let res = into_response(res.unwrap()).await;
-        let mut names: Vec<&str> = res.body["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["name"].as_str().unwrap())
-            .collect();
-        names.sort();
-        if names == ["Meanwhile One", "Meanwhile Two"] {
+        let mut found = names(&res.body["results"]);
+        found.sort();
+        if found == ["Meanwhile One", "Meanwhile Two"] {
             break;
         }
         assert!(
             started.elapsed() < std::time::Duration::from_secs(20),
-            "after 20 s the instance shows {names:?}"
+            "after 20 s the instance shows {found:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }

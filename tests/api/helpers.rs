@@ -569,6 +569,15 @@ pub fn intake_phone() -> Value {
 }
 
 /// A valid service body for `organization_id`, with one radius coverage entry.
+/// The `name` of each entry of an answer's list, in its order.
+pub fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn service_body(organization_id: Uuid) -> Value {
     serde_json::json!({
         "organization_id": organization_id,

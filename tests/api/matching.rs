@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_on};
+use crate::helpers::{TestApp, names, spawn_app, spawn_app_on};
 
 async fn demo_app() -> TestApp {
     let app = spawn_app().await;
@@ -15,14 +15,6 @@ async fn demo_app() -> TestApp {
     }
     app.wait_for_index().await;
     app
-}
-
-fn names(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// Whether an answer entry gives `reason` among its `why`.
