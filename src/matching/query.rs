@@ -36,16 +36,26 @@ pub struct MatchRequest {
     pub age: Option<i64>,
     #[schema(value_type = Option<Gender>)]
     pub gender: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_absent")]
     #[schema(value_type = Vec<LanguageCode>)]
     pub languages: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_absent")]
     #[schema(value_type = Vec<Facet>)]
     pub require: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_absent")]
     pub open_now: bool,
     #[schema(minimum = 1, maximum = 50, default = 20)]
     pub limit: Option<i64>,
+}
+
+/// `null` for an optional member means the same as leaving it out, as it does for `age`,
+/// `gender` and `limit`.
+fn null_as_absent<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -919,3 +919,25 @@ async fn changes_older_than_a_week_are_trimmed_but_never_the_newest() {
     visible_within_a_second(&a, &b, org, "New Two").await;
     assert_eq!(a.db.count("change_log"), 3);
 }
+
+/// Every optional member of a search may be `null`, meaning the same as leaving it out.
+#[tokio::test]
+async fn optional_search_members_given_as_null_are_left_out() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Null Org").await;
+    service(&app, org, "Null Shelter", json!({})).await;
+    app.wait_for_index().await;
+    let location = json!({"lat": 29.76, "lon": -95.37});
+    let bare = app
+        .find(&json!({"location": location, "needs": ["shelter"]}))
+        .await;
+    let nulls = app
+        .find(
+            &json!({"location": location, "needs": ["shelter"], "age": null, "gender": null,
+            "languages": null, "require": null, "open_now": null, "limit": null}),
+        )
+        .await;
+    assert_eq!(nulls.status, StatusCode::OK, "{}", nulls.body);
+    assert_eq!(names(&nulls.body["results"]), ["Null Shelter"]);
+    assert_eq!(nulls.body["results"], bare.body["results"]);
+}
