@@ -249,30 +249,35 @@ impl<'a> Importer<'a> {
                     }
                 };
                 line.service.organization_id = id;
-                match line.id {
-                    Some(id) if stored.contains(&id) => {
-                        services::replace_unlogged(
-                            conn,
-                            id,
-                            &line.service,
-                            demo,
-                            self.key,
-                            self.boundaries,
-                        )?;
-                        replaced.push(id);
-                    }
-                    own => services.push((own.unwrap_or_else(Uuid::new_v4), line.service, demo)),
-                }
+                let stored_id = line.id.filter(|id| stored.contains(id));
+                let own = line.id.unwrap_or_else(Uuid::new_v4);
+                services.push((own, line.service, demo, stored_id.is_some()));
             }
-            let writes: Vec<ServiceWrite<'_>> = services
-                .iter()
-                .map(|(id, service, demo)| ServiceWrite {
+            let (mut replacing, mut new) = (Vec::new(), Vec::new());
+            for (id, service, demo, stored) in &services {
+                let write = ServiceWrite {
                     id: *id,
                     service,
                     demo: *demo,
-                })
-                .collect();
-            services::insert_many(conn, &writes, self.key, self.boundaries)?;
+                };
+                if *stored {
+                    replacing.push(write);
+                } else {
+                    new.push(write);
+                }
+            }
+            replaced =
+                services::replace_many_unlogged(conn, &replacing, self.key, self.boundaries)?;
+            // Deleted since the batch began: created again with its id, as a line whose id
+            // is not stored is.
+            if replaced.len() < replacing.len() {
+                let gone: Vec<ServiceWrite<'_>> = replacing
+                    .into_iter()
+                    .filter(|w| !replaced.contains(&w.id))
+                    .collect();
+                new.extend(gone);
+            }
+            services::insert_many(conn, &new, self.key, self.boundaries)?;
             // Logged last: logging takes the directory-wide write lock until commit, and
             // taken with the first organization or replacement it would stop every other
             // write for the whole batch.

@@ -457,59 +457,80 @@ pub fn replace(
     key: &DataKey,
     boundaries: &Boundaries,
 ) -> QueryResult<bool> {
-    if !replace_unlogged(conn, id, new, demo, key, boundaries)? {
+    let write = ServiceWrite {
+        id,
+        service: new,
+        demo,
+    };
+    if replace_many_unlogged(conn, &[write], key, boundaries)?.is_empty() {
         return Ok(false);
     }
     change_log::record(conn, Entity::Service, id, Action::Upsert)?;
     Ok(true)
 }
 
-/// As [`replace`], leaving the change log to the caller, who must log `id` before its
-/// transaction commits (an import logs a whole batch at its end, so as to hold the
-/// directory-wide write lock only from there to the commit).
-pub fn replace_unlogged(
+/// As [`replace`] for many services at once (an import's batch), with each table's parts
+/// deleted and written in one statement. Returns the ids of those replaced (the others do
+/// not exist). The caller must log them before its transaction commits: an import logs a
+/// whole batch at its end, so as to hold the directory-wide write lock only from there.
+pub fn replace_many_unlogged(
     conn: &mut PgConnection,
-    id: Uuid,
-    new: &NewService,
-    demo: bool,
+    batch: &[ServiceWrite<'_>],
     key: &DataKey,
     boundaries: &Boundaries,
-) -> QueryResult<bool> {
-    let old_capacity: Option<StoredCapacity> = service::table
-        .find(id)
+) -> QueryResult<Vec<Uuid>> {
+    let ids: Vec<Uuid> = batch.iter().map(|w| w.id).collect();
+    let stored: HashMap<Uuid, StoredCapacity> = service::table
+        .filter(service::id.eq_any(&ids))
         .select((
-            service::capacity_available,
-            service::capacity_total,
-            service::capacity_reported_at,
+            service::id,
+            (
+                service::capacity_available,
+                service::capacity_total,
+                service::capacity_reported_at,
+            ),
         ))
-        .first(conn)
-        .optional()?;
-    let reported_at = match (old_capacity, new.capacity) {
-        (Some((Some(available), Some(total), Some(at))), Some(c))
-            if c.available == available && c.total == total =>
-        {
-            at
-        }
-        _ => Utc::now(),
-    };
-    let updated = diesel::update(service::table.find(id))
-        .set((
-            service_form(id, new, demo, reported_at),
-            service::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)?;
-    if updated == 0 {
-        return Ok(false);
-    }
-    diesel::delete(service_need::table.filter(service_need::service_id.eq(id))).execute(conn)?;
-    diesel::delete(phone::table.filter(phone::service_id.eq(id))).execute(conn)?;
-    diesel::delete(schedule::table.filter(schedule::service_id.eq(id))).execute(conn)?;
-    diesel::delete(location::table.filter(location::service_id.eq(id))).execute(conn)?;
-    diesel::delete(coverage::table.filter(coverage::service_id.eq(id))).execute(conn)?;
+        .load::<(Uuid, StoredCapacity)>(conn)?
+        .into_iter()
+        .collect();
+    let now = Utc::now();
+    let mut replaced = Vec::with_capacity(stored.len());
     let mut parts = Parts::default();
-    parts.add(id, new, key, boundaries);
+    for w in batch {
+        let Some(old_capacity) = stored.get(&w.id) else {
+            continue;
+        };
+        let reported_at = match (old_capacity, w.service.capacity) {
+            ((Some(available), Some(total), Some(at)), Some(c))
+                if c.available == *available && c.total == *total =>
+            {
+                *at
+            }
+            _ => now,
+        };
+        let updated = diesel::update(service::table.find(w.id))
+            .set((
+                service_form(w.id, w.service, w.demo, reported_at),
+                service::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        // Deleted since it was read: nothing to replace.
+        if updated == 1 {
+            replaced.push(w.id);
+            parts.add(w.id, w.service, key, boundaries);
+        }
+    }
+    if replaced.is_empty() {
+        return Ok(replaced);
+    }
+    diesel::delete(service_need::table.filter(service_need::service_id.eq_any(&replaced)))
+        .execute(conn)?;
+    diesel::delete(phone::table.filter(phone::service_id.eq_any(&replaced))).execute(conn)?;
+    diesel::delete(schedule::table.filter(schedule::service_id.eq_any(&replaced))).execute(conn)?;
+    diesel::delete(location::table.filter(location::service_id.eq_any(&replaced))).execute(conn)?;
+    diesel::delete(coverage::table.filter(coverage::service_id.eq_any(&replaced))).execute(conn)?;
     parts.write(conn)?;
-    Ok(true)
+    Ok(replaced)
 }
 
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
