@@ -14,8 +14,13 @@
     var hints = document.querySelectorAll(".esc-hint");
     for (var i = 0; i < hints.length; i++) { hints[i].hidden = false; }
   }
+  // Esc leaves from the survivor pages, where a person may need to hide the screen at once;
+  // not from the console, where staff press Esc to close a suggestion list mid-call.
+  var escLeaves = window.location.pathname.indexOf("/console") !== 0;
   if (exit) {
     exit.addEventListener("click", leave);
+  }
+  if (exit && escLeaves) {
     showEscHints();
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { leave(event); }

@@ -18,7 +18,7 @@ use crate::domain::FieldError;
 use crate::domain::organization::{NewOrganization, OrganizationInput};
 use crate::domain::service::{NewService, REVEALS_CONFIDENTIAL_LOCATION, ServiceInput};
 use crate::error::ApiError;
-use crate::json::{GEOMETRY_LIMIT, parse_json};
+use crate::json::{GEOMETRY_LIMIT, parse_json, repeated_member};
 use crate::routes::organizations as organization_routes;
 use crate::routes::services::{self as service_routes, MissingLocation, ServiceResponse, write};
 use crate::startup::AppState;
@@ -300,6 +300,14 @@ pub async fn save(
         .ok_or(ApiError::NotFound)?;
     let raw = form.raw("body");
     let parsed = async {
+        // Parsed into a `Value` first (to add the coverage inputs), which would keep the last
+        // of a repeated member silently: a second `location` could publish a sealed address.
+        if let Some(field) = repeated_member(raw.as_bytes()) {
+            return Err(ApiError::Invalid(FieldError::invalid(
+                field,
+                "appears more than once; send each member once",
+            )));
+        }
         let mut value = parse_json::<Value>(raw.as_bytes())?;
         let added = added_coverage(&form)?;
         if let Some(list) = value.get_mut("coverage").and_then(Value::as_array_mut) {
@@ -312,7 +320,6 @@ pub async fn save(
         Ok::<_, ApiError>((new, value))
     }
     .await;
-    let sealed_note = service_id.is_some();
     // What the write itself refuses (an organization not the caller's, coverage that would
     // show a sealed site) is shown in the editor too, with the text as sent.
     let outcome = match parsed {
@@ -326,6 +333,14 @@ pub async fn save(
     let (record, value) = match outcome {
         Ok(ok) => ok,
         Err(e) => {
+            // The editor's note on a sealed address is for services that have one.
+            let sealed_note = match service_id {
+                Some(id) => state
+                    .db(move |conn| Ok(service_rows::location_of(conn, id)?))
+                    .await?
+                    .is_some_and(|location| location.confidential),
+                None => false,
+            };
             let message = match &e {
                 ApiError::Invalid(f) => refusal(f),
                 ApiError::TooManyRequests { retry_after_secs } => format!(

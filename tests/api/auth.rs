@@ -748,3 +748,40 @@ async fn the_console_editor_takes_large_pasted_areas_and_other_forms_stay_small(
     assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.db.count("service"), 0);
 }
+
+/// The console's service editor refuses a member given twice, as the API does: read into a
+/// `Value`, the last `location` would win, and a second one saying `"confidential": false`
+/// would publish a shelter's address.
+#[tokio::test]
+async fn the_console_editor_refuses_a_member_given_twice() {
+    let app = spawn_app().await;
+    let own = app.create_organization("Own").await;
+    let location = |confidential: bool| {
+        format!(
+            r#"{{"lat": 29.76, "lon": -95.37, "confidential": {confidential}, "address": {{"street": "9 Hidden Way", "city": "Houston", "region": "TX", "postal_code": "77002", "country": "US"}}}}"#
+        )
+    };
+    let body = format!(
+        r#"{{"organization_id": "{own}", "name": "Twice", "needs": ["shelter"], "location": {}, "phones": [{{"number": "713-555-0100", "type": "voice"}}], "coverage": [{{"type": "region", "code": "US-48201"}}], "location": {}}}"#,
+        location(true),
+        location(false)
+    );
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("organization_id", &own.to_string())
+        .append_pair("body", &body)
+        .finish();
+    let res = app
+        .client
+        .post(app.url("/console/services/save"))
+        .bearer_auth(&app.admin_token)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("location: appears more than once"), "{page}");
+    assert!(!page.contains("has a confidential location"), "{page}");
+    assert_eq!(app.db.count("service"), 0);
+}

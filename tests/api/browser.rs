@@ -539,6 +539,25 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     console_search(&browser, "77002", "shelter").await;
     let card = format!("article[data-service='{service}']");
     wait_for(&browser, &card).await;
+    // Esc is not Quick exit in the console: staff press it mid-call to close a suggestion
+    // list, and the safety note does not offer it.
+    browser
+        .find(Locator::Css("input[name='zip']"))
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Escape).to_string())
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/console")
+    );
+    assert_eq!(count(&browser, ".esc-hint:not([hidden])").await, 0);
+    wait_for(&browser, &card).await;
     assert!(
         count(
             &browser,
