@@ -49,6 +49,9 @@ pub struct ImportReport {
     pub batches_written: usize,
     pub batches_rejected: usize,
     pub errors: Vec<LineError>,
+    /// Why the run stopped before the end (Postgres lost, the input unreadable); the batches
+    /// written before stay written.
+    pub stopped: Option<String>,
 }
 
 /// Who a line's service belongs to.
@@ -302,17 +305,38 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
-    /// Reads every line of `reader`; `progress` is told how many bytes were read so far.
+    /// Reads every line of `reader`; `progress` is told how many bytes were read so far. A
+    /// batch Postgres refuses (an organization deleted meanwhile, another run writing the
+    /// same ids) is reported as its lines and the run goes on; one it cannot write at all
+    /// stops the run, which says so in the report.
     pub fn run(
         &mut self,
         conn: &mut PgConnection,
         reader: impl BufRead,
         batch_size: usize,
         progress: impl Fn(u64),
-    ) -> anyhow::Result<ImportReport> {
+    ) -> ImportReport {
         let mut report = ImportReport::default();
-        let mut batch: Vec<ParsedLine> = Vec::with_capacity(batch_size);
-        let mut batch_failed = false;
+        if let Err(e) = self.read_all(conn, reader, batch_size, progress, &mut report) {
+            report.stopped = Some(format!("{e:#}"));
+        }
+        report
+    }
+
+    fn read_all(
+        &mut self,
+        conn: &mut PgConnection,
+        reader: impl BufRead,
+        batch_size: usize,
+        progress: impl Fn(u64),
+        report: &mut ImportReport,
+    ) -> anyhow::Result<()> {
+        let mut batch = Batch {
+            lines: Vec::with_capacity(batch_size),
+            failed: false,
+            first_line: 0,
+            last_line: 0,
+        };
         let mut bytes = 0u64;
         let mut reader = reader;
         let mut buffer = Vec::new();
@@ -329,27 +353,31 @@ impl<'a> Importer<'a> {
                 Err(problem) => Err(FieldError::invalid("", problem)),
             };
             report.lines += 1;
+            if batch.first_line == 0 {
+                batch.first_line = i + 1;
+            }
+            batch.last_line = i + 1;
             match parsed {
-                Ok(parsed) if !batch_failed => batch.push(parsed),
+                Ok(parsed) if !batch.failed => batch.lines.push(parsed),
                 Ok(_) => {}
                 Err(e) => {
                     report.errors.push(LineError {
                         line: i + 1,
                         field: e.field,
-                        message: e.message,
+                        message: without_value(&e.message),
                     });
-                    batch_failed = true;
-                    batch.clear();
+                    batch.failed = true;
+                    batch.lines.clear();
                 }
             }
-            if report.lines % batch_size == 0 {
-                self.finish_batch(conn, &mut batch, &mut batch_failed, &mut report)?;
+            if report.lines.is_multiple_of(batch_size) {
+                self.finish_batch(conn, &mut batch, report)?;
                 progress(bytes);
             }
         }
-        self.finish_batch(conn, &mut batch, &mut batch_failed, &mut report)?;
+        self.finish_batch(conn, &mut batch, report)?;
         progress(bytes);
-        Ok(report)
+        Ok(())
     }
 
     /// Refuses a line that gives the id an earlier line gave: which of the two is meant
@@ -377,19 +405,71 @@ impl<'a> Importer<'a> {
     fn finish_batch(
         &mut self,
         conn: &mut PgConnection,
-        batch: &mut Vec<ParsedLine>,
-        failed: &mut bool,
+        batch: &mut Batch,
         report: &mut ImportReport,
     ) -> anyhow::Result<()> {
-        if *failed {
+        if batch.failed {
             report.batches_rejected += 1;
-        } else if !batch.is_empty() {
-            self.write_batch(conn, std::mem::take(batch), report)?;
+        } else if !batch.lines.is_empty() {
+            match self.write_batch(conn, std::mem::take(&mut batch.lines), report) {
+                Ok(()) => {}
+                // Refused as a whole (its transaction rolled back), unless the connection
+                // went with it (Postgres stopping ends sessions with an error too).
+                Err(diesel::result::Error::DatabaseError(_, info)) => {
+                    if diesel::sql_query("SELECT 1").execute(conn).is_err() {
+                        anyhow::bail!("{}", info.message());
+                    }
+                    report.batches_rejected += 1;
+                    report.errors.push(LineError {
+                        line: batch.first_line,
+                        field: String::new(),
+                        message: format!(
+                            "lines {} to {} were not written: {}",
+                            batch.first_line,
+                            batch.last_line,
+                            info.message()
+                        ),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        batch.clear();
-        *failed = false;
+        batch.lines.clear();
+        batch.failed = false;
+        batch.first_line = 0;
         Ok(())
     }
+}
+
+/// The lines of the batch being read, and whether any of them was bad.
+struct Batch {
+    lines: Vec<ParsedLine>,
+    failed: bool,
+    /// Its first and last line numbers (0: none yet).
+    first_line: usize,
+    last_line: usize,
+}
+
+/// A parse error without the value it quotes: "invalid type: string \"29.75\", expected f64"
+/// becomes "invalid type: string, expected f64". An import's report lands in terminals, cron
+/// mail and CI logs, and the value may be a sealed site's coordinates or street.
+fn without_value(message: &str) -> String {
+    for start in ["invalid type: ", "invalid value: "] {
+        let Some(rest) = message.strip_prefix(start) else {
+            continue;
+        };
+        let Some(expected) = rest.find(", expected") else {
+            continue;
+        };
+        // The kind of value ("string", "integer", "floating point") comes before the quote.
+        let kind = rest[..expected]
+            .split(['"', '`'])
+            .next()
+            .unwrap_or_default()
+            .trim_end();
+        return format!("{start}{kind}{}", &rest[expected..]);
+    }
+    message.to_string()
 }
 
 /// The longest line taken: the largest body `POST /api/v1/services` takes.
@@ -444,4 +524,26 @@ fn next_line<'b>(
             )
         }),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_value;
+
+    #[test]
+    fn reported_parse_errors_do_not_quote_the_value() {
+        assert_eq!(
+            without_value(r#"invalid type: string "29.751234", expected f64"#),
+            "invalid type: string, expected f64"
+        );
+        assert_eq!(
+            without_value("invalid type: integer `77019`, expected a string"),
+            "invalid type: integer, expected a string"
+        );
+        assert_eq!(
+            without_value("invalid value: floating point `-95.401234`, expected a number"),
+            "invalid value: floating point, expected a number"
+        );
+        assert_eq!(without_value("must not be empty"), "must not be empty");
+    }
 }

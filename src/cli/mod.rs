@@ -321,7 +321,7 @@ fn import_services(
         std::io::BufReader::with_capacity(1 << 20, input),
         batch_size,
         |bytes| bar.set_position(bytes),
-    )?;
+    );
     bar.finish_and_clear();
     for e in report.errors.iter().take(ERRORS_SHOWN) {
         let field = if e.field.is_empty() {
@@ -350,6 +350,12 @@ fn import_services(
             "{} services were written from lines without an \"id\": importing this file again would add them again",
             report.without_id
         );
+    }
+    if let Some(why) = &report.stopped {
+        anyhow::bail!(
+            "the import stopped after line {}: {why}; the batches written before stay written (run the file again: lines with an id are replaced, not copied)",
+            report.lines
+        )
     }
     if report.errors.is_empty() {
         Ok(())

@@ -300,6 +300,12 @@ async fn import_by_id_replaces_instead_of_copying_when_a_file_runs_again() {
         line(&with_id(b), "Bravo Again", 10),
         line(&with_id(b), "Bravo Twice", 10),
         line(r#""id": 7, "#, "Echo", 10),
+        // A spreadsheet's quoted number: the report names the member, not its value.
+        line(
+            r#""location": {"lat": "29.751234", "lon": -95.37, "confidential": true}, "#,
+            "Foxtrot",
+            10,
+        ),
     ];
     let (ok, stdout, stderr) = import_file(&app, bad.join("\n").as_bytes(), 1);
     assert!(!ok);
@@ -310,10 +316,55 @@ async fn import_by_id_replaces_instead_of_copying_when_a_file_runs_again() {
     );
     assert!(stderr.contains("line 4: id: must be a UUID"), "{stderr}");
     assert!(
-        stdout.contains("imported 1 of 4 services (1 replaced by id"),
+        stderr.contains("line 5: location.lat: invalid type: string, expected f64"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("29.751234"), "{stderr}");
+    assert!(
+        stdout.contains("imported 1 of 5 services (1 replaced by id"),
         "{stdout}"
     );
     assert_eq!(app.db.count("service"), 3);
+}
+
+/// A batch Postgres refuses whole (here a trigger stands in for an organization deleted
+/// meanwhile, or another run writing the same ids) is reported as its lines and the run goes
+/// on; a lost connection stops the run, and the report so far is printed all the same.
+#[tokio::test]
+async fn import_reports_batches_postgres_refuses_and_a_lost_connection() {
+    use diesel::connection::SimpleConnection;
+    let app = crate::helpers::spawn_app().await;
+    app.db
+        .connect()
+        .batch_execute(
+            "CREATE FUNCTION refuse_some() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF NEW.name = 'Refused' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF;
+               IF NEW.name = 'Cut' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+               RETURN NEW;
+             END $$;
+             CREATE TRIGGER refuse_some BEFORE INSERT ON service
+               FOR EACH ROW EXECUTE FUNCTION refuse_some();",
+        )
+        .unwrap();
+    let line = |name: &str| {
+        format!(
+            r#"{{"organization_name": "Org", "name": "{name}", "needs": ["shelter"], "coverage": [{{"type": "region", "code": "US-48201"}}]}}"#
+        )
+    };
+    let lines = ["One", "Refused", "Three", "Cut", "Five"].map(line);
+    let (ok, stdout, stderr) = import_file(&app, lines.join("\n").as_bytes(), 1);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 2: lines 2 to 2 were not written: refused by a test trigger"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("imported 2 of 4 services"), "{stdout}");
+    assert!(
+        stderr.contains("the import stopped after line 4"),
+        "{stderr}"
+    );
+    assert_eq!(app.db.count("service"), 2);
 }
 
 /// Lines a spreadsheet or a careless script makes: a byte-order mark, a member given twice, a
