@@ -632,8 +632,15 @@ pub async fn search(
             }
         }
     };
+    // Said above the results, so that an operator sees at once which place was searched.
+    let searched = match (form.get("zip"), form.get("lat"), form.get("lon")) {
+        (Some(zip), _, _) => format!("ZIP code {zip}"),
+        (None, Some(lat), Some(lon)) => format!("latitude {lat}, longitude {lon}"),
+        _ => String::new(),
+    };
     let body = html! {
         h1 { "Search results" }
+        p class="searched" { "Searched near " strong { (searched) } }
         (section("Results", &outcome.results))
         (section("Hotlines", &outcome.hotlines))
         @if !outcome.nearby_outside_coverage.is_empty() {

@@ -192,9 +192,30 @@ impl<const LIMIT: usize> Form<LIMIT> {
                 .transpose()
         };
         let location = match (number("lat")?, number("lon")?, self.get("zip")) {
-            (Some(lat), Some(lon), _) => json!({"lat": lat, "lon": lon}),
-            (_, _, Some(zip)) => json!({"postal_code": zip}),
-            _ => return Err(FieldError::invalid("zip", "enter a ZIP code")),
+            // Both: a ZIP typed over the coordinates of the search before, or the other way
+            // round. Which one is meant cannot be told, and a guess sends help to the wrong
+            // place.
+            (Some(_), Some(_), Some(_)) => {
+                return Err(FieldError::invalid(
+                    "zip",
+                    "give a ZIP code or a latitude and longitude, not both: clear the one you do not mean",
+                ));
+            }
+            (Some(lat), Some(lon), None) => json!({"lat": lat, "lon": lon}),
+            (Some(_), None, _) => {
+                return Err(FieldError::invalid(
+                    "lon",
+                    "give the longitude with the latitude",
+                ));
+            }
+            (None, Some(_), _) => {
+                return Err(FieldError::invalid(
+                    "lat",
+                    "give the latitude with the longitude",
+                ));
+            }
+            (None, None, Some(zip)) => json!({"postal_code": zip}),
+            (None, None, None) => return Err(FieldError::invalid("zip", "enter a ZIP code")),
         };
         let age = self
             .get("age")

@@ -940,3 +940,36 @@ async fn optional_search_members_given_as_null_are_left_out() {
     assert_eq!(names(&nulls.body["results"]), ["Null Shelter"]);
     assert_eq!(nulls.body["results"], bare.body["results"]);
 }
+
+/// The console says which place it searched, and a ZIP typed while the coordinates of the
+/// search before are still in the form is not silently overruled by them: the operator is
+/// asked to clear one.
+#[tokio::test]
+async fn the_console_says_where_it_searched_and_refuses_a_zip_and_coordinates_together() {
+    let app = spawn_app().await;
+    let token = crate::helpers::create_token(&app.db, haven::auth::Role::Hotline, None);
+    app.wait_for_index().await;
+    let search = |form: &'static str| app.console(&token, "/console/search", Some(form.into()));
+    let (status, page) = search("lat=29.75&lon=-95.40&need=shelter").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Searched near <strong>latitude 29.75, longitude -95.40</strong>"),
+        "{page}"
+    );
+    let (status, page) = search("zip=94110&need=shelter").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Searched near <strong>ZIP code 94110</strong>"),
+        "{page}"
+    );
+    let (status, page) = search("zip=94110&lat=29.75&lon=-95.40&need=shelter").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("not both"), "{page}");
+    assert!(!page.contains("Search results"), "{page}");
+    let (status, page) = search("lat=29.75&need=shelter").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("lon: give the longitude with the latitude"),
+        "{page}"
+    );
+}
