@@ -167,8 +167,29 @@ fn editable(record: ServiceRecord) -> (Value, bool) {
     (value, sealed)
 }
 
+/// Which stored service an editor is for, and the version it showed (its `updated_at`): a
+/// save is refused when the service changed since, so that an edit of the description does
+/// not put back a bed count or phones a provider has changed meanwhile.
+struct Editing {
+    id: Uuid,
+    version: String,
+}
+
+impl Editing {
+    fn of(record: &ServiceRecord) -> Editing {
+        Editing {
+            id: record.service.id,
+            version: version_of(record.service.updated_at),
+        }
+    }
+}
+
+fn version_of(updated_at: chrono::DateTime<chrono::Utc>) -> String {
+    updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 fn editor(
-    service_id: Option<Uuid>,
+    editing: Option<&Editing>,
     organization_id: Uuid,
     body: &str,
     sealed: bool,
@@ -177,10 +198,13 @@ fn editor(
 ) -> Markup {
     let value = |name: &str| form.and_then(|f| f.get(name)).unwrap_or("").to_string();
     html! {
-        h1 { @if service_id.is_some() { "Edit service" } @else { "New service" } }
+        h1 { @if editing.is_some() { "Edit service" } @else { "New service" } }
         @if let Some(m) = message { (m) }
         form method="post" action="/console/services/save" {
-            @if let Some(id) = service_id { input type="hidden" name="service_id" value=(id); } @else { (one_time_key()) }
+            @if let Some(e) = editing {
+                input type="hidden" name="service_id" value=(e.id);
+                input type="hidden" name="version" value=(e.version);
+            } @else { (one_time_key()) }
             input type="hidden" name="organization_id" value=(organization_id);
             label { "Service (the JSON body of PUT /api/v1/services/{id}; docs/API.md lists its members)"
                 textarea name="body" rows="18" spellcheck="false" { (body) } }
@@ -202,6 +226,50 @@ fn editor(
     }
 }
 
+/// The editor again, showing what is stored now, when the service changed after `editing`
+/// was shown (409); None when it did not (or is gone, which the save itself answers).
+async fn changed_since(
+    state: &web::Data<AppState>,
+    caller: &Principal,
+    editing: &Editing,
+) -> Result<Option<HttpResponse>, ApiError> {
+    let id = editing.id;
+    let Some(record) = state
+        .db(move |conn| Ok(service_rows::find(conn, id)?))
+        .await?
+    else {
+        return Ok(None);
+    };
+    if version_of(record.service.updated_at) == editing.version {
+        return Ok(None);
+    }
+    let changed_at = record.service.updated_at;
+    let organization_id = record.service.organization_id;
+    let current = Editing::of(&record);
+    let (value, sealed) = editable(record);
+    let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    let notice = html! {
+        p class="error" role="alert" {
+            "This service was changed at " (changed_at.format("%H:%M:%S UTC"))
+            ", after you opened it (its provider may have updated beds, hours or phones). Nothing was saved. Below is what is stored now: make your change again."
+        }
+    };
+    let markup = editor(
+        Some(&current),
+        organization_id,
+        &text,
+        sealed,
+        None,
+        Some(notice),
+    );
+    Ok(Some(signed_page(
+        state,
+        caller,
+        StatusCode::CONFLICT,
+        markup,
+    )))
+}
+
 /// `POST /console/services/edit`: the editor for an existing service (`service_id`) or a new
 /// one for `organization_id`.
 pub async fn edit(
@@ -216,9 +284,10 @@ pub async fn edit(
                 .await?
                 .ok_or(ApiError::NotFound)?;
             let organization_id = record.service.organization_id;
+            let editing = Editing::of(&record);
             let (value, sealed) = editable(record);
             let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-            editor(Some(id), organization_id, &text, sealed, None, None)
+            editor(Some(&editing), organization_id, &text, sealed, None, None)
         }
         None => {
             let organization_id = form
@@ -291,13 +360,25 @@ pub async fn save(
         "radius_lon",
         "radius_km",
         "geojson",
+        "version",
         FORM_KEY,
     ])?;
     let service_id = form.get("service_id").and_then(|v| v.parse::<Uuid>().ok());
+    let editing = service_id.map(|id| Editing {
+        id,
+        version: form.get("version").unwrap_or_default().to_string(),
+    });
+
     let organization_id = form
         .get("organization_id")
         .and_then(|v| v.parse::<Uuid>().ok())
         .ok_or(ApiError::NotFound)?;
+    // A form without a version (from before versions were shown) is saved as it was.
+    if let Some(editing) = editing.as_ref().filter(|e| !e.version.is_empty())
+        && let Some(conflict) = changed_since(&state, &caller, editing).await?
+    {
+        return Ok(conflict);
+    }
     let raw = form.raw("body");
     let parsed = async {
         // Parsed into a `Value` first (to add the coverage inputs), which would keep the last
@@ -351,7 +432,7 @@ pub async fn save(
             };
             let notice = html! { p class="error" role="alert" { (message) } };
             let markup = editor(
-                service_id,
+                editing.as_ref(),
                 organization_id,
                 &raw,
                 sealed_note,
@@ -362,11 +443,18 @@ pub async fn save(
         }
     };
     let saved_at = record.service.updated_at;
-    let id = record.service.id;
+    let saved = Editing::of(&record);
     let (value_now, sealed) = editable(record);
     let text = serde_json::to_string_pretty(&value_now).unwrap_or_else(|_| value.to_string());
     let notice = html! { p class="notice" role="status" { "Saved at " (saved_at.format("%H:%M:%S UTC")) "." } };
-    let markup = editor(Some(id), organization_id, &text, sealed, None, Some(notice));
+    let markup = editor(
+        Some(&saved),
+        organization_id,
+        &text,
+        sealed,
+        None,
+        Some(notice),
+    );
     Ok(signed_page(&state, &caller, StatusCode::OK, markup))
 }
 

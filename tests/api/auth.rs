@@ -785,3 +785,69 @@ async fn the_console_editor_refuses_a_member_given_twice() {
     assert!(!page.contains("has a confidential location"), "{page}");
     assert_eq!(app.db.count("service"), 0);
 }
+
+/// An editor opened before someone else changed the service (its provider updating beds) does
+/// not save over that change: the save is refused with what is stored now, to be made again.
+#[tokio::test]
+async fn the_console_editor_does_not_save_over_a_change_made_since_it_was_opened() {
+    let app = spawn_app().await;
+    let own = app.create_organization("Own").await;
+    let mut body = service_body(own);
+    body["capacity"] = json!({"available": 1, "total": 6});
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+    let form = |pairs: &[(&str, &str)]| {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            form.append_pair(k, v);
+        }
+        Some(form.finish())
+    };
+    let version_in = |page: &str| {
+        let field = r#"name="version" value=""#;
+        let at = page.find(field).expect("a version") + field.len();
+        page[at..at + page[at..].find('"').unwrap()].to_string()
+    };
+    let token = app.admin_token.clone();
+    let (_, page) = app
+        .console(
+            &token,
+            "/console/services/edit",
+            form(&[("service_id", &id)]),
+        )
+        .await;
+    let opened = version_in(&page);
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/services/{id}/capacity"),
+            Some(&json!({"available": 0, "total": 6})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    body["description"] = json!("New words");
+    let org = own.to_string();
+    let text = body.to_string();
+    let save = |version: String| {
+        let sent = form(&[
+            ("service_id", id.as_str()),
+            ("organization_id", org.as_str()),
+            ("version", version.as_str()),
+            ("body", text.as_str()),
+        ]);
+        app.console(&token, "/console/services/save", sent)
+    };
+    let (status, page) = save(opened).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("Nothing was saved"), "{page}");
+    let stored = app
+        .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(stored.body["capacity"]["available"], 0);
+    assert!(stored.body["description"].is_null());
+    // Made again from what is stored now, it is saved.
+    let (status, page) = save(version_in(&page)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Saved at"), "{page}");
+}
