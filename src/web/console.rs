@@ -14,7 +14,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use super::results::{age, card};
+use super::results::{age, card, says_more};
 use super::text::{EN, Lang};
 use super::{FORM_LIMIT, Form, coverage_map, layout, page, refusal_page};
 use crate::auth::{Caller, Principal, Role, Signed};
@@ -733,7 +733,20 @@ pub async fn slip(
         div class="slip" {
             p { "Appointment note" }
             @for phone in &record.phones {
-                p class="phone" { @if phone.kind == "text" { "text " } (phone.number) }
+                // What it takes to use the line: a text line's keyword ("Text START to
+                // 88788"), and that a TTY line is one.
+                p class="phone" {
+                    @match phone.kind.as_str() {
+                        "text" => {
+                            "text " (phone.number)
+                            @if let Some(label) = phone.label.as_deref().filter(|l| says_more(l, &phone.number)) {
+                                " · " (label)
+                            }
+                        }
+                        "tty" => { "TTY " (phone.number) }
+                        _ => { (phone.number) }
+                    }
+                }
             }
             @for s in &record.schedules {
                 p { (s.weekdays.iter().flatten().map(|d| day_code(*d)).collect::<Vec<_>>().join(" ")) " "

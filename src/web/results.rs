@@ -25,14 +25,14 @@ fn dial(number: &str) -> String {
 
 /// Whether a text line's label says more than its link ("Text 988") already does: "Text
 /// START to 88788" does, "Text 988" or "Text 1-800-422-4453" would only repeat it.
-fn says_more(label: &str, digits: &str) -> bool {
+pub(crate) fn says_more(label: &str, number: &str) -> bool {
     const VERBS: [&str; 5] = ["text", "sms", "txt", "mensaje", "texto"];
     let lower = label.to_lowercase();
     let rest: String = lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty() && !VERBS.contains(word))
         .collect();
-    rest != digits.trim_start_matches('+')
+    rest != dial(number).trim_start_matches('+')
 }
 
 /// "2 hours ago" in the page's language.
@@ -71,7 +71,7 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
                     PhoneKind::Text => {
                         a class="sms" href={ "sms:" (number) } {
                             (t.text) " " (phone.number())
-                            @if let Some(label) = phone.label().filter(|l| says_more(l, &number)) {
+                            @if let Some(label) = phone.label().filter(|l| says_more(l, phone.number())) {
                                 " · " (label)
                             }
                         }

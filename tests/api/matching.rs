@@ -973,3 +973,27 @@ async fn the_console_says_where_it_searched_and_refuses_a_zip_and_coordinates_to
         "{page}"
     );
 }
+
+/// The referral slip says what it takes to use each line: a text line's keyword, and that a
+/// TTY line is one; still no name or kind of service.
+#[tokio::test]
+async fn the_referral_slip_keeps_a_text_lines_keyword_and_says_tty() {
+    let app = demo_app().await;
+    let token = crate::helpers::create_token(&app.db, haven::auth::Role::Caseworker, None);
+    let id: uuid::Uuid = {
+        use diesel::prelude::*;
+        use haven::db::schema::service;
+        service::table
+            .filter(service::name.eq("National Domestic Violence Hotline"))
+            .select(service::id)
+            .first(&mut app.db.connect())
+            .unwrap()
+    };
+    let (status, page) = app
+        .console(&token, "/console/slip", Some(format!("service_id={id}")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("text 88788 · Text START to 88788"), "{page}");
+    assert!(page.contains("TTY 1-800-787-3224"), "{page}");
+    assert!(!page.contains("Violence"), "{page}");
+}
