@@ -181,7 +181,20 @@ pub async fn gate(
     match admit(&req).await {
         Ok(caller) => {
             req.extensions_mut().insert(caller);
-            Ok(next.call(req).await?.map_into_left_body())
+            let res = next.call(req).await?;
+            // A console handler's refusal is a page for the person at the browser.
+            if res.request().path().starts_with("/console")
+                && let Some(error) = res
+                    .response()
+                    .error()
+                    .and_then(|e| e.as_error::<ApiError>())
+                && let Some(state) = res.request().app_data::<web::Data<AppState>>()
+            {
+                let page = console::error_page(state, error);
+                let (req, _) = res.into_parts();
+                return Ok(ServiceResponse::new(req, page).map_into_right_body());
+            }
+            Ok(res.map_into_left_body())
         }
         // A browser on the console without a live session gets the sign-in form.
         Err(ApiError::Unauthorized) if req.path().starts_with("/console") => {
@@ -199,7 +212,13 @@ pub async fn gate(
             };
             Ok(req.into_response(response).map_into_right_body())
         }
-        Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
+        Err(e) => {
+            let response = match req.app_data::<web::Data<AppState>>() {
+                Some(state) if req.path().starts_with("/console") => console::error_page(state, &e),
+                _ => e.error_response(),
+            };
+            Ok(req.into_response(response).map_into_right_body())
+        }
     }
 }
 
@@ -241,6 +260,13 @@ async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
         // to find that out again; a probe in the background finds when it is back.
         Some(_) if access == Some(Access::Public) && state.outage.is_down() => {
             startup::probe_if_due(&state);
+            // Staff on the console are told Postgres is away, not shown the sign-in form
+            // as if their session had ended.
+            if req.path().starts_with("/console") {
+                return Err(ApiError::Unavailable(anyhow::anyhow!(
+                    "Postgres is away; the console cannot check sessions"
+                )));
+            }
             state.throttles.anonymous(ip)?;
             None
         }
@@ -268,7 +294,9 @@ async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
             // Postgres is away: public routes (matching) still serve, as to an anonymous
             // caller, within the anonymous allowance (credentials that cannot be checked must
             // not be a way around it).
-            Err(ApiError::Unavailable(_)) if access == Some(Access::Public) => {
+            Err(ApiError::Unavailable(_))
+                if access == Some(Access::Public) && !req.path().starts_with("/console") =>
+            {
                 state.throttles.anonymous(ip)?;
                 None
             }

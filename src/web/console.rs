@@ -9,7 +9,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError as _, web};
 use chrono::Utc;
 use maud::{Markup, html};
 use uuid::Uuid;
@@ -805,6 +805,46 @@ pub async fn capacity(
 
 /// What anything under `/console` that needs a session answers without one: 401 with the
 /// sign-in form, so a browser whose session expired can sign in again where it stands.
+/// A refusal or failure on a console route, as a page in the console's words instead of the
+/// API's JSON: the same status and `Retry-After`. Without Postgres the console cannot check
+/// who is signed in, so it says so and points to the public lookup, which still answers.
+pub fn error_page(state: &AppState, error: &ApiError) -> HttpResponse {
+    let status = error.status_code();
+    let words = match error {
+        ApiError::Unauthorized => return sign_in_required(state),
+        ApiError::Invalid(e) => format!("{}: {}", e.field, e.message),
+        _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+            "The directory database cannot be reached just now, so the console cannot check who is signed in or save anything. Try again in a minute. Searches still work on the public lookup (the Haven link above), without your account's exact location and details."
+                .to_string()
+        }
+        ApiError::NotFound => {
+            "There is no such service or organization, or it is not one your account may see."
+                .to_string()
+        }
+        ApiError::Forbidden => {
+            "Your role may not do this, or the form did not come from this site.".to_string()
+        }
+        ApiError::TooManyRequests { retry_after_secs } => {
+            format!("Too many attempts. Try again in {retry_after_secs} seconds.")
+        }
+        ApiError::PayloadTooLarge { .. } => "What was sent is too large.".to_string(),
+        ApiError::UnsupportedMediaType => "The form was not sent as a form.".to_string(),
+        _ => {
+            if status.is_server_error() {
+                "Something went wrong on our side. Try again.".to_string()
+            } else {
+                format!("This could not be done ({}).", status.as_u16())
+            }
+        }
+    };
+    let body = html! {
+        h1 { "Console" }
+        p class="error" role="alert" { (words) }
+        p { a href="/console" { "Back to the console" } }
+    };
+    refusal_page(error, console_page(state, None, body))
+}
+
 pub fn sign_in_required(state: &AppState) -> HttpResponse {
     page(
         StatusCode::UNAUTHORIZED,

@@ -617,3 +617,37 @@ async fn a_survivor_search_sent_again_shows_an_empty_form_not_its_results() {
     // The results page's own form searches once more.
     assert!(search(next).await.contains("results-heading"));
 }
+
+/// With Postgres away the console cannot check a session: staff get a page saying so (503,
+/// `Retry-After`), pointing to the public lookup, not the sign-in form as if signed out, nor
+/// the API's JSON; the public lookup still answers.
+#[tokio::test]
+async fn the_console_says_the_database_is_away_instead_of_asking_to_sign_in() {
+    let app = spawn_app().await;
+    let token = create_token(&app.db, Role::Hotline, None);
+    app.wait_for_index().await;
+    app.db.drop_now();
+    for _ in 0..2 {
+        for (path, form) in [
+            ("/console", None),
+            (
+                "/console/search",
+                Some("zip=94110&need=shelter".to_string()),
+            ),
+        ] {
+            let (status, page) = app.console(&token, path, form).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {page}");
+            assert!(page.contains("cannot be reached"), "{path}: {page}");
+            assert!(!page.contains("Sign in"), "{path}: {page}");
+        }
+    }
+    let res = app
+        .client
+        .post(app.url("/"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("zip=94110&need=shelter")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
