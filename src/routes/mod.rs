@@ -183,7 +183,7 @@ pub async fn gate(
             req.extensions_mut().insert(caller);
             let res = next.call(req).await?;
             // A console handler's refusal is a page for the person at the browser.
-            if res.request().path().starts_with("/console")
+            if is_console(res.request().path())
                 && let Some(error) = res
                     .response()
                     .error()
@@ -197,7 +197,7 @@ pub async fn gate(
             Ok(res.map_into_left_body())
         }
         // A browser on the console without a live session gets the sign-in form.
-        Err(ApiError::Unauthorized) if req.path().starts_with("/console") => {
+        Err(ApiError::Unauthorized) if is_console(req.path()) => {
             let response = match req.app_data::<web::Data<AppState>>() {
                 Some(state) => console::sign_in_required(state),
                 None => ApiError::Unauthorized.error_response(),
@@ -214,12 +214,18 @@ pub async fn gate(
         }
         Err(e) => {
             let response = match req.app_data::<web::Data<AppState>>() {
-                Some(state) if req.path().starts_with("/console") => console::error_page(state, &e),
+                Some(state) if is_console(req.path()) => console::error_page(state, &e),
                 _ => e.error_response(),
             };
             Ok(req.into_response(response).map_into_right_body())
         }
     }
+}
+
+/// Whether a path is the operator console's: its people use a browser, so refusals are
+/// pages, and it cannot serve anyone whose session it cannot check.
+fn is_console(path: &str) -> bool {
+    path.starts_with("/console")
 }
 
 /// The fixed files every page loads, answered from memory (by path: the route's pattern is
@@ -262,7 +268,7 @@ async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
             startup::probe_if_due(&state);
             // Staff on the console are told Postgres is away, not shown the sign-in form
             // as if their session had ended.
-            if req.path().starts_with("/console") {
+            if is_console(req.path()) {
                 return Err(ApiError::Unavailable(anyhow::anyhow!(
                     "Postgres is away; the console cannot check sessions"
                 )));
@@ -295,7 +301,7 @@ async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
             // caller, within the anonymous allowance (credentials that cannot be checked must
             // not be a way around it).
             Err(ApiError::Unavailable(_))
-                if access == Some(Access::Public) && !req.path().starts_with("/console") =>
+                if access == Some(Access::Public) && !is_console(req.path()) =>
             {
                 state.throttles.anonymous(ip)?;
                 None
