@@ -347,9 +347,13 @@ impl<'a> Importer<'a> {
             bytes += read;
             let parsed = match line {
                 Ok(line) if line.trim().is_empty() => continue,
-                Ok(line) => self
-                    .parse_line(line)
-                    .and_then(|parsed| self.first_with_its_id(parsed, i + 1)),
+                Ok(line) => match self.parse_line(line) {
+                    Ok(parsed) => self.first_with_its_id(parsed, i + 1),
+                    Err(e) => {
+                        self.note_id_of_bad_line(line, i + 1);
+                        Err(e)
+                    }
+                },
                 Err(problem) => Err(FieldError::invalid("", problem)),
             };
             report.lines += 1;
@@ -378,6 +382,18 @@ impl<'a> Importer<'a> {
         self.finish_batch(conn, &mut batch, report)?;
         progress(bytes);
         Ok(())
+    }
+
+    /// Keeps the id a bad line gives, when it can be read: a later line giving it too is as
+    /// ambiguous as if this one had been good.
+    fn note_id_of_bad_line(&mut self, text: &str, line: usize) {
+        let id = serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|mut value| value.get_mut("id").map(Value::take))
+            .and_then(|id| service_id(Some(id)).ok().flatten());
+        if let Some(id) = id {
+            self.ids_given.entry(id).or_insert(line);
+        }
     }
 
     /// Refuses a line that gives the id an earlier line gave: which of the two is meant

@@ -300,6 +300,17 @@ async fn import_by_id_replaces_instead_of_copying_when_a_file_runs_again() {
         line(&with_id(b), "Bravo Again", 10),
         line(&with_id(b), "Bravo Twice", 10),
         line(r#""id": 7, "#, "Echo", 10),
+        // Bad for another reason, its id still counts: line 6 repeats it.
+        line(
+            r#""id": "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "#,
+            "Golf",
+            900,
+        ),
+        line(
+            r#""id": "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "#,
+            "Hotel",
+            10,
+        ),
         // A spreadsheet's quoted number: the report names the member, not its value.
         line(
             r#""location": {"lat": "29.751234", "lon": -95.37, "confidential": true}, "#,
@@ -315,13 +326,18 @@ async fn import_by_id_replaces_instead_of_copying_when_a_file_runs_again() {
         "{stderr}"
     );
     assert!(stderr.contains("line 4: id: must be a UUID"), "{stderr}");
+    assert!(stderr.contains("line 5: coverage[0].radius_km"), "{stderr}");
     assert!(
-        stderr.contains("line 5: location.lat: invalid type: string, expected f64"),
+        stderr.contains("line 6: id: line 5 gives this id too"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 7: location.lat: invalid type: string, expected f64"),
         "{stderr}"
     );
     assert!(!stderr.contains("29.751234"), "{stderr}");
     assert!(
-        stdout.contains("imported 1 of 5 services (1 replaced by id"),
+        stdout.contains("imported 1 of 7 services (1 replaced by id"),
         "{stdout}"
     );
     assert_eq!(app.db.count("service"), 3);
