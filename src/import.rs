@@ -232,8 +232,6 @@ impl<'a> Importer<'a> {
         let without_id = batch.iter().filter(|line| line.id.is_none()).count();
         let mut replaced: Vec<Uuid> = Vec::new();
         conn.transaction(|conn| {
-            let given: Vec<Uuid> = batch.iter().filter_map(|line| line.id).collect();
-            let stored: HashSet<Uuid> = services::existing(conn, &given)?.into_iter().collect();
             let mut services = Vec::with_capacity(batch.len());
             for mut line in batch {
                 let (id, demo) = match &line.owner {
@@ -252,34 +250,34 @@ impl<'a> Importer<'a> {
                     }
                 };
                 line.service.organization_id = id;
-                let stored_id = line.id.filter(|id| stored.contains(id));
-                let own = line.id.unwrap_or_else(Uuid::new_v4);
-                services.push((own, line.service, demo, stored_id.is_some()));
+                services.push((line.id, line.service, demo));
             }
-            let (mut replacing, mut new) = (Vec::new(), Vec::new());
-            for (id, service, demo, stored) in &services {
-                let write = ServiceWrite {
-                    id: *id,
-                    service,
-                    demo: *demo,
-                };
-                if *stored {
-                    replacing.push(write);
-                } else {
-                    new.push(write);
-                }
-            }
-            replaced =
-                services::replace_many_unlogged(conn, &replacing, self.key, self.boundaries)?;
-            // Deleted since the batch began: created again with its id, as a line whose id
-            // is not stored is.
-            if replaced.len() < replacing.len() {
-                let gone: Vec<ServiceWrite<'_>> = replacing
-                    .into_iter()
-                    .filter(|w| !replaced.contains(&w.id))
-                    .collect();
-                new.extend(gone);
-            }
+            let writes: Vec<(bool, ServiceWrite<'_>)> = services
+                .iter()
+                .map(|(given, service, demo)| {
+                    let id = given.unwrap_or_else(Uuid::new_v4);
+                    let write = ServiceWrite {
+                        id,
+                        service,
+                        demo: *demo,
+                    };
+                    (given.is_some(), write)
+                })
+                .collect();
+            // A line's id replaces the stored service with it; the other lines, and ids not
+            // stored (new, or deleted meanwhile), are created.
+            let with_id: Vec<ServiceWrite<'_>> = writes
+                .iter()
+                .filter(|(given, _)| *given)
+                .map(|(_, write)| *write)
+                .collect();
+            replaced = services::replace_many_unlogged(conn, &with_id, self.key, self.boundaries)?;
+            let done: HashSet<Uuid> = replaced.iter().copied().collect();
+            let new: Vec<ServiceWrite<'_>> = writes
+                .into_iter()
+                .map(|(_, write)| write)
+                .filter(|write| !done.contains(&write.id))
+                .collect();
             services::insert_many(conn, &new, self.key, self.boundaries)?;
             // Logged last: logging takes the directory-wide write lock until commit, and
             // taken with the first organization or replacement it would stop every other

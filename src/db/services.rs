@@ -387,6 +387,7 @@ impl Parts {
 
 /// A service to insert: its id, the parsed service, and whether it is demo data (which comes
 /// from its organization).
+#[derive(Clone, Copy)]
 pub struct ServiceWrite<'a> {
     pub id: Uuid,
     pub service: &'a NewService,
@@ -696,14 +697,6 @@ pub fn confidential_ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
         .filter(location::confidential.eq(true))
         .order(location::service_id)
         .select(location::service_id)
-        .load(conn)
-}
-
-/// Which of `ids` are stored services.
-pub fn existing(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
-    service::table
-        .filter(service::id.eq_any(ids))
-        .select(service::id)
         .load(conn)
 }
 
