@@ -1,5 +1,6 @@
 //! Rate limits (SAFETY.md rules 9 and 11): anonymous requests per client, sign-in attempts
-//! per account and per client, and refusals that tell something of a sealed site (rule 3).
+//! per client and failed sign-ins per account, and refusals that tell something of a sealed
+//! site (rule 3).
 //! Clients and accounts are known here only by a keyed hash (HMAC with a random key that lives
 //! in this process's memory and dies with it), limiter entries are swept once they are back to
 //! full allowance, and nothing here is ever written down or logged.
@@ -24,12 +25,28 @@ type Limiter = DefaultKeyedRateLimiter<Key>;
 /// How often forgotten clients are swept out of memory.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// Sign-in attempts per account: 5 at once, then one a minute.
-const LOGIN_ACCOUNT_BURST: u32 = 5;
-const LOGIN_ACCOUNT_PERIOD: Duration = Duration::from_secs(60);
-/// Sign-in attempts per client: 20 at once, then one every 15 s.
+/// Sign-in attempts per client, whatever their outcome (each costs an Argon2 hash): 20 at
+/// once, then one every 15 s.
 const LOGIN_CLIENT_BURST: u32 = 20;
 const LOGIN_CLIENT_PERIOD: Duration = Duration::from_secs(15);
+/// Failed sign-ins in a row on one account from one client: 5, then one a minute. A success
+/// forgets them, so a person who mistyped is not kept waiting after getting in.
+const LOGIN_PAIR_STRIKES: Strikes = Strikes {
+    allowed: 5,
+    wait: Duration::from_secs(60),
+};
+/// Failed sign-ins on one account from all clients together: 20, then one a minute, except
+/// for clients the account signed in from lately. This bounds guessing spread over many
+/// addresses without letting a stranger lock an operator out: one client's failures only
+/// hold that client back.
+const LOGIN_ACCOUNT_STRIKES: Strikes = Strikes {
+    allowed: 20,
+    wait: Duration::from_secs(60),
+};
+/// Failures are forgotten after this long without one.
+const STRIKES_FORGOTTEN_AFTER: Duration = Duration::from_secs(15 * 60);
+/// How long a client an account signed in from stays known to it (in memory only).
+const KNOWN_CLIENT_FOR: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
 /// Refused console edits of one service, per person, for coverage near its sealed site (each
 /// tells something of where the site is): 3 at once, then one every 30 minutes.
@@ -39,8 +56,13 @@ const SITE_CHECK_PERIOD: Duration = Duration::from_secs(30 * 60);
 pub struct Throttles {
     hash_key: [u8; 32],
     anonymous: Option<Limiter>,
-    login_account: Limiter,
     login_client: Limiter,
+    /// Failed sign-ins per (account, client).
+    login_pair: Failures,
+    /// Failed sign-ins per account.
+    login_account: Failures,
+    /// (account, client) pairs that signed in lately: they skip the per-account count.
+    known_clients: Mutex<HashMap<Key, Instant>>,
     /// Clients whose failed credentials used up their allowance: their next credentials are
     /// refused without asking Postgres, so guessing cannot keep it busy.
     guessing: Holds,
@@ -83,6 +105,80 @@ impl Holds {
     }
 }
 
+/// How many failures a key may have before each attempt waits.
+#[derive(Clone, Copy)]
+struct Strikes {
+    allowed: u32,
+    wait: Duration,
+}
+
+/// Failed sign-ins, counted per key. Counted when an attempt starts, so attempts sent all at
+/// once cannot each pass the check before any has failed; taken back if it succeeds.
+struct Failures {
+    strikes: Strikes,
+    counts: Mutex<HashMap<Key, Count>>,
+}
+
+struct Count {
+    failures: u32,
+    last: Instant,
+}
+
+impl Failures {
+    fn new(strikes: Strikes) -> Self {
+        Failures {
+            strikes,
+            counts: Mutex::default(),
+        }
+    }
+
+    /// Counts an attempt on `key` as failed until told otherwise, or refuses it: after
+    /// `allowed` failures, an attempt waits `wait` from the last one.
+    fn attempt(&self, key: Key, now: Instant) -> Result<(), ApiError> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(key).or_insert(Count {
+            failures: 0,
+            last: now,
+        });
+        let free_at = count.last + self.strikes.wait;
+        if count.failures >= self.strikes.allowed && free_at > now {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: free_at.saturating_duration_since(now).as_secs() + 1,
+            });
+        }
+        count.failures += 1;
+        count.last = now;
+        Ok(())
+    }
+
+    /// The attempt counted on `key` did not fail after all.
+    fn take_back(&self, key: &Key) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(key) {
+            count.failures = count.failures.saturating_sub(1);
+        }
+    }
+
+    fn forget(&self, key: &Key) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.remove(key);
+    }
+
+    fn sweep(&self, now: Instant) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.retain(|_, count| now.duration_since(count.last) < STRIKES_FORGOTTEN_AFTER);
+        counts.shrink_to_fit();
+    }
+}
+
+/// A sign-in attempt that passed the limits, counted as failed unless
+/// [`Throttles::signed_in`] or [`Throttles::not_judged`] says otherwise.
+#[must_use]
+pub struct LoginAttempt {
+    pair: Key,
+    account: Option<Key>,
+}
+
 fn limiter(burst: u32, period: Duration) -> Limiter {
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
     let quota = Quota::with_period(period)
@@ -102,8 +198,10 @@ impl Throttles {
         Ok(Throttles {
             hash_key,
             anonymous,
-            login_account: limiter(LOGIN_ACCOUNT_BURST, LOGIN_ACCOUNT_PERIOD),
             login_client: limiter(LOGIN_CLIENT_BURST, LOGIN_CLIENT_PERIOD),
+            login_pair: Failures::new(LOGIN_PAIR_STRIKES),
+            login_account: Failures::new(LOGIN_ACCOUNT_STRIKES),
+            known_clients: Mutex::default(),
             guessing: Holds::default(),
             site_checks: limiter(SITE_CHECK_BURST, SITE_CHECK_PERIOD),
             site_checks_spent: Holds::default(),
@@ -198,10 +296,55 @@ impl Throttles {
         self.site_checks_spent.hold_if_refused(key, refused)
     }
 
-    /// One sign-in attempt for `email` (already normalized) from `ip`.
-    pub fn login(&self, ip: Option<IpAddr>, email: &str) -> Result<(), ApiError> {
+    fn pair_key(&self, ip: Option<IpAddr>, email: &str) -> Key {
+        let mut value = self.client_key(ip).to_vec();
+        value.extend_from_slice(email.as_bytes());
+        self.key(b"pair", &value)
+    }
+
+    fn is_known(&self, pair: &Key, now: Instant) -> bool {
+        let known = self.known_clients.lock().unwrap_or_else(|e| e.into_inner());
+        known.get(pair).is_some_and(|&until| until > now)
+    }
+
+    /// One sign-in attempt for `email` (already normalized) from `ip`, before its password
+    /// is checked. It counts as failed until [`Throttles::signed_in`] or
+    /// [`Throttles::not_judged`] is told of it.
+    pub fn login(&self, ip: Option<IpAddr>, email: &str) -> Result<LoginAttempt, ApiError> {
         self.check(&self.login_client, &self.client_key(ip))?;
-        self.check(&self.login_account, &self.key(b"account", email.as_bytes()))
+        let now = Instant::now();
+        let pair = self.pair_key(ip, email);
+        self.login_pair.attempt(pair, now)?;
+        let account = if self.is_known(&pair, now) {
+            None
+        } else {
+            let account = self.key(b"account", email.as_bytes());
+            if let Err(refused) = self.login_account.attempt(account, now) {
+                self.login_pair.take_back(&pair);
+                return Err(refused);
+            }
+            Some(account)
+        };
+        Ok(LoginAttempt { pair, account })
+    }
+
+    /// The attempt signed in: its client's failures on the account are forgotten, it is not
+    /// counted against the account, and the client is known to the account from now on.
+    pub fn signed_in(&self, attempt: LoginAttempt) {
+        self.login_pair.forget(&attempt.pair);
+        if let Some(account) = &attempt.account {
+            self.login_account.take_back(account);
+        }
+        let mut known = self.known_clients.lock().unwrap_or_else(|e| e.into_inner());
+        known.insert(attempt.pair, Instant::now() + KNOWN_CLIENT_FOR);
+    }
+
+    /// The attempt could not be judged (the database was away): it counts for nothing.
+    pub fn not_judged(&self, attempt: LoginAttempt) {
+        self.login_pair.take_back(&attempt.pair);
+        if let Some(account) = &attempt.account {
+            self.login_account.take_back(account);
+        }
     }
 
     /// Forgets clients and accounts that are back to their full allowance.
@@ -215,7 +358,14 @@ impl Throttles {
         *last = Instant::now();
         self.guessing.sweep(*last);
         self.site_checks_spent.sweep(*last);
-        for limiter in [&self.login_account, &self.login_client, &self.site_checks]
+        self.login_pair.sweep(*last);
+        self.login_account.sweep(*last);
+        {
+            let mut known = self.known_clients.lock().unwrap_or_else(|e| e.into_inner());
+            known.retain(|_, until| *until > *last);
+            known.shrink_to_fit();
+        }
+        for limiter in [&self.login_client, &self.site_checks]
             .into_iter()
             .chain(self.anonymous.as_ref())
         {
@@ -248,14 +398,40 @@ mod tests {
     }
 
     #[test]
-    fn sign_in_attempts_are_limited_per_account() {
+    fn failed_sign_ins_count_per_client_and_account_and_a_success_clears_them() {
         let throttles = Throttles::new(0).unwrap();
-        for i in 0..LOGIN_ACCOUNT_BURST {
-            let ip = Some(IpAddr::from([198, 51, 100, i as u8]));
-            throttles.login(ip, "a@example.org").unwrap();
+        let guesser = Some(IpAddr::from([198, 51, 100, 1]));
+        let operator = Some(IpAddr::from([203, 0, 113, 9]));
+        for _ in 0..LOGIN_PAIR_STRIKES.allowed {
+            let _failed = throttles.login(guesser, "a@example.org").unwrap();
         }
-        let fresh_ip = Some(IpAddr::from([203, 0, 113, 9]));
-        assert!(throttles.login(fresh_ip, "a@example.org").is_err());
-        assert!(throttles.login(fresh_ip, "b@example.org").is_ok());
+        assert!(throttles.login(guesser, "a@example.org").is_err());
+        assert!(throttles.login(guesser, "b@example.org").is_ok());
+        // Failures from the guesser leave the operator's own allowance whole.
+        for _ in 0..LOGIN_PAIR_STRIKES.allowed - 1 {
+            let _failed = throttles.login(operator, "a@example.org").unwrap();
+        }
+        throttles.signed_in(throttles.login(operator, "a@example.org").unwrap());
+        for _ in 0..LOGIN_PAIR_STRIKES.allowed {
+            let _failed = throttles.login(operator, "a@example.org").unwrap();
+        }
+        assert!(throttles.login(operator, "a@example.org").is_err());
+    }
+
+    #[test]
+    fn an_account_with_too_many_failures_waits_except_where_it_signed_in_from() {
+        let throttles = Throttles::new(0).unwrap();
+        let office = Some(IpAddr::from([203, 0, 113, 9]));
+        throttles.signed_in(throttles.login(office, "a@example.org").unwrap());
+        for i in 0..LOGIN_ACCOUNT_STRIKES.allowed {
+            let ip = Some(IpAddr::from([198, 51, 100, i as u8]));
+            let _failed = throttles.login(ip, "a@example.org").unwrap();
+        }
+        let elsewhere = Some(IpAddr::from([192, 0, 2, 1]));
+        assert!(throttles.login(elsewhere, "a@example.org").is_err());
+        // The office it signed in from is not held; another account is not either.
+        let attempt = throttles.login(office, "a@example.org").unwrap();
+        throttles.not_judged(attempt);
+        assert!(throttles.login(elsewhere, "b@example.org").is_ok());
     }
 }

@@ -55,19 +55,16 @@ pub async fn sign_in(
 ) -> Result<NewSession, ApiError> {
     let email = normalize_email(email);
     let offered = Password::offered(password);
-    state.throttles.login(ip, &email)?;
-    let user = state
-        .db(move |conn| Ok(accounts::find_user_by_email(conn, &email)?))
-        .await?;
-    let stored = user.as_ref().map_or_else(
-        || password::decoy_hash().to_string(),
-        |u| u.password_hash.clone(),
-    );
-    let matches = password::run_bounded(move || password::verify(&offered, &stored)).await?;
-    let user = match user {
-        Some(user) if matches && user.disabled_at.is_none() => user,
-        _ => return Err(ApiError::Unauthorized),
+    let attempt = state.throttles.login(ip, &email)?;
+    let user = match check_password(state, email, offered).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Err(ApiError::Unauthorized),
+        Err(error) => {
+            state.throttles.not_judged(attempt);
+            return Err(error);
+        }
     };
+    state.throttles.signed_in(attempt);
     let role = Role::from_code(&user.role)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user has an unknown role")))?;
     let token = Token::generate_session()
@@ -91,6 +88,24 @@ pub async fn sign_in(
         organization_id: user.organization_id,
         expires_at: created_at + chrono::Duration::hours(SESSION_ABSOLUTE_HOURS),
     })
+}
+
+/// The account `email` names, if it exists, is enabled and has `offered` for its password;
+/// the same work whether or not it exists.
+async fn check_password(
+    state: &AppState,
+    email: String,
+    offered: Password,
+) -> Result<Option<accounts::UserRow>, ApiError> {
+    let user = state
+        .db(move |conn| Ok(accounts::find_user_by_email(conn, &email)?))
+        .await?;
+    let stored = user.as_ref().map_or_else(
+        || password::decoy_hash().to_string(),
+        |u| u.password_hash.clone(),
+    );
+    let matches = password::run_bounded(move || password::verify(&offered, &stored)).await?;
+    Ok(user.filter(|user| matches && user.disabled_at.is_none()))
 }
 
 /// The session cookie for `token` (empty and expired: the cookie that removes it).

@@ -6,7 +6,9 @@ use haven::auth::Role;
 use haven::db::schema::{app_user, user_session};
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{TestApp, create_user, spawn_app};
+use crate::helpers::{
+    TestApp, TestDb, TestResponse, create_user, into_response, spawn_app, spawn_app_with,
+};
 
 const EMAIL: &str = "operator@example.org";
 const PASSWORD: &str = "a long enough passphrase";
@@ -174,24 +176,120 @@ async fn sessions_expire_after_30_idle_minutes_or_12_hours_and_when_the_user_is_
     );
 }
 
-#[tokio::test]
-async fn repeated_sign_in_attempts_on_one_account_are_throttled() {
-    let app = app_with_user().await;
-    for _ in 0..5 {
-        let res = app.sign_in(EMAIL, "wrong passphrase here").await;
-        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-    }
-    // Even the right password waits now: the limit is on attempts, not failures.
-    let res = app.sign_in(EMAIL, PASSWORD).await;
-    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
-    assert_eq!(res.code(), "too_many_requests");
-    let retry: u64 = res.headers["retry-after"]
+/// An app behind a trusted proxy (the tests' 127.0.0.1), so each test client can be another
+/// address through `X-Forwarded-For`, with the operator's account.
+async fn app_with_user_behind_a_proxy() -> TestApp {
+    let app = spawn_app_with(TestDb::new(), |s| {
+        s.trusted_proxies = haven::client_ip::TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await;
+    create_user(&app.db, EMAIL, PASSWORD, Role::Hotline, None);
+    app
+}
+
+async fn sign_in_from(app: &TestApp, client: &str, password: &str) -> TestResponse {
+    let res = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .header("X-Forwarded-For", client)
+        .json(&serde_json::json!({"email": EMAIL, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    into_response(res).await
+}
+
+fn retry_after(res: &TestResponse) -> u64 {
+    res.headers["retry-after"]
         .to_str()
         .unwrap()
         .parse()
-        .unwrap();
-    assert!((1..=61).contains(&retry), "{retry}");
-    // Another account from the same client is not affected.
+        .unwrap()
+}
+
+const WRONG: &str = "wrong passphrase here";
+
+#[tokio::test]
+async fn failed_sign_ins_hold_back_the_client_that_made_them_not_the_account() {
+    let app = app_with_user_behind_a_proxy().await;
+    let guesser = "198.51.100.7";
+    for _ in 0..5 {
+        let res = sign_in_from(&app, guesser, WRONG).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    // The guesser waits now, even with the right password.
+    let res = sign_in_from(&app, guesser, PASSWORD).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    assert_eq!(res.code(), "too_many_requests");
+    assert!(
+        (1..=61).contains(&retry_after(&res)),
+        "{}",
+        retry_after(&res)
+    );
+    // The operator, somewhere else, is not locked out by it.
+    let res = sign_in_from(&app, "203.0.113.20", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+}
+
+#[tokio::test]
+async fn a_sign_in_forgets_the_failures_before_it() {
+    let app = app_with_user_behind_a_proxy().await;
+    let operator = "203.0.113.20";
+    for _ in 0..4 {
+        assert_eq!(
+            sign_in_from(&app, operator, WRONG).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_from(&app, operator, PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+    // Signing in again is not an attempt used up, and a mistyped password after it starts
+    // the count again.
+    assert_eq!(
+        sign_in_from(&app, operator, PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+    for _ in 0..4 {
+        assert_eq!(
+            sign_in_from(&app, operator, WRONG).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_from(&app, operator, PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn guesses_spread_over_many_clients_hold_the_account_but_not_where_it_signed_in_from() {
+    let app = app_with_user_behind_a_proxy().await;
+    let office = "203.0.113.20";
+    assert_eq!(
+        sign_in_from(&app, office, PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+    // 20 guesses from five addresses, each under its own limit of 5.
+    for guesser in 1..=5 {
+        for _ in 0..4 {
+            let res = sign_in_from(&app, &format!("198.51.100.{guesser}"), WRONG).await;
+            assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    // A sixth address, even with the right password, waits: the account has had enough.
+    let res = sign_in_from(&app, "198.51.100.6", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    assert!(
+        (1..=61).contains(&retry_after(&res)),
+        "{}",
+        retry_after(&res)
+    );
+    // The office the operator signed in from before still gets in.
+    let res = sign_in_from(&app, office, PASSWORD).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    // Another account is not affected.
     create_user(
         &app.db,
         "second@example.org",
