@@ -9,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 const NONCE_LEN: usize = 24;
@@ -19,6 +20,8 @@ const KEY_LEN: usize = 32;
 pub struct DataKey {
     id: String,
     cipher: XChaCha20Poly1305,
+    /// Key for [`DataKey::keyed_hash`], derived from the data key.
+    hash_key: [u8; 32],
 }
 
 impl fmt::Debug for DataKey {
@@ -53,7 +56,17 @@ impl DataKey {
         // The id names the key without revealing it: a prefix of its SHA-256.
         let digest = Sha256::digest(bytes);
         let id = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        Ok(DataKey { id, cipher })
+        let hash_key = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(bytes)
+            .map_err(|_| KeyError::Malformed)?
+            .chain_update(b"haven keyed hashes v1")
+            .finalize()
+            .into_bytes()
+            .into();
+        Ok(DataKey {
+            id,
+            cipher,
+            hash_key,
+        })
     }
 
     pub fn from_base64(text: &str) -> Result<Self, KeyError> {
@@ -71,6 +84,17 @@ impl DataKey {
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// An HMAC-SHA256 to feed, keyed from this data key and `purpose`: for hashes Postgres
+    /// keeps of data that may hold a sealed address (an idempotent create's body), so that a
+    /// copy of the database cannot be used to check a guessed address against them.
+    pub fn keyed_hash(&self, purpose: &[u8]) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.hash_key)
+            .unwrap_or_else(|_| <Hmac<Sha256> as hmac::KeyInit>::new(&Default::default()));
+        mac.update(purpose);
+        mac.update(&[0]);
+        mac
     }
 
     /// Encrypts `plaintext`, binding it to `context` (e.g. the row id) so sealed values cannot

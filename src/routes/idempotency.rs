@@ -1,7 +1,9 @@
 //! `Idempotency-Key` on the routes that create (SAFETY.md rule 18): a create sent again with
 //! the same key gets the first answer, not a second copy of what it made, and the same key
 //! with another request gets 422. Keys belong to their caller (the API token, or the
-//! signed-in user), are kept only as hashes, and are remembered for a day.
+//! signed-in user), are kept only as hashes, and are remembered for a day. The request's
+//! hash is keyed from the data key: a create's body may hold a sealed address, and a plain
+//! hash of it in Postgres would let a copy of the database confirm a guessed one.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,18 +11,21 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use diesel::{Connection, PgConnection};
+use hmac::Mac;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::{Caller, Credential, Principal};
+use crate::crypto::DataKey;
 use crate::db::idempotency::{self, Stored};
 use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::json::{DEFAULT_LIMIT, json_body};
+use crate::startup::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
 /// Set on an answer that repeats an earlier one.
@@ -39,15 +44,24 @@ pub struct CreateJson<T, const LIMIT: usize = DEFAULT_LIMIT> {
 pub struct IdempotencyKey {
     owner: Uuid,
     key_hash: Vec<u8>,
-    /// Of the method, path and body: what "the same request" means.
+    /// Of the method, path and body (its JSON with members in order, so a retry need not
+    /// send the same bytes), keyed ([`DataKey::keyed_hash`]): what "the same request" means.
     request_hash: Vec<u8>,
 }
 
 /// The key's hash, if the request sent one: 1 to 255 printable ASCII characters.
 fn key_hash(req: &HttpRequest) -> Result<Option<Vec<u8>>, ApiError> {
-    let Some(value) = req.headers().get(HEADER) else {
+    let mut values = req.headers().get_all(HEADER);
+    let Some(value) = values.next() else {
         return Ok(None);
     };
+    if values.next().is_some() {
+        return Err(ApiError::Invalid(FieldError::new(
+            "invalid_header",
+            HEADER,
+            "was sent more than once; send one key",
+        )));
+    }
     let key = value.as_bytes();
     if !is_valid_key(key) {
         return Err(ApiError::Invalid(FieldError::new(
@@ -84,23 +98,42 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for CreateJs
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let key = key_hash(req);
         let owner = owner(req);
+        let data_key = req
+            .app_data::<web::Data<AppState>>()
+            .map(|state| state.data_key.current().clone());
         let line = format!("{} {}\n", req.method(), req.path());
         let body = json_body::<T>(req, payload, LIMIT);
         Box::pin(async move {
             let key = key?;
             let (body, bytes) = body.await?;
-            let key = key.zip(owner).map(|(key_hash, owner)| IdempotencyKey {
-                owner,
-                key_hash,
-                request_hash: Sha256::new()
-                    .chain_update(line.as_bytes())
-                    .chain_update(&bytes)
-                    .finalize()
-                    .to_vec(),
-            });
+            let key = match (key, owner, data_key) {
+                (Some(key_hash), Some(owner), Some(data_key)) => Some(IdempotencyKey {
+                    owner,
+                    key_hash,
+                    request_hash: request_hash(&data_key, &line, &bytes)?,
+                }),
+                _ => None,
+            };
             Ok(CreateJson { body, key })
         })
     }
+}
+
+/// The keyed hash of a request line and its JSON body, read already (so it parses), with
+/// its members in order and its spacing gone: the same request sent with other bytes is
+/// still the same request.
+fn request_hash(data_key: &DataKey, line: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("a read body did not parse again")))?;
+    let canonical = serde_json::to_vec(&value)
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("a JSON value did not serialize")))?;
+    Ok(data_key
+        .keyed_hash(b"idempotent request")
+        .chain_update(line.as_bytes())
+        .chain_update(&canonical)
+        .finalize()
+        .into_bytes()
+        .to_vec())
 }
 
 /// A create's answer: 201 with the new object's path and JSON, made now or repeated.
@@ -138,6 +171,7 @@ impl IdempotencyKey {
     /// the form's other fields. `None` for a key that is not 1 to 255 printable ASCII
     /// characters: the form is then handled as new.
     pub fn for_form<'a>(
+        data_key: &DataKey,
         principal: &Principal,
         path: &str,
         key: &str,
@@ -147,18 +181,20 @@ impl IdempotencyKey {
         if !is_valid_key(bytes) {
             return None;
         }
-        let mut request = Sha256::new().chain_update(format!("POST {path}\n"));
+        let mut request = data_key
+            .keyed_hash(b"idempotent form")
+            .chain_update(format!("POST {path}\n"));
         for (name, value) in fields {
             // Lengths first, so that no two different forms hash alike.
-            request.update((name.len() as u64).to_le_bytes());
-            request.update(name);
-            request.update((value.len() as u64).to_le_bytes());
-            request.update(value);
+            request.update(&(name.len() as u64).to_le_bytes());
+            request.update(name.as_bytes());
+            request.update(&(value.len() as u64).to_le_bytes());
+            request.update(value.as_bytes());
         }
         Some(IdempotencyKey {
             owner: owner_of(principal),
             key_hash: Sha256::digest(bytes).to_vec(),
-            request_hash: request.finalize().to_vec(),
+            request_hash: request.finalize().into_bytes().to_vec(),
         })
     }
 

@@ -117,7 +117,7 @@ pub async fn create_organization(
         email: None,
     };
     // Sent again (a refresh, a second click), the form shows the organization it made.
-    let key = form.idempotency_key(&caller, "/console/organizations");
+    let key = form.idempotency_key(state.data_key.current(), &caller, "/console/organizations");
     let outcome = match NewOrganization::parse(input, false) {
         Ok(new) => organization_routes::insert_once(&state, new, key).await,
         Err(e) => Err(ApiError::Invalid(e)),
@@ -514,7 +514,8 @@ async fn save_parsed(
         }
         Some(id) => return write(state, only, id, new, true, MissingLocation::Keep).await,
         None => {
-            let key = form.idempotency_key(caller, "/console/services/save");
+            let key =
+                form.idempotency_key(state.data_key.current(), caller, "/console/services/save");
             service_routes::insert_once(state, only, new, key)
                 .await?
                 .id()?

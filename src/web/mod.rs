@@ -22,6 +22,7 @@ use maud::{Markup, html};
 use serde_json::json;
 
 use crate::auth::Principal;
+use crate::crypto::DataKey;
 use crate::domain::FieldError;
 use crate::domain::need::Need;
 use crate::error::ApiError;
@@ -145,6 +146,7 @@ impl<const LIMIT: usize> Form<LIMIT> {
     /// the first answer instead of making a copy.
     pub(crate) fn idempotency_key(
         &self,
+        data_key: &DataKey,
         principal: &Principal,
         path: &str,
     ) -> Option<IdempotencyKey> {
@@ -154,7 +156,7 @@ impl<const LIMIT: usize> Form<LIMIT> {
             .iter()
             .filter(|(name, _)| name != FORM_KEY)
             .map(|(name, value)| (name.as_str(), value.as_str()));
-        IdempotencyKey::for_form(principal, path, key, fields)
+        IdempotencyKey::for_form(data_key, principal, path, key, fields)
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&str> {

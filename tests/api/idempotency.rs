@@ -162,6 +162,69 @@ async fn a_malformed_key_is_a_422_naming_the_header() {
     assert_eq!(app.db.count("organization"), 1);
 }
 
+/// A retry is often a body built again: the same JSON with its members in another order or
+/// other spacing is the same request.
+#[tokio::test]
+async fn a_retry_may_send_the_same_json_in_other_bytes() {
+    let app = spawn_app().await;
+    let send = |body: &'static str, key: &'static str| {
+        let req = app
+            .client
+            .post(app.url("/api/v1/organizations"))
+            .bearer_auth(&app.admin_token)
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", key)
+            .body(body);
+        async move { into_response(req.send().await.unwrap()).await }
+    };
+    let first = send(
+        r#"{"name":"Tidewater Aid","website":"https://tidewater.example.org"}"#,
+        "k",
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = send(
+        "{\n  \"website\": \"https://tidewater.example.org\",\n  \"name\": \"Tidewater Aid\"\n}",
+        "k",
+    )
+    .await;
+    assert_eq!(
+        (again.status, replayed(&again)),
+        (StatusCode::CREATED, true)
+    );
+    assert_eq!(again.body, first.body);
+    let other = send(
+        r#"{"name":"Tidewater Aid","website":"https://tidewater.example.net"}"#,
+        "k",
+    )
+    .await;
+    assert_eq!(other.code(), "idempotency_key_reused");
+    assert_eq!(app.db.count("organization"), 1);
+}
+
+/// Two keys on one request leave its meaning open: refused, nothing written.
+#[tokio::test]
+async fn a_key_sent_twice_is_refused() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/organizations"))
+        .bearer_auth(&app.admin_token)
+        .header("Idempotency-Key", "a1")
+        .header("Idempotency-Key", "a2")
+        .json(&json!({"name": "Anything"}))
+        .send()
+        .await
+        .unwrap();
+    let res = into_response(res).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(
+        (res.code(), res.field()),
+        ("invalid_header", "Idempotency-Key")
+    );
+    assert_eq!(app.db.count("organization"), 0);
+}
+
 /// Retries racing each other (a client that timed out and sent again while the first was
 /// still being written) still create once: the second waits for the first's key.
 #[tokio::test]
@@ -215,6 +278,17 @@ async fn keys_are_kept_as_hashes_for_a_day() {
     .get_result(&mut conn)
     .unwrap();
     assert_eq!((plain.n, app.db.count("idempotency_key")), (0, 1));
+    // Nor a plain hash of the request: a create's body may hold a sealed address, which a
+    // copy of the database could then confirm.
+    let request = format!("POST {path}\n{}", serde_json::to_string(&body).unwrap());
+    let plain: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM idempotency_key
+          WHERE request_hash = sha256(convert_to($1, 'UTF8'))",
+    )
+    .bind::<diesel::sql_types::Text, _>(&request)
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(plain.n, 0);
 
     // A day later the key is forgotten: the same request creates again.
     diesel::sql_query("UPDATE idempotency_key SET created_at = now() - interval '25 hours'")
