@@ -23,10 +23,10 @@ use crate::db::change_log::{self, Action, Entity};
 use crate::db::organizations;
 use crate::db::schema::organization;
 use crate::db::services::{self, ServiceWrite};
-use crate::domain::FieldError;
 use crate::domain::coverage::from_value;
 use crate::domain::organization::{NewOrganization, OrganizationInput};
 use crate::domain::service::{NewService, ServiceInput};
+use crate::domain::{FieldError, without_value};
 use crate::json::{NUL_MESSAGE, nul_in, repeated_member};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -464,28 +464,6 @@ struct Batch {
     last_line: usize,
 }
 
-/// A parse error without the value it quotes: "invalid type: string \"29.75\", expected f64"
-/// becomes "invalid type: string, expected f64". An import's report lands in terminals, cron
-/// mail and CI logs, and the value may be a sealed site's coordinates or street.
-fn without_value(message: &str) -> String {
-    for start in ["invalid type: ", "invalid value: "] {
-        let Some(rest) = message.strip_prefix(start) else {
-            continue;
-        };
-        let Some(expected) = rest.find(", expected") else {
-            continue;
-        };
-        // The kind of value ("string", "integer", "floating point") comes before the quote.
-        let kind = rest[..expected]
-            .split(['"', '`'])
-            .next()
-            .unwrap_or_default()
-            .trim_end();
-        return format!("{start}{kind}{}", &rest[expected..]);
-    }
-    message.to_string()
-}
-
 /// The longest line taken: the largest body `POST /api/v1/services` takes.
 const MAX_LINE: usize = crate::json::GEOMETRY_LIMIT;
 
@@ -538,26 +516,4 @@ fn next_line<'b>(
             )
         }),
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_value;
-
-    #[test]
-    fn reported_parse_errors_do_not_quote_the_value() {
-        assert_eq!(
-            without_value(r#"invalid type: string "29.751234", expected f64"#),
-            "invalid type: string, expected f64"
-        );
-        assert_eq!(
-            without_value("invalid type: integer `77019`, expected a string"),
-            "invalid type: integer, expected a string"
-        );
-        assert_eq!(
-            without_value("invalid value: floating point `-95.401234`, expected a number"),
-            "invalid value: floating point, expected a number"
-        );
-        assert_eq!(without_value("must not be empty"), "must not be empty");
-    }
 }

@@ -58,10 +58,33 @@ impl FieldError {
         };
         let message = match message.strip_prefix("duplicate field") {
             Some(_) => "appears more than once; send each member once".to_string(),
-            None => message,
+            None => without_value(&message),
         };
         FieldError::invalid(field, message)
     }
+}
+
+/// A parse error without the value it quotes: "invalid type: string \"29.75\", expected f64"
+/// becomes "invalid type: string, expected f64". Error answers and import reports land in
+/// proxies' and clients' logs, terminals and cron mail, and the value may be a sealed site's
+/// coordinates or street, or a password.
+pub(crate) fn without_value(message: &str) -> String {
+    for start in ["invalid type: ", "invalid value: "] {
+        let Some(rest) = message.strip_prefix(start) else {
+            continue;
+        };
+        let Some(expected) = rest.find(", expected") else {
+            continue;
+        };
+        // The kind of value ("string", "integer", "floating point") comes before the quote.
+        let kind = rest[..expected]
+            .split(['"', '`'])
+            .next()
+            .unwrap_or_default()
+            .trim_end();
+        return format!("{start}{kind}{}", &rest[expected..]);
+    }
+    message.to_string()
 }
 
 /// Joins a field path and a member name: `path("coverage[0]", "radius_km")`.
@@ -98,4 +121,26 @@ pub(crate) fn required_text(
 ) -> Result<String, FieldError> {
     optional_text(Some(value), field, max_chars)?
         .ok_or_else(|| FieldError::invalid(field, "must not be empty"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_value;
+
+    #[test]
+    fn reported_parse_errors_do_not_quote_the_value() {
+        assert_eq!(
+            without_value(r#"invalid type: string "29.751234", expected f64"#),
+            "invalid type: string, expected f64"
+        );
+        assert_eq!(
+            without_value("invalid type: integer `77019`, expected a string"),
+            "invalid type: integer, expected a string"
+        );
+        assert_eq!(
+            without_value("invalid value: floating point `-95.401234`, expected a number"),
+            "invalid value: floating point, expected a number"
+        );
+        assert_eq!(without_value("must not be empty"), "must not be empty");
+    }
 }

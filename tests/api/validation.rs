@@ -591,6 +591,54 @@ async fn nul_characters_repeated_and_missing_members_are_named() {
     assert_eq!(app.db.count("change_log"), changes);
 }
 
+/// An error answer names the member and the kind of value it got, never the value: 4xx
+/// bodies end up in proxies' and clients' logs, and the value may be a password or a sealed
+/// site's coordinates or street.
+#[tokio::test]
+async fn error_answers_do_not_quote_the_value_sent() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let mut service = service_body(org);
+    service["location"] = json!({
+        "confidential": true, "lat": "29.751234", "lon": -95.401234,
+        "address": {"street": "4410 Elm St", "city": "Houston", "region": "TX", "postal_code": "77019"}
+    });
+    let cases = [
+        (
+            app.send(
+                Method::POST,
+                "/api/v1/session",
+                None,
+                Some(&json!({"email": "a@example.org", "password": 123456789012_u64})),
+            )
+            .await,
+            "password",
+            "123456789012",
+        ),
+        (
+            app.admin(Method::POST, "/api/v1/services", Some(&service))
+                .await,
+            "location.lat",
+            "29.751234",
+        ),
+    ];
+    for (res, field, value) in cases {
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+        assert_eq!(res.field(), field);
+        let message = res.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("invalid type"), "{message}");
+        assert!(!res.body.to_string().contains(value), "{}", res.body);
+    }
+    service["location"]["lat"] = json!(29.751234);
+    service["location"]["address"]["street"] = json!(4410);
+    let res = app
+        .admin(Method::POST, "/api/v1/services", Some(&service))
+        .await;
+    assert_eq!(res.field(), "location.address.street", "{}", res.body);
+    assert!(!res.body.to_string().contains("4410"), "{}", res.body);
+    assert_eq!(app.db.count("service"), 0);
+}
+
 /// A body that never arrives in full (its `Content-Length` promises more than is sent) is
 /// refused with 408 in the envelope once its time is up, instead of holding the request open.
 #[tokio::test]
