@@ -21,7 +21,7 @@ pub enum TokenCommand {
         /// What the token may do (docs/API.md, "Who may call what").
         #[arg(long, value_enum)]
         role: RoleArg,
-        /// Organization the token acts for (required for provider tokens).
+        /// Organization the token acts for (required for, and only for, provider tokens).
         #[arg(long)]
         org: Option<Uuid>,
         /// What the token is for, e.g. "directory import".
@@ -58,19 +58,18 @@ pub enum UserCommand {
     },
 }
 
-/// Providers act for exactly one organization, which must exist; other roles for none.
+/// Providers act for exactly one organization, which must exist; other roles for none (an
+/// organization on a hotline's token would be named in the audit trail as theirs, and
+/// deleting that organization would delete the token).
 fn check_organization(
     conn: &mut diesel::PgConnection,
     role: Role,
     org: Option<Uuid>,
-    allow_org_for_others: bool,
 ) -> anyhow::Result<()> {
     match (role, org) {
         (Role::Provider, None) => anyhow::bail!("a provider needs --org ORGANIZATION_ID"),
         (Role::Provider, Some(_)) => {}
-        (_, Some(_)) if !allow_org_for_others => {
-            anyhow::bail!("--org is for providers only")
-        }
+        (_, Some(_)) => anyhow::bail!("--org is for providers only"),
         _ => {}
     }
     if let Some(org) = org
@@ -91,7 +90,7 @@ pub fn token(url: &DatabaseUrl, action: &TokenCommand) -> anyhow::Result<()> {
             if label.is_empty() || label.chars().count() > 200 {
                 anyhow::bail!("--label must be 1 to 200 characters");
             }
-            check_organization(&mut conn, role, *org, true)?;
+            check_organization(&mut conn, role, *org)?;
             let token =
                 Token::generate().map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
             let hash = token.hash();
@@ -140,7 +139,7 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
             let role = Role::from(*role);
             let pool = db::prepare_job(url)?;
             let mut conn = pool.get()?;
-            check_organization(&mut conn, role, *org, false)?;
+            check_organization(&mut conn, role, *org)?;
             if accounts::find_user_by_email(&mut conn, &email)?.is_some() {
                 anyhow::bail!("a user with this email already exists");
             }

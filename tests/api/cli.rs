@@ -63,6 +63,21 @@ async fn token_create_prints_one_working_admin_token() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--org"));
+    // Only providers act for an organization: on another role's token it would be named in
+    // the audit trail as theirs.
+    let org = uuid::Uuid::new_v4().to_string();
+    let out = haven(db.url.expose())
+        .args([
+            "token", "create", "--role", "hotline", "--label", "x", "--org", &org,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--org is for providers only"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
