@@ -48,10 +48,18 @@ fn serialize_time<S: serde::Serializer>(time: &NaiveTime, s: S) -> Result<S::Ok,
     s.collect_str(&time.format("%H:%M"))
 }
 
-fn parse_time(value: &str, field: &str) -> Result<NaiveTime, FieldError> {
-    // "24:00" reads naturally as the end of the day; it is stored as midnight.
+/// Reads `HH:MM`. "24:00" reads naturally as the end of the day, so it may close an opening
+/// (stored as midnight); as an opening time it would be stored as the start of the same day,
+/// a day early, so it is refused.
+fn parse_time(value: &str, field: &str, may_be_end_of_day: bool) -> Result<NaiveTime, FieldError> {
     if value == "24:00" {
-        return Ok(NaiveTime::MIN);
+        if may_be_end_of_day {
+            return Ok(NaiveTime::MIN);
+        }
+        return Err(FieldError::invalid(
+            field,
+            "24:00 ends a day; an opening at the end of a listed day opens at 00:00 of the next",
+        ));
     }
     NaiveTime::parse_from_str(value, "%H:%M").map_err(|_| {
         FieldError::invalid(
@@ -103,8 +111,8 @@ impl Schedule {
             })?;
         Ok(Schedule {
             weekdays,
-            opens_at: parse_time(input.opens_at.trim(), &path(field, "opens_at"))?,
-            closes_at: parse_time(input.closes_at.trim(), &path(field, "closes_at"))?,
+            opens_at: parse_time(input.opens_at.trim(), &path(field, "opens_at"), false)?,
+            closes_at: parse_time(input.closes_at.trim(), &path(field, "closes_at"), true)?,
             timezone,
         })
     }
@@ -134,6 +142,13 @@ mod tests {
         assert_eq!(s.closes_at, NaiveTime::MIN);
         assert_eq!(
             Schedule::parse(input(&["mon"], "9am", "17:00", "UTC"), "s")
+                .unwrap_err()
+                .field,
+            "s.opens_at"
+        );
+        // Stored as midnight, it would open the listed day's start, a day early.
+        assert_eq!(
+            Schedule::parse(input(&["sun"], "24:00", "04:00", "UTC"), "s")
                 .unwrap_err()
                 .field,
             "s.opens_at"

@@ -353,6 +353,12 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
         ),
         (
             "schedules",
+            json!([{"days": ["sun"], "opens_at": "24:00", "closes_at": "04:00", "timezone": "UTC"}]),
+            "schedules[0].opens_at",
+            "invalid_field",
+        ),
+        (
+            "schedules",
             json!([{"days": ["mon"], "opens_at": "09:00", "closes_at": "17:00", "timezone": "Mars/Base"}]),
             "schedules[0].timezone",
             "unknown_timezone",
