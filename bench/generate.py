@@ -97,7 +97,7 @@ def service(rng, i, zips):
             site_lat = max(-89.9, min(89.9, lat + 9 / 111.2 * math.cos(bearing)))
             site_lon = lon + 9 / (111.2 * max(0.2, math.cos(math.radians(lat)))) * math.sin(bearing)
         body["location"] = {"lat": round(site_lat, 5), "lon": round(site_lon, 5), "confidential": confidential,
-                            "address": {"city": "Benchville", "region": "US"}}
+                            "address": {"city": "Benchville", "country": "US"}}
     if rng.random() < 0.2:
         body["capacity"] = {"available": rng.randint(0, 5), "total": 10}
     return body

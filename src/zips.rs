@@ -13,6 +13,18 @@ pub struct ZipCentroids {
     by_zip: HashMap<u32, (f32, f32)>,
 }
 
+/// The five digits of a ZIP code written as five digits or as ZIP+4 (`77019-1234`),
+/// surrounding spaces aside; None for anything else.
+pub fn five_digits(zip: &str) -> Option<&str> {
+    let digits =
+        |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    let (five, plus_four) = match zip.trim().split_once('-') {
+        Some((five, four)) => (five, Some(four)),
+        None => (zip.trim(), None),
+    };
+    (digits(five, 5) && plus_four.is_none_or(|four| digits(four, 4))).then_some(five)
+}
+
 /// Why a ZIP code gave no place: it is not written as one (a person to be asked for five
 /// digits), or it is but the Census lists no such ZCTA (PO boxes and retired codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,15 +66,7 @@ impl ZipCentroids {
 
     /// The centroid of a five-digit ZIP code (ZIP+4 and spaces are accepted and trimmed).
     pub fn lookup(&self, zip: &str) -> Result<Coordinates, ZipError> {
-        let digits =
-            |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
-        let (five, plus_four) = match zip.trim().split_once('-') {
-            Some((five, four)) => (five, Some(four)),
-            None => (zip.trim(), None),
-        };
-        if !digits(five, 5) || plus_four.is_some_and(|four| !digits(four, 4)) {
-            return Err(ZipError::Malformed);
-        }
+        let five = five_digits(zip).ok_or(ZipError::Malformed)?;
         let (lat, lon) = five
             .parse()
             .ok()

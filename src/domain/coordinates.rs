@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use super::{FieldError, path};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Coordinates {
@@ -35,9 +35,15 @@ impl Coordinates {
         Ok(Coordinates { lat, lon })
     }
 
+    /// `field` is where the pair sits; an error names the member that is wrong in it.
     pub fn parse(input: CoordinatesInput, field: &str) -> Result<Self, FieldError> {
-        Coordinates::new(input.lat, input.lon)
-            .map_err(|message| FieldError::new("invalid_coordinates", field, message))
+        Coordinates::new(input.lat, input.lon).map_err(|message| {
+            let member = match Coordinates::new(input.lat, 0.0) {
+                Ok(_) => "lon",
+                Err(_) => "lat",
+            };
+            FieldError::new("invalid_coordinates", path(field, member), message)
+        })
     }
 
     pub fn lat(&self) -> f64 {

@@ -513,7 +513,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             (err.code, err.field.as_str()),
-            ("invalid_coordinates", "coverage[0].center")
+            ("invalid_coordinates", "coverage[0].center.lat")
         );
         let err = parse(
             json!({"type": "radius", "center": {"lat": 1, "lon": 2}, "radius_km": 5, "extra": 1}),

@@ -16,7 +16,8 @@ use super::need::parse_needs;
 use super::phone::{Phone, PhoneInput};
 use super::schedule::{Schedule, ScheduleInput};
 use super::{Coordinates, FieldError, Need, optional_text, required_text};
-use crate::boundaries::Boundaries;
+use crate::boundaries::{Boundaries, RegionKind};
+use crate::zips::five_digits;
 
 const MAX_COVERAGE_ENTRIES: usize = 50;
 const MAX_PHONES: usize = 20;
@@ -164,7 +165,7 @@ fn limited<T>(items: Vec<T>, max: usize, field: &str) -> Result<Vec<T>, FieldErr
 }
 
 impl Location {
-    fn parse(input: LocationInput) -> Result<Self, FieldError> {
+    fn parse(input: LocationInput, boundaries: &Boundaries) -> Result<Self, FieldError> {
         let coordinates = Coordinates::parse(
             CoordinatesInput {
                 lat: input.lat,
@@ -187,12 +188,55 @@ impl Location {
         Ok(Location {
             coordinates,
             street: text(address.street, "street", 200)?,
-            postal_code: text(address.postal_code, "postal_code", 20)?,
+            postal_code: us_zip(text(address.postal_code, "postal_code", 20)?)?,
             city: text(address.city, "city", 100)?,
-            region: text(address.region, "region", 100)?,
-            country: text(address.country, "country", 100)?,
+            region: us_state(text(address.region, "region", 100)?, boundaries)?,
+            country: us_only(text(address.country, "country", 100)?, boundaries)?,
             confidential,
         })
+    }
+}
+
+// Haven's places (ZIP codes, states, counties, national coverage) are US ones, and so are
+// the addresses it keeps: each member is checked as such, as coverage and searches are.
+
+fn us_zip(zip: Option<String>) -> Result<Option<String>, FieldError> {
+    if zip.as_deref().is_some_and(|zip| five_digits(zip).is_none()) {
+        return Err(FieldError::invalid(
+            "location.address.postal_code",
+            "a US ZIP code is five digits (or ZIP+4: five digits, a dash and four)",
+        ));
+    }
+    Ok(zip)
+}
+
+fn us_state(region: Option<String>, boundaries: &Boundaries) -> Result<Option<String>, FieldError> {
+    let Some(region) = region else {
+        return Ok(None);
+    };
+    let code = region.to_ascii_uppercase();
+    match boundaries.get(&format!("US-{code}")) {
+        Some(state) if code.len() == 2 && state.kind == RegionKind::State => Ok(Some(code)),
+        _ => Err(FieldError::new(
+            "unknown_region",
+            "location.address.region",
+            "give the state as its two-letter USPS code, such as TX",
+        )),
+    }
+}
+
+fn us_only(country: Option<String>, boundaries: &Boundaries) -> Result<Option<String>, FieldError> {
+    let Some(country) = country else {
+        return Ok(None);
+    };
+    let code = country.to_ascii_uppercase();
+    match boundaries.nation(&code) {
+        Some(_) => Ok(Some(code)),
+        None => Err(FieldError::new(
+            "unknown_country",
+            "location.address.country",
+            "only US addresses are kept: give US, or leave it out",
+        )),
     }
 }
 
@@ -231,7 +275,10 @@ impl NewService {
         let eligibility = Eligibility::parse(input.eligibility, "eligibility")?;
         let languages = parse_languages(&input.languages, "languages")?;
         let phones = parse_phones(input.phones)?;
-        let location = input.location.map(Location::parse).transpose()?;
+        let location = input
+            .location
+            .map(|location| Location::parse(location, boundaries))
+            .transpose()?;
         if input.coverage.is_empty() {
             return Err(FieldError::invalid(
                 "coverage",

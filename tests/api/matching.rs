@@ -625,7 +625,7 @@ async fn bad_queries_are_422_naming_the_field_and_get_is_405() {
         ),
         (
             json!({"location": {"lat": 95, "lon": 0}, "needs": ["shelter"]}),
-            "location",
+            "location.lat",
             "invalid_coordinates",
         ),
         (

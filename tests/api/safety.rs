@@ -332,7 +332,7 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
     const PASSWORD: &str = "planted-passphrase-7731";
     const WRONG_PASSWORD: &str = "planted-wrong-pass-5517";
     const STREET: &str = "88 Plantedstreet Road";
-    const SITE_POSTAL: &str = "PLZ-4471";
+    const SITE_POSTAL: &str = "04471-7731";
     const REASON: &str = "planted reason: caller Jane Roe";
     const CLIENT_IP: &str = "127.0.0.77";
     const BAD_TOKEN: &str = "hvn_planted-not-a-token-0000";

@@ -176,14 +176,32 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
         (
             "location",
             json!({"lat": 91.0, "lon": 0.0}),
-            "location",
+            "location.lat",
             "invalid_coordinates",
         ),
         (
             "location",
             json!({"lat": 10.0, "lon": -181.0}),
-            "location",
+            "location.lon",
             "invalid_coordinates",
+        ),
+        (
+            "location",
+            json!({"lat": 29.7, "lon": -95.4, "confidential": false, "address": {"country": "XX"}}),
+            "location.address.country",
+            "unknown_country",
+        ),
+        (
+            "location",
+            json!({"lat": 29.7, "lon": -95.4, "confidential": false, "address": {"region": "Texas"}}),
+            "location.address.region",
+            "unknown_region",
+        ),
+        (
+            "location",
+            json!({"lat": 29.7, "lon": -95.4, "confidential": false, "address": {"postal_code": "7700x"}}),
+            "location.address.postal_code",
+            "invalid_field",
         ),
         (
             "location",
@@ -207,7 +225,7 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
         (
             "coverage",
             json!([{"type": "radius", "center": {"lat": 95, "lon": 0}, "radius_km": 5}]),
-            "coverage[0].center",
+            "coverage[0].center.lat",
             "invalid_coordinates",
         ),
         (
