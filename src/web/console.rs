@@ -612,11 +612,11 @@ pub async fn search(
     };
     // "24/7 lines only" keeps services with a phone answered around the clock.
     let always = form.get("always").is_some();
+    let shown = |m: &&crate::matching::ServiceMatch<'_>| {
+        !always || m.phones.iter().any(|p| p.available_24_7)
+    };
     let section = |title: &str, list: &[crate::matching::ServiceMatch<'_>]| {
-        let shown: Vec<&crate::matching::ServiceMatch<'_>> = list
-            .iter()
-            .filter(|m| !always || m.phones.iter().any(|p| p.available_24_7))
-            .collect();
+        let shown: Vec<&crate::matching::ServiceMatch<'_>> = list.iter().filter(shown).collect();
         html! {
             h2 { (title) " (" (shown.len()) ")" }
             @for m in shown {
@@ -638,15 +638,22 @@ pub async fn search(
         (None, Some(lat), Some(lon)) => format!("latitude {lat}, longitude {lon}"),
         _ => String::new(),
     };
+    // The page opens with focus on its heading, so a screen reader says where the operator
+    // is and the keyboard starts at the results; the next Tab offers the new-search form,
+    // which is below every result.
+    let nearby_shown = outcome.nearby_outside_coverage.iter().any(|m| shown(&m));
     let body = html! {
-        h1 { "Search results" }
-        p class="searched" { "Searched near " strong { (searched) } }
+        h1 id="results" tabindex="-1" autofocus { "Search results" }
+        p class="searched" {
+            "Searched near " strong { (searched) } " · "
+            a href="#new-search" class="no-print" { "New search" }
+        }
         (section("Results", &outcome.results))
         (section("Hotlines", &outcome.hotlines))
-        @if !outcome.nearby_outside_coverage.is_empty() {
+        @if nearby_shown {
             (section("Just outside coverage", &outcome.nearby_outside_coverage))
         }
-        h2 { "New search" }
+        h2 id="new-search" tabindex="-1" { "New search" }
         (search_form(Some(&form)))
     };
     Ok(signed_page(&state, &caller, StatusCode::OK, body))

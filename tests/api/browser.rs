@@ -539,6 +539,34 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     console_search(&browser, "77002", "shelter").await;
     let card = format!("article[data-service='{service}']");
     wait_for(&browser, &card).await;
+    // The results open with focus on their heading, and the next Tab offers a way to the
+    // new-search form below them (it was some 39 Tabs away).
+    let focused = || async {
+        browser
+            .execute(
+                "const a = document.activeElement; return a.id || a.getAttribute('href') || a.tagName;",
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    assert_eq!(focused().await, "results");
+    browser
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .unwrap();
+    assert_eq!(focused().await, "#new-search");
+    browser
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    assert_eq!(focused().await, "new-search");
     // Esc is not Quick exit in the console: staff press it mid-call to close a suggestion
     // list, and the safety note does not offer it.
     browser

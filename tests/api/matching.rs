@@ -974,6 +974,27 @@ async fn the_console_says_where_it_searched_and_refuses_a_zip_and_coordinates_to
     );
 }
 
+/// "24/7 lines only" leaves out services without such a line, and a "Just outside coverage"
+/// section it empties is left out too, instead of shown as an empty heading.
+#[tokio::test]
+async fn the_consoles_24_7_filter_leaves_no_empty_nearby_section() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    // Serves 25 km around Houston's centre; no phone line at all.
+    app.create_service(&crate::helpers::service_body(org)).await;
+    let token = crate::helpers::create_token(&app.db, haven::auth::Role::Hotline, None);
+    app.wait_for_index().await;
+    let search = |form: &'static str| app.console(&token, "/console/search", Some(form.into()));
+    // 45 km east: outside its coverage, within 100 km.
+    let (status, page) = search("lat=29.76&lon=-94.90&need=shelter").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Just outside coverage (1)"), "{page}");
+    let (status, page) = search("lat=29.76&lon=-94.90&need=shelter&always=1").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(!page.contains("Just outside coverage"), "{page}");
+    assert!(page.contains("Results (0)"), "{page}");
+}
+
 /// The referral slip says what it takes to use each line: a text line's keyword, and that a
 /// TTY line is one; still no name or kind of service.
 #[tokio::test]
