@@ -470,7 +470,7 @@ pub async fn home(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
         html! {
             h1 { "Find services" }
             (search_form(None))
-            @if principal.role == Role::Admin { (super::directory::admin_tools("")) }
+            @if principal.role == Role::Admin { (super::directory::admin_tools("", None)) }
         }
     };
     Ok(signed_page(&state, &principal, StatusCode::OK, body))

@@ -27,19 +27,21 @@ use crate::startup::AppState;
 type EditorForm = Form<GEOMETRY_LIMIT>;
 
 /// The directory search and the new-organization form, as the admin's console home shows them.
-pub fn admin_tools(query: &str) -> Markup {
+/// `refused`: a new-organization form that was refused, shown open again with what was typed.
+pub fn admin_tools(query: &str, refused: Option<&Form>) -> Markup {
+    let typed = |name: &str| refused.and_then(|f| f.get(name)).unwrap_or("");
     html! {
         h2 { "Directory" }
         form method="post" action="/console/directory" {
             label { "Organization name contains" input type="text" name="q" value=(query); }
             button type="submit" { "Find organizations" }
         }
-        details {
+        details open[refused.is_some()] {
             summary { "New organization" }
             form method="post" action="/console/organizations" {
-                label { "Name" input type="text" name="name" required maxlength="200"; }
-                label { "Description" textarea name="description" rows="2" maxlength="4000" {} }
-                label { "Website" input type="text" name="website" maxlength="500"; }
+                label { "Name" input type="text" name="name" required maxlength="200" value=(typed("name")); }
+                label { "Description" textarea name="description" rows="2" maxlength="4000" { (typed("description")) } }
+                label { "Website" input type="text" name="website" maxlength="500" value=(typed("website")); }
                 (one_time_key())
                 button type="submit" { "Create organization" }
             }
@@ -47,11 +49,19 @@ pub fn admin_tools(query: &str) -> Markup {
     }
 }
 
+/// What the directory page shows above its list: a notice, and a refused new-organization
+/// form to show again.
+#[derive(Default)]
+struct Above<'a> {
+    notice: Option<Markup>,
+    refused: Option<&'a Form>,
+}
+
 async fn directory_page(
     state: &AppState,
     caller: &Principal,
     query: String,
-    notice: Option<Markup>,
+    above: Above<'_>,
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let text = query.clone();
@@ -66,8 +76,8 @@ async fn directory_page(
         .await?;
     let (orgs, records) = found;
     let body = html! {
-        @if let Some(n) = notice { (n) }
-        (admin_tools(&query))
+        @if let Some(n) = above.notice { (n) }
+        (admin_tools(&query, above.refused))
         h2 { "Organizations (" (orgs.len()) ")" }
         @for org in &orgs {
             article class="result" data-organization=(org.id) {
@@ -100,7 +110,7 @@ pub async fn directory(
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
     let query = form.get("q").unwrap_or("").to_string();
-    directory_page(&state, &caller, query, None, StatusCode::OK).await
+    directory_page(&state, &caller, query, Above::default(), StatusCode::OK).await
 }
 
 /// `POST /console/organizations`: a new organization, validated as the API validates it.
@@ -126,11 +136,15 @@ pub async fn create_organization(
         Ok(created) => created,
         Err(ApiError::Invalid(e)) => {
             let notice = html! { p class="error" role="alert" { (refusal(&e)) } };
+            let above = Above {
+                notice: Some(notice),
+                refused: Some(&form),
+            };
             return directory_page(
                 &state,
                 &caller,
                 String::new(),
-                Some(notice),
+                above,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
@@ -143,7 +157,11 @@ pub async fn create_organization(
         .await?
         .ok_or(ApiError::NotFound)?;
     let notice = html! { p class="notice" role="status" { "Created " (row.name) "." } };
-    directory_page(&state, &caller, row.name, Some(notice), StatusCode::OK).await
+    let above = Above {
+        notice: Some(notice),
+        refused: None,
+    };
+    directory_page(&state, &caller, row.name, above, StatusCode::OK).await
 }
 
 /// A stored service as the body `PUT /api/v1/services/{id}` would take. A confidential

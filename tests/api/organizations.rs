@@ -153,3 +153,26 @@ async fn invalid_members_are_422_naming_the_field() {
     assert_eq!(app.db.count("organization"), 0);
     assert_eq!(app.db.count("change_log"), 0);
 }
+
+/// A new organization the console refuses comes back open, with what was typed, next to what
+/// was wrong: an admin fixes one member instead of typing all of them again.
+#[tokio::test]
+async fn a_refused_new_organization_in_the_console_keeps_what_was_typed() {
+    let app = spawn_app().await;
+    let (status, page) = app
+        .console(
+            &app.admin_token.clone(),
+            "/console/organizations",
+            Some(
+                "name=Harbor+Light+Legal&description=Typed+with+care&website=not+a+website".into(),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("website"), "{page}");
+    assert!(page.contains("<details open>"), "{page}");
+    assert!(page.contains(r#"value="Harbor Light Legal""#), "{page}");
+    assert!(page.contains(">Typed with care</textarea>"), "{page}");
+    assert!(page.contains(r#"value="not a website""#), "{page}");
+    assert_eq!(app.db.count("organization"), 0);
+}
