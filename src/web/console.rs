@@ -245,7 +245,7 @@ async fn provider_view(
                     None => (phones_text(&record.phones), hours_text(&record.schedules)),
                 };
                 @if record.location.as_ref().is_some_and(|l| l.confidential) {
-                    (reveal_form(s.id))
+                    (reveal_form(s.id, true))
                 }
                 form method="post" action="/console/front-door" {
                     input type="hidden" name="service_id" value=(s.id);
@@ -600,12 +600,14 @@ pub async fn search(
     let actions = |id: Uuid, confidential: bool, org: Uuid| {
         html! {
             div class="no-print" {
-                form method="post" action="/console/slip" {
+                // The slip and the address open in a tab of their own, so that the results
+                // stay where they were: Back to them would ask to send the search again.
+                form method="post" action="/console/slip" target="_blank" {
                     input type="hidden" name="service_id" value=(id);
-                    button type="submit" class="secondary" { "Referral slip" }
+                    button type="submit" class="secondary" { "Referral slip (new tab)" }
                 }
                 @if confidential && reveal_allowed && own.is_none_or(|o| o == org) {
-                    (reveal_form(id))
+                    (reveal_form(id, true))
                 }
             }
         }
@@ -665,14 +667,15 @@ fn service_id(form: &Form) -> Result<Uuid, ApiError> {
         .ok_or(ApiError::NotFound)
 }
 
-/// Asks for a reason, then reveals a confidential address (audited).
-fn reveal_form(service_id: Uuid) -> Markup {
+/// Asks for a reason, then reveals a confidential address (audited): in a new tab from a
+/// page worth keeping (results, the provider's own page), in place when asked again.
+fn reveal_form(service_id: Uuid, new_tab: bool) -> Markup {
     html! {
-        form method="post" action="/console/reveal" {
+        form method="post" action="/console/reveal" target=[new_tab.then_some("_blank")] {
             input type="hidden" name="service_id" value=(service_id);
             label { "Reason for revealing the address (audited; no client names)"
                 input type="text" name="reason" required minlength="3" maxlength="500"; }
-            button type="submit" { "Reveal address" }
+            button type="submit" { "Reveal address" @if new_tab { " (new tab)" } }
         }
     }
 }
@@ -692,7 +695,7 @@ pub async fn reveal(
             let body = html! {
                 h1 { "Reveal a confidential address" }
                 p class="error" role="alert" { (e.message) }
-                (reveal_form(id))
+                (reveal_form(id, false))
                 p { a href="/console" { "Back" } }
             };
             return Ok(signed_page(

@@ -181,6 +181,20 @@ async fn click_to_navigate(browser: &Client, at: Locator<'_>) {
 }
 
 /// Submits `form` as its button would (the page navigates).
+/// Waits for a tab other than `from` to open, and goes to it.
+async fn switch_to_new_tab(browser: &Client, from: &fantoccini::wd::WindowHandle) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let windows = browser.windows().await.unwrap();
+        if let Some(new) = windows.into_iter().find(|w| w != from) {
+            browser.switch_to_window(new).await.unwrap();
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no new tab opened");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn submit(form: fantoccini::elements::Form) {
     navigated(form.submit_direct().await);
 }
@@ -599,7 +613,10 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     screenshot(&browser, "console-results").await;
     // The referral slip: neutral title and words, the intake phone large, no name or type of
     // service, and nothing about the person it is for.
+    let results = browser.window().await.unwrap();
     submit(find_form(&browser, &format!("{card} form[action='/console/slip']")).await).await;
+    // It opens in a tab of its own: the results stay where they were.
+    switch_to_new_tab(&browser, &results).await;
     wait_for(&browser, ".slip").await;
     assert_eq!(browser.title().await.unwrap(), "Note");
     let slip = text_of(&browser, ".slip").await;
@@ -625,9 +642,8 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
         assert!(printed_hidden.contains(hidden), "{printed_hidden}");
     }
     screenshot(&browser, "console-slip").await;
-    // Back would ask to post the search again (nothing is cached): search anew.
-    browser.goto(&app.url("/console")).await.unwrap();
-    console_search(&browser, "77002", "shelter").await;
+    browser.close_window().await.unwrap();
+    browser.switch_to_window(results.clone()).await.unwrap();
     wait_for(&browser, &card).await;
     let reveal = find_form(&browser, &format!("{card} form[action='/console/reveal']")).await;
     reveal
@@ -635,6 +651,7 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
         .await
         .unwrap();
     submit(reveal).await;
+    switch_to_new_tab(&browser, &results).await;
     wait_for(&browser, "p.address").await;
     let notice = text_of(&browser, "p.notice").await;
     assert!(notice.contains("audit log as entry"), "{notice}");
@@ -642,6 +659,9 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     let res = app.admin(reqwest::Method::GET, "/api/v1/audit", None).await;
     assert_eq!(res.body["data"][0]["service_id"], service.to_string());
     assert_eq!(res.body["data"][0]["actor_role"], "caseworker");
+    browser.close_window().await.unwrap();
+    browser.switch_to_window(results).await.unwrap();
+    wait_for(&browser, &card).await;
     browser.close().await.unwrap();
 
     // The provider updates beds; the next anonymous search shows the new count.
