@@ -34,6 +34,7 @@ const LOGIN_CLIENT_PERIOD: Duration = Duration::from_secs(15);
 const LOGIN_PAIR_STRIKES: Strikes = Strikes {
     allowed: 5,
     wait: Duration::from_secs(60),
+    forgotten_after: LOGIN_FAILURES_FORGOTTEN_AFTER,
 };
 /// Failed sign-ins on one account from all clients together: 20, then one a minute, except
 /// for clients the account signed in from lately. This bounds guessing spread over many
@@ -42,16 +43,20 @@ const LOGIN_PAIR_STRIKES: Strikes = Strikes {
 const LOGIN_ACCOUNT_STRIKES: Strikes = Strikes {
     allowed: 20,
     wait: Duration::from_secs(60),
+    forgotten_after: LOGIN_FAILURES_FORGOTTEN_AFTER,
 };
-/// Failures are forgotten after this long without one.
-const STRIKES_FORGOTTEN_AFTER: Duration = Duration::from_secs(15 * 60);
+/// Failed sign-ins are forgotten after this long without one.
+const LOGIN_FAILURES_FORGOTTEN_AFTER: Duration = Duration::from_secs(15 * 60);
 /// How long a client an account signed in from stays known to it (in memory only).
 const KNOWN_CLIENT_FOR: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
 /// Refused console edits of one service, per person, for coverage near its sealed site (each
-/// tells something of where the site is): 3 at once, then one every 30 minutes.
-const SITE_CHECK_BURST: u32 = 3;
-const SITE_CHECK_PERIOD: Duration = Duration::from_secs(30 * 60);
+/// tells something of where the site is): 3, then one check every 30 minutes.
+const SITE_CHECK_STRIKES: Strikes = Strikes {
+    allowed: 3,
+    wait: Duration::from_secs(30 * 60),
+    forgotten_after: Duration::from_secs(90 * 60),
+};
 
 pub struct Throttles {
     hash_key: [u8; 32],
@@ -66,9 +71,8 @@ pub struct Throttles {
     /// Clients whose failed credentials used up their allowance: their next credentials are
     /// refused without asking Postgres, so guessing cannot keep it busy.
     guessing: Holds,
-    site_checks: Limiter,
-    /// People who used up their refused checks of a sealed site: the check is not run again.
-    site_checks_spent: Holds,
+    /// Refused checks of new coverage against a sealed site, per (person, service).
+    site_checks: Failures,
     last_sweep: Mutex<Instant>,
 }
 
@@ -105,15 +109,18 @@ impl Holds {
     }
 }
 
-/// How many failures a key may have before each attempt waits.
+/// How many failures a key may have before each attempt waits, and how long they are kept.
 #[derive(Clone, Copy)]
 struct Strikes {
     allowed: u32,
     wait: Duration,
+    forgotten_after: Duration,
 }
 
-/// Failed sign-ins, counted per key. Counted when an attempt starts, so attempts sent all at
-/// once cannot each pass the check before any has failed; taken back if it succeeds.
+/// Failures (refused sign-ins, refused checks near a sealed site), counted per key. Counted
+/// when an attempt starts, so attempts sent all at once cannot each pass the check before any
+/// has failed; taken back if it does not fail. Unlike a rate limiter's, the count is known
+/// before the work is done: once it is spent, the work does not even start.
 struct Failures {
     strikes: Strikes,
     counts: Mutex<HashMap<Key, Count>>,
@@ -166,10 +173,15 @@ impl Failures {
 
     fn sweep(&self, now: Instant) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        counts.retain(|_, count| now.duration_since(count.last) < STRIKES_FORGOTTEN_AFTER);
+        let kept = self.strikes.forgotten_after;
+        counts.retain(|_, count| now.duration_since(count.last) < kept);
         counts.shrink_to_fit();
     }
 }
+
+/// A check of coverage against a sealed site that the limit let run.
+#[must_use]
+pub struct SiteCheck(Key);
 
 /// A sign-in attempt that passed the limits, counted as failed unless
 /// [`Throttles::signed_in`] or [`Throttles::not_judged`] says otherwise.
@@ -203,8 +215,7 @@ impl Throttles {
             login_account: Failures::new(LOGIN_ACCOUNT_STRIKES),
             known_clients: Mutex::default(),
             guessing: Holds::default(),
-            site_checks: limiter(SITE_CHECK_BURST, SITE_CHECK_PERIOD),
-            site_checks_spent: Holds::default(),
+            site_checks: Failures::new(SITE_CHECK_STRIKES),
             last_sweep: Mutex::new(Instant::now()),
         })
     }
@@ -275,25 +286,23 @@ impl Throttles {
     }
 
     /// Before a console edit of `service` checks new coverage against its sealed site, for
-    /// `actor` ([`crate::auth::Principal::actor`]).
+    /// `actor` ([`crate::auth::Principal::actor`]): refused once they have had
+    /// [`SITE_CHECK_STRIKES`] refusals for it, until one more is allowed. The check counts as
+    /// refused unless [`Throttles::sealed_site_passed`] is told otherwise.
     pub fn sealed_site_check(
         &self,
         actor: (Option<Uuid>, Option<Uuid>),
         service: Uuid,
-    ) -> Result<(), ApiError> {
-        self.site_checks_spent.check(&self.site_key(actor, service))
+    ) -> Result<SiteCheck, ApiError> {
+        self.sweep();
+        let key = self.site_key(actor, service);
+        self.site_checks.attempt(key, Instant::now())?;
+        Ok(SiteCheck(key))
     }
 
-    /// Such a check refused the coverage: once `actor` has had [`SITE_CHECK_BURST`] refusals
-    /// for `service`, the check is not run for them until one more is allowed.
-    pub fn sealed_site_refused(
-        &self,
-        actor: (Option<Uuid>, Option<Uuid>),
-        service: Uuid,
-    ) -> Result<(), ApiError> {
-        let key = self.site_key(actor, service);
-        let refused = self.check(&self.site_checks, &key);
-        self.site_checks_spent.hold_if_refused(key, refused)
+    /// The check found nothing near the sealed site (or did not run to the end).
+    pub fn sealed_site_passed(&self, check: SiteCheck) {
+        self.site_checks.take_back(&check.0);
     }
 
     fn pair_key(&self, ip: Option<IpAddr>, email: &str) -> Key {
@@ -357,7 +366,7 @@ impl Throttles {
         }
         *last = Instant::now();
         self.guessing.sweep(*last);
-        self.site_checks_spent.sweep(*last);
+        self.site_checks.sweep(*last);
         self.login_pair.sweep(*last);
         self.login_account.sweep(*last);
         {
@@ -365,7 +374,7 @@ impl Throttles {
             known.retain(|_, until| *until > *last);
             known.shrink_to_fit();
         }
-        for limiter in [&self.login_client, &self.site_checks]
+        for limiter in [&self.login_client]
             .into_iter()
             .chain(self.anonymous.as_ref())
         {
@@ -433,5 +442,34 @@ mod tests {
         let attempt = throttles.login(office, "a@example.org").unwrap();
         throttles.not_judged(attempt);
         assert!(throttles.login(elsewhere, "b@example.org").is_ok());
+    }
+
+    #[test]
+    fn checks_near_a_sealed_site_count_only_refusals() {
+        let throttles = Throttles::new(0).unwrap();
+        let actor = (Some(Uuid::from_u128(7)), None);
+        let service = Uuid::from_u128(1);
+        for _ in 0..5 {
+            let passed = throttles.sealed_site_check(actor, service).unwrap();
+            throttles.sealed_site_passed(passed);
+        }
+        for _ in 0..SITE_CHECK_STRIKES.allowed {
+            let _refused = throttles.sealed_site_check(actor, service).unwrap();
+        }
+        match throttles.sealed_site_check(actor, service) {
+            Err(ApiError::TooManyRequests { retry_after_secs }) => {
+                assert!(
+                    (1790..=1801).contains(&retry_after_secs),
+                    "{retry_after_secs}"
+                );
+            }
+            Ok(_) => panic!("a fourth check ran"),
+            Err(other) => panic!("expected 429, got {other:?}"),
+        }
+        assert!(
+            throttles
+                .sealed_site_check(actor, Uuid::from_u128(2))
+                .is_ok()
+        );
     }
 }

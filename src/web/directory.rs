@@ -498,11 +498,14 @@ async fn write_keeping_site(
     new: NewService,
 ) -> Result<ServiceRecord, ApiError> {
     let only = caller.scope().organization();
-    state.throttles.sealed_site_check(caller.actor(), id)?;
+    let check = state.throttles.sealed_site_check(caller.actor(), id)?;
     let written = write(state, only, id, new, true, MissingLocation::Keep).await;
     let refusal = match &written {
         Err(ApiError::Invalid(refusal)) if refusal.code == REVEALS_CONFIDENTIAL_LOCATION => refusal,
-        _ => return written,
+        _ => {
+            state.throttles.sealed_site_passed(check);
+            return written;
+        }
     };
     let actor = caller.clone();
     let reason = format!("console edit refused: {}", refusal.field);
@@ -512,7 +515,6 @@ async fn write_keeping_site(
             Ok(audit::record(conn, &form)?)
         })
         .await?;
-    state.throttles.sealed_site_refused(caller.actor(), id)?;
     written
 }
 
