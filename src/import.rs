@@ -155,8 +155,12 @@ impl<'a> Importer<'a> {
         if let Some(field) = repeated_member(text.as_bytes()) {
             return Err(FieldError::invalid(field, "is given twice"));
         }
-        let mut value: Value = serde_json::from_str(text)
-            .map_err(|e| FieldError::new("malformed_json", "", e.to_string()))?;
+        // serde_json counts lines within the text, which is one line of the file: only the
+        // column says anything.
+        let mut value: Value = serde_json::from_str(text).map_err(|e| {
+            let message = e.to_string().replace(" at line 1 column ", " at column ");
+            FieldError::new("malformed_json", "", message)
+        })?;
         let Value::Object(object) = &mut value else {
             return Err(FieldError::invalid("", "each line must be a JSON object"));
         };
@@ -477,15 +481,20 @@ fn next_line<'b>(
     first: bool,
 ) -> std::io::Result<Option<(u64, Result<&'b str, String>)>> {
     use std::io::Read;
+    const BOM: &[u8] = "\u{feff}".as_bytes();
     buffer.clear();
+    // Room for the longest line, its ending (CRLF from a spreadsheet) and, on the first line,
+    // a byte-order mark: none of them count against the limit.
+    let room = MAX_LINE + 2 + if first { BOM.len() } else { 0 };
     let mut read = reader
         .by_ref()
-        .take(MAX_LINE as u64 + 1)
+        .take(room as u64)
         .read_until(b'\n', buffer)? as u64;
     if read == 0 {
         return Ok(None);
     }
-    if buffer.last() != Some(&b'\n') && buffer.len() > MAX_LINE {
+    let cut = buffer.last() != Some(&b'\n') && buffer.len() >= room;
+    if cut {
         let mut rest = Vec::new();
         loop {
             rest.clear();
@@ -495,17 +504,19 @@ fn next_line<'b>(
                 break;
             }
         }
-        let limit = MAX_LINE / (1024 * 1024);
-        return Ok(Some((
-            read,
-            Err(format!("the line is longer than {limit} MiB")),
-        )));
     }
     let mut text: &[u8] = buffer;
     text = text.strip_suffix(b"\n").unwrap_or(text);
     text = text.strip_suffix(b"\r").unwrap_or(text);
     if first {
-        text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
+        text = text.strip_prefix(BOM).unwrap_or(text);
+    }
+    if cut || text.len() > MAX_LINE {
+        let limit = MAX_LINE / (1024 * 1024);
+        return Ok(Some((
+            read,
+            Err(format!("the line is longer than {limit} MiB")),
+        )));
     }
     Ok(Some((
         read,
@@ -516,4 +527,35 @@ fn next_line<'b>(
             )
         }),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_LINE, next_line};
+
+    /// Reads every line of `file` as `import` does: each line's text, or what is wrong.
+    fn lines(file: &[u8]) -> Vec<Result<usize, String>> {
+        let mut reader = std::io::BufReader::new(file);
+        let mut buffer = Vec::new();
+        let mut out = Vec::new();
+        while let Some((_, line)) = next_line(&mut reader, &mut buffer, out.is_empty()).unwrap() {
+            out.push(line.map(str::len));
+        }
+        out
+    }
+
+    #[test]
+    fn the_longest_line_is_taken_whatever_its_ending_and_a_longer_one_is_skipped() {
+        let longest = vec![b' '; MAX_LINE];
+        let too_long = vec![b' '; MAX_LINE + 1];
+        let bom = "\u{feff}".as_bytes();
+        for (ending, start) in [(&b"\n"[..], &b""[..]), (b"\r\n", b""), (b"\r\n", bom)] {
+            let file = [start, &longest, ending, &too_long, ending, b"{}", ending].concat();
+            let read = lines(&file);
+            assert_eq!(read.len(), 3);
+            assert_eq!(read[0], Ok(MAX_LINE));
+            assert_eq!(read[1], Err("the line is longer than 4 MiB".to_string()));
+            assert_eq!(read[2], Ok(2));
+        }
+    }
 }
