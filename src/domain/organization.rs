@@ -107,6 +107,17 @@ impl NewOrganization {
 
 impl OrganizationPatch {
     pub fn parse(input: OrganizationPatchInput) -> Result<Self, FieldError> {
+        // As a service's PATCH: an empty one is a mistake, not a change to record.
+        if input.name.is_none()
+            && input.description.is_none()
+            && input.website.is_none()
+            && input.email.is_none()
+        {
+            return Err(FieldError::invalid(
+                "",
+                "give at least one of name, description, website or email",
+            ));
+        }
         Ok(OrganizationPatch {
             name: input
                 .name

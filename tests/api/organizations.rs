@@ -55,6 +55,30 @@ async fn create_read_patch_list_delete() {
         refused.body
     );
     assert_eq!(refused.field(), "name");
+    // Nor is a PATCH that changes nothing taken as a change.
+    let before = app
+        .admin(Method::GET, &format!("/api/v1/organizations/{id}"), None)
+        .await;
+    let refused = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/organizations/{id}"),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at least one of name"),
+        "{}",
+        refused.body
+    );
+    let after = app
+        .admin(Method::GET, &format!("/api/v1/organizations/{id}"), None)
+        .await;
+    assert_eq!(after.body["updated_at"], before.body["updated_at"]);
 
     app.create_organization("Another").await;
     let res = app
