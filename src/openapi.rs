@@ -221,12 +221,15 @@ impl Doc {
         op = op.response(self.status.to_string(), answered.build());
         let mut errors = self.refusals;
         if reads_body {
-            errors.extend([400, 413, 415, 422]);
+            errors.extend([400, 408, 413, 415, 422]);
         } else if reads_query {
             errors.extend([400, 422]);
         }
+        // Anonymous callers have an allowance, and so does a client whose unaccepted
+        // credentials used it up, whatever it presents next.
+        errors.push(429);
         match endpoint.access {
-            Access::Public => errors.push(429),
+            Access::Public => {}
             Access::SignedIn => errors.push(401),
             Access::Roles(_) => errors.extend([401, 403]),
         }
@@ -291,10 +294,13 @@ fn status_text(status: u16) -> &'static str {
         200 => "OK",
         201 => "Created",
         204 => "Done; no content",
-        400 => "Malformed JSON, or an unknown query parameter",
+        400 => {
+            "Malformed JSON, an unknown query parameter, or a request that does not apply (signing out an API token)"
+        }
         401 => "Not signed in, or the credentials have ended",
         403 => "Signed in, but this role may not",
         404 => "No such item (or not one this caller may see)",
+        408 => "The body did not arrive in time",
         409 => "Not possible in the item's present state",
         413 => "Body too large",
         415 => "Body is not application/json",
@@ -512,7 +518,7 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
             200,
             Some(component::<WhoAmI>(schemas)),
         ),
-        ("DELETE", "/api/v1/session") => Doc::new("Sign out: the session ends", 204, None),
+        ("DELETE", "/api/v1/session") => Doc::new("Sign out: the session ends", 204, None).or(400),
         ("GET", "/api/v1/organizations") => Doc::new(
             "Organizations, a page at a time",
             200,

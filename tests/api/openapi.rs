@@ -427,6 +427,17 @@ async fn the_other_answers_and_every_kind_of_refusal_fit_the_document() {
         "an organization with a service"
     );
     assert_answer_fits(&doc, "/api/v1/organizations/{id}", "delete", 409, &res.body);
+    // Signing out an API token does not apply.
+    let res = app
+        .send(
+            Method::DELETE,
+            "/api/v1/session",
+            Some(&app.admin_token.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/session", "delete", 400, &res.body);
     // Public routes are rate-limited per client (three a minute here).
     let search = json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]});
     let mut res = app.find(&search).await;
@@ -451,4 +462,13 @@ async fn the_other_answers_and_every_kind_of_refusal_fit_the_document() {
         .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.body);
     assert_empty_answer(&doc, "/api/v1/session", "delete", 204, &res.body);
+
+    // A client over its allowance has its credentials refused unread, on any route,
+    // valid ones included: so this comes last.
+    let guess = format!("hvn_{}", "A".repeat(43));
+    let res = app
+        .send(Method::GET, "/api/v1/services", Some(&guess), None)
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    assert_answer_fits(&doc, "/api/v1/services", "get", 429, &res.body);
 }
