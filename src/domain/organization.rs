@@ -188,7 +188,8 @@ mod tests {
     fn a_name_cannot_be_patched_away() {
         let patch: OrganizationPatchInput = serde_json::from_str(r#"{"name": null}"#).unwrap();
         assert_eq!(OrganizationPatch::parse(patch).unwrap_err().field, "name");
-        let patch: OrganizationPatchInput = serde_json::from_str(r#"{}"#).unwrap();
+        let patch: OrganizationPatchInput =
+            serde_json::from_str(r#"{"description": "d"}"#).unwrap();
         assert_eq!(OrganizationPatch::parse(patch).unwrap().name, None);
     }
 

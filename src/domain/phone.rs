@@ -52,20 +52,50 @@ pub struct Phone {
     pub languages: Vec<LanguageCode>,
 }
 
+/// Written as people write numbers to dial: digits, single separators (space, dash, dot)
+/// between them, at most one pair of brackets around digits (an area code), a leading +, and
+/// a digit at the end. "((((555))))" and "...911..." are not numbers anyone could read out.
+fn is_dialable(number: &str) -> bool {
+    let mut previous: Option<char> = None;
+    let mut brackets = 0;
+    let mut in_brackets = false;
+    for (i, c) in number.chars().enumerate() {
+        let fits = match c {
+            '0'..='9' => true,
+            '+' => i == 0,
+            '(' => {
+                brackets += 1;
+                in_brackets = true;
+                brackets == 1 && !previous.is_some_and(|p| p.is_ascii_digit())
+            }
+            ')' => {
+                let closes = in_brackets && previous.is_some_and(|p| p.is_ascii_digit());
+                in_brackets = false;
+                closes
+            }
+            ' ' | '-' | '.' => {
+                !in_brackets && previous.is_some_and(|p| p.is_ascii_digit() || p == ')' || p == '+')
+            }
+            _ => false,
+        };
+        if !fits {
+            return false;
+        }
+        previous = Some(c);
+    }
+    !in_brackets && previous.is_some_and(|p| p.is_ascii_digit())
+}
+
 impl Phone {
-    /// Accepts what people dial: digits with spaces, dashes, dots, brackets and a leading +,
-    /// 3 to 15 digits (short codes such as 988 and 233733 included).
+    /// Accepts what people dial ([`is_dialable`]): 3 to 15 digits (short codes such as 988
+    /// and 233733 included).
     pub fn parse(input: PhoneInput, field: &str) -> Result<Phone, FieldError> {
         let number = input.number.trim().to_string();
         let digits = number.chars().filter(char::is_ascii_digit).count();
-        let allowed = number
-            .chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || " -.()".contains(c) || (c == '+' && i == 0));
-        if !allowed || !(3..=15).contains(&digits) {
+        if !is_dialable(&number) || !(3..=15).contains(&digits) {
             return Err(FieldError::invalid(
                 path(field, "number"),
-                "must be a phone number or short code: 3 to 15 digits, optionally with + - . ( ) and spaces",
+                "must be a phone number or short code as people dial it: 3 to 15 digits, a space, dash or dot between groups, brackets around an area code, a leading + (such as 1-800-799-7233 or (415) 555-0100)",
             ));
         }
         Ok(Phone {
@@ -105,5 +135,28 @@ mod tests {
         );
         assert!(Phone::parse(input("12"), "p").is_err());
         assert!(Phone::parse(input("1+2345"), "p").is_err());
+        for written in [
+            "(415) 555-0100",
+            "(415)555-0100",
+            "415.555.0100",
+            "+44 20 7946 0958",
+        ] {
+            assert!(Phone::parse(input(written), "p").is_ok(), "{written}");
+        }
+        for unreadable in [
+            "((((555))))",
+            "...911...",
+            "415--555-0100",
+            "(415 555-0100",
+            "415) 555-0100",
+            "(4(1)5) 555",
+            "415-555-",
+            "( 415) 555-0100",
+        ] {
+            assert!(
+                Phone::parse(input(unreadable), "p").is_err(),
+                "{unreadable}"
+            );
+        }
     }
 }
