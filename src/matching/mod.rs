@@ -763,10 +763,11 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
             });
         }
     }
+    // Only what the service has: a crisis line back despite the filters must not claim them.
     why.extend(
         Facet::ALL
             .into_iter()
-            .filter(|f| (q.require & !said) & query::facet_bit(*f) != 0)
+            .filter(|f| (q.require & !said & s.traits.facets) & query::facet_bit(*f) != 0)
             .map(Reason::Has),
     );
     let spoken: Vec<LanguageCode> = q

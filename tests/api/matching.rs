@@ -336,6 +336,8 @@ async fn every_crisis_line_comes_back_whatever_the_filters_and_the_limit() {
             says(line, "does not list everything required: ask"),
             "{line}"
         );
+        // Nor does it claim what it lacks: a call-taker would repeat it.
+        assert!(!says(line, "accepts pets"), "{line}");
     }
     // Where a line fits, only the lines that fit come back, lacking nothing.
     let res = app.find(&ask(json!({"require": ["no_id_required"]}))).await;
