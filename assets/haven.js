@@ -25,17 +25,34 @@
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { leave(event); }
     });
+    // Moving between the survivor pages (the other language, home) replaces the page too,
+    // so the visit stays one history entry, which Quick exit replaces in turn.
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[href]") : null;
+      if (!link || link === exit || link.origin !== window.location.origin || link.target ||
+          link.hash && link.pathname === window.location.pathname) {
+        return;
+      }
+      event.preventDefault();
+      window.location.replace(link.href);
+    });
   }
 
   // A search is sent from here and its answer replaces the page's main part, so a visit of
   // many searches leaves one history entry, which Quick exit then replaces: Back cannot bring
   // earlier results back. Without scripts (or if this fails) each search is a page of its own.
+  // A second tap while a search is on its way is not a second search: both would carry the
+  // form's one-time key, and the one answered second would be "shown only once", empty.
+  var searching = false;
   function searchInPlace(event) {
     var form = event.target;
     if (!form.classList || !form.classList.contains("search") || !window.fetch || !window.DOMParser) {
       return;
     }
     event.preventDefault();
+    if (searching) { return; }
+    searching = true;
+    form.setAttribute("aria-busy", "true");
     fetch(form.action, {
       method: "POST",
       body: new URLSearchParams(new FormData(form)),
@@ -49,6 +66,7 @@
       var main = document.querySelector("main");
       if (!fresh || !main) { throw new Error("not a page"); }
       main.replaceWith(fresh);
+      searching = false;
       showEscHints();
       setUp();
       var heading = fresh.querySelector("h1");

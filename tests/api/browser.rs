@@ -180,7 +180,6 @@ async fn click_to_navigate(browser: &Client, at: Locator<'_>) {
     navigated(element.click().await);
 }
 
-/// Submits `form` as its button would (the page navigates).
 /// Waits for a tab other than `from` to open, and goes to it.
 async fn switch_to_new_tab(browser: &Client, from: &fantoccini::wd::WindowHandle) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -195,6 +194,7 @@ async fn switch_to_new_tab(browser: &Client, from: &fantoccini::wd::WindowHandle
     }
 }
 
+/// Submits `form` as its button would (the page navigates).
 async fn submit(form: fantoccini::elements::Form) {
     navigated(form.submit_direct().await);
 }
@@ -452,6 +452,72 @@ async fn quick_exit_and_escape_leave_and_back_does_not_return_to_any_results() {
         );
         assert_eq!(count(&browser, "#zip").await, 0, "{how}: Back showed Haven");
     }
+    browser.close().await.unwrap();
+}
+
+/// A double tap on "Find help" is one search: the second, carrying the same one-time key,
+/// used to replace the results with "a search is shown only once" and an empty form.
+#[tokio::test]
+async fn a_double_tap_on_search_keeps_the_results() {
+    let app = demo_app(|_| {}).await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    browser.goto(&app.url("/")).await.unwrap();
+    script(
+        &browser,
+        "document.getElementById('zip').value = '94110';
+         document.querySelector('input[name=need][value=shelter]').checked = true;
+         const form = document.querySelector('form.search');
+         form.requestSubmit(); form.requestSubmit(); return true;",
+    )
+    .await;
+    browser
+        .wait()
+        .for_element(Locator::Id("results-heading"))
+        .await
+        .unwrap();
+    // Give a second answer, were there one, time to land.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(count(&browser, "#results-heading").await, 1);
+    let text = script(&browser, "return document.querySelector('main').innerText").await;
+    assert!(!text.as_str().unwrap().contains("only once"), "{text}");
+    browser.close().await.unwrap();
+}
+
+/// Going to the other language (or home) replaces the page as a search does, so Quick exit
+/// still leaves nothing of the visit behind Back.
+#[tokio::test]
+async fn moving_between_the_survivor_pages_leaves_no_history_behind_quick_exit() {
+    let app = demo_app(|_| {}).await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    browser.goto(&app.url("/")).await.unwrap();
+    let entries = script(&browser, "return history.length").await;
+    click_to_navigate(&browser, Locator::Css("header a[lang='es']")).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.current_url().await.unwrap().path() != "/es/" {
+        assert!(Instant::now() < deadline, "the Spanish page did not open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser
+        .wait()
+        .for_element(Locator::Id("zip"))
+        .await
+        .unwrap();
+    assert_eq!(script(&browser, "return history.length").await, entries);
+    click_to_navigate(&browser, Locator::Id("quick-exit")).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.current_url().await.unwrap().as_str() != NEUTRAL {
+        assert!(Instant::now() < deadline, "Quick exit did not leave");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.back().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.current_url().await.unwrap().as_str() == NEUTRAL {
+        assert!(Instant::now() < deadline, "Back did not move");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count(&browser, "#zip").await, 0, "Back showed Haven");
     browser.close().await.unwrap();
 }
 
