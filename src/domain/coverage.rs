@@ -205,10 +205,7 @@ impl Coverage {
                     _ => Err(FieldError::new(
                         "unknown_region",
                         path(field, "code"),
-                        format!(
-                            "unknown region {:?}: use a US state as US-CA or a county by FIPS as US-06075 (GET /api/v1/regions?q=name finds codes)",
-                            input.code
-                        ),
+                        "unknown region: use a US state as US-CA or a county by FIPS as US-06075 (POST /api/v1/regions/search finds codes by name)",
                     )),
                 }
             }
@@ -219,17 +216,14 @@ impl Coverage {
                     return Err(FieldError::new(
                         "unknown_country",
                         path(field, "country"),
-                        format!(
-                            "unknown country {:?}: only \"US\" boundaries are bundled",
-                            input.country
-                        ),
+                        "unknown country: only \"US\" boundaries are bundled",
                     ));
                 }
                 Ok(Coverage::National { country })
             }
-            other => Err(FieldError::invalid(
+            _ => Err(FieldError::invalid(
                 path(field, "type"),
-                format!("unknown coverage type {other:?}: use radius, area, region or national"),
+                "unknown coverage type: use radius, area, region or national",
             )),
         }
     }
@@ -435,11 +429,11 @@ fn parse_area_checked(
                 bbox: None,
             }
         }
-        Some(other) => {
+        Some(_) => {
             return Err(FieldError::new(
                 "invalid_geometry",
                 path(field, "type"),
-                format!("{other:?} is not an area: use a GeoJSON Polygon or MultiPolygon"),
+                "is not an area: use a GeoJSON Polygon or MultiPolygon",
             ));
         }
         None => {

@@ -185,7 +185,7 @@ impl Eligibility {
             let gender = Gender::from_code(code).ok_or_else(|| {
                 FieldError::invalid(
                     format!("{}[{i}]", path(field, "genders")),
-                    format!("unknown gender {code:?}; use female, male or nonbinary (or leave genders empty for everyone)"),
+                    "unknown gender; use female, male or nonbinary (or leave genders empty for everyone)",
                 )
             })?;
             if !genders.contains(&gender) {

@@ -42,7 +42,7 @@ impl LanguageCode {
             Err(FieldError::new(
                 "unknown_language",
                 field,
-                format!("{code:?} is not an ISO 639-1 language code (such as \"en\" or \"es\")"),
+                "is not an ISO 639-1 language code (such as \"en\" or \"es\")",
             ))
         }
     }

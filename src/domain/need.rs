@@ -74,7 +74,7 @@ impl Need {
             FieldError::new(
                 "unknown_need",
                 field,
-                format!("unknown need code {code:?}; GET /api/v1/needs lists the codes"),
+                "unknown need code; GET /api/v1/needs lists the codes",
             )
         })
     }

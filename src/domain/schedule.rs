@@ -86,7 +86,7 @@ impl Schedule {
                 .ok_or_else(|| {
                     FieldError::invalid(
                         format!("{days_field}[{i}]"),
-                        format!("unknown day {day:?}; use mon, tue, wed, thu, fri, sat or sun"),
+                        "unknown day; use mon, tue, wed, thu, fri, sat or sun",
                     )
                 })?;
             let weekday = i16::try_from(index + 1).unwrap_or(1);
@@ -103,10 +103,7 @@ impl Schedule {
                 FieldError::new(
                     "unknown_timezone",
                     path(field, "timezone"),
-                    format!(
-                        "{:?} is not an IANA time zone (such as America/Chicago)",
-                        input.timezone
-                    ),
+                    "is not an IANA time zone (such as America/Chicago)",
                 )
             })?;
         Ok(Schedule {

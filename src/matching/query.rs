@@ -279,7 +279,10 @@ impl MatchQuery {
                 FieldError::new(
                     "unknown_facet",
                     format!("require[{i}]"),
-                    format!("unknown eligibility facet {code:?}"),
+                    format!(
+                        "unknown eligibility facet; use {}",
+                        Facet::ALL.map(Facet::code).join(", ")
+                    ),
                 )
             })?;
             require |= facet_bit(facet);

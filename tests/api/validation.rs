@@ -653,6 +653,32 @@ async fn error_answers_do_not_quote_the_value_sent() {
         assert!(message.contains("invalid type"), "{message}");
         assert!(!res.body.to_string().contains(value), "{}", res.body);
     }
+    // A search's own words either: a mistyped need, facet or language is part of it.
+    let search = |extra: Value| {
+        let mut body = json!({"location": {"postal_code": "94110"}, "needs": ["shelter"]});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    for (extra, field, value) in [
+        (
+            json!({"needs": ["shelter", "sheltre_tonight"]}),
+            "needs[1]",
+            "sheltre_tonight",
+        ),
+        (
+            json!({"require": ["no_papers_asked"]}),
+            "require[0]",
+            "no_papers_asked",
+        ),
+        (json!({"languages": ["qq"]}), "languages[0]", "qq"),
+    ] {
+        let res = app.find(&search(extra)).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+        assert_eq!(res.field(), field);
+        assert!(!res.body.to_string().contains(value), "{}", res.body);
+    }
     service["location"]["lat"] = json!(29.751234);
     service["location"]["address"]["street"] = json!(4410);
     let res = app
