@@ -344,8 +344,38 @@ fn search_form(lang: Lang, form: Option<&Form>) -> Markup {
     }
 }
 
+/// A survivor page: the emergency number first, whatever the page is for.
 fn lookup_page(state: &AppState, lang: Lang, body: Markup) -> Markup {
-    layout::page(lang.text(), &state.quick_exit_url, lang.text().title, body)
+    let t = lang.text();
+    let body = html! {
+        p class="danger" { (t.danger_now) " " a href="tel:911" { (t.call_911) } }
+        (body)
+    };
+    layout::page(t, &state.quick_exit_url, t.title, body)
+}
+
+/// The lines anyone can call or text, from the index, for pages that have no search to
+/// answer (the empty form, a search that could not be run): a person is never left without
+/// a number. Nothing while the index is loading.
+fn lines_to_call(state: &AppState, lang: Lang) -> Markup {
+    // Lines serve the whole country: any place in it finds them all; this is its middle.
+    let request = MatchRequest {
+        location: serde_json::json!({"lat": 39.83, "lon": -98.58}),
+        needs: vec![Need::Hotline.code().to_string()],
+        age: None,
+        gender: None,
+        languages: Vec::new(),
+        require: Vec::new(),
+        open_now: false,
+        limit: None,
+    };
+    match prepare(state, request, true) {
+        Ok((snapshot, query)) => {
+            let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
+            results::hotlines(&outcome.hotlines, lang, chrono::Utc::now())
+        }
+        Err(_) => html! {},
+    }
 }
 
 /// `GET /` and `GET /es/`: the empty search form.
@@ -361,6 +391,7 @@ pub async fn lookup_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
                 h1 { (t.heading) }
                 p { (t.intro) }
                 (search_form(lang, None))
+                (lines_to_call(&state, lang))
             },
         ),
     )
@@ -408,6 +439,7 @@ fn refused(state: &AppState, lang: Lang, message: &str, form: Option<&Form>) -> 
             h1 { (t.heading) }
             p class="error" role="alert" { (message) }
             (search_form(lang, form))
+            (lines_to_call(state, lang))
         },
     )
 }

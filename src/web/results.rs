@@ -206,17 +206,26 @@ pub fn survivor_results(outcome: &MatchOutcome<'_>, lang: Lang, now: DateTime<Ut
             }
             @for m in &outcome.results { (card(m, lang, now, html! {}, html! {}, 2)) }
         }
-        section class="hotlines" aria-labelledby="hotlines-heading" {
-            h2 id="hotlines-heading" { (t.hotlines) }
-            p { (t.hotlines_intro) }
-            @for m in &outcome.hotlines { (card(m, lang, now, html! {}, html! {}, 3)) }
-        }
+        (hotlines(&outcome.hotlines, lang, now))
         @if !outcome.nearby_outside_coverage.is_empty() {
             section aria-labelledby="nearby-heading" {
                 h2 id="nearby-heading" { (t.nearby) }
                 p { (t.nearby_intro) }
                 @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, html! {}, html! {}, 3)) }
             }
+        }
+    }
+}
+
+/// "Talk to someone now": the lines a person can call or text, on the results and, before
+/// any search, on the search page itself.
+pub fn hotlines(lines: &[ServiceMatch<'_>], lang: Lang, now: DateTime<Utc>) -> Markup {
+    let t = lang.text();
+    html! {
+        section class="hotlines" aria-labelledby="hotlines-heading" {
+            h2 id="hotlines-heading" { (t.hotlines) }
+            p { (t.hotlines_intro) }
+            @for m in lines { (card(m, lang, now, html! {}, html! {}, 3)) }
         }
     }
 }

@@ -997,6 +997,42 @@ async fn the_consoles_24_7_filter_leaves_no_empty_nearby_section() {
     assert!(page.contains("Results (0)"), "{page}");
 }
 
+/// A person is never left without a number: the emergency number tops every survivor page,
+/// and the lines to call or text are on the search page before any search and on a search
+/// that could not be run (a PO box ZIP, nothing ticked), in the page's language.
+#[tokio::test]
+async fn every_survivor_page_gives_numbers_to_call_even_without_a_search() {
+    let app = demo_app().await;
+    let line = r#"href="tel:18007997233""#;
+    for (path, danger) in [
+        ("/", "In danger right now?"),
+        ("/es/", "¿Está en peligro ahora?"),
+    ] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let page = res.text().await.unwrap();
+        assert!(page.contains(danger), "{page}");
+        assert!(page.contains(r#"href="tel:911""#), "{page}");
+        assert!(
+            page.contains(line),
+            "{path}: no line to call before a search"
+        );
+        for form in ["zip=77001&need=shelter", "zip=94110"] {
+            let res = app
+                .client
+                .post(app.url(path))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            let page = res.text().await.unwrap();
+            assert!(page.contains(r#"href="tel:911""#), "{page}");
+            assert!(page.contains(line), "{path} {form}: no line to call");
+        }
+    }
+}
+
 /// The referral slip says what it takes to use each line: a text line's keyword, and that a
 /// TTY line is one; still no name or kind of service.
 #[tokio::test]
