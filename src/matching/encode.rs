@@ -686,6 +686,7 @@ mod tests {
             languages: &o.languages,
             open_now: o.open_now,
             hours: &[],
+            traits: Default::default(),
             capacity: o
                 .capacity
                 .map(|(available, total, reported_at, stale)| CapacityView {

@@ -94,6 +94,10 @@ pub struct ServiceMatch<'a> {
     #[serde(skip)]
     #[schema(ignore)]
     pub hours: &'a [index::CompactSchedule],
+    /// Whom the service takes (ages, genders, facets), for pages to say on each card.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub traits: index::Traits,
     pub capacity: Option<CapacityView>,
     pub verified_at: Option<DateTime<Utc>>,
     pub demo: bool,
@@ -808,6 +812,7 @@ fn render<'s>(c: Candidate<'s>, q: &MatchQuery, boundaries: &'s Boundaries) -> S
         languages: &s.languages,
         open_now,
         hours: &s.schedules,
+        traits: s.traits,
         capacity: s
             .capacity
             .map(|(available, total, reported_at)| CapacityView {

@@ -6,10 +6,13 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
 use super::text::{Lang, Text, language_name};
+use crate::domain::eligibility::{Facet, Gender};
 use crate::domain::phone::PhoneKind;
+use crate::matching::index::Traits;
 use crate::matching::index::{
     LACKS_LANGUAGE, LACKS_REQUIREMENT, NOT_OPEN_NOW, OTHER_AGES, OTHER_GENDERS, PhoneView,
 };
+use crate::matching::query::{facet_bit, gender_bit};
 use crate::matching::reason::Reason;
 use crate::matching::{MatchOutcome, ServiceMatch};
 
@@ -132,6 +135,9 @@ pub fn card(
                     }
                 }
             }
+            @if let Some(who) = serves(&m.traits, lang) {
+                p class="serves" { strong { (if lang == Lang::Es { "A quién atiende" } else { "Who it serves" }) ": " } (who) }
+            }
             @for lack in lacks(m, t) { p class="notice" { (lack) } }
             @if !m.hours.is_empty() {
                 p class="hours muted" {
@@ -174,6 +180,60 @@ pub fn card(
             (extra)
         }
     }
+}
+
+/// Whom a service takes, when it does not take everyone: its ages, its genders, and that it
+/// takes young people on their own. Even a person who left "about you" empty sees before
+/// calling that a place is for adult women, or for youth.
+fn serves(traits: &Traits, lang: Lang) -> Option<String> {
+    let es = lang == Lang::Es;
+    let mut said = Vec::new();
+    let (min, max) = (
+        traits.min_age,
+        (traits.max_age != u8::MAX).then_some(traits.max_age),
+    );
+    match (min, max, es) {
+        (0, None, _) => {}
+        (0, Some(max), false) => said.push(format!("ages up to {max}")),
+        (0, Some(max), true) => said.push(format!("hasta los {max} años")),
+        (min, None, false) => said.push(format!("ages {min} and up")),
+        (min, None, true) => said.push(format!("desde los {min} años")),
+        (min, Some(max), false) => said.push(format!("ages {min}–{max}")),
+        (min, Some(max), true) => said.push(format!("de {min} a {max} años")),
+    }
+    let all_genders = Gender::ALL.iter().fold(0, |bits, g| bits | gender_bit(*g));
+    if traits.genders != 0 && traits.genders != all_genders {
+        let names: Vec<&str> = Gender::ALL
+            .into_iter()
+            .filter(|g| traits.genders & gender_bit(*g) != 0)
+            .map(|g| match (g, es) {
+                (Gender::Female, false) => "women",
+                (Gender::Male, false) => "men",
+                (Gender::Nonbinary, false) => "nonbinary people",
+                (Gender::Female, true) => "mujeres",
+                (Gender::Male, true) => "hombres",
+                (Gender::Nonbinary, true) => "personas no binarias",
+            })
+            .collect();
+        let and = if es { " y " } else { " and " };
+        said.push(match names.split_last() {
+            Some((last, [])) => (*last).to_string(),
+            Some((last, rest)) => format!("{}{and}{last}", rest.join(", ")),
+            None => String::new(),
+        });
+    }
+    if traits.facets & facet_bit(Facet::AcceptsUnaccompaniedMinors) != 0 {
+        said.push(if es {
+            "acepta a menores sin acompañante".to_string()
+        } else {
+            "takes young people on their own".to_string()
+        });
+    }
+    let mut sentence = said.join("; ");
+    if let Some(first) = sentence.get(..1) {
+        sentence = first.to_uppercase() + &sentence[1..];
+    }
+    (!sentence.is_empty()).then_some(sentence)
 }
 
 /// What a crisis line that came back although it does not fit lacks, in the page's words.

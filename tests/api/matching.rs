@@ -1033,6 +1033,45 @@ async fn every_survivor_page_gives_numbers_to_call_even_without_a_search() {
     }
 }
 
+/// Each card says whom the place takes, even when "about you" was left empty: a 15-year-old
+/// boy was shown an adult women's shelter first, with nothing saying so.
+#[tokio::test]
+async fn survivor_cards_say_whom_each_place_takes() {
+    let app = demo_app().await;
+    let search = |path: &'static str, form: &'static str| {
+        let req = app
+            .client
+            .post(app.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form);
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let page = search("/", "zip=94110&need=shelter").await;
+    assert!(
+        page.contains("Who it serves: </strong>Ages 18 and up; women and nonbinary people</p>"),
+        "{page}"
+    );
+    let page = search("/es/", "zip=94110&need=shelter").await;
+    assert!(
+        page.contains(
+            "A quién atiende: </strong>Desde los 18 años; mujeres y personas no binarias</p>"
+        ),
+        "{page}"
+    );
+    let page = search("/", "zip=94110&need=shelter&age=16").await;
+    assert!(
+        page.contains("Ages 12–17; takes young people on their own"),
+        "{page}"
+    );
+    // A line that takes everyone says nothing of it.
+    let start = page.find("National Domestic Violence Hotline").unwrap();
+    let end = page[start..].find("</article>").unwrap();
+    assert!(
+        !page[start..start + end].contains("Who it serves"),
+        "{page}"
+    );
+}
+
 /// The referral slip says what it takes to use each line: a text line's keyword, and that a
 /// TTY line is one; still no name or kind of service.
 #[tokio::test]
