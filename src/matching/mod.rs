@@ -208,14 +208,14 @@ impl<'s> Candidate<'s> {
         }
     }
 
-    /// Of two reaches of one service, whether this one is kept: the most specific, then the
-    /// nearest, then radius entries in their listed order, so a service with several entries
-    /// ranks by its best one whatever order the index finds them in.
+    /// Of two reaches of one service, whether this one is kept: the nearest (its ranking key),
+    /// then the most specific, then radius entries in their listed order, so a service with
+    /// several entries ranks by its best one whatever order the index finds them in. Nearest
+    /// first: a statewide service that adds a local radius must not rank lower for it.
     fn reaches_better_than(&self, other: &Candidate<'_>) -> bool {
-        self.reach
-            .specificity()
-            .cmp(&other.reach.specificity())
-            .then(self.distance_key.total_cmp(&other.distance_key))
+        self.distance_key
+            .total_cmp(&other.distance_key)
+            .then(self.reach.specificity().cmp(&other.reach.specificity()))
             .then(self.reach.listed_order().cmp(&other.reach.listed_order()))
             .is_lt()
     }

@@ -700,7 +700,7 @@ fn query_at(point: Coordinates, needs: NeedSet) -> MatchQuery {
 }
 
 /// A service whose entries reach the point more than once ranks and shows by its nearest
-/// entry of the most specific kind, whatever order its coverage is listed in.
+/// entry, whatever order its coverage is listed in.
 #[test]
 fn a_service_reached_twice_ranks_by_its_nearest_entry_in_any_order() {
     let boundaries = Boundaries::bundled();
@@ -805,7 +805,7 @@ fn nearby_areas_are_found_across_the_antimeridian() {
 
 proptest! {
     /// A service reached several times is kept with one reach whatever order the reaches
-    /// arrive in: the most specific, then the nearest, then radius entries by slot and areas
+    /// arrive in: the nearest, then the most specific, then radius entries by slot and areas
     /// last.
     #[test]
     fn a_service_reached_several_times_keeps_the_same_reach_in_any_order(
@@ -831,8 +831,9 @@ proptest! {
         for i in &arrivals {
             found.push(candidate(*i));
         }
-        // Region is less specific than the rest; among those, the nearest, then by position.
-        let expected = (0..4).min_by_key(|i| (keys[*i], *i)).expect("four reaches");
+        // The nearest; among those as near, the region (last here) is the least specific, and
+        // the rest go by position.
+        let expected = (0..5).min_by_key(|i| (keys[*i], *i)).expect("five reaches");
         let kept = found.into_top().0;
         prop_assert_eq!(kept.len(), 1);
         prop_assert_eq!(kept[0].reach, reaches[expected]);

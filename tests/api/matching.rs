@@ -1072,6 +1072,52 @@ async fn survivor_cards_say_whom_each_place_takes() {
     );
 }
 
+/// A service ranks by the entry of its coverage that puts it nearest: inside its state it
+/// ranks as a statewide service does, whatever local radius it also lists.
+#[tokio::test]
+async fn a_statewide_service_with_a_local_radius_ranks_as_statewide() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let kansas = json!({"type": "region", "code": "US-KS"});
+    let create = |name: &str, coverage: Value, location: Option<Value>| {
+        let mut body = json!({"organization_id": org, "name": name,
+            "needs": ["youth_services"], "coverage": coverage});
+        if let Some(location) = location {
+            body["location"] = location;
+        }
+        body
+    };
+    for body in [
+        create("Statewide", json!([kansas]), None),
+        create(
+            "Statewide With Office",
+            json!([kansas, {"type": "radius", "center": {"lat": 38.68, "lon": -98.0}, "radius_km": 50}]),
+            None,
+        ),
+        create(
+            "Ten Km Away",
+            json!([{"type": "radius", "center": {"lat": 38.5, "lon": -98.0}, "radius_km": 50}]),
+            Some(json!({"lat": 38.59, "lon": -98.0, "confidential": false})),
+        ),
+    ] {
+        assert_eq!(app.create_service(&body).await.status, StatusCode::CREATED);
+    }
+    app.wait_for_index().await;
+    let res = app
+        .find(&json!({"location": {"lat": 38.5, "lon": -98.0}, "needs": ["youth_services"]}))
+        .await;
+    let got = names(&res.body["results"]);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[2], "Ten Km Away", "{got:?}");
+    let office = res.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Statewide With Office")
+        .unwrap();
+    assert_eq!(office["coverage_type"], "region", "{office}");
+}
+
 /// The referral slip says what it takes to use each line: a text line's keyword, and that a
 /// TTY line is one; still no name or kind of service.
 #[tokio::test]
