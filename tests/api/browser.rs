@@ -521,6 +521,34 @@ async fn moving_between_the_survivor_pages_leaves_no_history_behind_quick_exit()
     browser.close().await.unwrap();
 }
 
+/// A 360 px phone zoomed to 200% is a page 180 px wide: Quick exit stays whole on screen,
+/// and nothing scrolls sideways.
+#[tokio::test]
+async fn quick_exit_stays_on_screen_at_200_percent_zoom() {
+    let app = demo_app(|_| {}).await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    browser.set_window_size(180, 700).await.unwrap();
+    for path in ["/", "/es/"] {
+        browser.goto(&app.url(path)).await.unwrap();
+        let width = script(&browser, "return window.innerWidth").await;
+        assert!(
+            width.as_f64().unwrap() <= 200.0,
+            "the window is {width} px wide"
+        );
+        let fits = script(
+            &browser,
+            "const r = document.getElementById('quick-exit').getBoundingClientRect();
+             const width = document.documentElement.clientWidth;
+             return [r.left >= 0 && r.right <= width,
+                     document.documentElement.scrollWidth <= width];",
+        )
+        .await;
+        assert_eq!(fits, json!([true, true]), "{path}");
+    }
+    browser.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_spanish_page_searches_in_spanish() {
     let app = demo_app(|_| {}).await;
