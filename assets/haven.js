@@ -97,11 +97,27 @@
           form.elements.lat.value = position.coords.latitude.toFixed(2);
           form.elements.lon.value = position.coords.longitude.toFixed(2);
           form.elements.zip.value = "";
-          send(form);
+          // Without a need chosen the search would only be refused, and the location lost
+          // with the form: keep it here and say what is left to do.
+          if (form.querySelector("input[name=need]:checked")) {
+            send(form);
+          } else {
+            document.getElementById("location-ready").hidden = false;
+          }
         }, function () {
           var note = document.getElementById("location-error");
           if (note) { note.hidden = false; }
         }, { enableHighAccuracy: false, maximumAge: 600000, timeout: 15000 });
+      });
+    }
+    // A ZIP typed after a location was set means the ZIP: the location is let go.
+    var zip = document.getElementById("zip");
+    if (zip && zip.form && zip.form.elements.lat) {
+      zip.addEventListener("input", function () {
+        zip.form.elements.lat.value = "";
+        zip.form.elements.lon.value = "";
+        var ready = document.getElementById("location-ready");
+        if (ready) { ready.hidden = true; }
       });
     }
     var print = document.getElementById("print");

@@ -301,7 +301,8 @@ fn search_form(lang: Lang, form: Option<&Form>) -> Markup {
                 input type="hidden" name="lat" value="";
                 input type="hidden" name="lon" value="";
                 p { button type="button" id="use-location" class="secondary" hidden { (t.use_location) } }
-                p id="location-error" class="error" hidden { (t.location_error) }
+                p id="location-error" class="error" role="alert" hidden { (t.location_error) }
+                p id="location-ready" class="notice" role="status" hidden { (t.location_ready) }
             }
             fieldset {
                 legend { (t.needs) }

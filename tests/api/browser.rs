@@ -549,6 +549,69 @@ async fn quick_exit_stays_on_screen_at_200_percent_zoom() {
     browser.close().await.unwrap();
 }
 
+/// "Use my location" before any need is ticked keeps the location and says what is left to
+/// do, instead of sending a search that is refused and losing the location with the form.
+#[tokio::test]
+async fn use_my_location_before_choosing_a_need_keeps_the_location() {
+    let app = demo_app(|_| {}).await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    browser.goto(&app.url("/")).await.unwrap();
+    // The browser's answer, stood in for: a place in San Francisco.
+    script(
+        &browser,
+        "navigator.geolocation.getCurrentPosition = ok =>
+            ok({coords: {latitude: 37.761234, longitude: -122.419876}});
+         return true;",
+    )
+    .await;
+    browser
+        .find(Locator::Id("use-location"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("#location-ready:not([hidden])"))
+        .await
+        .unwrap();
+    assert_eq!(count(&browser, "#results-heading").await, 0);
+    assert_eq!(
+        count(&browser, "p.error[role=alert]:not([hidden])").await,
+        0
+    );
+    assert_eq!(
+        script(
+            &browser,
+            "return document.querySelector('input[name=lat]').value"
+        )
+        .await,
+        json!("37.76")
+    );
+    browser
+        .find(Locator::Css("input[name=need][value=shelter]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("form.search button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Id("results-heading"))
+        .await
+        .unwrap();
+    browser.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_spanish_page_searches_in_spanish() {
     let app = demo_app(|_| {}).await;
