@@ -73,7 +73,7 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
                 @match phone.kind {
                     PhoneKind::Text => {
                         a class="sms" href={ "sms:" (number) } {
-                            (t.text) " " (phone.number())
+                            (t.text_to) " " (phone.number())
                             @if let Some(label) = phone.label().filter(|l| says_more(l, phone.number())) {
                                 " · " (label)
                             }
@@ -93,6 +93,16 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// "1.5 km", or "1,5 km" in Spanish, which writes a decimal comma.
+fn kilometres(km: f64, lang: Lang) -> String {
+    let written = format!("{km:.1} km");
+    if lang == Lang::Es {
+        written.replace('.', ",")
+    } else {
+        written
     }
 }
 
@@ -149,7 +159,11 @@ pub fn card(
             }
             @if let Some(capacity) = &m.capacity {
                 p class="capacity" {
-                    strong { (capacity.available) " / " (capacity.total) " " (t.beds) }
+                    @if capacity.available == 0 && capacity.total > 0 {
+                        strong { (t.full) } " (0 / " (capacity.total) ")"
+                    } @else {
+                        strong { (capacity.available) " / " (capacity.total) " " (t.beds) }
+                    }
                     " · " (t.updated) " " (age(capacity.reported_at, now, lang))
                     @if capacity.stale { " (" (t.may_be_old) ")" }
                 }
@@ -165,7 +179,7 @@ pub fn card(
                     @if let Some(street) = address.street() { (street) ", " }
                     (address.city().unwrap_or(""))
                     @if let Some(r) = address.region() { ", " (r) }
-                    @if let Some(km) = m.distance_km { " · " (format!("{km:.1} km")) " " (t.away) }
+                    @if let Some(km) = m.distance_km { " · " (kilometres(km, lang)) " " (t.away) }
                 }
             } @else if let Some(b) = m.distance_band {
                 p class="muted" { (band(b, lang)) }
@@ -313,7 +327,13 @@ mod tests {
             "{html}"
         );
         let es = phones(&list[..1], Lang::Es.text()).into_string();
-        assert!(es.contains(">Mensaje 988</a>"), "{es}");
+        assert!(es.contains(">Enviar mensaje al 988</a>"), "{es}");
+    }
+
+    #[test]
+    fn spanish_writes_a_decimal_comma() {
+        assert_eq!(kilometres(1.0, Lang::En), "1.0 km");
+        assert_eq!(kilometres(12.5, Lang::Es), "12,5 km");
     }
 
     #[test]

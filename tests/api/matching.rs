@@ -1118,6 +1118,33 @@ async fn a_statewide_service_with_a_local_radius_ranks_as_statewide() {
     assert_eq!(office["coverage_type"], "region", "{office}");
 }
 
+/// Cards read as people speak: a full place says it is full, and the Spanish page asks to
+/// call or text "al" a number.
+#[tokio::test]
+async fn survivor_cards_say_full_and_read_naturally_in_spanish() {
+    let app = demo_app().await;
+    let search = |path: &'static str, form: &'static str| {
+        let req = app
+            .client
+            .post(app.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form);
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let page = search("/", "zip=77002&need=shelter").await;
+    assert!(
+        page.contains("<strong>Full right now</strong> (0 / 6)"),
+        "{page}"
+    );
+    let page = search("/es/", "zip=77002&need=shelter").await;
+    assert!(
+        page.contains("<strong>Sin camas libres ahora</strong> (0 / 6)"),
+        "{page}"
+    );
+    assert!(page.contains(">Llamar al 1-800-799-7233"), "{page}");
+    assert!(page.contains(">Enviar mensaje al 988</a>"), "{page}");
+}
+
 /// The referral slip says what it takes to use each line: a text line's keyword, and that a
 /// TTY line is one; still no name or kind of service.
 #[tokio::test]
