@@ -180,6 +180,39 @@ async fn click_to_navigate(browser: &Client, at: Locator<'_>) {
     navigated(element.click().await);
 }
 
+/// A demo app, a driver, and a browser with scripts on at the app's `path`.
+async fn demo_page(path: &str) -> (TestApp, Driver, Client) {
+    let app = demo_app(|_| {}).await;
+    let driver = Driver::start();
+    let browser = driver.browser(true).await;
+    browser.goto(&app.url(path)).await.unwrap();
+    (app, driver, browser)
+}
+
+/// Waits (10 s at most) until the page's address passes `test`; `what` says what failed.
+async fn wait_for_url(browser: &Client, what: &str, test: impl Fn(&url::Url) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = browser.current_url().await.unwrap();
+        if test(&url) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {url}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Clicks what `css` finds, where the click does not leave the page (or need not).
+async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("nothing to click at {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Waits for a tab other than `from` to open, and goes to it.
 async fn switch_to_new_tab(browser: &Client, from: &fantoccini::wd::WindowHandle) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -440,11 +473,10 @@ async fn quick_exit_and_escape_leave_and_back_does_not_return_to_any_results() {
         }
         browser.back().await.unwrap();
         // Back leaves for whatever came before the visit (here the driver's blank page).
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while browser.current_url().await.unwrap().as_str() == NEUTRAL {
-            assert!(Instant::now() < deadline, "{how}: Back did not move");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for_url(&browser, &format!("{how}: Back did not move"), |u| {
+            u.as_str() != NEUTRAL
+        })
+        .await;
         assert_eq!(
             count(&browser, "#results-heading").await,
             0,
@@ -459,10 +491,7 @@ async fn quick_exit_and_escape_leave_and_back_does_not_return_to_any_results() {
 /// used to replace the results with "a search is shown only once" and an empty form.
 #[tokio::test]
 async fn a_double_tap_on_search_keeps_the_results() {
-    let app = demo_app(|_| {}).await;
-    let driver = Driver::start();
-    let browser = driver.browser(true).await;
-    browser.goto(&app.url("/")).await.unwrap();
+    let (_app, _driver, browser) = demo_page("/").await;
     script(
         &browser,
         "document.getElementById('zip').value = '94110';
@@ -471,11 +500,7 @@ async fn a_double_tap_on_search_keeps_the_results() {
          form.requestSubmit(); form.requestSubmit(); return true;",
     )
     .await;
-    browser
-        .wait()
-        .for_element(Locator::Id("results-heading"))
-        .await
-        .unwrap();
+    wait_for(&browser, "#results-heading").await;
     // Give a second answer, were there one, time to land.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(count(&browser, "#results-heading").await, 1);
@@ -488,35 +513,22 @@ async fn a_double_tap_on_search_keeps_the_results() {
 /// still leaves nothing of the visit behind Back.
 #[tokio::test]
 async fn moving_between_the_survivor_pages_leaves_no_history_behind_quick_exit() {
-    let app = demo_app(|_| {}).await;
-    let driver = Driver::start();
-    let browser = driver.browser(true).await;
-    browser.goto(&app.url("/")).await.unwrap();
+    let (_app, _driver, browser) = demo_page("/").await;
     let entries = script(&browser, "return history.length").await;
     click_to_navigate(&browser, Locator::Css("header a[lang='es']")).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while browser.current_url().await.unwrap().path() != "/es/" {
-        assert!(Instant::now() < deadline, "the Spanish page did not open");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    browser
-        .wait()
-        .for_element(Locator::Id("zip"))
-        .await
-        .unwrap();
+    wait_for_url(&browser, "the Spanish page did not open", |u| {
+        u.path() == "/es/"
+    })
+    .await;
+    wait_for(&browser, "#zip").await;
     assert_eq!(script(&browser, "return history.length").await, entries);
     click_to_navigate(&browser, Locator::Id("quick-exit")).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while browser.current_url().await.unwrap().as_str() != NEUTRAL {
-        assert!(Instant::now() < deadline, "Quick exit did not leave");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_url(&browser, "Quick exit did not leave", |u| {
+        u.as_str() == NEUTRAL
+    })
+    .await;
     browser.back().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while browser.current_url().await.unwrap().as_str() == NEUTRAL {
-        assert!(Instant::now() < deadline, "Back did not move");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_url(&browser, "Back did not move", |u| u.as_str() != NEUTRAL).await;
     assert_eq!(count(&browser, "#zip").await, 0, "Back showed Haven");
     browser.close().await.unwrap();
 }
@@ -553,10 +565,7 @@ async fn quick_exit_stays_on_screen_at_200_percent_zoom() {
 /// do, instead of sending a search that is refused and losing the location with the form.
 #[tokio::test]
 async fn use_my_location_before_choosing_a_need_keeps_the_location() {
-    let app = demo_app(|_| {}).await;
-    let driver = Driver::start();
-    let browser = driver.browser(true).await;
-    browser.goto(&app.url("/")).await.unwrap();
+    let (_app, _driver, browser) = demo_page("/").await;
     // The browser's answer, stood in for: a place in San Francisco.
     script(
         &browser,
@@ -565,18 +574,8 @@ async fn use_my_location_before_choosing_a_need_keeps_the_location() {
          return true;",
     )
     .await;
-    browser
-        .find(Locator::Id("use-location"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Css("#location-ready:not([hidden])"))
-        .await
-        .unwrap();
+    click(&browser, "#use-location").await;
+    wait_for(&browser, "#location-ready:not([hidden])").await;
     assert_eq!(count(&browser, "#results-heading").await, 0);
     assert_eq!(
         count(&browser, "p.error[role=alert]:not([hidden])").await,
@@ -590,25 +589,9 @@ async fn use_my_location_before_choosing_a_need_keeps_the_location() {
         .await,
         json!("37.76")
     );
-    browser
-        .find(Locator::Css("input[name=need][value=shelter]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("form.search button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::Id("results-heading"))
-        .await
-        .unwrap();
+    click(&browser, "input[name=need][value=shelter]").await;
+    click(&browser, "form.search button[type=submit]").await;
+    wait_for(&browser, "#results-heading").await;
     browser.close().await.unwrap();
 }
 

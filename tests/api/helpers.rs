@@ -317,6 +317,15 @@ impl TestResponse {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// The seconds a 429 or 503 asks the client to wait.
+    pub fn retry_after(&self) -> u64 {
+        self.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
 }
 
 /// An HTTP client that opens a connection per request. The app closes a keep-alive connection
@@ -508,6 +517,20 @@ impl TestApp {
             None => self.client.get(self.url(path)),
         };
         let res = req.bearer_auth(token).send().await.unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+
+    /// A survivor page's form (urlencoded) posted to `path`, as an anonymous visitor:
+    /// the status and the page.
+    pub async fn post_page(&self, path: &str, form: &str) -> (StatusCode, String) {
+        let res = self
+            .client
+            .post(self.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form.to_string())
+            .send()
+            .await
+            .unwrap();
         (res.status(), res.text().await.unwrap())
     }
 

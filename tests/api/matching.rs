@@ -1017,16 +1017,8 @@ async fn every_survivor_page_gives_numbers_to_call_even_without_a_search() {
             "{path}: no line to call before a search"
         );
         for form in ["zip=77001&need=shelter", "zip=94110"] {
-            let res = app
-                .client
-                .post(app.url(path))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(form)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-            let page = res.text().await.unwrap();
+            let (status, page) = app.post_page(path, form).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
             assert!(page.contains(r#"href="tel:911""#), "{page}");
             assert!(page.contains(line), "{path} {form}: no line to call");
         }
@@ -1039,12 +1031,8 @@ async fn every_survivor_page_gives_numbers_to_call_even_without_a_search() {
 async fn survivor_cards_say_whom_each_place_takes() {
     let app = demo_app().await;
     let search = |path: &'static str, form: &'static str| {
-        let req = app
-            .client
-            .post(app.url(path))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form);
-        async move { req.send().await.unwrap().text().await.unwrap() }
+        let app = &app;
+        async move { app.post_page(path, form).await.1 }
     };
     let page = search("/", "zip=94110&need=shelter").await;
     assert!(
@@ -1124,12 +1112,8 @@ async fn a_statewide_service_with_a_local_radius_ranks_as_statewide() {
 async fn survivor_cards_say_full_and_read_naturally_in_spanish() {
     let app = demo_app().await;
     let search = |path: &'static str, form: &'static str| {
-        let req = app
-            .client
-            .post(app.url(path))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form);
-        async move { req.send().await.unwrap().text().await.unwrap() }
+        let app = &app;
+        async move { app.post_page(path, form).await.1 }
     };
     let page = search("/", "zip=77002&need=shelter").await;
     assert!(

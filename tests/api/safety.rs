@@ -79,15 +79,6 @@ async fn every_answer_carries_the_safety_headers_and_anonymous_ones_set_no_cooki
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
-/// The seconds a 429 or 503 asks the client to wait.
-fn retry_after(res: &TestResponse) -> u64 {
-    res.headers["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn anonymous_clients_over_the_limit_get_429_with_retry_after() {
     let app = spawn_app_with(TestDb::new(), |s| s.rate_limit_per_minute = 5).await;
@@ -99,7 +90,7 @@ async fn anonymous_clients_over_the_limit_get_429_with_retry_after() {
     let res = app.find(&body).await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(res.code(), "too_many_requests");
-    let retry = retry_after(&res);
+    let retry = res.retry_after();
     assert!(
         (1..=13).contains(&retry),
         "one request comes back every 12 s: {retry}"
@@ -276,7 +267,7 @@ async fn the_survivor_page_over_the_limit_says_to_wait_in_its_language() {
             .unwrap()
             .starts_with("text/html")
     );
-    let retry = retry_after(&res);
+    let retry = res.retry_after();
     assert!(
         (1..=31).contains(&retry),
         "one search comes back every 30 s: {retry}"
