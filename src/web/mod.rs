@@ -239,55 +239,72 @@ impl<const LIMIT: usize> Form<LIMIT> {
     }
 }
 
-/// Turns a field error from the matcher into words for the form.
-fn explain(e: &FieldError, t: &Text, lang: Lang) -> String {
+/// Turns a field error from the matcher into words for the form, and names the form field
+/// it is about (`zip`, `need` or `age`), which the form then marks.
+fn explain(e: &FieldError, t: &Text, lang: Lang) -> (String, Option<&'static str>) {
     let field = e.field.as_str();
     let es = lang == Lang::Es;
-    match field {
-        "needs" => (if es {
-            "elija al menos una necesidad"
-        } else {
-            "choose at least one need"
-        })
-        .into(),
-        _ if e.code == "unknown_postal_code" => (if es {
-            "no conocemos ese código postal: revíselo, o pruebe el de un lugar cercano"
-        } else {
-            "we do not know that ZIP code: check it, or try one for a place nearby"
-        })
-        .into(),
-        f if f.starts_with("location") || f == "zip" => (if es {
-            "escriba un código postal de EE. UU. de 5 dígitos"
-        } else {
-            "enter a 5-digit US ZIP code"
-        })
-        .into(),
-        "age" => (if es {
-            "la edad debe ser un número entre 0 y 130"
-        } else {
-            "age must be a number from 0 to 130"
-        })
-        .into(),
+    let (words, at) = match field {
+        "needs" => (
+            if es {
+                "Marque al menos una opción en «¿Qué necesita?»."
+            } else {
+                "Choose at least one thing under \u{201c}What do you need?\u{201d}."
+            },
+            Some("need"),
+        ),
+        _ if e.code == "unknown_postal_code" => (
+            if es {
+                "No conocemos ese código postal. Revíselo o pruebe el de un lugar cercano. Mientras tanto, las líneas de abajo pueden ayudar."
+            } else {
+                "We do not know that ZIP code. Check it, or try one for a place nearby. Meanwhile, the lines below can help."
+            },
+            Some("zip"),
+        ),
+        f if f.starts_with("location") || f == "zip" => (
+            if es {
+                "Escriba un código postal de EE. UU. de 5 dígitos."
+            } else {
+                "Enter a 5-digit US ZIP code."
+            },
+            Some("zip"),
+        ),
+        "age" => (
+            if es {
+                "La edad debe ser un número entre 0 y 130."
+            } else {
+                "Age must be a number from 0 to 130."
+            },
+            Some("age"),
+        ),
         // The page offers only choices the matcher knows; another value was not typed here,
         // and the matcher's own words (English, API terms) would not help.
-        _ => format!(
-            "{} {}",
-            t.problem,
-            if es {
-                "elija de las opciones del formulario"
-            } else {
-                "choose from the options in the form"
-            }
-        ),
-    }
+        _ => {
+            let words = format!(
+                "{} {}",
+                t.problem,
+                if es {
+                    "Elija de las opciones del formulario."
+                } else {
+                    "Choose from the options in the form."
+                }
+            );
+            return (words, None);
+        }
+    };
+    (words.to_string(), at)
 }
 
 /// The search form, filled in with what was sent (so a correction does not mean retyping).
-fn search_form(lang: Lang, form: Option<&Form>) -> Markup {
+/// `invalid`: the field (`zip`, `need` or `age`) the error above the form is about, marked
+/// for screen readers as invalid and described by that error.
+fn search_form(lang: Lang, form: Option<&Form>, invalid: Option<&str>) -> Markup {
     let t = lang.text();
     let checked =
         |name: &str, value: &str| form.is_some_and(|f| f.all(name).iter().any(|v| v == value));
     let value = |name: &str| form.and_then(|f| f.get(name)).unwrap_or("").to_string();
+    let wrong = |name: &str| (invalid == Some(name)).then_some("true");
+    let described = |name: &str| (invalid == Some(name)).then_some(ERROR_ID);
     html! {
         // autocomplete off: the browser then neither offers these answers again nor keeps the
         // form's state (needs ticked, age) in its session files for a restored tab.
@@ -297,14 +314,15 @@ fn search_form(lang: Lang, form: Option<&Form>) -> Markup {
             fieldset {
                 legend { (t.zip) }
                 label for="zip" { (t.zip_hint) }
-                input type="text" id="zip" name="zip" inputmode="numeric" autocomplete="off" maxlength="10" value=(value("zip"));
+                input type="text" id="zip" name="zip" inputmode="numeric" autocomplete="off" maxlength="10" value=(value("zip"))
+                    aria-invalid=[wrong("zip")] aria-describedby=[described("zip")];
                 input type="hidden" name="lat" value="";
                 input type="hidden" name="lon" value="";
                 p { button type="button" id="use-location" class="secondary" hidden { (t.use_location) } }
                 p id="location-error" class="error" role="alert" hidden { (t.location_error) }
                 p id="location-ready" class="notice" role="status" hidden { (t.location_ready) }
             }
-            fieldset {
+            fieldset aria-describedby=[described("need")] {
                 legend { (t.needs) }
                 @for need in Need::ALL {
                     @let label = need.describe();
@@ -317,7 +335,8 @@ fn search_form(lang: Lang, form: Option<&Form>) -> Markup {
             fieldset {
                 legend { (t.about_you) " " span class="muted" { "(" (t.optional) ")" } }
                 div class="row" {
-                    label { (t.age) input type="number" name="age" min="0" max="130" inputmode="numeric" value=(value("age")); }
+                    label { (t.age) input type="number" name="age" min="0" max="130" inputmode="numeric" value=(value("age"))
+                        aria-invalid=[wrong("age")] aria-describedby=[described("age")]; }
                     label { (t.gender)
                         select name="gender" {
                             option value="" { (t.any) }
@@ -391,7 +410,7 @@ pub async fn lookup_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
             html! {
                 h1 { (t.heading) }
                 p { (t.intro) }
-                (search_form(lang, None))
+                (search_form(lang, None, None))
                 (lines_to_call(&state, lang))
             },
         ),
@@ -425,21 +444,31 @@ pub fn no_such_page(req: &HttpRequest) -> HttpResponse {
     let lang = lang_of(req);
     page(
         StatusCode::NOT_FOUND,
-        refused(state, lang, lang.text().no_such_page, None),
+        refused(state, lang, lang.text().no_such_page, None, None),
     )
 }
 
 /// The search page with what stopped the search, and the form as it was sent (empty when the
 /// request was turned away before its form was read).
-fn refused(state: &AppState, lang: Lang, message: &str, form: Option<&Form>) -> Markup {
+/// The id of the error said above a refused search's form.
+const ERROR_ID: &str = "search-error";
+
+/// `invalid`: the form field the message is about, if one is.
+fn refused(
+    state: &AppState,
+    lang: Lang,
+    message: &str,
+    form: Option<&Form>,
+    invalid: Option<&str>,
+) -> Markup {
     let t = lang.text();
     lookup_page(
         state,
         lang,
         html! {
             h1 { (t.heading) }
-            p class="error" role="alert" { (message) }
-            (search_form(lang, form))
+            p id=(ERROR_ID) class="error" role="alert" { (message) }
+            (search_form(lang, form, invalid))
             (lines_to_call(state, lang))
         },
     )
@@ -454,7 +483,10 @@ pub(crate) fn is_lookup(path: &str) -> bool {
 /// in its language.
 pub(crate) fn throttled(req: &HttpRequest, state: &AppState, throttled: &ApiError) -> HttpResponse {
     let lang = lang_of(req);
-    refusal_page(throttled, refused(state, lang, lang.text().throttled, None))
+    refusal_page(
+        throttled,
+        refused(state, lang, lang.text().throttled, None, None),
+    )
 }
 
 /// `POST /` and `POST /es/`: the results, on the same URL and under the same title as the form,
@@ -471,7 +503,12 @@ pub async fn lookup_results(
     // empty form, never a JSON error.
     let form = match form {
         Ok(form) => form,
-        Err(e) => return Ok(refusal_page(&e, refused(&state, lang, t.unreadable, None))),
+        Err(e) => {
+            return Ok(refusal_page(
+                &e,
+                refused(&state, lang, t.unreadable, None, None),
+            ));
+        }
     };
     // Sent again (Back, then Reload): an empty form, not the results.
     if let Some(key) = form.get(SEARCH_KEY)
@@ -479,7 +516,7 @@ pub async fn lookup_results(
     {
         return Ok(page(
             StatusCode::OK,
-            refused(&state, lang, t.search_shown_once, None),
+            refused(&state, lang, t.search_shown_once, None, None),
         ));
     }
     let attempt = form
@@ -489,16 +526,16 @@ pub async fn lookup_results(
     let (snapshot, query) = match attempt {
         Ok(prepared) => prepared,
         Err(ApiError::Invalid(e)) => {
-            let message = explain(&e, t, lang);
+            let (message, invalid) = explain(&e, t, lang);
             return Ok(page(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                refused(&state, lang, &message, Some(&form)),
+                refused(&state, lang, &message, Some(&form), invalid),
             ));
         }
         Err(e @ ApiError::IndexLoading) => {
             return Ok(refusal_page(
                 &e,
-                refused(&state, lang, t.starting, Some(&form)),
+                refused(&state, lang, t.starting, Some(&form), None),
             ));
         }
         Err(e) => return Err(e),
@@ -510,7 +547,7 @@ pub async fn lookup_results(
         html! {
             (results::survivor_results(&outcome, lang, chrono::Utc::now()))
             h2 { (t.new_search) }
-            (search_form(lang, Some(&form)))
+            (search_form(lang, Some(&form), None))
         },
     );
     Ok(page(StatusCode::OK, markup))

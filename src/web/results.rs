@@ -56,7 +56,8 @@ fn band(band: &str, lang: Lang) -> String {
     match lang {
         Lang::En => band.to_string(),
         Lang::Es => match band {
-            "in its service area" => "dentro de su zona de servicio".into(),
+            // "su zona" would read as the visitor's own area.
+            "in its service area" => "dentro de la zona que atiende".into(),
             "nationwide" => "en todo el país".into(),
             other => other
                 .replace("within", "a menos de")

@@ -432,14 +432,28 @@ async fn the_survivor_page_says_what_each_line_is_in_the_pages_language() {
     assert!(!page.contains("abiertas las 24 horas"));
     let (status, page) = search("/", "zip=00000&need=shelter").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("we do not know that ZIP code"), "{page}");
+    assert!(page.contains("We do not know that ZIP code"), "{page}");
     // Four digits (a Boston ZIP whose leading 0 was lost) is asked for again as five.
     let (status, page) = search("/", "zip=2139&need=shelter").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("enter a 5-digit US ZIP code"), "{page}");
+    assert!(page.contains("Enter a 5-digit US ZIP code."), "{page}");
+    // The error is tied to the field it is about, for screen readers.
+    assert!(
+        page.contains(r#"id="search-error" class="error" role="alert""#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"aria-invalid="true" aria-describedby="search-error""#),
+        "{page}"
+    );
+    let (_, page) = search("/", "zip=94110").await;
+    assert!(
+        page.contains(r#"<fieldset aria-describedby="search-error"><legend>What do you need?"#),
+        "{page}"
+    );
     let (_, page) = search("/es/", "zip=10001&need=shelter&gender=robot").await;
     assert!(
-        page.contains("elija de las opciones del formulario"),
+        page.contains("Elija de las opciones del formulario."),
         "{page}"
     );
     assert!(!page.contains("use female"), "{page}");
