@@ -98,9 +98,13 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for CreateJs
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let key = key_hash(req);
         let owner = owner(req);
-        let data_key = req
-            .app_data::<web::Data<AppState>>()
-            .map(|state| state.data_key.current().clone());
+        // Only a request that sent a key has its body hashed.
+        let data_key = match &key {
+            Ok(Some(_)) => req
+                .app_data::<web::Data<AppState>>()
+                .map(|state| state.data_key.current().clone()),
+            _ => None,
+        };
         let line = format!("{} {}\n", req.method(), req.path());
         let body = json_body::<T>(req, payload, LIMIT);
         Box::pin(async move {

@@ -813,8 +813,6 @@ pub async fn capacity(
     provider_page(&state, &caller, outcome).await
 }
 
-/// What anything under `/console` that needs a session answers without one: 401 with the
-/// sign-in form, so a browser whose session expired can sign in again where it stands.
 /// A refusal or failure on a console route, as a page in the console's words instead of the
 /// API's JSON: the same status and `Retry-After`. Without Postgres the console cannot check
 /// who is signed in, so it says so and points to the public lookup, which still answers.
@@ -855,6 +853,8 @@ pub fn error_page(state: &AppState, error: &ApiError) -> HttpResponse {
     refusal_page(error, console_page(state, None, body))
 }
 
+/// What anything under `/console` that needs a session answers without one: 401 with the
+/// sign-in form, so a browser whose session expired can sign in again where it stands.
 pub fn sign_in_required(state: &AppState) -> HttpResponse {
     page(
         StatusCode::UNAUTHORIZED,

@@ -448,12 +448,12 @@ pub fn no_such_page(req: &HttpRequest) -> HttpResponse {
     )
 }
 
-/// The search page with what stopped the search, and the form as it was sent (empty when the
-/// request was turned away before its form was read).
 /// The id of the error said above a refused search's form.
 const ERROR_ID: &str = "search-error";
 
-/// `invalid`: the form field the message is about, if one is.
+/// The search page with what stopped the search, and the form as it was sent (empty when the
+/// request was turned away before its form was read). `invalid`: the form field the message
+/// is about, if one is.
 fn refused(
     state: &AppState,
     lang: Lang,

@@ -8,9 +8,8 @@ use maud::{Markup, html};
 use super::text::{Lang, Text, language_name};
 use crate::domain::eligibility::{Facet, Gender};
 use crate::domain::phone::PhoneKind;
-use crate::matching::index::Traits;
 use crate::matching::index::{
-    LACKS_LANGUAGE, LACKS_REQUIREMENT, NOT_OPEN_NOW, OTHER_AGES, OTHER_GENDERS, PhoneView,
+    LACKS_LANGUAGE, LACKS_REQUIREMENT, NOT_OPEN_NOW, OTHER_AGES, OTHER_GENDERS, PhoneView, Traits,
 };
 use crate::matching::query::{facet_bit, gender_bit};
 use crate::matching::reason::Reason;
