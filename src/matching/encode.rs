@@ -751,6 +751,7 @@ mod tests {
                 results: render(&lists[0]),
                 hotlines: render(&lists[1]),
                 nearby_outside_coverage: render(&lists[2]),
+                unmet_needs: super::super::query::NeedSet::default(),
             };
             let expected = serde_json::to_vec(&Answer {
                 outcome: &outcome,

@@ -29,7 +29,7 @@ use fixedbitset::FixedBitSet;
 use self::index::{
     AddressView, CoverSink, Hit, Index, IndexedService, PhoneView, Probe, Reach, Site, Traits,
 };
-use self::query::{MatchQuery, NeedSet};
+use self::query::{MatchQuery, NeedSet, need_bit};
 use self::reason::Reason;
 use self::regions::RegionLocator;
 use crate::boundaries::Boundaries;
@@ -115,6 +115,9 @@ pub struct MatchOutcome<'a> {
     pub results: Vec<ServiceMatch<'a>>,
     pub hotlines: Vec<ServiceMatch<'a>>,
     pub nearby_outside_coverage: Vec<ServiceMatch<'a>>,
+    /// The needs asked that no local service offers: what the nearby list is for.
+    #[serde(skip)]
+    pub unmet_needs: NeedSet,
 }
 
 fn band(km: f64) -> &'static str {
@@ -500,18 +503,9 @@ impl Snapshot {
                 && t.passes(q)
         };
         let mut found = Candidates::new(q.limit);
-        for (index, overlay) in self.indexes() {
-            let sink = Gatherer {
-                snapshot: self,
-                index,
-                overlay,
-                q,
-                record_filters: !q.languages.is_empty() || q.open_now,
-                found: &mut found,
-            };
-            index.covering(&probe, keep, sink);
-        }
-        let (local, mut national) = found.into_top();
+        self.gather(q, &probe, keep, &mut found);
+        let (mut local, mut national) = found.into_top();
+        let unmet = self.give_every_need_a_place(&mut local, q, &probe);
         // Nothing found is never a dead end (DESIGN.md): when the filters asked for leave no
         // crisis line, every crisis line comes back, each saying what it does not meet.
         let filtered = q.require != 0
@@ -524,10 +518,18 @@ impl Snapshot {
             national.extend(self.crisis_lines_regardless(q, &probe));
             national = Candidates::national_top(national, q.limit);
         }
-        let nearby = if local.is_empty() {
+        // Near misses for each need nothing local offers, so that a second need ticked does
+        // not hide the only shelter around.
+        let nearby = if unmet.0 == 0 {
+            Vec::new()
+        } else if unmet == q.needs {
             self.nearby(q, locator, probe.nation)
         } else {
-            Vec::new()
+            let for_unmet = MatchQuery {
+                needs: unmet,
+                ..q.clone()
+            };
+            self.nearby(&for_unmet, locator, probe.nation)
         };
         warm(&[&local, &national, &nearby]);
         let render_all = |list: Vec<Candidate<'s>>| -> Vec<ServiceMatch<'s>> {
@@ -550,7 +552,98 @@ impl Snapshot {
             results: render_all(local),
             hotlines,
             nearby_outside_coverage: render_all(nearby),
+            unmet_needs: unmet,
         }
+    }
+
+    /// Every index's hits for `probe`, as [`Index::covering`] gives them, into `found`.
+    fn gather<'s>(
+        &'s self,
+        q: &MatchQuery,
+        probe: &Probe<'_>,
+        keep: impl Fn(Traits, Reach) -> bool,
+        found: &mut Candidates<'s>,
+    ) {
+        for (index, overlay) in self.indexes() {
+            let sink = Gatherer {
+                snapshot: self,
+                index,
+                overlay,
+                q,
+                record_filters: !q.languages.is_empty() || q.open_now,
+                found: &mut *found,
+            };
+            index.covering(probe, &keep, sink);
+        }
+    }
+
+    /// Gives each requested need that some local service offers a place in `local` (the
+    /// best `limit` local candidates, in rank order). A person asking for shelter and
+    /// counseling must see the shelter even when twenty counseling rooms are nearer: the
+    /// nearest local service offering a need no entry offers takes the place of the
+    /// lowest-ranked entry whose needs other entries offer too (when none can give way, the
+    /// need goes without). Returns the requested needs no local service offers at all, for
+    /// the nearby list.
+    fn give_every_need_a_place<'s>(
+        &'s self,
+        local: &mut Vec<Candidate<'s>>,
+        q: &MatchQuery,
+        probe: &Probe<'_>,
+    ) -> NeedSet {
+        let offered_but = |list: &[Candidate<'_>], skip: Option<usize>| {
+            let others = list.iter().enumerate().filter(|(i, _)| Some(*i) != skip);
+            others.fold(0, |acc, (_, c)| acc | c.traits.needs.0) & q.needs.0
+        };
+        let mut unmet = q.needs.0 & !offered_but(local, None);
+        // Short of the limit, every local candidate is here already.
+        if unmet == 0 || local.len() < q.limit {
+            return NeedSet(unmet);
+        }
+        for need in NeedSet(unmet).iter() {
+            let bit = need_bit(need);
+            if offered_but(local, None) & bit != 0 {
+                // The place given to an earlier need offers this one too.
+                unmet &= !bit;
+                continue;
+            }
+            let Some(mut nearest) = self.nearest_offering(NeedSet(bit), q, probe) else {
+                continue;
+            };
+            unmet &= !bit;
+            nearest.needs_met = nearest.traits.needs.count_common(q.needs);
+            let gives_way = (0..local.len())
+                .rev()
+                .find(|&i| local[i].traits.needs.0 & q.needs.0 & !offered_but(local, Some(i)) == 0);
+            if let Some(i) = gives_way {
+                local[i] = nearest;
+                local.sort_by(Candidate::rank);
+            }
+        }
+        NeedSet(unmet)
+    }
+
+    /// The nearest local service that offers `need` and passes the query's filters.
+    fn nearest_offering<'s>(
+        &'s self,
+        need: NeedSet,
+        q: &MatchQuery,
+        probe: &Probe<'_>,
+    ) -> Option<Candidate<'s>> {
+        let q = MatchQuery {
+            needs: need,
+            limit: 1,
+            ..q.clone()
+        };
+        let probe = Probe {
+            needs: need,
+            ..*probe
+        };
+        let keep = |t: Traits, reach: Reach| {
+            reach.is_local() && t.needs.count_common(need) > 0 && t.passes(&q)
+        };
+        let mut found = Candidates::new(1);
+        self.gather(&q, &probe, keep, &mut found);
+        found.into_top().0.pop()
     }
 
     /// Every live crisis line, whatever the filters: for when they leave none.
@@ -630,8 +723,8 @@ impl Snapshot {
     }
 
     /// Fitting services whose coverage misses the point by at most [`NEARBY_KM`], but the
-    /// national ones (with the hotlines wherever the point is); asked only when no local
-    /// service covers it, so none of these covers it either.
+    /// national ones (with the hotlines wherever the point is); asked only for needs no local
+    /// service offers (`q.needs` are those), so none of these covers the point either.
     fn nearby<'s>(
         &'s self,
         q: &MatchQuery,

@@ -505,12 +505,13 @@ fn answers_rank_by_definition(
             lines = every_line;
         }
         for (list, room) in [
-            (&mut local, limit),
+            (&mut local, usize::MAX),
             (&mut national, limit.saturating_sub(lines.len())),
         ] {
             list.sort_by(by_rank);
             list.truncate(room);
         }
+        let unmet = every_need_with_a_place(&mut local, asked, limit, by_rank);
         national.extend(lines);
         national.sort_by(by_rank);
         for (list, got) in [(&local, &outcome.results), (&national, &outcome.hotlines)] {
@@ -533,13 +534,62 @@ fn answers_rank_by_definition(
             );
             prop_assert_eq!(says_outside, !covers, "{:?} at {:?}", m.why, at);
         }
-        if local.is_empty() {
-            nearby_by_definition(services, &coverage, &q, &outcome.nearby_outside_coverage)?;
-        } else {
+        prop_assert_eq!(outcome.unmet_needs, NeedSet(unmet));
+        if unmet == 0 {
             prop_assert!(outcome.nearby_outside_coverage.is_empty());
+        } else {
+            let q = MatchQuery {
+                needs: NeedSet(unmet),
+                ..q
+            };
+            nearby_by_definition(services, &coverage, &q, &outcome.nearby_outside_coverage)?;
         }
     }
     Ok(())
+}
+
+/// A model entry: needs met, rank key, service number.
+type Entry = (u32, f64, usize);
+
+/// The results by the definition, from every local candidate in rank order: the best
+/// `limit`, except that for each need asked (in code order) that no entry offers, the nearest
+/// candidate offering it (then the lowest number) takes the place of the lowest-ranked entry
+/// whose needs the others offer too, if there is one. Returns the needs no candidate offers.
+fn every_need_with_a_place(
+    local: &mut Vec<Entry>,
+    asked: u16,
+    limit: usize,
+    by_rank: impl Fn(&Entry, &Entry) -> std::cmp::Ordering,
+) -> u16 {
+    let every = local.clone();
+    local.truncate(limit);
+    let offers = |e: &Entry| needs_of(e.2 as u128).0 & asked;
+    let offered_but = |list: &[Entry], skip: Option<usize>| {
+        let others = list.iter().enumerate().filter(|(i, _)| Some(*i) != skip);
+        others.fold(0, |acc, (_, e)| acc | offers(e))
+    };
+    let mut unmet = 0;
+    for bit in (0..16).map(|b| 1u16 << b).filter(|b| asked & b != 0) {
+        if offered_but(local, None) & bit != 0 {
+            continue;
+        }
+        let nearest = every
+            .iter()
+            .filter(|e| offers(e) & bit != 0)
+            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)));
+        let Some(nearest) = nearest else {
+            unmet |= bit;
+            continue;
+        };
+        let gives_way = (0..local.len())
+            .rev()
+            .find(|&i| offers(&local[i]) & !offered_but(local, Some(i)) == 0);
+        if let Some(i) = gives_way {
+            local[i] = *nearest;
+            local.sort_by(&by_rank);
+        }
+    }
+    unmet
 }
 
 /// Within this of a limit (100 km, a band's edge), the index's distance and the

@@ -644,6 +644,13 @@ pub async fn search(
     // is and the keyboard starts at the results; the next Tab offers the new-search form,
     // which is below every result.
     let nearby_shown = outcome.nearby_outside_coverage.iter().any(|m| shown(&m));
+    // Beside results, the near misses are for the needs nothing local offers.
+    let nearby_title = if outcome.results.is_empty() {
+        "Just outside coverage".to_string()
+    } else {
+        let unmet: Vec<&str> = outcome.unmet_needs.iter().map(|n| n.words()).collect();
+        format!("Just outside coverage, for {}", unmet.join(", "))
+    };
     let body = html! {
         h1 id="results" tabindex="-1" autofocus { "Search results" }
         p class="searched" {
@@ -653,7 +660,7 @@ pub async fn search(
         (section("Results", &outcome.results))
         (section("Hotlines", &outcome.hotlines))
         @if nearby_shown {
-            (section("Just outside coverage", &outcome.nearby_outside_coverage))
+            (section(&nearby_title, &outcome.nearby_outside_coverage))
         }
         h2 id="new-search" tabindex="-1" { "New search" }
         (search_form(Some(&form)))

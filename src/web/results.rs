@@ -268,8 +268,8 @@ fn lacks<'t>(m: &ServiceMatch<'_>, t: &'t Text) -> impl Iterator<Item = &'t str>
     .flatten()
 }
 
-/// The survivor results: local places, the hotlines (always), and near misses when nothing
-/// local fits, so that no answer is a dead end.
+/// The survivor results: local places, the hotlines (always), and near misses for the needs
+/// nothing local offers, so that no answer is a dead end.
 pub fn survivor_results(outcome: &MatchOutcome<'_>, lang: Lang, now: DateTime<Utc>) -> Markup {
     let t = lang.text();
     html! {
@@ -284,6 +284,17 @@ pub fn survivor_results(outcome: &MatchOutcome<'_>, lang: Lang, now: DateTime<Ut
         @if !outcome.nearby_outside_coverage.is_empty() {
             section aria-labelledby="nearby-heading" {
                 h2 id="nearby-heading" { (t.nearby) }
+                @if !outcome.results.is_empty() {
+                    p {
+                        (t.nearby_for) " "
+                        @for (i, need) in outcome.unmet_needs.iter().enumerate() {
+                            @if i > 0 { "; " }
+                            @let label = need.describe().label;
+                            (if lang == Lang::Es { label.es } else { label.en })
+                        }
+                        "."
+                    }
+                }
                 p { (t.nearby_intro) }
                 @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, html! {}, html! {}, 3)) }
             }

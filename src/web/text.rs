@@ -49,6 +49,8 @@ pub struct Text {
     pub call_911: &'static str,
     pub nearby: &'static str,
     pub nearby_intro: &'static str,
+    /// Before the needs the nearby places are for, when other needs were found here.
+    pub nearby_for: &'static str,
     pub nothing_local: &'static str,
     pub offers: &'static str,
     /// For a crisis line that offers none of the needs asked but helps with any.
@@ -128,6 +130,7 @@ pub const EN: Text = Text {
     call_911: "Call 911",
     nearby: "Just outside your area",
     nearby_intro: "These places are close but may not serve where you are. Call and ask:",
+    nearby_for: "Nothing that serves where you are offers this:",
     nothing_local: "We did not find a local place for this search. You are not out of options: the lines below can help right now.",
     offers: "Offers",
     any_need: "A crisis line: can help with any need",
@@ -194,6 +197,7 @@ pub const ES: Text = Text {
     call_911: "Llame al 911",
     nearby: "Justo fuera de su zona",
     nearby_intro: "Estos lugares están cerca, pero puede que no atiendan su zona. Llame y pregunte:",
+    nearby_for: "Ningún lugar que atienda su zona ofrece esto:",
     nothing_local: "No encontramos un lugar local para esta búsqueda. Todavía hay opciones: las líneas de abajo pueden ayudar ahora mismo.",
     offers: "Ofrece",
     any_need: "Una línea de crisis: puede ayudar con cualquier necesidad",

@@ -256,6 +256,95 @@ async fn nothing_local_is_never_a_dead_end() {
     );
 }
 
+/// A second need ticked never hides the first: each need some local service offers has a
+/// place in the results, and a need none offers gets its near misses beside them.
+#[tokio::test]
+async fn every_need_asked_gets_a_place_or_its_near_misses() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let site = |lat: f64, lon: f64| json!({"lat": lat, "lon": lon, "confidential": false});
+    // Three counseling rooms near the point, one shelter farther off: all cover the point.
+    for (i, lat) in [29.77, 29.80, 29.83].into_iter().enumerate() {
+        service(
+            &app,
+            org,
+            &format!("Counseling {i}"),
+            json!({"needs": ["counseling"], "location": site(lat, -95.37)}),
+        )
+        .await;
+    }
+    service(
+        &app,
+        org,
+        "Only Shelter",
+        json!({"location": site(29.60, -95.37)}),
+    )
+    .await;
+    // Legal aid only 60 km east, its 25 km radius short of the point; a counseling room there
+    // too, which is no near miss: counseling is found at the point.
+    let east =
+        json!([{"type": "radius", "center": {"lat": 29.76, "lon": -94.75}, "radius_km": 25}]);
+    service(
+        &app,
+        org,
+        "Legal Aid East",
+        json!({"needs": ["legal_aid"], "coverage": east.clone()}),
+    )
+    .await;
+    service(
+        &app,
+        org,
+        "Counseling East",
+        json!({"needs": ["counseling"], "coverage": east}),
+    )
+    .await;
+    app.wait_for_index().await;
+    let at = json!({"lat": 29.76, "lon": -95.37});
+
+    let res = app
+        .find(&json!({"location": at, "needs": ["shelter", "counseling"], "limit": 2}))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // Ranked by distance alone the two nearest counseling rooms would fill both places.
+    assert_eq!(
+        names(&res.body["results"]),
+        ["Counseling 0", "Only Shelter"]
+    );
+    assert!(
+        res.body["nearby_outside_coverage"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // One place cannot hold two needs: the best entry keeps it.
+    let res = app
+        .find(&json!({"location": at, "needs": ["shelter", "counseling"], "limit": 1}))
+        .await;
+    assert_eq!(names(&res.body["results"]), ["Counseling 0"]);
+
+    let res = app
+        .find(&json!({"location": at, "needs": ["counseling", "legal_aid"]}))
+        .await;
+    assert_eq!(
+        names(&res.body["results"]),
+        ["Counseling 0", "Counseling 1", "Counseling 2"]
+    );
+    let nearby = &res.body["nearby_outside_coverage"];
+    assert_eq!(names(nearby), ["Legal Aid East"]);
+    assert_eq!(nearby[0]["needs_met"], json!(["legal_aid"]));
+
+    // The survivor page says which need the near misses are for.
+    let (status, page) = app
+        .post_page("/", "lat=29.76&lon=-95.37&need=counseling&need=legal_aid")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Legal Aid East"), "{page}");
+    assert!(
+        page.contains("Nothing that serves where you are offers this: Legal help."),
+        "{page}"
+    );
+}
+
 /// Nothing found is never a dead end: when the languages asked for (or open now) leave no
 /// national line, the lines that fit the needs come back anyway, each saying what it lacks.
 /// Where some line does fit, only those come back.
