@@ -27,7 +27,8 @@ use uuid::Uuid;
 use fixedbitset::FixedBitSet;
 
 use self::index::{
-    AddressView, CoverSink, Hit, Index, IndexedService, PhoneView, Probe, Reach, Site, Traits,
+    AddressView, CoverSink, Hit, Index, IndexedService, LACKS_LANGUAGE, PhoneView, Probe, Reach,
+    Site, Traits,
 };
 use self::query::{MatchQuery, NeedSet, need_bit};
 use self::reason::Reason;
@@ -517,6 +518,19 @@ impl Snapshot {
         if regardless {
             national.extend(self.crisis_lines_regardless(q, &probe));
             national = Candidates::national_top(national, q.limit);
+        } else if !q.languages.is_empty() {
+            // A crisis line answers through an interpreter: one that does not list the
+            // language asked comes after those that do, saying so, rather than not at all.
+            let mut interpreted: Vec<Candidate<'s>> = self
+                .crisis_lines_regardless(q, &probe)
+                .into_iter()
+                .filter(|c| {
+                    let mut misses = c.service.misses(q);
+                    misses.next() == Some(LACKS_LANGUAGE) && misses.next().is_none()
+                })
+                .collect();
+            interpreted.sort_by(Candidate::rank);
+            national.extend(interpreted);
         }
         // Near misses for each need nothing local offers, so that a second need ticked does
         // not hide the only shelter around.
@@ -542,7 +556,7 @@ impl Snapshot {
                     fixed: self.national_parts(c, q, boundaries),
                     ..render(c, q, boundaries)
                 };
-                if regardless {
+                if (regardless || !q.languages.is_empty()) && c.traits.is_hotline() {
                     line.why.extend(c.service.misses(q).map(Reason::Says));
                 }
                 line
@@ -646,7 +660,8 @@ impl Snapshot {
         found.into_top().0.pop()
     }
 
-    /// Every live crisis line, whatever the filters: for when they leave none.
+    /// Every live crisis line, whatever the filters: for when they leave none, and for the
+    /// lines that lack only the language asked.
     fn crisis_lines_regardless<'s>(
         &'s self,
         q: &MatchQuery,

@@ -347,7 +347,7 @@ async fn every_need_asked_gets_a_place_or_its_near_misses() {
 
 /// Nothing found is never a dead end: when the languages asked for (or open now) leave no
 /// national line, the lines that fit the needs come back anyway, each saying what it lacks.
-/// Where some line does fit, only those come back.
+/// Where some line speaks the language, the others still come back after it.
 #[tokio::test]
 async fn the_hotlines_come_back_when_no_line_speaks_the_language_asked() {
     let app = demo_app().await;
@@ -369,19 +369,36 @@ async fn the_hotlines_come_back_when_no_line_speaks_the_language_asked() {
             "{line}"
         );
     }
-    // Spanish is spoken on some lines: only those, and none says it lacks anything.
+    // Spanish is spoken on some lines: those first, lacking nothing, then every other line,
+    // each saying to ask for an interpreter. A line answers through one: a Spanish speaker
+    // must not lose the lines that do not list Spanish.
     let res = app.find(&ask(json!(["es"]))).await;
-    let spanish = res.body["hotlines"].as_array().unwrap();
-    assert!(
-        !spanish.is_empty() && spanish.len() < every_line.len(),
-        "{}",
-        res.body
-    );
-    for line in spanish {
-        assert!(!says(
+    let lines = res.body["hotlines"].as_array().unwrap();
+    let mut got = names(&res.body["hotlines"]);
+    got.sort();
+    let mut expected = every_line.clone();
+    expected.sort();
+    assert_eq!(got, expected);
+    let interpreted = |line: &Value| {
+        says(
             line,
-            "does not list the language asked for: ask for an interpreter"
-        ));
+            "does not list the language asked for: ask for an interpreter",
+        )
+    };
+    let speaking = lines.iter().take_while(|l| !interpreted(l)).count();
+    assert!(0 < speaking && speaking < lines.len(), "{}", res.body);
+    assert!(lines[speaking..].iter().all(interpreted), "{}", res.body);
+    for line in &lines[..speaking] {
+        let spoken = line["languages"].as_array().unwrap();
+        assert!(spoken.contains(&json!("es")), "{line}");
+    }
+    // The survivor page keeps them too.
+    let (_, page) = app
+        .post_page("/es/", "zip=10001&need=shelter&language=es")
+        .await;
+    for name in &every_line {
+        let escaped = name.replace('&', "&amp;");
+        assert!(page.contains(&escaped), "{name}: {page}");
     }
 }
 
