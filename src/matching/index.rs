@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use rstar::{AABB, Envelope as _, RTree, RTreeNode, RTreeObject};
 use serde::Serialize;
 use utoipa::openapi::{RefOr, Schema};
@@ -310,6 +310,28 @@ pub fn zone_words(zone: chrono_tz::Tz, spanish: bool) -> String {
     (if spanish { es } else { en }).to_string()
 }
 
+/// A weekday's short name (0 is Monday): "Mon", or "lun" in Spanish.
+pub fn day_name(day: u32, spanish: bool) -> &'static str {
+    const EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const ES: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
+    let names = if spanish { ES } else { EN };
+    names[day as usize % 7]
+}
+
+/// A time of day on a US clock: "9:00 AM", or "9:00 a. m." in Spanish; minutes past
+/// midnight.
+pub fn clock(minutes: u16, spanish: bool) -> String {
+    let (hour, minute) = (minutes / 60 % 24, minutes % 60);
+    let twelve = if hour % 12 == 0 { 12 } else { hour % 12 };
+    let half = match (hour < 12, spanish) {
+        (true, false) => "AM",
+        (false, false) => "PM",
+        (true, true) => "a. m.",
+        (false, true) => "p. m.",
+    };
+    format!("{twelve}:{minute:02} {half}")
+}
+
 impl CompactSchedule {
     pub fn from_schedule(s: &Schedule) -> Self {
         let minutes = |t: chrono::NaiveTime| u16::try_from(t.hour() * 60 + t.minute()).unwrap_or(0);
@@ -324,26 +346,24 @@ impl CompactSchedule {
         }
     }
 
-    /// "mon tue 09:00–17:00" (or "every day, 24 hours"), in Spanish when `spanish`.
+    /// "Mon Tue 9:00 AM–5:00 PM (Central time)" (or "Every day, 24 hours"); "lun mar
+    /// 9:00 a. m.–5:00 p. m. (hora del Centro)" when `spanish`.
     pub fn describe(&self, spanish: bool) -> String {
-        const EN: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-        const ES: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
-        let names = if spanish { ES } else { EN };
         let days = if self.weekdays == 0x7f {
             (if spanish {
                 "todos los días"
             } else {
-                "every day"
+                "Every day"
             })
             .to_string()
         } else {
             (0..7)
                 .filter(|d| self.weekdays & (1 << d) != 0)
-                .map(|d| names[d])
+                .map(|d| day_name(d, spanish))
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        let time = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        let time = |m: u16| clock(m, spanish);
         if self.opens == 0 && self.closes == 0 {
             format!("{days}, {}", if spanish { "24 horas" } else { "24 hours" })
         } else if self.opens == self.closes {
@@ -358,6 +378,32 @@ impl CompactSchedule {
             let zone = zone_words(self.timezone, spanish);
             format!("{days} {}–{} ({zone})", time(self.opens), time(self.closes))
         }
+    }
+
+    /// When this schedule next opens after `now`, in its own time zone: within a week, or
+    /// never for a schedule without days.
+    pub fn next_opening(&self, now: DateTime<Utc>) -> Option<DateTime<chrono_tz::Tz>> {
+        let local = now.with_timezone(&self.timezone);
+        let opens = chrono::NaiveTime::from_hms_opt(
+            u32::from(self.opens / 60),
+            u32::from(self.opens % 60),
+            0,
+        )?;
+        (0..=7).find_map(|ahead| {
+            let date = local
+                .date_naive()
+                .checked_add_days(chrono::Days::new(ahead))?;
+            let day = date.weekday().num_days_from_monday();
+            if self.weekdays & (1 << day) == 0 {
+                return None;
+            }
+            // An opening in a clock change's gap is skipped; the next day's is taken.
+            let at = self
+                .timezone
+                .from_local_datetime(&date.and_time(opens))
+                .earliest()?;
+            (at > local).then_some(at)
+        })
     }
 
     pub fn is_open(&self, now: DateTime<Utc>) -> bool {
@@ -1417,13 +1463,39 @@ mod tests {
         assert!(!monday_shift.is_open(tue_0700));
         assert_eq!(
             monday_shift.describe(false),
-            "mon, 24 hours from 07:00 (Asia/Tokyo time)"
+            "Mon, 24 hours from 7:00 AM (Asia/Tokyo time)"
         );
         let monday = at(&["mon"], "00:00", "24:00");
         assert!(monday.is_open(mon_0615) && !monday.is_open(tue_0659));
-        assert_eq!(monday.describe(false), "mon, 24 hours");
+        assert_eq!(monday.describe(false), "Mon, 24 hours");
         let overnight = at(&["sun"], "22:00", "06:00");
         assert!(!overnight.is_open(mon_0615) && overnight.is_open(tokyo(7, 5, 59)));
+        assert_eq!(
+            overnight.describe(true),
+            "dom 10:00 p. m.–6:00 a. m. (hora de Asia/Tokyo)"
+        );
+
+        // The next opening, in the schedule's own zone: later today, or the next listed day.
+        let weekdays = at(&["mon", "tue", "wed", "thu", "fri"], "12:30", "17:00");
+        let next = |now| weekdays.next_opening(now).map(|t| t.to_rfc3339());
+        assert_eq!(next(mon_0615).as_deref(), Some("2026-12-07T12:30:00+09:00"));
+        assert_eq!(
+            next(tokyo(7, 12, 30)).as_deref(),
+            Some("2026-12-08T12:30:00+09:00")
+        );
+        // Friday afternoon: Monday.
+        assert_eq!(
+            next(tokyo(11, 18, 0)).as_deref(),
+            Some("2026-12-14T12:30:00+09:00")
+        );
+    }
+
+    #[test]
+    fn a_us_clock_says_am_and_pm() {
+        assert_eq!(super::clock(0, false), "12:00 AM");
+        assert_eq!(super::clock(9 * 60 + 5, false), "9:05 AM");
+        assert_eq!(super::clock(12 * 60, false), "12:00 PM");
+        assert_eq!(super::clock(23 * 60 + 59, true), "11:59 p. m.");
     }
 
     /// When a tree node is no larger than its entry, `Vec::into_iter().map().collect()` in

@@ -2,7 +2,7 @@
 //! (call and text buttons), whether it is open, its beds and how fresh that count is, and for a
 //! confidential shelter the front door instead of an address.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use maud::{Markup, html};
 
 use super::text::{Lang, Text, language_name};
@@ -10,6 +10,7 @@ use crate::domain::eligibility::{Facet, Gender};
 use crate::domain::phone::PhoneKind;
 use crate::matching::index::{
     LACKS_LANGUAGE, LACKS_REQUIREMENT, NOT_OPEN_NOW, OTHER_AGES, OTHER_GENDERS, PhoneView, Traits,
+    clock, day_name,
 };
 use crate::matching::query::{facet_bit, gender_bit};
 use crate::matching::reason::Reason;
@@ -51,17 +52,61 @@ pub fn age(then: DateTime<Utc>, now: DateTime<Utc>, lang: Lang) -> String {
     }
 }
 
+/// When a closed place opens next, in its own time zone (its hours give the zone): "opens
+/// tomorrow 9:00 AM", "abre el lun a las 9:00 a. m.".
+fn next_opening(m: &ServiceMatch<'_>, lang: Lang, now: DateTime<Utc>) -> Option<String> {
+    let es = lang == Lang::Es;
+    let at = m.hours.iter().filter_map(|h| h.next_opening(now)).min()?;
+    let today = now.with_timezone(&at.timezone()).date_naive();
+    let day = match (at.date_naive() - today).num_days() {
+        0 => (if es { "hoy" } else { "today" }).to_string(),
+        1 => (if es { "mañana" } else { "tomorrow" }).to_string(),
+        _ => {
+            let name = day_name(at.weekday().num_days_from_monday(), es);
+            if es {
+                format!("el {name}")
+            } else {
+                name.to_string()
+            }
+        }
+    };
+    let time = clock(u16::try_from(at.hour() * 60 + at.minute()).unwrap_or(0), es);
+    Some(if es {
+        format!("abre {day} a las {time}")
+    } else {
+        format!("opens {day} {time}")
+    })
+}
+
+const KM_PER_MILE: f64 = 1.609_344;
+
+/// A distance band in the page's words and in miles, which a US reader goes by: "within 25
+/// km" is "within 16 miles", its limit rounded up so that the band stays true.
 fn band(band: &str, lang: Lang) -> String {
-    match lang {
-        Lang::En => band.to_string(),
-        Lang::Es => match band {
-            // "su zona" would read as the visitor's own area.
-            "in its service area" => "dentro de la zona que atiende".into(),
-            "nationwide" => "en todo el país".into(),
-            other => other
-                .replace("within", "a menos de")
-                .replace("more than", "a más de"),
-        },
+    let es = lang == Lang::Es;
+    match band {
+        // "su zona" would read as the visitor's own area.
+        "in its service area" if es => "dentro de la zona que atiende".into(),
+        "nationwide" if es => "en todo el país".into(),
+        other => {
+            let Some((words, km)) = other
+                .strip_suffix(" km")
+                .and_then(|rest| rest.rsplit_once(' '))
+                .and_then(|(words, km)| Some((words, km.parse::<f64>().ok()?)))
+            else {
+                return other.to_string();
+            };
+            let more = words == "more than";
+            // Rounded down past "more than", up within, so the words stay true.
+            let mi = km / KM_PER_MILE;
+            let mi = if more { mi.floor() } else { mi.ceil() };
+            match (es, more) {
+                (false, false) => format!("within {mi} miles"),
+                (false, true) => format!("more than {mi} miles"),
+                (true, false) => format!("a menos de {mi} millas"),
+                (true, true) => format!("a más de {mi} millas"),
+            }
+        }
     }
 }
 
@@ -96,9 +141,15 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
     }
 }
 
-/// "1.5 km", or "1,5 km" in Spanish, which writes a decimal comma.
-fn kilometres(km: f64, lang: Lang) -> String {
-    let written = format!("{km:.1} km");
+/// A distance in miles, which a US reader goes by: "1.5 mi", or "1,5 mi" in Spanish, which
+/// writes a decimal comma; whole miles from 10 on.
+fn miles(km: f64, lang: Lang) -> String {
+    let mi = km / KM_PER_MILE;
+    let written = if mi < 10.0 {
+        format!("{mi:.1} mi")
+    } else {
+        format!("{mi:.0} mi")
+    };
     if lang == Lang::Es {
         written.replace('.', ",")
     } else {
@@ -127,7 +178,10 @@ pub fn card(
                 @if m.demo { span class="tag demo" { (t.demo) } }
                 @match m.open_now {
                     Some(true) => span class="tag open" { (t.open) },
-                    Some(false) => span class="tag closed" { (t.closed) },
+                    Some(false) => span class="tag closed" {
+                        (t.closed)
+                        @if let Some(when) = next_opening(m, lang, now) { " · " (when) }
+                    },
                     None => {},
                 }
                 @if m.phones.iter().any(|p| p.available_24_7) { span class="tag open" { (t.all_day) } }
@@ -179,7 +233,7 @@ pub fn card(
                     @if let Some(street) = address.street() { (street) ", " }
                     (address.city().unwrap_or(""))
                     @if let Some(r) = address.region() { ", " (r) }
-                    @if let Some(km) = m.distance_km { " · " (kilometres(km, lang)) " " (t.away) }
+                    @if let Some(km) = m.distance_km { " · " (miles(km, lang)) " " (t.away) }
                 }
             } @else if let Some(b) = m.distance_band {
                 p class="muted" { (band(b, lang)) }
@@ -342,9 +396,23 @@ mod tests {
     }
 
     #[test]
-    fn spanish_writes_a_decimal_comma() {
-        assert_eq!(kilometres(1.0, Lang::En), "1.0 km");
-        assert_eq!(kilometres(12.5, Lang::Es), "12,5 km");
+    fn distances_are_in_miles_with_a_decimal_comma_in_spanish() {
+        assert_eq!(miles(1.609_344, Lang::En), "1.0 mi");
+        assert_eq!(miles(12.5, Lang::Es), "7,8 mi");
+        assert_eq!(miles(40.0, Lang::En), "25 mi");
+    }
+
+    #[test]
+    fn bands_are_in_miles_rounded_to_stay_true() {
+        assert_eq!(band("within 5 km", Lang::En), "within 4 miles");
+        assert_eq!(band("within 25 km", Lang::Es), "a menos de 16 millas");
+        assert_eq!(band("more than 100 km", Lang::En), "more than 62 miles");
+        assert_eq!(band("in its service area", Lang::En), "in its service area");
+        assert_eq!(
+            band("in its service area", Lang::Es),
+            "dentro de la zona que atiende"
+        );
+        assert_eq!(band("nationwide", Lang::Es), "en todo el país");
     }
 
     #[test]

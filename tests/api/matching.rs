@@ -1249,6 +1249,61 @@ async fn survivor_cards_say_full_and_read_naturally_in_spanish() {
     assert!(page.contains(">Enviar mensaje al 988</a>"), "{page}");
 }
 
+/// Cards speak as a US reader does: distances and bands in miles, hours on a 12-hour clock,
+/// and a closed place says when it opens next.
+#[tokio::test]
+async fn survivor_cards_give_miles_and_when_a_closed_place_opens() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    // Open on one weekday only, three days from now (UTC): closed now, whatever the hour.
+    let later = chrono::Utc::now() + chrono::Duration::days(3);
+    let day = later.format("%a").to_string();
+    let hours = json!([{"days": [day.to_lowercase()], "opens_at": "09:00", "closes_at": "17:30", "timezone": "UTC"}]);
+    service(
+        &app,
+        org,
+        "Opens Later",
+        json!({"schedules": hours, "location": {"lat": 29.80, "lon": -95.37, "confidential": false}}),
+    )
+    .await;
+    service(
+        &app,
+        org,
+        "Sealed Site",
+        json!({"location": {"lat": 29.70, "lon": -95.37, "confidential": true},
+               "phones": [{"number": "713-555-0142", "type": "voice"}],
+               "coverage": [{"type": "radius", "center": {"lat": 29.65, "lon": -95.37}, "radius_km": 25}]}),
+    )
+    .await;
+    app.wait_for_index().await;
+    let (status, page) = app
+        .post_page("/", "lat=29.76&lon=-95.37&need=shelter")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains(&format!("Closed now · opens {day} 9:00 AM")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("{day} 9:00 AM–5:30 PM (UTC time)")),
+        "{page}"
+    );
+    // About 4.4 km: 2.7 miles, give or take the coarse cell.
+    assert!(page.contains(" mi away"), "{page}");
+    assert!(!page.contains(" km away"), "{page}");
+    assert!(page.contains("within 16 miles"), "{page}");
+    let (_, page) = app
+        .post_page("/es/", "lat=29.76&lon=-95.37&need=shelter")
+        .await;
+    let dia = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"]
+        [chrono::Datelike::weekday(&later).num_days_from_monday() as usize];
+    assert!(
+        page.contains(&format!("Cerrado ahora · abre el {dia} a las 9:00 a. m.")),
+        "{page}"
+    );
+    assert!(page.contains("a menos de 16 millas"), "{page}");
+}
+
 /// The referral slip says what it takes to use each line: a text line's keyword, and that a
 /// TTY line is one; still no name or kind of service.
 #[tokio::test]
