@@ -296,15 +296,15 @@ fn explain(e: &FieldError, t: &Text, lang: Lang) -> (String, Option<&'static str
 }
 
 /// The search form, filled in with what was sent (so a correction does not mean retyping).
-/// `invalid`: the field (`zip`, `need` or `age`) the error above the form is about, marked
-/// for screen readers as invalid and described by that error.
-fn search_form(lang: Lang, form: Option<&Form>, invalid: Option<&str>) -> Markup {
+/// `invalid`: the fields (`zip`, `need`, `age`) the errors above the form are about, each
+/// marked for screen readers as invalid and described by its error.
+fn search_form(lang: Lang, form: Option<&Form>, invalid: &[&str]) -> Markup {
     let t = lang.text();
     let checked =
         |name: &str, value: &str| form.is_some_and(|f| f.all(name).iter().any(|v| v == value));
     let value = |name: &str| form.and_then(|f| f.get(name)).unwrap_or("").to_string();
-    let wrong = |name: &str| (invalid == Some(name)).then_some("true");
-    let described = |name: &str| (invalid == Some(name)).then_some(ERROR_ID);
+    let wrong = |name: &str| invalid.contains(&name).then_some("true");
+    let described = |name: &str| invalid.contains(&name).then(|| error_id(Some(name)));
     html! {
         // autocomplete off: the browser then neither offers these answers again nor keeps the
         // form's state (needs ticked, age) in its session files for a restored tab.
@@ -410,7 +410,7 @@ pub async fn lookup_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
             html! {
                 h1 { (t.heading) }
                 p { (t.intro) }
-                (search_form(lang, None, None))
+                (search_form(lang, None, &[]))
                 (lines_to_call(&state, lang))
             },
         ),
@@ -444,34 +444,78 @@ pub fn no_such_page(req: &HttpRequest) -> HttpResponse {
     let lang = lang_of(req);
     page(
         StatusCode::NOT_FOUND,
-        refused(state, lang, lang.text().no_such_page, None, None),
+        refused(state, lang, lang.text().no_such_page, None),
     )
 }
 
-/// The id of the error said above a refused search's form.
-const ERROR_ID: &str = "search-error";
+/// The id of an error said above a refused search's form: `search-error`, or for an error
+/// about a field, `search-error-` and the field.
+fn error_id(field: Option<&str>) -> String {
+    match field {
+        Some(field) => format!("search-error-{field}"),
+        None => "search-error".to_string(),
+    }
+}
 
 /// The search page with what stopped the search, and the form as it was sent (empty when the
-/// request was turned away before its form was read). `invalid`: the form field the message
-/// is about, if one is.
-fn refused(
+/// request was turned away before its form was read).
+fn refused(state: &AppState, lang: Lang, message: &str, form: Option<&Form>) -> Markup {
+    refused_for(state, lang, &[(message.to_string(), None)], form)
+}
+
+/// [`refused`] with several errors, each with the form field it is about, if one.
+fn refused_for(
     state: &AppState,
     lang: Lang,
-    message: &str,
+    errors: &[(String, Option<&'static str>)],
     form: Option<&Form>,
-    invalid: Option<&str>,
 ) -> Markup {
     let t = lang.text();
+    let invalid: Vec<&str> = errors.iter().filter_map(|(_, field)| *field).collect();
     lookup_page(
         state,
         lang,
         html! {
             h1 { (t.heading) }
-            p id=(ERROR_ID) class="error" role="alert" { (message) }
-            (search_form(lang, form, invalid))
+            div role="alert" {
+                @for (message, field) in errors {
+                    p id=(error_id(*field)) class="error" { (message) }
+                }
+            }
+            (search_form(lang, form, &invalid))
             (lines_to_call(state, lang))
         },
     )
+}
+
+/// Every mistake in a refused search that the page can point to at once, in the form's
+/// order, so that one correction is enough: `first`, what the search met first, and then
+/// whether a need was chosen, or, when that was `first`, what the search meets with one.
+fn every_error(state: &AppState, form: &Form, first: FieldError) -> Vec<FieldError> {
+    let needs_first = first.field == "needs";
+    let mut errors = vec![first];
+    if needs_first {
+        let mut with_need: Form = Form(form.0.clone());
+        with_need
+            .0
+            .push(("need".to_string(), Need::Shelter.code().to_string()));
+        let attempt = with_need
+            .match_request()
+            .map_err(ApiError::Invalid)
+            .and_then(|request| prepare(state, request, false));
+        if let Err(ApiError::Invalid(e)) = attempt {
+            errors.push(e);
+        }
+    } else if form.all("need").is_empty() {
+        errors.push(FieldError::invalid("needs", "choose at least one need"));
+    }
+    let place = |e: &FieldError| match e.field.as_str() {
+        f if f == "zip" || f.starts_with("location") => 0,
+        "needs" => 1,
+        _ => 2,
+    };
+    errors.sort_by_key(place);
+    errors
 }
 
 /// Whether `path` is one of the survivor pages, whose callers should never be shown JSON.
@@ -483,10 +527,7 @@ pub(crate) fn is_lookup(path: &str) -> bool {
 /// in its language.
 pub(crate) fn throttled(req: &HttpRequest, state: &AppState, throttled: &ApiError) -> HttpResponse {
     let lang = lang_of(req);
-    refusal_page(
-        throttled,
-        refused(state, lang, lang.text().throttled, None, None),
-    )
+    refusal_page(throttled, refused(state, lang, lang.text().throttled, None))
 }
 
 /// `POST /` and `POST /es/`: the results, on the same URL and under the same title as the form,
@@ -504,10 +545,7 @@ pub async fn lookup_results(
     let form = match form {
         Ok(form) => form,
         Err(e) => {
-            return Ok(refusal_page(
-                &e,
-                refused(&state, lang, t.unreadable, None, None),
-            ));
+            return Ok(refusal_page(&e, refused(&state, lang, t.unreadable, None)));
         }
     };
     // Sent again (Back, then Reload): an empty form, not the results.
@@ -516,7 +554,7 @@ pub async fn lookup_results(
     {
         return Ok(page(
             StatusCode::OK,
-            refused(&state, lang, t.search_shown_once, None, None),
+            refused(&state, lang, t.search_shown_once, None),
         ));
     }
     let attempt = form
@@ -526,16 +564,19 @@ pub async fn lookup_results(
     let (snapshot, query) = match attempt {
         Ok(prepared) => prepared,
         Err(ApiError::Invalid(e)) => {
-            let (message, invalid) = explain(&e, t, lang);
+            let errors: Vec<(String, Option<&str>)> = every_error(&state, &form, e)
+                .iter()
+                .map(|e| explain(e, t, lang))
+                .collect();
             return Ok(page(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                refused(&state, lang, &message, Some(&form), invalid),
+                refused_for(&state, lang, &errors, Some(&form)),
             ));
         }
         Err(e @ ApiError::IndexLoading) => {
             return Ok(refusal_page(
                 &e,
-                refused(&state, lang, t.starting, Some(&form), None),
+                refused(&state, lang, t.starting, Some(&form)),
             ));
         }
         Err(e) => return Err(e),
@@ -547,7 +588,7 @@ pub async fn lookup_results(
         html! {
             (results::survivor_results(&outcome, lang, chrono::Utc::now()))
             h2 { (t.new_search) }
-            (search_form(lang, Some(&form), None))
+            (search_form(lang, Some(&form), &[]))
         },
     );
     Ok(page(StatusCode::OK, markup))

@@ -545,18 +545,50 @@ async fn the_survivor_page_says_what_each_line_is_in_the_pages_language() {
     assert!(page.contains("Enter a 5-digit US ZIP code."), "{page}");
     // The error is tied to the field it is about, for screen readers.
     assert!(
-        page.contains(r#"id="search-error" class="error" role="alert""#),
+        page.contains(r#"<div role="alert"><p id="search-error-zip" class="error">Enter a 5-digit US ZIP code.</p></div>"#),
         "{page}"
     );
     assert!(
-        page.contains(r#"aria-invalid="true" aria-describedby="search-error""#),
+        page.contains(r#"aria-invalid="true" aria-describedby="search-error-zip""#),
         "{page}"
     );
     let (_, page) = search("/", "zip=94110").await;
     assert!(
-        page.contains(r#"<fieldset aria-describedby="search-error"><legend>What do you need?"#),
+        page.contains(
+            r#"<fieldset aria-describedby="search-error-need"><legend>What do you need?"#
+        ),
         "{page}"
     );
+    // Every mistake at once, in the form's order, each tied to its field: one correction
+    // is enough.
+    let choose = "Choose at least one thing under \u{201c}What do you need?\u{201d}.";
+    for (form, zip_error) in [
+        ("zip=", "Enter a 5-digit US ZIP code."),
+        ("zip=00000", "We do not know that ZIP code."),
+        ("zip=2139&age=200", "Enter a 5-digit US ZIP code."),
+    ] {
+        let (status, page) = search("/", form).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let zip = page
+            .find(&format!(
+                r#"<p id="search-error-zip" class="error">{zip_error}"#
+            ))
+            .unwrap_or_else(|| panic!("{form}: {page}"));
+        let need = page
+            .find(&format!(
+                r#"<p id="search-error-need" class="error">{choose}</p>"#
+            ))
+            .unwrap_or_else(|| panic!("{form}: {page}"));
+        assert!(zip < need, "{form}: {page}");
+        assert!(
+            page.contains(r#"aria-describedby="search-error-zip""#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"aria-describedby="search-error-need""#),
+            "{page}"
+        );
+    }
     let (_, page) = search("/es/", "zip=10001&need=shelter&gender=robot").await;
     assert!(
         page.contains("Elija de las opciones del formulario."),
