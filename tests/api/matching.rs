@@ -343,6 +343,20 @@ async fn every_need_asked_gets_a_place_or_its_near_misses() {
         page.contains("Nothing that serves where you are offers this: Legal help."),
         "{page}"
     );
+    // And so does the console.
+    let token = crate::helpers::create_token(&app.db, haven::auth::Role::Hotline, None);
+    let (status, page) = app
+        .console(
+            &token,
+            "/console/search",
+            Some("lat=29.76&lon=-95.37&need=counseling&need=legal_aid".into()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("<h2>Just outside coverage, for legal aid (1)</h2>"),
+        "{page}"
+    );
 }
 
 /// Nothing found is never a dead end: when the languages asked for (or open now) leave no
