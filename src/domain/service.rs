@@ -391,6 +391,23 @@ pub fn keeps_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(),
     Ok(())
 }
 
+/// [`keeps_site_hidden`] for a sealed site the writer did not send (the console editor keeps
+/// it without showing it): the refusal names no entry or part. Which of them failed would say
+/// where the site is, and a MultiPolygon of thousands of small squares, listed in an order
+/// of the writer's choosing, would find it within a save or two; this way a save tells one
+/// bit, which the console's allowance of refusals bounds.
+pub fn keeps_kept_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(), FieldError> {
+    keeps_site_hidden(coverage, site).map_err(|_| {
+        FieldError::new(
+            REVEALS_CONFIDENTIAL_LOCATION,
+            "coverage",
+            format!(
+                "a radius centre or an area's middle is within {CONFIDENTIAL_CENTRE_KM} km of the confidential location, so the coverage would show where it is: centre each radius, and draw each area, on the area served (a town or county at least that far away), or use region coverage"
+            ),
+        )
+    })
+}
+
 fn parse_phones(input: Vec<PhoneInput>) -> Result<Vec<Phone>, FieldError> {
     limited(input, MAX_PHONES, "phones")?
         .into_iter()

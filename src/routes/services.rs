@@ -22,7 +22,7 @@ use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{
     CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, has_front_door,
-    keeps_site_hidden,
+    keeps_kept_site_hidden,
 };
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, ValidJson};
@@ -279,7 +279,7 @@ fn replace_in(
         let site = Coordinates::new(site.lat, site.lon).map_err(|_| {
             ApiError::Internal(anyhow::anyhow!("kept location of {id} is out of range"))
         })?;
-        keeps_site_hidden(&new.coverage, site)?;
+        keeps_kept_site_hidden(&new.coverage, site)?;
         has_front_door(&new.phones)?;
     }
     services::replace(conn, id, new, org.demo, keys.current(), boundaries)?;
