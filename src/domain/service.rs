@@ -392,10 +392,9 @@ pub fn keeps_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(),
 }
 
 /// [`keeps_site_hidden`] for a sealed site the writer did not send (the console editor keeps
-/// it without showing it): the refusal names no entry or part. Which of them failed would say
-/// where the site is, and a MultiPolygon of thousands of small squares, listed in an order
-/// of the writer's choosing, would find it within a save or two; this way a save tells one
-/// bit, which the console's allowance of refusals bounds.
+/// it without showing it), which only coverage stored before the rule can fail now (the
+/// editor adds no radius or area to such a service): the refusal names no entry or part,
+/// since which of them failed would say where the site is.
 pub fn keeps_kept_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(), FieldError> {
     keeps_site_hidden(coverage, site).map_err(|_| {
         FieldError::new(

@@ -435,9 +435,8 @@ fn sealed_service_body(org: uuid::Uuid) -> Value {
 }
 
 /// The console edits a confidential service without showing its sealed site (the site is
-/// kept); coverage moved onto that site is refused there too, in the editor, naming no
-/// entry (see `reveal::a_refusal_near_a_sealed_site_says_not_which_part`), and nothing
-/// changes.
+/// kept); coverage moved onto that site is refused there, as any new radius is (see
+/// `reveal::the_console_draws_no_new_coverage_around_a_sealed_site`), and nothing changes.
 #[tokio::test]
 async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
     let app = spawn_app().await;
@@ -460,7 +459,7 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
     let (status, page) = save(json!({"lat": 29.762, "lon": -95.371})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        !page.contains("coverage[0]") && page.contains("of the confidential location"),
+        !page.contains("coverage[0]") && page.contains("changed only by its own organization"),
         "{page}"
     );
     assert!(!page.contains("29.7612"), "{page}");
@@ -469,13 +468,20 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
         .await;
     assert_eq!(stored.body["coverage"][0]["center"]["lat"], 29.8);
 
-    // Elsewhere, the edit is saved and the sealed site is kept.
-    let (status, _) = save(json!({"lat": 29.72, "lon": -95.45})).await;
-    assert_eq!(status, StatusCode::OK);
+    // Elsewhere, the same answer: which would say nothing of where the site is.
+    let (status, elsewhere) = save(json!({"lat": 29.72, "lon": -95.45})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        elsewhere.contains("changed only by its own organization"),
+        "{elsewhere}"
+    );
+    // The coverage as stored: the edit is saved and the sealed site is kept.
+    let (status, page) = save(json!({"lat": 29.80, "lon": -95.42})).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
     let stored = app
         .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
         .await;
-    assert_eq!(stored.body["coverage"][0]["center"]["lat"], 29.72);
+    assert_eq!(stored.body["coverage"][0]["center"]["lat"], 29.8);
     assert_eq!(stored.body["location"]["confidential"], true);
 }
 
