@@ -8,6 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 use crate::error::CorrelationId;
 
@@ -15,6 +16,10 @@ use crate::error::CorrelationId;
 /// DEBUG with the offending header's value: anyone could fill the log with such lines, and a
 /// value could be anything the sender typed. Off whatever the filter asks.
 const QUIET_HTTP_PARSER: &str = "actix_http::h1=off";
+/// actix-web's extractors log a refused path or query at DEBUG with the whole request path,
+/// which may hold an id or whatever was typed there (LOGGING.md: the route pattern, never
+/// the path). Haven logs its own refusals. Capped at INFO when the filter asks for more.
+const QUIET_EXTRACTORS: &str = "actix_web=info";
 
 /// `HAVEN_LOG` (or `RUST_LOG`) sets the filter; `HAVEN_LOG_FORMAT=json` switches to JSON lines.
 pub fn init() {
@@ -22,8 +27,16 @@ pub fn init() {
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
     let mut filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    if let Ok(quiet) = QUIET_HTTP_PARSER.parse() {
-        filter = filter.add_directive(quiet);
+    let verbose = filter
+        .max_level_hint()
+        .is_some_and(|level| level > LevelFilter::INFO);
+    let quiet = [QUIET_HTTP_PARSER]
+        .into_iter()
+        .chain(verbose.then_some(QUIET_EXTRACTORS));
+    for directive in quiet {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
     }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

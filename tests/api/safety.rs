@@ -450,6 +450,15 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
     }
     let res = send(Method::GET, "/api/v1/services", Some(BAD_TOKEN), None).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    // A path that is not an id: actix's own extractor would log the whole path at DEBUG.
+    let res = send(
+        Method::GET,
+        "/api/v1/services/plantedpathvalue7731",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(res.status.is_client_error(), "{}", res.status);
     // Requests too malformed to reach Haven: actix answers them itself, and neither logs them
     // (a flood of them would fill the log) nor echoes what they held.
     for raw in [
@@ -512,6 +521,7 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
         "11238",
         "99999",
         "planted_field",
+        "plantedpathvalue7731",
         "legal_aid",
         "immigration_legal",
         "substance_use",
