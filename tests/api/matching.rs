@@ -357,6 +357,29 @@ async fn every_need_asked_gets_a_place_or_its_near_misses() {
         page.contains("<h2>Just outside coverage, for legal aid (1)</h2>"),
         "{page}"
     );
+
+    // A national service offering legal aid: beside local results, the need is not one
+    // nothing offers, and no near misses are given for it.
+    service(
+        &app,
+        org,
+        "Online Legal Clinic",
+        json!({"needs": ["legal_aid"], "coverage": [{"type": "national", "country": "US"}]}),
+    )
+    .await;
+    app.wait_for_index().await;
+    let res = app
+        .find(&json!({"location": at, "needs": ["counseling", "legal_aid"]}))
+        .await;
+    assert_eq!(names(&res.body["hotlines"]), ["Online Legal Clinic"]);
+    assert!(
+        res.body["nearby_outside_coverage"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{}",
+        res.body
+    );
 }
 
 /// Nothing found is never a dead end: when the languages asked for (or open now) leave no
