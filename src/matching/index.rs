@@ -397,11 +397,17 @@ impl CompactSchedule {
             if self.weekdays & (1 << day) == 0 {
                 return None;
             }
-            // An opening in a clock change's gap is skipped; the next day's is taken.
+            // An opening in a clock change's gap (02:30 the night clocks go from 02:00 to
+            // 03:00) is when the gap ends, as `is_open` has it: the next hour's start.
+            let local_time = date.and_time(opens);
             let at = self
                 .timezone
-                .from_local_datetime(&date.and_time(opens))
-                .earliest()?;
+                .from_local_datetime(&local_time)
+                .earliest()
+                .or_else(|| {
+                    let after = (local_time + chrono::Duration::hours(1)).with_minute(0)?;
+                    self.timezone.from_local_datetime(&after).earliest()
+                })?;
             (at > local).then_some(at)
         })
     }
@@ -1487,6 +1493,22 @@ mod tests {
         assert_eq!(
             next(tokyo(11, 18, 0)).as_deref(),
             Some("2026-12-14T12:30:00+09:00")
+        );
+        // Opening at 02:30 on the night Denver's clocks go from 02:00 to 03:00: at 03:00.
+        let denver = ScheduleInput {
+            days: vec!["sun".into()],
+            opens_at: "02:30".into(),
+            closes_at: "05:00".into(),
+            timezone: "America/Denver".into(),
+        };
+        let gap = super::CompactSchedule::from_schedule(&Schedule::parse(denver, "s").unwrap());
+        let saturday_night =
+            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2027, 3, 14, 4, 30, 0).unwrap();
+        assert_eq!(
+            gap.next_opening(saturday_night)
+                .map(|t| t.to_rfc3339())
+                .as_deref(),
+            Some("2027-03-14T03:00:00-06:00")
         );
     }
 

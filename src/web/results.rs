@@ -10,7 +10,7 @@ use crate::domain::eligibility::{Facet, Gender};
 use crate::domain::phone::PhoneKind;
 use crate::matching::index::{
     LACKS_LANGUAGE, LACKS_REQUIREMENT, NOT_OPEN_NOW, OTHER_AGES, OTHER_GENDERS, PhoneView, Traits,
-    clock, day_name,
+    clock, day_name, zone_words,
 };
 use crate::matching::query::{facet_bit, gender_bit};
 use crate::matching::reason::Reason;
@@ -52,29 +52,19 @@ pub fn age(then: DateTime<Utc>, now: DateTime<Utc>, lang: Lang) -> String {
     }
 }
 
-/// When a closed place opens next, in its own time zone (its hours give the zone): "opens
-/// tomorrow 9:00 AM", "abre el lun a las 9:00 a. m.".
+/// When a closed place opens next, in its own time zone, which it names: "opens Mon 9:00 AM
+/// (Central time)", "abre el lun a las 9:00 a. m. (hora del Centro)". A day name rather than
+/// "today" or "tomorrow": the reader may be in another zone, where the day has not turned.
 fn next_opening(m: &ServiceMatch<'_>, lang: Lang, now: DateTime<Utc>) -> Option<String> {
     let es = lang == Lang::Es;
     let at = m.hours.iter().filter_map(|h| h.next_opening(now)).min()?;
-    let today = now.with_timezone(&at.timezone()).date_naive();
-    let day = match (at.date_naive() - today).num_days() {
-        0 => (if es { "hoy" } else { "today" }).to_string(),
-        1 => (if es { "mañana" } else { "tomorrow" }).to_string(),
-        _ => {
-            let name = day_name(at.weekday().num_days_from_monday(), es);
-            if es {
-                format!("el {name}")
-            } else {
-                name.to_string()
-            }
-        }
-    };
+    let day = day_name(at.weekday().num_days_from_monday(), es);
     let time = clock(u16::try_from(at.hour() * 60 + at.minute()).unwrap_or(0), es);
+    let zone = zone_words(at.timezone(), es);
     Some(if es {
-        format!("abre {day} a las {time}")
+        format!("abre el {day} a las {time} ({zone})")
     } else {
-        format!("opens {day} {time}")
+        format!("opens {day} {time} ({zone})")
     })
 }
 

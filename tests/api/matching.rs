@@ -1319,7 +1319,8 @@ async fn survivor_cards_say_full_and_read_naturally_in_spanish() {
 }
 
 /// Cards speak as a US reader does: distances and bands in miles, hours on a 12-hour clock,
-/// and a closed place says when it opens next.
+/// and a closed place says when it opens next, by day name and in its own zone, named (the
+/// reader may be in another).
 #[tokio::test]
 async fn survivor_cards_give_miles_and_when_a_closed_place_opens() {
     let app = spawn_app().await;
@@ -1350,7 +1351,7 @@ async fn survivor_cards_give_miles_and_when_a_closed_place_opens() {
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(
-        page.contains(&format!("Closed now · opens {day} 9:00 AM")),
+        page.contains(&format!("Closed now · opens {day} 9:00 AM (UTC time)")),
         "{page}"
     );
     assert!(
@@ -1367,7 +1368,9 @@ async fn survivor_cards_give_miles_and_when_a_closed_place_opens() {
     let dia = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"]
         [chrono::Datelike::weekday(&later).num_days_from_monday() as usize];
     assert!(
-        page.contains(&format!("Cerrado ahora · abre el {dia} a las 9:00 a. m.")),
+        page.contains(&format!(
+            "Cerrado ahora · abre el {dia} a las 9:00 a. m. (hora de UTC)"
+        )),
         "{page}"
     );
     assert!(page.contains("a menos de 16 millas"), "{page}");
