@@ -261,6 +261,8 @@ fn explain(e: &FieldError, t: &Text, lang: Lang) -> (String, Option<&'static str
             },
             Some("zip"),
         ),
+        // The location the browser gave (hidden fields) could not be read.
+        "lat" | "lon" => (t.location_error, Some("zip")),
         f if f.starts_with("location") || f == "zip" => (
             if es {
                 "Escriba un código postal de EE. UU. de 5 dígitos."
@@ -327,7 +329,8 @@ fn search_form(lang: Lang, form: Option<&Form>, invalid: &[&str]) -> Markup {
                 @for need in Need::ALL {
                     @let label = need.describe();
                     label class="check" {
-                        input type="checkbox" name="need" value=(need.code()) checked[checked("need", need.code())];
+                        input type="checkbox" name="need" value=(need.code()) checked[checked("need", need.code())]
+                            aria-invalid=[wrong("need")];
                         span { (if lang == Lang::Es { label.label.es } else { label.label.en }) }
                     }
                 }
@@ -489,33 +492,57 @@ fn refused_for(
 }
 
 /// Every mistake in a refused search that the page can point to at once, in the form's
-/// order, so that one correction is enough: `first`, what the search met first, and then
-/// whether a need was chosen, or, when that was `first`, what the search meets with one.
+/// order, so that one correction is enough: `first`, what the search met first, then what it
+/// meets with each mistake found so far set right (a known ZIP code for the place, a need,
+/// no age), until it meets none or one the page cannot name.
 fn every_error(state: &AppState, form: &Form, first: FieldError) -> Vec<FieldError> {
-    let needs_first = first.field == "needs";
     let mut errors = vec![first];
-    if needs_first {
-        let mut with_need: Form = Form(form.0.clone());
-        with_need
-            .0
-            .push(("need".to_string(), Need::Shelter.code().to_string()));
-        let attempt = with_need
+    let mut repaired: Form = Form(form.0.clone());
+    while errors.len() < 4 {
+        let Some(last) = errors.last() else { break };
+        let set_right = match form_field(last) {
+            Some("zip") => ("zip", Some(REPAIR_ZIP)),
+            Some("need") => ("need", Some(Need::Shelter.code())),
+            Some("age") => ("age", None),
+            _ => break,
+        };
+        repaired.0.retain(|(name, _)| {
+            name != set_right.0 && !(set_right.0 == "zip" && (name == "lat" || name == "lon"))
+        });
+        if let (name, Some(value)) = set_right {
+            repaired.0.push((name.to_string(), value.to_string()));
+        }
+        let attempt = repaired
             .match_request()
             .map_err(ApiError::Invalid)
             .and_then(|request| prepare(state, request, false));
-        if let Err(ApiError::Invalid(e)) = attempt {
-            errors.push(e);
+        match attempt {
+            Err(ApiError::Invalid(e)) if form_field(&e) != form_field(last) => errors.push(e),
+            _ => break,
         }
-    } else if form.all("need").is_empty() {
-        errors.push(FieldError::invalid("needs", "choose at least one need"));
     }
-    let place = |e: &FieldError| match e.field.as_str() {
-        f if f == "zip" || f.starts_with("location") => 0,
-        "needs" => 1,
+    let place = |e: &FieldError| match form_field(e) {
+        Some("zip") => 0,
+        Some("need") => 1,
         _ => 2,
     };
     errors.sort_by_key(place);
     errors
+}
+
+/// A ZIP code the bundled list knows, put in place of a wrong one while looking for the
+/// search's other mistakes.
+const REPAIR_ZIP: &str = "10001";
+
+/// The survivor form's field a refusal is about: the ZIP code (or the location the browser
+/// gave in its place), the needs, the age; none for what the form does not let a person type.
+fn form_field(e: &FieldError) -> Option<&'static str> {
+    match e.field.as_str() {
+        f if f == "zip" || f == "lat" || f == "lon" || f.starts_with("location") => Some("zip"),
+        "needs" => Some("need"),
+        "age" => Some("age"),
+        _ => None,
+    }
 }
 
 /// Whether `path` is one of the survivor pages, whose callers should never be shown JSON.

@@ -626,6 +626,27 @@ async fn the_survivor_page_says_what_each_line_is_in_the_pages_language() {
             "{page}"
         );
     }
+    // Three at once, and an age alone beside a bad ZIP code.
+    let age_error =
+        r#"<p id="search-error-age" class="error">Age must be a number from 0 to 130.</p>"#;
+    let need_error = r#"<p id="search-error-need" class="error">"#;
+    let (_, page) = search("/", "zip=00000&age=-3").await;
+    let at = |text: &str| page.find(text).unwrap_or_else(|| panic!("{text}: {page}"));
+    assert!(at("We do not know that ZIP code") < at(need_error) && at(need_error) < at(age_error));
+    let (_, page) = search("/", "zip=abc&need=shelter&age=999").await;
+    assert!(
+        page.contains("Enter a 5-digit US ZIP code.") && page.contains(age_error),
+        "{page}"
+    );
+    assert!(!page.contains(need_error), "{page}");
+    // A location the browser gave that cannot be read is said as such, first.
+    let (_, page) = search("/", "lat=37.7&lon=abc").await;
+    let at = |text: &str| page.find(text).unwrap_or_else(|| panic!("{text}: {page}"));
+    assert!(at("Your location is not available. Enter a ZIP code instead.</p>") < at(need_error));
+    assert!(
+        page.contains(r#"name="need" value="shelter" aria-invalid="true""#),
+        "{page}"
+    );
     let (_, page) = search("/es/", "zip=10001&need=shelter&gender=robot").await;
     assert!(
         page.contains("Elija de las opciones del formulario."),
