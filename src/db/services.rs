@@ -616,6 +616,16 @@ pub fn restore_location(conn: &mut PgConnection, row: &LocationRow) -> QueryResu
         .map(|_| ())
 }
 
+/// The stored coverage entries of a service the caller has locked, in their order, as
+/// [`crate::domain::coverage::Coverage::to_json`] wrote them.
+pub fn coverage_specs(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<serde_json::Value>> {
+    coverage::table
+        .filter(coverage::service_id.eq(id))
+        .order(coverage::position)
+        .select(coverage::spec)
+        .load(conn)
+}
+
 /// The location row of a service the caller has locked.
 pub fn location_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<LocationRow>> {
     location::table

@@ -391,10 +391,26 @@ pub fn keeps_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(),
     Ok(())
 }
 
-/// [`keeps_site_hidden`] for a sealed site the writer did not send (the console editor keeps
-/// it without showing it), which only coverage stored before the rule can fail now (the
-/// editor adds no radius or area to such a service): the refusal names no entry or part,
-/// since which of them failed would say where the site is.
+/// For a sealed site the writer did not send (the console editor keeps it without showing
+/// it): no radius or area entry that `stored` lacks. Checked against the site, each save
+/// would tell a bit of where it is, a passing one at no cost, and an area of thousands of
+/// small squares would tell more; this refusal is the same near the site or far from it.
+/// Region and national entries are never judged by the site, and taking entries away adds
+/// none.
+pub fn draws_nothing_new(new: &[Coverage], stored: &[Coverage]) -> Result<(), FieldError> {
+    let drawn = |e: &&Coverage| matches!(e, Coverage::Radius { .. } | Coverage::Area { .. });
+    if new.iter().filter(drawn).all(|entry| stored.contains(entry)) {
+        return Ok(());
+    }
+    Err(FieldError::invalid(
+        "coverage",
+        "this service is at a confidential location, which the console cannot show, so its radius and area coverage is changed only by its own organization's staff, who know where it is (through the API, with its location). Region coverage, and everything else, can be changed here.",
+    ))
+}
+
+/// [`keeps_site_hidden`] for a sealed site the writer did not send, which only coverage
+/// stored before the rule can fail (see [`draws_nothing_new`]): the refusal names no entry or
+/// part, since which of them failed would say where the site is.
 pub fn keeps_kept_site_hidden(coverage: &[Coverage], site: Coordinates) -> Result<(), FieldError> {
     keeps_site_hidden(coverage, site).map_err(|_| {
         FieldError::new(

@@ -17,12 +17,13 @@ use crate::db::services::{self, LocationRow, ServiceRecord};
 use crate::db::{audit, organizations};
 use crate::domain::Coordinates;
 use crate::domain::FieldError;
+use crate::domain::coverage::Coverage;
 use crate::domain::eligibility::Eligibility;
 use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{
-    CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, has_front_door,
-    keeps_kept_site_hidden,
+    CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, draws_nothing_new,
+    has_front_door, keeps_kept_site_hidden,
 };
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, ValidJson};
@@ -275,6 +276,13 @@ fn replace_in(
         _ => None,
     };
     if let Some(row) = kept.as_ref().filter(|row| row.confidential) {
+        // An entry stored before a rule it now breaks is not read back, so an edit that
+        // sends it again is taken as drawing it anew.
+        let stored: Vec<Coverage> = services::coverage_specs(conn, id)?
+            .into_iter()
+            .filter_map(|spec| Coverage::from_stored(spec, boundaries).ok())
+            .collect();
+        draws_nothing_new(&new.coverage, &stored)?;
         let site = services::open_location(row, keys).map_err(|e| ApiError::Internal(e.into()))?;
         let site = Coordinates::new(site.lat, site.lon).map_err(|_| {
             ApiError::Internal(anyhow::anyhow!("kept location of {id} is out of range"))

@@ -15,7 +15,6 @@ use crate::auth::{Principal, Signed};
 use crate::db::services::{self as service_rows, ServiceRecord};
 use crate::db::{audit, organizations};
 use crate::domain::FieldError;
-use crate::domain::coverage::Coverage;
 use crate::domain::organization::{NewOrganization, OrganizationInput};
 use crate::domain::service::{NewService, REVEALS_CONFIDENTIAL_LOCATION, ServiceInput};
 use crate::error::ApiError;
@@ -184,39 +183,6 @@ fn editable(record: ServiceRecord) -> (Value, bool) {
         object.retain(|_, v| !v.is_null());
     }
     (value, sealed)
-}
-
-/// Whether `new` gives stored service `id`, at a sealed site, a radius or area entry it does
-/// not have (compared as the editor shows and parses the stored coverage). Region and
-/// national entries are never judged by the site, and taking entries away adds none.
-async fn draws_near_sealed_site(
-    state: &AppState,
-    id: Uuid,
-    new: &NewService,
-) -> Result<bool, ApiError> {
-    let Some(record) = state
-        .db(move |conn| Ok(service_rows::find(conn, id)?))
-        .await?
-    else {
-        return Ok(false);
-    };
-    let (value, sealed) = editable(record);
-    if !sealed {
-        return Ok(false);
-    }
-    // Stored before a rule it now breaks: unreadable as an edit, so taken as changed.
-    let Ok(input) = serde_json::from_value::<ServiceInput>(value) else {
-        return Ok(true);
-    };
-    let Ok(stored) = service_routes::parse_new(input, state.boundaries).await else {
-        return Ok(true);
-    };
-    let drawn = |e: &&Coverage| matches!(e, Coverage::Radius { .. } | Coverage::Area { .. });
-    Ok(new
-        .coverage
-        .iter()
-        .filter(drawn)
-        .any(|entry| !stored.coverage.contains(entry)))
 }
 
 /// Which stored service an editor is for, and the version it showed (its `updated_at`): a
@@ -524,10 +490,9 @@ fn refusal(e: &FieldError) -> String {
 /// Replaces service `id` keeping its stored location, which the editor cannot show when it is
 /// sealed. New coverage is then checked against that site, and a refusal tells the editor
 /// something of where it is: each is audited, and after a few for one service a person waits
-/// before the check runs again (SAFETY.md rules 3 and 4). The editor draws no new radius or
-/// area for a service at a sealed site: each save would tell a bit of where it is, a passing
-/// one at no cost at all, so a few hundred saves would find it. Only stored coverage written
-/// before the 5 km rule can still be refused here.
+/// before the check runs again (SAFETY.md rules 3 and 4). The write draws no new radius or
+/// area for a service at a sealed site ([`crate::domain::service::draws_nothing_new`]), so
+/// only stored coverage written before the 5 km rule can still be refused here.
 async fn write_keeping_site(
     state: &AppState,
     caller: &Principal,
@@ -535,12 +500,6 @@ async fn write_keeping_site(
     new: NewService,
 ) -> Result<ServiceRecord, ApiError> {
     let only = caller.scope().organization();
-    if draws_near_sealed_site(state, id, &new).await? {
-        return Err(ApiError::Invalid(FieldError::invalid(
-            "coverage",
-            "this service is at a confidential location, which the console cannot show, so its radius and area coverage is changed only by its own organization's staff, who know where it is (through the API, with its location). Region coverage, and everything else, can be changed here.",
-        )));
-    }
     let check = state.throttles.sealed_site_check(caller.actor(), id)?;
     let written = write(state, only, id, new, true, MissingLocation::Keep).await;
     let refusal = match &written {

@@ -242,43 +242,39 @@ impl<const LIMIT: usize> Form<LIMIT> {
 /// Turns a field error from the matcher into words for the form, and names the form field
 /// it is about (`zip`, `need` or `age`), which the form then marks.
 fn explain(e: &FieldError, t: &Text, lang: Lang) -> (String, Option<&'static str>) {
-    let field = e.field.as_str();
     let es = lang == Lang::Es;
-    let (words, at) = match field {
-        "needs" => (
+    let at = form_field(e);
+    let words = match (at, e.field.as_str()) {
+        (Some("need"), _) => {
             if es {
                 "Marque al menos una opción en «¿Qué necesita?»."
             } else {
                 "Choose at least one thing under \u{201c}What do you need?\u{201d}."
-            },
-            Some("need"),
-        ),
-        _ if e.code == "unknown_postal_code" => (
+            }
+        }
+        _ if e.code == "unknown_postal_code" => {
             if es {
                 "No conocemos ese código postal. Revíselo o pruebe el de un lugar cercano. Mientras tanto, las líneas de abajo pueden ayudar."
             } else {
                 "We do not know that ZIP code. Check it, or try one for a place nearby. Meanwhile, the lines below can help."
-            },
-            Some("zip"),
-        ),
+            }
+        }
         // The location the browser gave (hidden fields) could not be read.
-        "lat" | "lon" => (t.location_error, Some("zip")),
-        f if f.starts_with("location") || f == "zip" => (
+        (Some("zip"), "lat" | "lon") => t.location_error,
+        (Some("zip"), _) => {
             if es {
                 "Escriba un código postal de EE. UU. de 5 dígitos."
             } else {
                 "Enter a 5-digit US ZIP code."
-            },
-            Some("zip"),
-        ),
-        "age" => (
+            }
+        }
+        (Some("age"), _) => {
             if es {
                 "La edad debe ser un número entre 0 y 130."
             } else {
                 "Age must be a number from 0 to 130."
-            },
-            Some("age"),
-        ),
+            }
+        }
         // The page offers only choices the matcher knows; another value was not typed here,
         // and the matcher's own words (English, API terms) would not help.
         _ => {
