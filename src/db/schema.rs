@@ -113,6 +113,7 @@ diesel::table! {
         label -> Nullable<Text>,
         available_24_7 -> Bool,
         languages -> Array<Nullable<Text>>,
+        keyword -> Nullable<Text>,
     }
 }
 

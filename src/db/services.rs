@@ -119,6 +119,7 @@ pub struct PhoneRow {
     pub label: Option<String>,
     pub available_24_7: bool,
     pub languages: Vec<Option<String>>,
+    pub keyword: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -337,6 +338,7 @@ impl Parts {
                     .iter()
                     .map(|l| Some(l.as_str().to_string()))
                     .collect(),
+                keyword: p.keyword.clone(),
             }
         }));
     }

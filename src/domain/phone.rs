@@ -36,6 +36,9 @@ pub struct PhoneInput {
     #[serde(rename = "type")]
     pub kind: PhoneKind,
     pub label: Option<String>,
+    /// The word a text line asks for first ("START" for "Text START to 88788"): pages put it
+    /// in the message they open, so a person in a hurry need not know it.
+    pub keyword: Option<String>,
     #[serde(default)]
     pub available_24_7: bool,
     #[serde(default)]
@@ -48,8 +51,36 @@ pub struct Phone {
     #[serde(rename = "type")]
     pub kind: PhoneKind,
     pub label: Option<String>,
+    pub keyword: Option<String>,
     pub available_24_7: bool,
     pub languages: Vec<LanguageCode>,
+}
+
+/// The longest keyword a text line may ask for; the lines we know ask for one short word.
+const KEYWORD_MAX_CHARS: usize = 20;
+
+/// A text line's keyword: one word of letters and digits, as people type it into a message.
+fn parse_keyword(
+    keyword: Option<String>,
+    kind: PhoneKind,
+    field: &str,
+) -> Result<Option<String>, FieldError> {
+    let Some(keyword) = optional_text(keyword, field, KEYWORD_MAX_CHARS)? else {
+        return Ok(None);
+    };
+    if kind != PhoneKind::Text {
+        return Err(FieldError::invalid(
+            field,
+            "only a text line (type \"text\") has a keyword",
+        ));
+    }
+    if !keyword.chars().all(char::is_alphanumeric) {
+        return Err(FieldError::invalid(
+            field,
+            "must be one word of letters and digits, as it is typed into a message (such as START)",
+        ));
+    }
+    Ok(Some(keyword))
 }
 
 /// Written as people write numbers to dial: digits, single separators (space, dash, dot)
@@ -102,6 +133,7 @@ impl Phone {
             number,
             kind: input.kind,
             label: optional_text(input.label, &path(field, "label"), 100)?,
+            keyword: parse_keyword(input.keyword, input.kind, &path(field, "keyword"))?,
             available_24_7: input.available_24_7,
             languages: parse_languages(&input.languages, &path(field, "languages"))?,
         })
@@ -117,9 +149,41 @@ mod tests {
             number: number.into(),
             kind: PhoneKind::Voice,
             label: None,
+            keyword: None,
             available_24_7: false,
             languages: vec![],
         }
+    }
+
+    fn text_line(keyword: &str) -> PhoneInput {
+        PhoneInput {
+            kind: PhoneKind::Text,
+            keyword: Some(keyword.into()),
+            ..input("88788")
+        }
+    }
+
+    #[test]
+    fn keywords_are_one_word_on_a_text_line() {
+        let line = Phone::parse(text_line(" START "), "p").unwrap();
+        assert_eq!(line.keyword.as_deref(), Some("START"));
+        assert_eq!(
+            Phone::parse(text_line("AYUDA2"), "p").unwrap().keyword,
+            Some("AYUDA2".into())
+        );
+        assert_eq!(Phone::parse(text_line("  "), "p").unwrap().keyword, None);
+        for refused in ["START NOW", "START!", "<b>", "ABCDEFGHIJKLMNOPQRSTU"] {
+            let error = Phone::parse(text_line(refused), "phones[1]").unwrap_err();
+            assert_eq!(error.field, "phones[1].keyword", "{refused}");
+            assert!(!error.message.contains(refused), "{refused}");
+        }
+        let voice = PhoneInput {
+            kind: PhoneKind::Voice,
+            ..text_line("START")
+        };
+        let error = Phone::parse(voice, "phones[0]").unwrap_err();
+        assert_eq!(error.field, "phones[0].keyword");
+        assert!(error.message.contains("only a text line"));
     }
 
     #[test]

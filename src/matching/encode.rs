@@ -353,11 +353,12 @@ impl Json for AddressView {
 
 impl Json for PhoneView {
     fn write(&self, out: &mut Vec<u8>) {
-        let (number, label) = self.number_and_label();
+        let words = self.words();
         let mut o = Object::open(out);
-        o.field("number", number);
+        o.field("number", words.number);
         o.field("type", &self.kind);
-        o.field("label", &label);
+        o.field("label", &words.label);
+        o.field("keyword", &words.keyword);
         o.field("available_24_7", &self.available_24_7);
         o.field("languages", &self.languages);
         o.close();
@@ -471,6 +472,7 @@ mod tests {
 
     use crate::boundaries::Boundaries;
     use crate::domain::eligibility::Facet;
+    use crate::matching::index::PhoneWords;
     use crate::matching::query::NeedSet;
 
     use super::*;
@@ -556,18 +558,24 @@ mod tests {
             text(),
             prop::sample::select(vec![PhoneKind::Voice, PhoneKind::Text]),
             optional_text(),
+            optional_text(),
             any::<bool>(),
             prop::collection::vec(language(), 0..3),
         )
-            .prop_map(|(number, kind, label, available_24_7, languages)| {
-                PhoneView::new(
-                    &number,
-                    kind,
-                    label.as_deref(),
-                    available_24_7,
-                    languages.into_boxed_slice(),
-                )
-            })
+            .prop_map(
+                |(number, kind, label, keyword, available_24_7, languages)| {
+                    PhoneView::new(
+                        PhoneWords {
+                            number: &number,
+                            label: label.as_deref(),
+                            keyword: keyword.as_deref(),
+                        },
+                        kind,
+                        available_24_7,
+                        languages.into_boxed_slice(),
+                    )
+                },
+            )
     }
 
     /// Whole seconds, milliseconds, microseconds and nanoseconds: chrono writes each

@@ -90,7 +90,7 @@ pub const LACKS_REQUIREMENT: &str = "does not list everything required: ask";
 pub const OTHER_AGES: &str = "does not list the age given: ask";
 pub const OTHER_GENDERS: &str = "does not list the gender given: ask";
 
-/// A phone line as results show it; number and label packed in one string.
+/// A phone line as results show it; number, label and keyword packed in one string.
 #[derive(Debug, Clone)]
 pub struct PhoneView {
     text: PackedParts,
@@ -99,16 +99,23 @@ pub struct PhoneView {
     pub languages: Box<[LanguageCode]>,
 }
 
+/// A phone line's words, borrowed from its [`PhoneView`].
+#[derive(Debug, Clone, Copy)]
+pub struct PhoneWords<'a> {
+    pub number: &'a str,
+    pub label: Option<&'a str>,
+    pub keyword: Option<&'a str>,
+}
+
 impl PhoneView {
     pub fn new(
-        number: &str,
+        words: PhoneWords<'_>,
         kind: PhoneKind,
-        label: Option<&str>,
         available_24_7: bool,
         languages: Box<[LanguageCode]>,
     ) -> PhoneView {
         PhoneView {
-            text: PackedParts::new(&[Some(number), label]),
+            text: PackedParts::new(&[Some(words.number), words.label, words.keyword]),
             kind,
             available_24_7,
             languages,
@@ -116,16 +123,24 @@ impl PhoneView {
     }
 
     pub fn number(&self) -> &str {
-        self.number_and_label().0
+        self.words().number
     }
 
     pub fn label(&self) -> Option<&str> {
-        self.number_and_label().1
+        self.words().label
     }
 
-    pub fn number_and_label(&self) -> (&str, Option<&str>) {
-        let [number, label] = self.text.parts();
-        (number.unwrap_or_default(), label)
+    pub fn keyword(&self) -> Option<&str> {
+        self.words().keyword
+    }
+
+    pub fn words(&self) -> PhoneWords<'_> {
+        let [number, label, keyword] = self.text.parts();
+        PhoneWords {
+            number: number.unwrap_or_default(),
+            label,
+            keyword,
+        }
     }
 }
 
@@ -133,11 +148,12 @@ impl PhoneView {
 impl Serialize for PhoneView {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(5))?;
-        let (number, label) = self.number_and_label();
-        map.serialize_entry("number", number)?;
+        let mut map = serializer.serialize_map(Some(6))?;
+        let words = self.words();
+        map.serialize_entry("number", words.number)?;
         map.serialize_entry("type", &self.kind)?;
-        map.serialize_entry("label", &label)?;
+        map.serialize_entry("label", &words.label)?;
+        map.serialize_entry("keyword", &words.keyword)?;
         map.serialize_entry("available_24_7", &self.available_24_7)?;
         map.serialize_entry("languages", &self.languages)?;
         map.end()

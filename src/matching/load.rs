@@ -6,7 +6,9 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::index::{AddressView, CompactSchedule, OrganizationView, PhoneView, ServiceInput, Site};
+use super::index::{
+    AddressView, CompactSchedule, OrganizationView, PhoneView, PhoneWords, ServiceInput, Site,
+};
 use super::query::NeedSet;
 use crate::boundaries::Boundaries;
 use crate::db::change_log;
@@ -112,9 +114,12 @@ pub fn to_input(
             .into_iter()
             .map(|p| {
                 PhoneView::new(
-                    &p.number,
+                    PhoneWords {
+                        number: &p.number,
+                        label: p.label.as_deref(),
+                        keyword: p.keyword.as_deref(),
+                    },
                     PhoneKind::from_code(&p.kind).unwrap_or(PhoneKind::Voice),
-                    p.label.as_deref(),
                     p.available_24_7,
                     languages(p.languages).into_boxed_slice(),
                 )

@@ -59,6 +59,7 @@ pub struct PhoneResponse {
     #[serde(rename = "type")]
     pub kind: String,
     pub label: Option<String>,
+    pub keyword: Option<String>,
     pub available_24_7: bool,
     pub languages: Vec<String>,
 }
@@ -156,6 +157,7 @@ impl From<ServiceRecord> for ServiceResponse {
                         .map_or("voice", PhoneKind::code)
                         .to_string(),
                     label: p.label,
+                    keyword: p.keyword,
                     available_24_7: p.available_24_7,
                     languages: flatten(p.languages),
                 })

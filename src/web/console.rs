@@ -14,7 +14,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use super::results::{age, card, says_more};
+use super::results::{age, card, says_more, text_button};
 use super::text::{EN, Lang};
 use super::{FORM_LIMIT, Form, coverage_map, layout, page, refusal_page};
 use crate::auth::{Caller, Principal, Role, Signed};
@@ -28,7 +28,7 @@ use crate::domain::schedule::ScheduleInput;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{CapacityInput, ServicePatch, ServicePatchInput};
 use crate::error::ApiError;
-use crate::matching::index::zone_words;
+use crate::matching::index::{PhoneWords, zone_words};
 use crate::matching::regions::RegionLocator;
 use crate::routes::matching::prepare;
 use crate::routes::services::{apply_patch, may_reveal, reveal_location};
@@ -249,7 +249,7 @@ async fn provider_view(
                 }
                 form method="post" action="/console/front-door" {
                     input type="hidden" name="service_id" value=(s.id);
-                    label { "Intake phones, one a line: number, voice, text or tty, then as needed 24/7, languages: en es, label: what the line is for"
+                    label { "Intake phones, one a line: number, voice, text or tty, then as needed 24/7, languages: en es, keyword: the word a text line asks for first, label: what the line is for"
                         textarea name="phones" rows="3" { (phones) } }
                     label { "Hours, one a line: days HH:MM-HH:MM time zone (e.g. mon tue 09:00-17:00 America/Chicago)"
                         textarea name="hours" rows="3" { (hours) } }
@@ -272,6 +272,9 @@ fn phones_text(rows: &[service_rows::PhoneRow]) -> String {
             let languages: Vec<&str> = p.languages.iter().flatten().map(String::as_str).collect();
             if !languages.is_empty() {
                 parts.push(format!("languages: {}", languages.join(" ")));
+            }
+            if let Some(keyword) = &p.keyword {
+                parts.push(format!("keyword: {keyword}"));
             }
             if let Some(label) = &p.label {
                 parts.push(format!("label: {label}"));
@@ -299,7 +302,7 @@ fn hours_text(rows: &[service_rows::ScheduleRow]) -> String {
 }
 
 /// Reads the phones text area, a line a phone: `number, kind`, then any of `24/7`,
-/// `languages: en es` and, last (it may hold commas), `label: text`.
+/// `languages: en es`, `keyword: START` and, last (it may hold commas), `label: text`.
 fn parse_phones(text: &str) -> Result<Vec<PhoneInput>, FieldError> {
     text.lines()
         .map(str::trim)
@@ -328,6 +331,7 @@ fn parse_phones(text: &str) -> Result<Vec<PhoneInput>, FieldError> {
                 number,
                 kind,
                 label: label.filter(|l| !l.is_empty()),
+                keyword: None,
                 available_24_7: false,
                 languages: Vec::new(),
             };
@@ -336,10 +340,12 @@ fn parse_phones(text: &str) -> Result<Vec<PhoneInput>, FieldError> {
                     phone.available_24_7 = true;
                 } else if let Some(codes) = part.strip_prefix("languages:") {
                     phone.languages = codes.split_whitespace().map(str::to_string).collect();
+                } else if let Some(keyword) = part.strip_prefix("keyword:") {
+                    phone.keyword = Some(keyword.trim().to_string());
                 } else {
                     return Err(FieldError::invalid(
                         field,
-                        format!("{part:?}: after the number and kind, write 24/7, languages: en es, or label: text"),
+                        format!("{part:?}: after the number and kind, write 24/7, languages: en es, keyword: START, or label: text"),
                     ));
                 }
             }
@@ -755,8 +761,13 @@ pub async fn slip(
                 p class="phone" {
                     @match phone.kind.as_str() {
                         "text" => {
-                            "text " (phone.number)
-                            @if let Some(label) = phone.label.as_deref().filter(|l| says_more(l, &phone.number)) {
+                            @let line = PhoneWords {
+                                number: &phone.number,
+                                label: phone.label.as_deref(),
+                                keyword: phone.keyword.as_deref(),
+                            };
+                            (text_button(line, &EN))
+                            @if let Some(label) = line.label.filter(|l| says_more(l, line)) {
                                 " · " (label)
                             }
                         }

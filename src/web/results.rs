@@ -9,8 +9,8 @@ use super::text::{Lang, Text, language_name};
 use crate::domain::eligibility::{Facet, Gender};
 use crate::domain::phone::PhoneKind;
 use crate::matching::index::{
-    LACKS_LANGUAGE, LACKS_REQUIREMENT, NOT_OPEN_NOW, OTHER_AGES, OTHER_GENDERS, PhoneView, Traits,
-    clock, day_name, zone_words,
+    LACKS_LANGUAGE, LACKS_REQUIREMENT, NOT_OPEN_NOW, OTHER_AGES, OTHER_GENDERS, PhoneView,
+    PhoneWords, Traits, clock, day_name, zone_words,
 };
 use crate::matching::query::{facet_bit, gender_bit};
 use crate::matching::reason::Reason;
@@ -26,16 +26,43 @@ fn dial(number: &str) -> String {
         .collect()
 }
 
-/// Whether a text line's label says more than its link ("Text 988") already does: "Text
-/// START to 88788" does, "Text 988" or "Text 1-800-422-4453" would only repeat it.
-pub(crate) fn says_more(label: &str, number: &str) -> bool {
-    const VERBS: [&str; 5] = ["text", "sms", "txt", "mensaje", "texto"];
+/// Whether a text line's label says more than its button ("Text 988", "Text START to
+/// 88788") already does: "Text 988" or "Text 1-800-422-4453" would only repeat it, and so
+/// would "Text START to 88788" once the line's keyword is START.
+pub(crate) fn says_more(label: &str, line: PhoneWords<'_>) -> bool {
+    const SAID: [&str; 8] = ["text", "sms", "txt", "mensaje", "texto", "to", "al", "a"];
+    let keyword = line.keyword.map(str::to_lowercase);
     let lower = label.to_lowercase();
     let rest: String = lower
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty() && !VERBS.contains(word))
+        .filter(|word| {
+            !word.is_empty() && !SAID.contains(word) && Some(*word) != keyword.as_deref()
+        })
         .collect();
-    rest != dial(number).trim_start_matches('+')
+    rest != dial(line.number).trim_start_matches('+')
+}
+
+/// What a text line's button says: "Text START to 88788" when the line asks for a word
+/// first, "Text 988" when it does not.
+pub(crate) fn text_button(line: PhoneWords<'_>, t: &Text) -> String {
+    match line.keyword {
+        Some(word) => format!(
+            "{} {word} {} {}",
+            t.text_word[0], t.text_word[1], line.number
+        ),
+        None => format!("{} {}", t.text_to, line.number),
+    }
+}
+
+/// The `sms:` link of a text line, opening the message with its keyword already written, so
+/// that a person in a hurry need not know it. `?&body=` is the form both Android and iOS read.
+fn sms_href(line: PhoneWords<'_>) -> String {
+    let mut href = format!("sms:{}", dial(line.number));
+    if let Some(word) = line.keyword {
+        href.push_str("?&body=");
+        href.extend(url::form_urlencoded::byte_serialize(word.as_bytes()));
+    }
+    href
 }
 
 /// "2 hours ago" in the page's language.
@@ -107,9 +134,10 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
                 @let number = dial(phone.number());
                 @match phone.kind {
                     PhoneKind::Text => {
-                        a class="sms" href={ "sms:" (number) } {
-                            (t.text_to) " " (phone.number())
-                            @if let Some(label) = phone.label().filter(|l| says_more(l, phone.number())) {
+                        @let line = phone.words();
+                        a class="sms" href=(sms_href(line)) {
+                            (text_button(line, t))
+                            @if let Some(label) = line.label.filter(|l| says_more(l, line)) {
                                 " · " (label)
                             }
                         }
@@ -363,16 +391,33 @@ pub fn hotlines(lines: &[ServiceMatch<'_>], lang: Lang, now: DateTime<Utc>) -> M
 mod tests {
     use super::*;
 
-    fn line(number: &str, kind: PhoneKind, label: &str) -> PhoneView {
-        PhoneView::new(number, kind, Some(label), true, Box::new([]))
+    fn line(number: &str, kind: PhoneKind, label: &str, keyword: Option<&str>) -> PhoneView {
+        let words = PhoneWords {
+            number,
+            label: Some(label),
+            keyword,
+        };
+        PhoneView::new(words, kind, true, Box::new([]))
     }
 
     #[test]
-    fn a_text_label_is_shown_only_when_it_says_more_than_the_link() {
+    fn a_text_label_is_shown_only_when_it_says_more_than_the_button() {
         let list = [
-            line("988", PhoneKind::Text, "Text 988"),
-            line("1-800-422-4453", PhoneKind::Text, "Text 1-800-422-4453"),
-            line("88788", PhoneKind::Text, "Text START to 88788"),
+            line("988", PhoneKind::Text, "Text 988", None),
+            line(
+                "1-800-422-4453",
+                PhoneKind::Text,
+                "Text 1-800-422-4453",
+                None,
+            ),
+            line("88788", PhoneKind::Text, "Text START to 88788", None),
+            line(
+                "233733",
+                PhoneKind::Text,
+                "Text HELP to 233733",
+                Some("HELP"),
+            ),
+            line("741741", PhoneKind::Text, "for teens", Some("HOME")),
         ];
         let html = phones(&list, Lang::En.text()).into_string();
         assert!(html.contains(">Text 988</a>"), "{html}");
@@ -381,8 +426,41 @@ mod tests {
             html.contains("Text 88788 · Text START to 88788</a>"),
             "{html}"
         );
+        assert!(html.contains(">Text HELP to 233733</a>"), "{html}");
+        assert!(
+            html.contains(">Text HOME to 741741 · for teens</a>"),
+            "{html}"
+        );
         let es = phones(&list[..1], Lang::Es.text()).into_string();
         assert!(es.contains(">Enviar mensaje al 988</a>"), "{es}");
+    }
+
+    /// A person in a hurry should not have to know the word a line asks for: the link opens
+    /// the message with it written, in the form both Android and iOS read.
+    #[test]
+    fn a_text_lines_keyword_is_written_into_the_message_it_opens() {
+        let list = [
+            line(
+                "88788",
+                PhoneKind::Text,
+                "Text START to 88788",
+                Some("START"),
+            ),
+            line("988", PhoneKind::Text, "Text 988", None),
+            line("555-0100", PhoneKind::Text, "Mensajes", Some("AYÚDA")),
+        ];
+        let html = phones(&list, Lang::En.text()).into_string();
+        assert!(
+            html.contains(r#"href="sms:88788?&amp;body=START">Text START to 88788</a>"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"href="sms:988">"#), "{html}");
+        assert!(
+            html.contains(r#"href="sms:5550100?&amp;body=AY%C3%9ADA""#),
+            "{html}"
+        );
+        let es = phones(&list[..1], Lang::Es.text()).into_string();
+        assert!(es.contains(">Enviar START al 88788</a>"), "{es}");
     }
 
     #[test]
@@ -408,8 +486,8 @@ mod tests {
     #[test]
     fn a_tty_line_says_so_instead_of_call() {
         let list = [
-            line("1-800-787-3224", PhoneKind::Tty, "TTY"),
-            line("1-800-799-7233", PhoneKind::Voice, "Hotline"),
+            line("1-800-787-3224", PhoneKind::Tty, "TTY", None),
+            line("1-800-799-7233", PhoneKind::Voice, "Hotline", None),
         ];
         for lang in [Lang::En, Lang::Es] {
             let html = phones(&list, lang.text()).into_string();

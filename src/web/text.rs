@@ -71,6 +71,9 @@ pub struct Text {
     pub call: &'static str,
     /// On a text line's button, before its number.
     pub text_to: &'static str,
+    /// On the button of a text line that asks for a word first, around the word: "Text
+    /// START to 88788".
+    pub text_word: [&'static str; 2],
     /// The tag of a place that takes text messages.
     pub text: &'static str,
     pub all_day: &'static str,
@@ -144,6 +147,7 @@ pub const EN: Text = Text {
     confidential: "Confidential location: call to arrange intake.",
     call: "Call",
     text_to: "Text",
+    text_word: ["Text", "to"],
     text: "Text",
     all_day: "24/7",
     speaks: "Languages",
@@ -211,6 +215,7 @@ pub const ES: Text = Text {
     confidential: "Ubicación confidencial: llame para coordinar la admisión.",
     call: "Llamar al",
     text_to: "Enviar mensaje al",
+    text_word: ["Enviar", "al"],
     text: "Mensajes de texto",
     all_day: "24/7",
     speaks: "Idiomas",

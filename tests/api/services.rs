@@ -497,7 +497,8 @@ async fn the_front_door_form_keeps_every_phone_detail_and_a_confidential_intake_
     body["phones"] = json!([
         {"number": "415-555-0143", "type": "voice", "available_24_7": true,
          "languages": ["en", "es", "zh"], "label": "24/7 intake line, ask for Sam"},
-        {"number": "415-555-0144", "type": "text", "languages": ["en"], "label": "Text intake"}
+        {"number": "415-555-0144", "type": "text", "languages": ["en"], "label": "Text intake",
+         "keyword": "INTAKE"}
     ]);
     let res = app.create_service(&body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
@@ -531,6 +532,10 @@ async fn the_front_door_form_keeps_every_phone_detail_and_a_confidential_intake_
         phones.contains("24/7, languages: en es zh, label: 24/7 intake line, ask for Sam"),
         "{phones}"
     );
+    assert!(
+        phones.contains("text, languages: en, keyword: INTAKE, label: Text intake"),
+        "{phones}"
+    );
     let (status, _) = console("/console/front-door", Some(front_door(&phones, ""))).await;
     assert_eq!(status, StatusCode::OK);
     let after = stored().await.body;
@@ -540,6 +545,8 @@ async fn the_front_door_form_keeps_every_phone_detail_and_a_confidential_intake_
         ("", "phones: a service at a confidential location needs"),
         ("415-555-0100, pager", "phones line 1"),
         ("415-555-0100, voice, weekends", "phones line 1"),
+        ("415-555-0100, voice, keyword: START", "phones line 1"),
+        ("415-555-0100, text, keyword: START NOW", "phones line 1"),
         ("415-555-0100, voice\ncall me, voice", "phones line 2:"),
     ] {
         let typed_hours = "mon 09:00-17:00 America/Chicago";
@@ -555,4 +562,86 @@ async fn the_front_door_form_keeps_every_phone_detail_and_a_confidential_intake_
         assert_eq!(textarea(&page, "hours"), typed_hours);
         assert_eq!(stored().await.body["phones"], before["phones"]);
     }
+}
+
+/// A text line may name the word it asks for first ("Text START to 88788"): the API keeps it,
+/// matching answers carry it, and the survivor page's link opens the message with it written.
+/// Only a text line has one, and it is one word.
+#[tokio::test]
+async fn a_text_lines_keyword_reaches_the_page_that_opens_the_message() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Keyword Org").await;
+    let mut body = service_body(org);
+    body["phones"] = json!([
+        {"number": "713-555-0150", "type": "voice"},
+        {"number": "713-555-0151", "type": "text", "keyword": " SAFE ", "label": "Text SAFE to 713-555-0151"}
+    ]);
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+    let stored = app
+        .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
+        .await;
+    assert_eq!(stored.body["phones"][1]["keyword"], "SAFE");
+    assert_eq!(stored.body["phones"][0]["keyword"], Value::Null);
+
+    app.wait_for_index().await;
+    let answer = app
+        .find(&json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]}))
+        .await;
+    let found = answer.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["service_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{}", answer.body));
+    assert_eq!(found["phones"][1]["keyword"], "SAFE");
+
+    let (_, page) = app
+        .post_page("/", "lat=29.76&lon=-95.37&need=shelter")
+        .await;
+    assert!(
+        page.contains(r#"href="sms:7135550151?&amp;body=SAFE">Text SAFE to 713-555-0151</a>"#),
+        "{page}"
+    );
+    let (_, page) = app
+        .post_page("/es/", "lat=29.76&lon=-95.37&need=shelter")
+        .await;
+    assert!(page.contains(">Enviar SAFE al 713-555-0151</a>"), "{page}");
+
+    let before = app.db.count("phone");
+    for (phones, field) in [
+        (
+            json!([{"number": "713-555-0150", "type": "voice", "keyword": "START"}]),
+            "phones[0].keyword",
+        ),
+        (
+            json!([{"number": "713-555-0151", "type": "tty", "keyword": "START"}]),
+            "phones[0].keyword",
+        ),
+        (
+            json!([{"number": "713-555-0151", "type": "text"}, {"number": "713-555-0152", "type": "text", "keyword": "safe now"}]),
+            "phones[1].keyword",
+        ),
+        (
+            json!([{"number": "713-555-0151", "type": "text", "keyword": 7}]),
+            "phones[0].keyword",
+        ),
+    ] {
+        let mut refused = service_body(org);
+        refused["phones"] = phones;
+        let res = app.create_service(&refused).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+        assert_eq!(res.field(), field, "{}", res.body);
+        let res = app
+            .admin(
+                Method::PATCH,
+                &format!("/api/v1/services/{id}"),
+                Some(&json!({"phones": refused["phones"]})),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+        assert_eq!(res.field(), field, "{}", res.body);
+    }
+    assert_eq!(app.db.count("phone"), before);
 }
