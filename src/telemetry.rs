@@ -8,7 +8,6 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::LevelFilter;
 
 use crate::error::CorrelationId;
 
@@ -16,37 +15,43 @@ use crate::error::CorrelationId;
 /// DEBUG with the offending header's value: anyone could fill the log with such lines, and a
 /// value could be anything the sender typed. Off whatever the filter asks.
 const QUIET_HTTP_PARSER: &str = "actix_http::h1=off";
-/// actix-web's extractors log a refused path or query at DEBUG with the whole request path,
-/// which may hold an id or whatever was typed there (LOGGING.md: the route pattern, never
-/// the path). Haven logs its own refusals. Capped at INFO when the filter asks for more.
-const QUIET_EXTRACTORS: &str = "actix_web=info";
+
+/// Whether a line may be written at its level. Haven's own lines follow the filter; every
+/// other crate's stop at INFO whatever the filter asks, since below that they write what
+/// they were handed: actix-web a refused path whole, geo the points of a region a person
+/// searched by (LOGGING.md: never a person's location).
+fn below_info_only_from_haven(line: &tracing::Metadata<'_>) -> bool {
+    *line.level() <= tracing::Level::INFO
+        || line.target() == "haven"
+        || line.target().starts_with("haven::")
+}
 
 /// `HAVEN_LOG` (or `RUST_LOG`) sets the filter; `HAVEN_LOG_FORMAT=json` switches to JSON lines.
 pub fn init() {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::filter_fn;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let filter = std::env::var("HAVEN_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
     let mut filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let verbose = filter
-        .max_level_hint()
-        .is_some_and(|level| level > LevelFilter::INFO);
-    let quiet = [QUIET_HTTP_PARSER]
-        .into_iter()
-        .chain(verbose.then_some(QUIET_EXTRACTORS));
-    for directive in quiet {
-        if let Ok(directive) = directive.parse() {
-            filter = filter.add_directive(directive);
-        }
+    if let Ok(directive) = QUIET_HTTP_PARSER.parse() {
+        filter = filter.add_directive(directive);
     }
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let lines = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    let result = if std::env::var("HAVEN_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().try_init()
+    let lines = if std::env::var("HAVEN_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        lines.json().boxed()
     } else {
-        builder.try_init()
+        lines.boxed()
     };
+    let result = tracing_subscriber::registry()
+        .with(filter.and_then(filter_fn(below_info_only_from_haven)))
+        .with(lines)
+        .try_init();
     // A subscriber already set (tests) is fine.
     drop(result);
 }

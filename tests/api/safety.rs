@@ -441,6 +441,8 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
         r#"{"location": {"lat": 40.699911, "lon": "#.to_string(),
         json!({"location": {"postal_code": "99999"}, "needs": ["shelter"]}).to_string(),
         json!({"location": {"lat": 40.655511, "lon": -73.944422}, "needs": ["substance_use"], "planted_field": STREET}).to_string(),
+        // geo writes the points it relates at DEBUG: here, the county searched by.
+        json!({"location": {"region": "US-06075"}, "needs": ["shelter"]}).to_string(),
     ] {
         let res = send(Method::POST, "/api/v1/match", None, Some(body)).await;
         assert!(res.status.is_success() || res.status.is_client_error());
@@ -529,6 +531,20 @@ async fn a_scripted_session_at_trace_level_logs_none_of_what_people_sent() {
     ];
     let leaked: Vec<&str> = planted.into_iter().filter(|p| appears(&text, p)).collect();
     assert!(leaked.is_empty(), "leaked {leaked:?} in:\n{text}");
+    // Other crates write what they were handed below INFO (geo the county's outline, which
+    // says where the search was): only Haven's own lines go that far.
+    let verbose_elsewhere: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            let mut words = line.split_whitespace().skip(1);
+            matches!(words.next(), Some("DEBUG" | "TRACE"))
+                && !words
+                    .next()
+                    .is_some_and(|target| target.starts_with("haven"))
+        })
+        .take(5)
+        .collect();
+    assert!(verbose_elsewhere.is_empty(), "{verbose_elsewhere:#?}");
     assert!(!text.contains("parse error"), "{text}");
 }
 
