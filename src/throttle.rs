@@ -1,6 +1,6 @@
 //! Rate limits (SAFETY.md rules 9 and 11): anonymous requests per client, sign-in attempts
-//! per client and failed sign-ins per account, and refusals that tell something of a sealed
-//! site (rule 3).
+//! per client and failed sign-ins per account, refusals that tell something of a sealed site
+//! (rule 3), and reveals of sealed addresses per person (rule 4).
 //! Clients and accounts are known here only by a keyed hash (HMAC with a random key that lives
 //! in this process's memory and dies with it), limiter entries are swept once they are back to
 //! full allowance, and nothing here is ever written down or logged.
@@ -58,6 +58,14 @@ const SITE_CHECK_STRIKES: Strikes = Strikes {
     forgotten_after: Duration::from_secs(90 * 60),
 };
 
+/// Reveals of confidential addresses per person or token: 10 at once, then one every 10
+/// minutes. Far more than referrals take (a caseworker reveals an address now and then; the
+/// front door, an intake line, is how people reach such a shelter), and far less than a stolen
+/// session or a caseworker's account in the wrong hands would need to copy out every sealed
+/// site: the audit trail says who saw what, this keeps it to a few.
+const REVEAL_BURST: u32 = 10;
+const REVEAL_PERIOD: Duration = Duration::from_secs(10 * 60);
+
 pub struct Throttles {
     hash_key: [u8; 32],
     anonymous: Option<Limiter>,
@@ -73,6 +81,8 @@ pub struct Throttles {
     guessing: Holds,
     /// Refused checks of new coverage against a sealed site, per (person, service).
     site_checks: Failures,
+    /// Reveals of sealed addresses, per person or token.
+    reveals: Limiter,
     last_sweep: Mutex<Instant>,
 }
 
@@ -216,6 +226,7 @@ impl Throttles {
             known_clients: Mutex::default(),
             guessing: Holds::default(),
             site_checks: Failures::new(SITE_CHECK_STRIKES),
+            reveals: limiter(REVEAL_BURST, REVEAL_PERIOD),
             last_sweep: Mutex::new(Instant::now()),
         })
     }
@@ -305,6 +316,17 @@ impl Throttles {
         self.site_checks.take_back(&check.0);
     }
 
+    /// One reveal of a sealed address by `actor` ([`crate::auth::Principal::actor`]), before
+    /// the address is opened: refused past [`REVEAL_BURST`] until the allowance refills.
+    pub fn reveal(&self, actor: (Option<Uuid>, Option<Uuid>)) -> Result<(), ApiError> {
+        let value: Vec<u8> = [actor.0, actor.1]
+            .into_iter()
+            .map(|id| id.map_or([0; 16], |id| id.into_bytes()))
+            .collect::<Vec<_>>()
+            .concat();
+        self.check(&self.reveals, &self.key(b"reveal", &value))
+    }
+
     fn pair_key(&self, ip: Option<IpAddr>, email: &str) -> Key {
         let mut value = self.client_key(ip).to_vec();
         value.extend_from_slice(email.as_bytes());
@@ -374,7 +396,7 @@ impl Throttles {
             known.retain(|_, until| *until > *last);
             known.shrink_to_fit();
         }
-        for limiter in [&self.login_client]
+        for limiter in [&self.login_client, &self.reveals]
             .into_iter()
             .chain(self.anonymous.as_ref())
         {
@@ -442,6 +464,28 @@ mod tests {
         let attempt = throttles.login(office, "a@example.org").unwrap();
         throttles.not_judged(attempt);
         assert!(throttles.login(elsewhere, "b@example.org").is_ok());
+    }
+
+    #[test]
+    fn reveals_are_limited_per_person_or_token() {
+        let throttles = Throttles::new(0).unwrap();
+        let caseworker = (Some(Uuid::from_u128(7)), None);
+        let token = (None, Some(Uuid::from_u128(7)));
+        for _ in 0..REVEAL_BURST {
+            throttles.reveal(caseworker).unwrap();
+        }
+        match throttles.reveal(caseworker) {
+            Err(ApiError::TooManyRequests { retry_after_secs }) => {
+                assert!(
+                    (590..=601).contains(&retry_after_secs),
+                    "{retry_after_secs}"
+                );
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+        // Another person, or a token with the same id, has an allowance of its own.
+        throttles.reveal((Some(Uuid::from_u128(8)), None)).unwrap();
+        throttles.reveal(token).unwrap();
     }
 
     #[test]

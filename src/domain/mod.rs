@@ -104,13 +104,35 @@ pub(crate) fn optional_text(
 ) -> Result<Option<String>, FieldError> {
     match value.map(|v| v.trim().to_string()) {
         None => Ok(None),
-        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.chars().all(shows_nothing) => Ok(None),
+        Some(v) if v.chars().any(turns_text) => Err(FieldError::invalid(
+            field,
+            "must not hold the marks that override the direction of the text after them (U+202A to U+202E, U+2066 to U+2069): they make a name read as another",
+        )),
         Some(v) if v.chars().count() > max_chars => Err(FieldError::invalid(
             field,
             format!("must be at most {max_chars} characters"),
         )),
         Some(v) => Ok(Some(v)),
     }
+}
+
+/// Whether a character shows nothing: a space, or a format or control character (zero-width
+/// spaces and joiners, direction marks, the byte-order mark). Text made only of them is
+/// empty, whatever its length.
+pub(crate) fn shows_nothing(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory, get_general_category};
+    c.is_whitespace()
+        || matches!(
+            get_general_category(c),
+            GeneralCategory::Format | GeneralCategory::Control
+        )
+}
+
+/// The embeddings, overrides and isolates of the bidirectional algorithm: "\u{202E}gpj.exe"
+/// reads "exe.jpg". Right-to-left scripts do not need them (marks such as U+200F are kept).
+fn turns_text(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Like [`optional_text`] for a field that must be present and non-empty.

@@ -16,7 +16,6 @@ use crate::crypto::{DataKey, DataKeys};
 use crate::db::services::{self, LocationRow, ServiceRecord};
 use crate::db::{audit, organizations};
 use crate::domain::Coordinates;
-use crate::domain::FieldError;
 use crate::domain::coverage::Coverage;
 use crate::domain::eligibility::Eligibility;
 use crate::domain::phone::PhoneKind;
@@ -25,6 +24,7 @@ use crate::domain::service::{
     CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, draws_nothing_new,
     has_front_door, keeps_kept_site_hidden,
 };
+use crate::domain::{FieldError, shows_nothing};
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, ValidJson};
 use crate::routes::idempotency::{CreateJson, Created, IdempotencyKey, create_once};
@@ -557,7 +557,9 @@ pub async fn reveal_location(
         return Err(ApiError::Forbidden);
     }
     let reason = reason.trim().to_string();
-    if !(REASON_MIN_CHARS..=REASON_MAX_CHARS).contains(&reason.chars().count()) {
+    // An audit record must say why: characters that show nothing do not count.
+    let shown = reason.chars().filter(|c| !shows_nothing(*c)).count();
+    if shown < REASON_MIN_CHARS || reason.chars().count() > REASON_MAX_CHARS {
         return Err(FieldError::invalid(
             "reason",
             format!(
@@ -566,6 +568,9 @@ pub async fn reveal_location(
         )
         .into());
     }
+    // Counted before the address is looked up: a refused or failed reveal is still an
+    // attempt to see one.
+    state.throttles.reveal(caller.actor())?;
     let only = caller.scope().organization();
     let keys = state.data_key.clone();
     let actor = caller.clone();

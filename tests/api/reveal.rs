@@ -75,8 +75,14 @@ async fn a_providers_own_staff_reveal_with_a_reason_and_the_audit_trail_records_
     );
     let session = create_session(&app.db, user);
 
-    // No reason, or a throwaway one: 422, and nothing audited.
-    for reason in [json!(""), json!("  x "), json!(null)] {
+    // No reason, a throwaway one, or one that shows nothing: 422, and nothing audited.
+    for reason in [
+        json!(""),
+        json!("  x "),
+        json!(null),
+        json!("\u{200b}\u{200b}\u{200b}\u{200b}"),
+        json!("\u{feff}\u{2060}a\u{200d}\u{00ad}"),
+    ] {
         let res = reveal(&app, id, &session, reason.clone()).await;
         assert_eq!(
             res.status,
@@ -137,6 +143,38 @@ async fn a_providers_own_staff_reveal_with_a_reason_and_the_audit_trail_records_
     let res = reveal(&app, public, &session, json!("checking the address")).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert_eq!(app.db.count("audit_event"), 1);
+}
+
+/// One person, or one stolen session, cannot copy out every sealed address: after ten
+/// reveals the next waits (429 with Retry-After), refused reveals count too, and another
+/// person's allowance is their own.
+#[tokio::test]
+async fn reveals_are_limited_per_person() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Safe House").await;
+    let id = confidential_service(&app, org).await;
+    let first = create_token(&app.db, Role::Provider, Some(org));
+    let second = create_token(&app.db, Role::Provider, Some(org));
+    let elsewhere = Uuid::new_v4();
+    let mut revealed = 0;
+    for i in 0..10 {
+        // Every third attempt names a service that is not there.
+        let target = if i % 3 == 2 { elsewhere } else { id };
+        let res = reveal(&app, target, &first, json!("confirming intake")).await;
+        if target == id {
+            assert_eq!(res.status, StatusCode::OK, "{i}: {}", res.body);
+            revealed += 1;
+        } else {
+            assert_eq!(res.status, StatusCode::NOT_FOUND, "{i}: {}", res.body);
+        }
+    }
+    let res = reveal(&app, id, &first, json!("confirming intake")).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+    assert!(res.retry_after() > 60, "{}", res.retry_after());
+    assert_no_secret("a reveal over the limit", &res.body);
+    assert_eq!(app.db.count("audit_event"), revealed);
+    let res = reveal(&app, id, &second, json!("confirming intake")).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 }
 
 #[tokio::test]

@@ -746,3 +746,47 @@ async fn bad_paging_is_422_and_unknown_query_parameters_400() {
         .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
 }
+
+/// A name made of characters that show nothing is no name, and the marks that override the
+/// direction of what follows make a name read as another: both refused where they are, with
+/// nothing written. A right-to-left mark, which Hebrew and Arabic text uses, is kept.
+#[tokio::test]
+async fn names_that_show_nothing_or_read_as_another_are_refused() {
+    let app = spawn_app().await;
+    let before = app.db.count("organization");
+    for name in [
+        "\u{200b}\u{feff}\u{2060}",
+        " \u{00ad} ",
+        "\u{202e}ecivreS laeR",
+    ] {
+        let res = app
+            .admin(
+                Method::POST,
+                "/api/v1/organizations",
+                Some(&json!({"name": name})),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+        assert_eq!(res.field(), "name", "{}", res.body);
+        assert!(!res.body.to_string().contains("laeR"), "{}", res.body);
+    }
+    assert_eq!(app.db.count("organization"), before);
+    let org = app
+        .create_organization("\u{5de}\u{5e7}\u{5dc}\u{5d8} \u{200f}7")
+        .await;
+    let mut body = service_body(org);
+    body["name"] = json!("\u{2067}Shelter");
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "name", "{}", res.body);
+    body["name"] = json!("Shelter");
+    body["description"] = json!("\u{200b}");
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(
+        res.body.get("description"),
+        Some(&Value::Null),
+        "{}",
+        res.body
+    );
+}
