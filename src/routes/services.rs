@@ -375,7 +375,7 @@ pub async fn update(
     body: ValidJson<ServicePatchInput>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = ServicePatch::parse(body.0)?;
-    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch).await?;
+    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch, None).await?;
     Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
 }
 
@@ -387,9 +387,13 @@ pub async fn update_capacity(
     body: ValidJson<CapacityInput>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = ServicePatch::capacity(body.0)?;
-    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch).await?;
+    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch, None).await?;
     Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
 }
+
+/// What the stored service must still be for a patch to be written (a form made from it has
+/// not been overtaken), checked with the service locked.
+pub type Unchanged = Box<dyn FnOnce(&ServiceRecord) -> Result<(), ApiError> + Send>;
 
 /// Applies a patch to a service within `scope` (others answer 404) and reads it back.
 pub async fn apply_patch(
@@ -397,12 +401,16 @@ pub async fn apply_patch(
     scope: Scope,
     id: Uuid,
     patch: ServicePatch,
+    unchanged: Option<Unchanged>,
 ) -> Result<ServiceRecord, ApiError> {
     let only = scope.organization();
     state
         .db(move |conn| {
             conn.transaction(|conn| {
                 services::lock_visible(conn, id, only)?.ok_or(ApiError::NotFound)?;
+                if let Some(unchanged) = unchanged {
+                    unchanged(&services::find(conn, id)?.ok_or(ApiError::NotFound)?)?;
+                }
                 if let Some(phones) = &patch.phones
                     && services::location_of(conn, id)?.is_some_and(|l| l.confidential)
                 {

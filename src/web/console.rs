@@ -31,7 +31,7 @@ use crate::error::ApiError;
 use crate::matching::index::{PhoneWords, zone_words};
 use crate::matching::regions::RegionLocator;
 use crate::routes::matching::prepare;
-use crate::routes::services::{apply_patch, may_reveal, reveal_location};
+use crate::routes::services::{Unchanged, apply_patch, may_reveal, reveal_location};
 use crate::routes::session::{end, session_cookie, sign_in};
 use crate::startup::AppState;
 
@@ -189,6 +189,9 @@ enum Outcome {
         service: Uuid,
         message: String,
         typed: Option<(String, String)>,
+        /// The phones or hours changed after the form was shown: it shows what is stored
+        /// now, and what was typed beside it, not saved.
+        overtaken: bool,
     },
 }
 
@@ -207,7 +210,8 @@ async fn provider_view(
             service,
             message,
             typed,
-        }) => Some((*service, message.as_str(), typed.as_ref())),
+            overtaken,
+        }) => Some((*service, message.as_str(), typed.as_ref(), *overtaken)),
         _ => None,
     };
     Ok(html! {
@@ -219,10 +223,10 @@ async fn provider_view(
         }
         @for record in &records {
             @let s = &record.service;
-            @let this_refused = refused.filter(|(id, _, _)| *id == s.id);
+            @let this_refused = refused.filter(|(id, _, _, _)| *id == s.id);
             article class="result" data-service=(s.id) {
                 h2 { (s.name) }
-                @if let Some((_, message, _)) = this_refused {
+                @if let Some((_, message, _, _)) = this_refused {
                     p class="error" role="alert" { "Not updated: " (message) }
                 }
                 @match s.capacity() {
@@ -240,7 +244,8 @@ async fn provider_view(
                     }
                     button type="submit" { "Update beds" }
                 }
-                @let (phones, hours) = match this_refused.and_then(|(_, _, typed)| typed) {
+                @let overtaken = this_refused.filter(|(_, _, _, overtaken)| *overtaken).and_then(|(_, _, typed, _)| typed);
+                @let (phones, hours) = match this_refused.filter(|_| overtaken.is_none()).and_then(|(_, _, typed, _)| typed) {
                     Some((phones, hours)) => (phones.clone(), hours.clone()),
                     None => (phones_text(&record.phones), hours_text(&record.schedules)),
                 };
@@ -249,6 +254,7 @@ async fn provider_view(
                 }
                 form method="post" action="/console/front-door" {
                     input type="hidden" name="service_id" value=(s.id);
+                    input type="hidden" name="shown" value=(front_door_version(record));
                     label { "Intake phones, one a line: number, voice, text or tty, then as needed 24/7, languages: en es, keyword: the word a text line asks for first, label: what the line is for"
                         textarea name="phones" rows="3" { (phones) } }
                     label { "Hours, one a line: days HH:MM-HH:MM time zone (e.g. mon tue 09:00-17:00 America/Chicago)"
@@ -256,9 +262,32 @@ async fn provider_view(
                     p class="muted" { "Last changed " (s.updated_at.format("%Y-%m-%d %H:%M UTC")) }
                     button type="submit" { "Update hours and phones" }
                 }
+                @if let Some((phones, hours)) = overtaken {
+                    div class="overtaken" {
+                        h3 { "What you typed (not saved)" }
+                        label { "Your intake phones" textarea readonly rows="3" { (phones) } }
+                        label { "Your hours" textarea readonly rows="3" { (hours) } }
+                    }
+                }
             }
         }
     })
+}
+
+/// What a front-door form was made from: a digest of the phones and hours it showed. Its save
+/// is refused when they changed since, since it would put back what someone else replaced
+/// without a word; other changes (beds, which a feed may report every few minutes) do not
+/// count.
+pub fn front_door_version(record: &service_rows::ServiceRecord) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use sha2::{Digest, Sha256};
+    let shown = format!(
+        "{}\0{}",
+        phones_text(&record.phones),
+        hours_text(&record.schedules)
+    );
+    URL_SAFE_NO_PAD.encode(Sha256::digest(shown.as_bytes()))
 }
 
 /// The phones as the front-door form shows them; [`parse_phones`] reads them back whole.
@@ -391,8 +420,18 @@ pub async fn front_door(
     Signed(caller): Signed,
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    form.only(&["service_id", "phones", "hours"])?;
+    form.only(&["service_id", "shown", "phones", "hours"])?;
     let id = service_id(&form)?;
+    let shown = form.get("shown").unwrap_or_default().to_string();
+    let unchanged: Unchanged = Box::new(move |stored| {
+        if front_door_version(stored) == shown {
+            return Ok(());
+        }
+        Err(ApiError::Conflict(format!(
+            "its phones or hours were changed at {}, after this page was shown. What is stored now is in the form; what you typed is below it.",
+            stored.service.updated_at.format("%H:%M:%S UTC")
+        )))
+    });
     let patch = parse_phones(&form.raw("phones")).and_then(|phones| {
         let schedules = parse_hours(&form.raw("hours"))?;
         ServicePatch::parse(ServicePatchInput {
@@ -401,16 +440,24 @@ pub async fn front_door(
             capacity: None,
         })
     });
-    let outcome = match write_patch(&state, &caller, id, patch).await? {
+    let typed = Some((form.raw("phones"), form.raw("hours")));
+    let outcome = match write_patch(&state, &caller, id, patch, Some(unchanged)).await? {
         Ok(record) => Outcome::Done(format!(
             "Hours and phones updated for {} at {}.",
             record.service.name,
             record.service.updated_at.format("%H:%M UTC")
         )),
-        Err(e) => Outcome::Refused {
+        Err(NotWritten::Refused(e)) => Outcome::Refused {
             service: id,
             message: format!("{}: {}", line_of(&e.field), e.message),
-            typed: Some((form.raw("phones"), form.raw("hours"))),
+            typed,
+            overtaken: false,
+        },
+        Err(NotWritten::Overtaken(message)) => Outcome::Refused {
+            service: id,
+            message,
+            typed,
+            overtaken: true,
         },
     };
     provider_page(&state, &caller, outcome).await
@@ -429,21 +476,31 @@ fn line_of(field: &str) -> String {
         .unwrap_or_else(|| field.to_string())
 }
 
-/// Writes a provider form's patch. A refusal, by the form's parse or by the write, is the
-/// inner error, for the page to show; anything else answers as an error.
+/// Why a provider form's patch was not written, for the page to show.
+enum NotWritten {
+    /// By the form's parse or by the write's rules.
+    Refused(FieldError),
+    /// The service changed after the form was shown (409).
+    Overtaken(String),
+}
+
+/// Writes a provider form's patch. A refusal is the inner error, for the page to show;
+/// anything else answers as an error.
 async fn write_patch(
     state: &AppState,
     caller: &Principal,
     id: Uuid,
     patch: Result<ServicePatch, FieldError>,
-) -> Result<Result<service_rows::ServiceRecord, FieldError>, ApiError> {
+    unchanged: Option<Unchanged>,
+) -> Result<Result<service_rows::ServiceRecord, NotWritten>, ApiError> {
     let patch = match patch {
         Ok(patch) => patch,
-        Err(refused) => return Ok(Err(refused)),
+        Err(refused) => return Ok(Err(NotWritten::Refused(refused))),
     };
-    match apply_patch(state, caller.scope(), id, patch).await {
+    match apply_patch(state, caller.scope(), id, patch, unchanged).await {
         Ok(record) => Ok(Ok(record)),
-        Err(ApiError::Invalid(refused)) => Ok(Err(refused)),
+        Err(ApiError::Invalid(refused)) => Ok(Err(NotWritten::Refused(refused))),
+        Err(ApiError::Conflict(message)) => Ok(Err(NotWritten::Overtaken(message))),
         Err(other) => Err(other),
     }
 }
@@ -812,7 +869,7 @@ pub async fn capacity(
         available: number("available"),
         total: number("total"),
     });
-    let outcome = match write_patch(&state, &caller, id, patch).await? {
+    let outcome = match write_patch(&state, &caller, id, patch, None).await? {
         Ok(record) => Outcome::Done(format!(
             "Beds updated for {} at {}.",
             record.service.name,
@@ -822,10 +879,17 @@ pub async fn capacity(
                 .unwrap_or_else(Utc::now)
                 .format("%H:%M UTC")
         )),
-        Err(e) => Outcome::Refused {
+        Err(NotWritten::Refused(e)) => Outcome::Refused {
             service: id,
             message: format!("beds: {}", e.message),
             typed: None,
+            overtaken: false,
+        },
+        Err(NotWritten::Overtaken(message)) => Outcome::Refused {
+            service: id,
+            message,
+            typed: None,
+            overtaken: false,
         },
     };
     provider_page(&state, &caller, outcome).await

@@ -245,11 +245,14 @@ fn editor(
 }
 
 /// The editor again, showing what is stored now, when the service changed after `editing`
-/// was shown (409); None when it did not (or is gone, which the save itself answers).
+/// was shown (409), with `typed` kept below it to make the change again from; None when it
+/// did not (or is gone, which the save itself answers). A form without a version is taken
+/// as overtaken: it cannot say what it was made from.
 async fn changed_since(
     state: &web::Data<AppState>,
     caller: &Principal,
     editing: &Editing,
+    typed: &str,
 ) -> Result<Option<HttpResponse>, ApiError> {
     let id = editing.id;
     let Some(record) = state
@@ -269,7 +272,13 @@ async fn changed_since(
     let notice = html! {
         p class="error" role="alert" {
             "This service was changed at " (changed_at.format("%H:%M:%S UTC"))
-            ", after you opened it (its provider may have updated beds, hours or phones). Nothing was saved. Below is what is stored now: make your change again."
+            ", after you opened it (its provider may have updated beds, hours or phones). Nothing was saved. The editor holds what is stored now; what you typed is below it, to make your change again."
+        }
+    };
+    let yours = html! {
+        div class="overtaken" {
+            h2 { "What you typed (not saved)" }
+            label { "Your service JSON" textarea readonly rows="18" spellcheck="false" { (typed) } }
         }
     };
     let markup = editor(
@@ -284,7 +293,7 @@ async fn changed_since(
         state,
         caller,
         StatusCode::CONFLICT,
-        markup,
+        html! { (markup) (yours) },
     )))
 }
 
@@ -391,13 +400,12 @@ pub async fn save(
         .get("organization_id")
         .and_then(|v| v.parse::<Uuid>().ok())
         .ok_or(ApiError::NotFound)?;
-    // A form without a version (from before versions were shown) is saved as it was.
-    if let Some(editing) = editing.as_ref().filter(|e| !e.version.is_empty())
-        && let Some(conflict) = changed_since(&state, &caller, editing).await?
+    let raw = form.raw("body");
+    if let Some(editing) = &editing
+        && let Some(conflict) = changed_since(&state, &caller, editing, &raw).await?
     {
         return Ok(conflict);
     }
-    let raw = form.raw("body");
     let parsed = async {
         // Parsed into a `Value` first (to add the coverage inputs), which would keep the last
         // of a repeated member silently: a second `location` could publish a sealed address.

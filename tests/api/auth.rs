@@ -355,8 +355,10 @@ impl World {
             }
             ("POST", "/console/services/save") => {
                 let id = self.service().await;
+                let version = self.app.editor_version(id).await;
                 let form = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("service_id", &id.to_string())
+                    .append_pair("version", &version)
                     .append_pair("organization_id", &own.to_string())
                     .append_pair(
                         "body",
@@ -373,10 +375,15 @@ impl World {
             }
             ("POST", "/console/front-door") => {
                 let id = self.service().await;
+                // The version of the phones and hours the form was made from.
+                let stored = haven::db::services::find(&mut self.app.db.connect(), id)
+                    .unwrap()
+                    .unwrap();
+                let shown = haven::web::console::front_door_version(&stored);
                 (
                     pattern.into(),
                     Some(Body::Form(format!(
-                        "service_id={id}&phones=713-555-0100%2C+voice&hours=mon+09%3A00-17%3A00+America%2FChicago"
+                        "service_id={id}&shown={shown}&phones=713-555-0100%2C+voice&hours=mon+09%3A00-17%3A00+America%2FChicago"
                     ))),
                 )
             }
@@ -852,6 +859,12 @@ async fn the_console_editor_does_not_save_over_a_change_made_since_it_was_opened
     let (status, page) = save(opened).await;
     assert_eq!(status, StatusCode::CONFLICT, "{page}");
     assert!(page.contains("Nothing was saved"), "{page}");
+    // What was typed is kept on the page, to make the change again from.
+    assert!(page.contains("What you typed (not saved)"), "{page}");
+    assert!(page.contains("New words"), "{page}");
+    // A form that does not say what it was made from is not saved either.
+    let (status, page_without) = save(String::new()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page_without}");
     let stored = app
         .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
         .await;

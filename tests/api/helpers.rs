@@ -520,6 +520,24 @@ impl TestApp {
         (res.status(), res.text().await.unwrap())
     }
 
+    /// The version the console's editor of service `id` shows (what its save says the edit
+    /// was made from), opened as the admin.
+    pub async fn editor_version(&self, id: impl std::fmt::Display) -> String {
+        let (_, page) = self
+            .console(
+                &self.admin_token,
+                "/console/services/edit",
+                Some(format!("service_id={id}")),
+            )
+            .await;
+        let field = r#"name="version" value=""#;
+        let at = page
+            .find(field)
+            .unwrap_or_else(|| panic!("no version: {page}"))
+            + field.len();
+        page[at..at + page[at..].find('"').unwrap()].to_string()
+    }
+
     /// A survivor page's form (urlencoded) posted to `path`, as an anonymous visitor:
     /// the status and the page.
     pub async fn post_page(&self, path: &str, form: &str) -> (StatusCode, String) {

@@ -303,8 +303,10 @@ async fn save_sealed(
 ) -> (StatusCode, String) {
     let mut body = service_body(org);
     body["phones"] = intake_phone();
+    let version = app.editor_version(id).await;
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("service_id", &id.to_string())
+        .append_pair("version", &version)
         .append_pair("organization_id", &org.to_string())
         .append_pair("body", &body.to_string());
     for (name, value) in extra {
@@ -392,9 +394,11 @@ async fn refusals_of_coverage_stored_before_the_rule_are_audited_and_few() {
         .and_then(|rest| rest.split("</textarea>").next())
         .unwrap_or_else(|| panic!("{edit}"));
     let body = body.replace("&quot;", "\"").replace("&amp;", "&");
+    let version = app.editor_version(id).await;
     let save = || {
         let form = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("service_id", &id.to_string())
+            .append_pair("version", &version)
             .append_pair("organization_id", &org.to_string())
             .append_pair("body", &body)
             .finish();

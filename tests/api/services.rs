@@ -445,12 +445,14 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let id = res.body["id"].as_str().unwrap().to_string();
 
+    let version = app.editor_version(&id).await;
     let save = |center: Value| {
         let mut edited = service_body(org);
         edited["phones"] = intake_phone();
         edited["coverage"][0]["center"] = center;
         let form = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("service_id", &id)
+            .append_pair("version", &version)
             .append_pair("organization_id", &org.to_string())
             .append_pair("body", &edited.to_string())
             .finish();
@@ -518,15 +520,17 @@ async fn the_front_door_form_keeps_every_phone_detail_and_a_confidential_intake_
             .replace("&amp;", "&")
             .replace("&quot;", "\"")
     };
+    let (_, page) = console("/console", None).await;
+    let shown = hidden(&page, "shown");
     let front_door = |phones: &str, hours: &str| {
         url::form_urlencoded::Serializer::new(String::new())
             .append_pair("service_id", &id)
+            .append_pair("shown", &shown)
             .append_pair("phones", phones)
             .append_pair("hours", hours)
             .finish()
     };
 
-    let (_, page) = console("/console", None).await;
     let phones = textarea(&page, "phones");
     assert!(
         phones.contains("24/7, languages: en es zh, label: 24/7 intake line, ask for Sam"),
@@ -644,4 +648,99 @@ async fn a_text_lines_keyword_reaches_the_page_that_opens_the_message() {
         assert_eq!(res.field(), field, "{}", res.body);
     }
     assert_eq!(app.db.count("phone"), before);
+}
+
+/// The value of the first hidden input `name` on a page.
+fn hidden(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} on {page}"));
+    let rest = &page[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// A provider's hours-and-phones form made before someone else changed the phones is not
+/// saved over their change: 422 saying so, the form showing what is stored now, and what was
+/// typed kept beside it. A change of beds alone (a feed may report them every few minutes)
+/// does not stop it.
+#[tokio::test]
+async fn the_front_door_form_does_not_save_over_a_change_made_since_it_was_shown() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Quiet Harbor").await;
+    let mut body = service_body(org);
+    body["phones"] = json!([{"number": "713-555-0140", "type": "voice"}]);
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/services/{id}");
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let (_, page) = app.console(&provider, "/console", None).await;
+    let shown = hidden(&page, "shown");
+    let form = |phones: &str| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("service_id", &id)
+            .append_pair("shown", &shown)
+            .append_pair("phones", phones)
+            .append_pair("hours", "")
+            .finish()
+    };
+
+    // Beds reported meanwhile: the form still saves.
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("{path}/capacity"),
+            Some(&json!({"available": 3, "total": 9})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let (status, page) = app
+        .console(
+            &provider,
+            "/console/front-door",
+            Some(form("713-555-0141, voice")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+
+    // Someone else adds a line; the form shown before it would drop it.
+    let both = json!([{"number": "713-555-0141", "type": "voice"},
+                      {"number": "713-555-0142", "type": "text", "label": "added by the office"}]);
+    let res = app
+        .admin(Method::PATCH, &path, Some(&json!({"phones": both})))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let (status, page) = app
+        .console(
+            &provider,
+            "/console/front-door",
+            Some(form("713-555-0199, voice")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("after this page was shown"), "{page}");
+    assert!(page.contains("What you typed (not saved)"), "{page}");
+    assert!(page.contains("713-555-0199, voice</textarea>"), "{page}");
+    assert!(
+        page.contains("label: added by the office</textarea>"),
+        "{page}"
+    );
+    let stored = app.admin(Method::GET, &path, None).await;
+    assert_eq!(stored.body["phones"].as_array().unwrap().len(), 2);
+    assert_eq!(stored.body["phones"][1]["label"], "added by the office");
+
+    // Without the version of what it showed, a form is not saved either.
+    let unversioned = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("service_id", &id)
+        .append_pair("phones", "713-555-0199, voice")
+        .append_pair("hours", "")
+        .finish();
+    let (status, _) = app
+        .console(&provider, "/console/front-door", Some(unversioned))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.admin(Method::GET, &path, None).await.body["phones"],
+        stored.body["phones"]
+    );
 }
