@@ -86,6 +86,75 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Err(ApiError::Invalid(FieldError::from_serde(&parent, message)))
 }
 
+/// A JSON value that refuses a member given twice in any of its objects, as Haven's structs
+/// do: `serde_json::Value` keeps the last one without a word, so `{"lat": 37.7, "lat": 38.1}`
+/// would be matched at 38.1 and a coverage entry's second `code` stored. For the members
+/// read as values before they are checked (a match's location, coverage entries). The error
+/// is serde's own for a struct, which [`FieldError::from_serde`] names as the member.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Strict(pub serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, SeqAccess, Visitor};
+        use serde_json::{Map, Number, Value};
+
+        struct Strictly;
+        impl<'de> Visitor<'de> for Strictly {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+                Ok(Value::Bool(b))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+                Ok(Value::Number(n.into()))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+                Ok(Value::Number(n.into()))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+                Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+                Ok(Value::String(s.to_string()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Value, E> {
+                Ok(Value::String(s))
+            }
+            fn visit_unit<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_none<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+                <Strict as serde::Deserialize>::deserialize(d).map(|s| s.0)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
+                let mut list = Vec::with_capacity(items.size_hint().unwrap_or(0).min(64));
+                while let Some(Strict(item)) = items.next_element()? {
+                    list.push(item);
+                }
+                Ok(Value::Array(list))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Value, A::Error> {
+                let mut map = Map::new();
+                while let Some(name) = members.next_key::<String>()? {
+                    if map.contains_key(&name) {
+                        return Err(A::Error::custom(format_args!("duplicate field `{name}`")));
+                    }
+                    let Strict(value) = members.next_value()?;
+                    map.insert(name, value);
+                }
+                Ok(Value::Object(map))
+            }
+        }
+        d.deserialize_any(Strictly).map(Strict)
+    }
+}
+
 pub(crate) const NUL_MESSAGE: &str = "must not contain the NUL character (\\u0000)";
 
 /// Where the body's first string holding a NUL character is: no text Haven keeps may hold

@@ -69,6 +69,21 @@ impl FieldError {
 /// proxies' and clients' logs, terminals and cron mail, and the value may be a sealed site's
 /// coordinates or street, or a password.
 pub(crate) fn without_value(message: &str) -> String {
+    // "unknown variant `whatever was sent`, expected one of `voice`, `text`, `tty`".
+    if let Some((_, expected)) = message
+        .strip_prefix("unknown variant `")
+        .and_then(|rest| rest.split_once("`, expected"))
+    {
+        return format!("unknown variant, expected{expected}");
+    }
+    // The uuid crate quotes a character of what was sent ("invalid character: found `n` at
+    // 0"), which with enough tries spells it out.
+    if let Some(at) = message.find("UUID parsing failed") {
+        return format!(
+            "{}must be a UUID, such as 3f2b6c1e-8a4d-4f0e-9b7a-1c2d3e4f5a6b",
+            &message[..at]
+        );
+    }
     for start in ["invalid type: ", "invalid value: "] {
         let Some(rest) = message.strip_prefix(start) else {
             continue;
@@ -148,6 +163,22 @@ pub(crate) fn required_text(
 #[cfg(test)]
 mod tests {
     use super::without_value;
+
+    #[test]
+    fn unknown_variants_and_uuids_are_named_without_what_was_sent() {
+        assert_eq!(
+            without_value("unknown variant `Zq-secret`, expected one of `voice`, `text`, `tty`"),
+            "unknown variant, expected one of `voice`, `text`, `tty`"
+        );
+        let uuid = without_value(
+            "Query deserialize error: UUID parsing failed: invalid character: found `n` at 0",
+        );
+        assert!(!uuid.contains("`n`"), "{uuid}");
+        assert!(
+            uuid.starts_with("Query deserialize error: must be a UUID"),
+            "{uuid}"
+        );
+    }
 
     #[test]
     fn reported_parse_errors_do_not_quote_the_value() {

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
+use crate::json::Strict;
 use chrono::{DateTime, Utc};
 use geo::Centroid;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::coordinates::{CoordinatesInput, haversine_km};
@@ -43,7 +43,7 @@ pub struct ServiceInput {
     pub phones: Vec<PhoneInput>,
     pub location: Option<LocationInput>,
     #[schema(schema_with = crate::openapi::coverage_list)]
-    pub coverage: Vec<Value>,
+    pub coverage: Vec<Strict>,
     #[serde(default)]
     pub schedules: Vec<ScheduleInput>,
     pub capacity: Option<CapacityInput>,
@@ -288,7 +288,7 @@ impl NewService {
         let coverage = limited(input.coverage, MAX_COVERAGE_ENTRIES, "coverage")?
             .into_iter()
             .enumerate()
-            .map(|(i, c)| Coverage::parse(c, &format!("coverage[{i}]"), boundaries))
+            .map(|(i, c)| Coverage::parse(c.0, &format!("coverage[{i}]"), boundaries))
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(site) = location.as_ref().filter(|l| l.confidential) {
             keeps_site_hidden(&coverage, site.coordinates)?;

@@ -15,6 +15,7 @@ use crate::domain::eligibility::{Facet, Gender};
 use crate::domain::language::{LanguageCode, parse_languages};
 use crate::domain::need::parse_needs;
 use crate::domain::{Coordinates, FieldError, Need};
+use crate::json::Strict;
 use crate::zips::{ZipCentroids, ZipError};
 
 pub const DEFAULT_LIMIT: usize = 20;
@@ -29,7 +30,7 @@ const ZIP_PRECISION_KM: f64 = 5.0;
     "require": ["no_id_required"], "open_now": false, "limit": 20})))]
 pub struct MatchRequest {
     #[schema(schema_with = crate::openapi::match_location)]
-    pub location: Value,
+    pub location: Strict,
     #[schema(value_type = Vec<Need>, min_items = 1)]
     pub needs: Vec<String>,
     #[schema(minimum = 0, maximum = 130)]
@@ -258,7 +259,7 @@ impl MatchQuery {
         exact: bool,
         now: DateTime<Utc>,
     ) -> Result<MatchQuery, FieldError> {
-        let (point, source, precision_km) = parse_location(req.location, ctx, exact)?;
+        let (point, source, precision_km) = parse_location(req.location.0, ctx, exact)?;
         let needs = NeedSet::of(&parse_needs(&req.needs, "needs")?);
         let age = match req.age {
             None => None,

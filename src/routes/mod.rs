@@ -69,7 +69,8 @@ macro_rules! endpoints {
             $(add_route(&mut resources, $path, route(Method::$method).to($handler));)*
             cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                    ApiError::BadRequest(format!("invalid query string: {e}")).into()
+                    let message = crate::domain::without_value(&e.to_string());
+                    ApiError::BadRequest(format!("invalid query string: {message}")).into()
                 }));
             for (_, resource) in resources {
                 cfg.service(resource);

@@ -227,7 +227,7 @@ impl<const LIMIT: usize> Form<LIMIT> {
             })
             .transpose()?;
         Ok(MatchRequest {
-            location,
+            location: crate::json::Strict(location),
             needs: self.all("need"),
             age,
             gender: self.get("gender").map(str::to_string),
@@ -379,7 +379,7 @@ fn lookup_page(state: &AppState, lang: Lang, body: Markup) -> Markup {
 fn lines_to_call(state: &AppState, lang: Lang) -> Markup {
     // Lines serve the whole country: any place in it finds them all; this is its middle.
     let request = MatchRequest {
-        location: serde_json::json!({"lat": 39.83, "lon": -98.58}),
+        location: crate::json::Strict(serde_json::json!({"lat": 39.83, "lon": -98.58})),
         needs: vec![Need::Hotline.code().to_string()],
         age: None,
         gender: None,

@@ -599,6 +599,40 @@ async fn nul_characters_repeated_and_missing_members_are_named() {
         );
         assert_eq!(res.field(), field, "{}", res.body);
     }
+    // Inside members read as values before they are checked (a match's location, coverage
+    // entries), a member sent twice is named too: the last one used to win without a word.
+    let entry = |coverage: &str| {
+        format!(
+            r#"{{"organization_id": "{org}", "name": "S", "needs": ["shelter"], "coverage": [{coverage}]}}"#
+        )
+    };
+    for (method, path, body, field) in [
+        (Method::POST, "/api/v1/match".to_string(),
+         r#"{"location": {"lat": 37.7, "lat": 38.1, "lon": -122.4}, "needs": ["shelter"]}"#.to_string(),
+         "location.lat"),
+        (Method::POST, "/api/v1/match".to_string(),
+         r#"{"location": {"postal_code": "94110", "postal_code": "10001"}, "needs": ["shelter"]}"#.to_string(),
+         "location.postal_code"),
+        (Method::POST, "/api/v1/services".to_string(),
+         entry(r#"{"type": "region", "code": "US-CA", "code": "US-TX"}"#), "coverage[0].code"),
+        (Method::PUT, format!("/api/v1/services/{id}"),
+         entry(r#"{"type": "national", "country": "US"}, {"type": "radius", "center": {"lat": 37, "lat": 38, "lon": -122}, "radius_km": 5}"#),
+         "coverage[1].center.lat"),
+        (Method::POST, "/api/v1/services".to_string(),
+         entry(r#"{"type": "area", "geometry": {"type": "Polygon", "type": "MultiPolygon", "coordinates": []}}"#),
+         "coverage[0].geometry.type"),
+    ] {
+        let res = app
+            .admin_raw(method, &path, "application/json", body.into_bytes())
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {}", res.body);
+        assert_eq!(res.field(), field, "{}", res.body);
+        assert!(
+            res.body["error"]["message"].as_str().unwrap().contains("more than once"),
+            "{}",
+            res.body
+        );
+    }
     // A form: the survivor page answers with itself.
     let res = app
         .client
@@ -686,6 +720,31 @@ async fn error_answers_do_not_quote_the_value_sent() {
         .await;
     assert_eq!(res.field(), "location.address.street", "{}", res.body);
     assert!(!res.body.to_string().contains("4410"), "{}", res.body);
+    // A phone's kind, and an id, the same: serde and the uuid crate quote them.
+    let mut lines = service_body(org);
+    lines["phones"] = json!([{"number": "988", "type": "Zq-planted-kind"}]);
+    let res = app
+        .admin(Method::POST, "/api/v1/services", Some(&lines))
+        .await;
+    assert_eq!(res.field(), "phones[0].type", "{}", res.body);
+    assert!(!res.body.to_string().contains("Zq-planted"), "{}", res.body);
+    lines = service_body(org);
+    lines["organization_id"] = json!("nqz-planted-id");
+    let res = app
+        .admin(Method::POST, "/api/v1/services", Some(&lines))
+        .await;
+    assert_eq!(res.field(), "organization_id", "{}", res.body);
+    assert!(!res.body.to_string().contains("`n`"), "{}", res.body);
+    let res = app
+        .admin(Method::GET, "/api/v1/services?organization_id=nqz", None)
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    assert!(!res.body.to_string().contains("`n`"), "{}", res.body);
+    assert!(
+        res.body.to_string().contains("must be a UUID"),
+        "{}",
+        res.body
+    );
     assert_eq!(app.db.count("service"), 0);
 }
 
