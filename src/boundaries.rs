@@ -138,6 +138,26 @@ impl Boundaries {
     /// Regions whose name matches `query` ("alameda", "Alameda County, CA", "texas"): states
     /// before counties, names starting with the query before names containing it.
     pub fn search(&self, query: &str, limit: usize) -> Vec<&Region> {
+        self.ranked(query)
+            .into_iter()
+            .take(limit)
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// The regions `query` names exactly, by name or code ("Harris County, TX" is Harris,
+    /// TX, and not Harrison, TX): one, or several where a name is shared ("Harris County").
+    pub fn named(&self, query: &str) -> Vec<&Region> {
+        self.ranked(query)
+            .into_iter()
+            .take_while(|(rank, _)| *rank < 2)
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// [`Boundaries::search`]'s matches with their rank: 0 and 1 an exact name or code (a
+    /// state, a county), then names starting with the query, then names containing it.
+    fn ranked(&self, query: &str) -> Vec<(u8, &Region)> {
         let query = query.trim().to_lowercase();
         let (name_part, state_part) = match query.split_once(',') {
             Some((name, state)) => (name.trim().to_string(), Some(state.trim().to_string())),
@@ -195,7 +215,7 @@ impl Boundaries {
                 .then_with(|| ra.name.cmp(&rb.name))
                 .then_with(|| ra.code.cmp(&rb.code))
         });
-        hits.into_iter().take(limit).map(|(_, r)| r).collect()
+        hits
     }
 }
 
@@ -281,5 +301,11 @@ mod tests {
         let hits = b.search("texas", 10);
         assert_eq!(hits.first().map(|r| r.code.as_str()), Some("US-TX"));
         assert!(b.search("   ", 10).is_empty());
+        let codes =
+            |query: &str| -> Vec<&str> { b.named(query).iter().map(|r| r.code.as_str()).collect() };
+        assert_eq!(codes("Harris County, TX"), ["US-48201"]);
+        assert_eq!(codes("harris county"), ["US-13145", "US-48201"]);
+        assert_eq!(codes("us-48201"), ["US-48201"]);
+        assert!(codes("Harri").is_empty());
     }
 }

@@ -16,8 +16,12 @@ use uuid::Uuid;
 
 use super::results::{age, card, says_more, text_button};
 use super::text::{EN, Lang};
-use super::{FORM_LIMIT, Form, coverage_map, layout, page, refusal_page};
+use super::{
+    FORM_LIMIT, Form, coverage_map, error_id, every_error, layout, lines_to_call, page,
+    refusal_page,
+};
 use crate::auth::{Caller, Principal, Role, Signed};
+use crate::boundaries::{Boundaries, RegionKind};
 use crate::db::services as service_rows;
 use crate::domain::FieldError;
 use crate::domain::coverage::Coverage;
@@ -125,10 +129,17 @@ fn sign_in_form(message: Option<&str>) -> Markup {
     }
 }
 
-/// The search form of the console: every filter, keyboard first.
-fn search_form(form: Option<&Form>) -> Markup {
+/// The search form of the console, every filter, keyboard first, filled in with what was sent. `invalid`: the inputs the errors above it
+/// are about, each marked invalid and described by its error; the first has the focus.
+fn search_form(form: Option<&Form>, invalid: &[&str]) -> Markup {
     let value = |name: &str| form.and_then(|f| f.get(name)).unwrap_or("").to_string();
     let checked = |name: &str, v: &str| form.is_some_and(|f| f.all(name).iter().any(|x| x == v));
+    let wrong = |name: &str| invalid.contains(&name).then_some("true");
+    let described = |name: &str| invalid.contains(&name).then(|| error_id(Some(name)));
+    let focus = |name: &str| match invalid.first() {
+        Some(first) => *first == name,
+        None => form.is_none() && name == "zip",
+    };
     html! {
         form method="post" action="/console/search" {
             // What an operator on a call asks first: who is open now, who answers around the clock.
@@ -143,15 +154,23 @@ fn search_form(form: Option<&Form>) -> Markup {
                 }
             }
             div class="row" {
-                label { "ZIP code" input type="text" name="zip" autofocus[form.is_none()] autocomplete="off" value=(value("zip")); }
-                label { "Latitude" input type="text" name="lat" autocomplete="off" value=(value("lat")); }
-                label { "Longitude" input type="text" name="lon" autocomplete="off" value=(value("lon")); }
+                label { "ZIP code" input type="text" name="zip" autofocus[focus("zip")] autocomplete="off" value=(value("zip"))
+                    aria-invalid=[wrong("zip")] aria-describedby=[described("zip")]; }
+                label { "or county or state (e.g. Harris County, TX)" input type="text" name="region" autofocus[focus("region")] autocomplete="off" value=(value("region"))
+                    aria-invalid=[wrong("region")] aria-describedby=[described("region")]; }
             }
-            fieldset {
+            div class="row" {
+                label { "or latitude" input type="text" name="lat" autofocus[focus("lat")] autocomplete="off" value=(value("lat"))
+                    aria-invalid=[wrong("lat")] aria-describedby=[described("lat")]; }
+                label { "longitude" input type="text" name="lon" autofocus[focus("lon")] autocomplete="off" value=(value("lon"))
+                    aria-invalid=[wrong("lon")] aria-describedby=[described("lon")]; }
+            }
+            fieldset aria-describedby=[described("need")] {
                 legend { "Needs" }
-                @for need in Need::ALL {
+                @for (i, need) in Need::ALL.iter().enumerate() {
                     label class="check" {
-                        input type="checkbox" name="need" value=(need.code()) checked[checked("need", need.code())];
+                        input type="checkbox" name="need" value=(need.code()) checked[checked("need", need.code())]
+                            autofocus[i == 0 && focus("need")] aria-invalid=[wrong("need")];
                         span { (need.describe().label.en) }
                     }
                 }
@@ -166,17 +185,89 @@ fn search_form(form: Option<&Form>) -> Markup {
                 }
             }
             div class="row" {
-                label { "Age" input type="number" name="age" min="0" max="130" value=(value("age")); }
+                label { "Age" input type="number" name="age" min="0" max="130" autocomplete="off" autofocus[focus("age")] value=(value("age"))
+                    aria-invalid=[wrong("age")] aria-describedby=[described("age")]; }
                 label { "Gender"
                     select name="gender" {
                         option value="" { "any" }
                         @for g in ["female", "male", "nonbinary"] { option value=(g) selected[value("gender") == g] { (g) } }
                     }
                 }
-                label { "Language (ISO code)" input type="text" name="language" maxlength="2" value=(value("language")); }
+                label { "Language (two-letter code, e.g. es, vi, zh)" input type="text" name="language" maxlength="2" autocomplete="off" autofocus[focus("language")] value=(value("language"))
+                    aria-invalid=[wrong("language")] aria-describedby=[described("language")]; }
             }
             button type="submit" { "Search" }
         }
+    }
+}
+
+/// The console input a refused search is about, and what to tell the operator: what to fix,
+/// in plain words, naming the input as the form does.
+fn console_error(e: &FieldError) -> (Option<&'static str>, String) {
+    let field = e.field.as_str();
+    let input = match field {
+        "zip" | "location" | "location.postal_code" => Some("zip"),
+        "lat" | "location.lat" => Some("lat"),
+        "lon" | "location.lon" => Some("lon"),
+        "region" | "location.region" => Some("region"),
+        "age" => Some("age"),
+        f if f.starts_with("needs") => Some("need"),
+        f if f.starts_with("languages") => Some("language"),
+        _ => None,
+    };
+    let words = match input {
+        Some("need") => "Needs: tick at least one.".to_string(),
+        _ if e.code == "unknown_postal_code" => "ZIP code: no such US ZIP code is known (PO box ZIP codes are not). Check it, or search by a nearby ZIP code, the county, or coordinates.".to_string(),
+        Some("zip") => format!("ZIP code: {}.", e.message),
+        Some("region") => format!("County or state: {}.", e.message),
+        Some("lat") => format!("Latitude: {}.", e.message),
+        Some("lon") => format!("Longitude: {}.", e.message),
+        Some("age") => "Age: a whole number from 0 to 130.".to_string(),
+        Some("language") => "Language: a two-letter code, such as es (Spanish), vi (Vietnamese) or zh (Chinese).".to_string(),
+        _ => format!("{}: {}.", e.field, e.message),
+    };
+    (input, words)
+}
+
+/// The region code a county or state typed by name means ("Harris County, TX", "texas",
+/// "US-48201"): the one region it names exactly, or else the only one whose name holds it.
+/// Several are named back, to choose from.
+fn region_code(boundaries: &Boundaries, typed: &str) -> Result<String, FieldError> {
+    let named = boundaries.named(typed);
+    // "Texas" is the state; "Texas County" or "Texas, MO" one of the counties named after it.
+    let lower = typed.to_lowercase();
+    let says_county = lower.contains(',') || lower.contains("county");
+    let states: Vec<_> = named
+        .iter()
+        .filter(|r| r.kind == RegionKind::State)
+        .collect();
+    if let [state] = states.as_slice()
+        && !says_county
+    {
+        return Ok(state.code.clone());
+    }
+    let hits = match named.as_slice() {
+        [] => boundaries.search(typed, 6),
+        _ => named,
+    };
+    match hits.as_slice() {
+        [one] => Ok(one.code.clone()),
+        [] => Err(FieldError::invalid(
+            "region",
+            "no US county or state by that name is known; write it as \"Harris County, TX\", a state's name, or a code such as US-48201",
+        )),
+        several => Err(FieldError::invalid(
+            "region",
+            format!(
+                "more than one place is called that: {}; write one as shown",
+                several
+                    .iter()
+                    .take(6)
+                    .map(|r| r.label())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )),
     }
 }
 
@@ -532,7 +623,7 @@ pub async fn home(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     } else {
         html! {
             h1 { "Find services" }
-            (search_form(None))
+            (search_form(None, &[]))
             @if principal.role == Role::Admin { (super::directory::admin_tools("", None)) }
         }
     };
@@ -604,32 +695,63 @@ pub async fn search(
     Signed(caller): Signed,
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    let attempt = form
+    // A county or state is typed by name; the request takes its code.
+    let mut request_form = Form(form.0.clone());
+    let mut errors = Vec::new();
+    if let Some(typed) = form.get("region") {
+        let code = region_code(state.boundaries, typed).unwrap_or_else(|e| {
+            errors.push(e);
+            // A known code in its place, to look for the search's other mistakes.
+            "US-06075".to_string()
+        });
+        request_form.0.retain(|(name, _)| name != "region");
+        request_form.0.push(("region".into(), code));
+    }
+    let attempt = request_form
         .match_request()
         .map_err(ApiError::Invalid)
         .and_then(|request| prepare(&state, request, true));
-    // The form again, as sent, with what stopped the search.
-    let refused = |error: &ApiError, message: &str| {
+    // The form again, as sent, with every mistake found in it and the crisis lines, which an
+    // operator can give while the search is put right.
+    let refused = |error: &ApiError, errors: &[(Option<&'static str>, String)]| {
+        let invalid: Vec<&str> = errors.iter().filter_map(|(input, _)| *input).collect();
         let body = html! {
             h1 { "Find services" }
-            p class="error" role="alert" { (message) }
-            (search_form(Some(&form)))
+            div role="alert" {
+                @for (input, message) in errors {
+                    p class="error" id=(error_id(*input)) { (message) }
+                }
+            }
+            (search_form(Some(&form), &invalid))
+            (lines_to_call(&state, Lang::En))
         };
         refusal_page(error, console_page(&state, Some(&caller), body))
     };
-    let (snapshot, query) = match attempt {
-        Ok(prepared) => prepared,
-        Err(ApiError::Invalid(e)) => {
-            let message = format!("{}: {}", e.field, e.message);
-            return Ok(refused(&ApiError::Invalid(e), &message));
+    let (snapshot, query) = match (attempt, errors.pop()) {
+        (Ok(_), Some(region)) => {
+            let said = [console_error(&region)];
+            return Ok(refused(&ApiError::Invalid(region), &said));
         }
-        Err(e @ ApiError::IndexLoading) => {
-            return Ok(refused(
-                &e,
-                "The directory is still loading after a restart. Try again in a few seconds.",
-            ));
+        (Ok(prepared), None) => prepared,
+        (Err(ApiError::Invalid(e)), region) => {
+            let mut said: Vec<_> = region.iter().map(console_error).collect();
+            let refusal = ApiError::Invalid(e.clone());
+            said.extend(
+                every_error(&state, &request_form, e)
+                    .iter()
+                    .map(console_error),
+            );
+            return Ok(refused(&refusal, &said));
         }
-        Err(e) => return Err(e),
+        (Err(e @ ApiError::IndexLoading), _) => {
+            let said = [(
+                None,
+                "The directory is still loading after a restart. Try again in a few seconds."
+                    .to_string(),
+            )];
+            return Ok(refused(&e, &said));
+        }
+        (Err(e), _) => return Err(e),
     };
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
     let ids: Vec<Uuid> = [
@@ -699,6 +821,10 @@ pub async fn search(
     };
     // Said above the results, so that an operator sees at once which place was searched.
     let searched = match (form.get("zip"), form.get("lat"), form.get("lon")) {
+        _ if let Some(code) = request_form.get("region") => state
+            .boundaries
+            .get(code)
+            .map_or_else(|| code.to_string(), |r| format!("{} ({code})", r.label())),
         (Some(zip), _, _) => format!("ZIP code {zip}"),
         (None, Some(lat), Some(lon)) => format!("latitude {lat}, longitude {lon}"),
         _ => String::new(),
@@ -726,7 +852,7 @@ pub async fn search(
             (section(&nearby_title, &outcome.nearby_outside_coverage))
         }
         h2 id="new-search" tabindex="-1" { "New search" }
-        (search_form(Some(&form)))
+        (search_form(Some(&form), &[]))
     };
     Ok(signed_page(&state, &caller, StatusCode::OK, body))
 }

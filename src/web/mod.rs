@@ -193,7 +193,19 @@ impl<const LIMIT: usize> Form<LIMIT> {
                 })
                 .transpose()
         };
+        let region = self.get("region").map(str::trim).filter(|r| !r.is_empty());
+        let place_given = ["zip", "lat", "lon"]
+            .iter()
+            .any(|name| self.get(name).is_some());
         let location = match (number("lat")?, number("lon")?, self.get("zip")) {
+            // A region code (the console's county or state, resolved from its name).
+            _ if region.is_some() && place_given => {
+                return Err(FieldError::invalid(
+                    "region",
+                    "give a county or state, or a ZIP code or coordinates, not both: clear the one you do not mean",
+                ));
+            }
+            _ if region.is_some() => json!({"region": region}),
             // Both: a ZIP typed over the coordinates of the search before, or the other way
             // round. Which one is meant cannot be told, and a guess sends help to the wrong
             // place.

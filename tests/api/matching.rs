@@ -1181,8 +1181,87 @@ async fn the_console_says_where_it_searched_and_refuses_a_zip_and_coordinates_to
     let (status, page) = search("lat=29.75&need=shelter").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        page.contains("lon: give the longitude with the latitude"),
+        page.contains("Longitude: give the longitude with the latitude."),
         "{page}"
+    );
+}
+
+/// An operator often knows the caller's county, not a ZIP code: the console searches a
+/// county or state typed by name, and names the places a name could mean.
+#[tokio::test]
+async fn the_console_searches_a_county_or_state_by_name() {
+    let app = spawn_app().await;
+    let token = crate::helpers::create_token(&app.db, haven::auth::Role::Hotline, None);
+    app.wait_for_index().await;
+    let search = |form: &'static str| app.console(&token, "/console/search", Some(form.into()));
+    for (form, searched) in [
+        (
+            "region=Harris+County%2C+TX&need=shelter",
+            "Harris, TX (US-48201)",
+        ),
+        ("region=texas&need=shelter", "Texas (US-TX)"),
+        (
+            "region=US-06075&need=shelter",
+            "San Francisco, CA (US-06075)",
+        ),
+    ] {
+        let (status, page) = search(form).await;
+        assert_eq!(status, StatusCode::OK, "{form}: {page}");
+        assert!(
+            page.contains(&format!("Searched near <strong>{searched}</strong>")),
+            "{form}: {page}"
+        );
+    }
+    let (status, page) = search("region=Harris+County&need=shelter").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Harris, GA; Harris, TX"), "{page}");
+    assert!(page.contains(r#"name="region" autofocus"#), "{page}");
+    let (status, page) = search("region=Nowhere+County%2C+ZZ&need=shelter").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("no US county or state by that name"),
+        "{page}"
+    );
+    let (status, page) = search("region=texas&zip=77002&need=shelter").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("not both"), "{page}");
+}
+
+/// A refused console search names every mistake at once in plain words, each tied to its
+/// input (the first has the focus), and gives the crisis lines meanwhile: an operator on a
+/// call should not need four tries, nor be left without a number.
+#[tokio::test]
+async fn a_refused_console_search_names_every_mistake_and_gives_the_crisis_lines() {
+    let app = demo_app().await;
+    let token = crate::helpers::create_token(&app.db, haven::auth::Role::Hotline, None);
+    let (status, page) = app
+        .console(
+            &token,
+            "/console/search",
+            Some("zip=abc&age=-5&language=xx".into()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    let said = |text: &str| page.find(text).unwrap_or_else(|| panic!("{text}: {page}"));
+    let (zip, needs, age, language) = (
+        said(r#"<p class="error" id="search-error-zip">ZIP code: "#),
+        said(r#"<p class="error" id="search-error-need">Needs: tick at least one."#),
+        said(r#"<p class="error" id="search-error-age">Age: a whole number from 0 to 130."#),
+        said(r#"<p class="error" id="search-error-language">Language: a two-letter code"#),
+    );
+    assert!(zip < needs && needs < age && age < language, "{page}");
+    assert!(
+        page.contains(r#"name="zip" autofocus autocomplete="off" value="abc" aria-invalid="true" aria-describedby="search-error-zip""#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"aria-invalid="true" aria-describedby="search-error-age""#),
+        "{page}"
+    );
+    assert!(!page.contains("location.postal_code"), "{page}");
+    assert!(
+        page.contains(r#"href="tel:18007997233""#),
+        "no crisis line: {page}"
     );
 }
 
