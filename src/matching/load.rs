@@ -20,6 +20,17 @@ use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::Schedule;
 use crate::domain::{Coordinates, Need};
 
+/// A stored schedule row as results show it; None for a time zone this build does not know.
+pub fn schedule_of(row: &services::ScheduleRow) -> Option<CompactSchedule> {
+    let timezone = row.timezone.parse().ok()?;
+    Some(CompactSchedule::from_schedule(&Schedule {
+        weekdays: row.weekdays.iter().flatten().copied().collect(),
+        opens_at: row.opens_at,
+        closes_at: row.closes_at,
+        timezone,
+    }))
+}
+
 /// Services read per query during a full load.
 const PAGE: i64 = 20_000;
 
@@ -81,19 +92,7 @@ pub fn to_input(
             }
         })
         .collect();
-    let schedules = record
-        .schedules
-        .into_iter()
-        .filter_map(|row| {
-            let timezone = row.timezone.parse().ok()?;
-            Some(CompactSchedule::from_schedule(&Schedule {
-                weekdays: row.weekdays.into_iter().flatten().collect(),
-                opens_at: row.opens_at,
-                closes_at: row.closes_at,
-                timezone,
-            }))
-        })
-        .collect();
+    let schedules = record.schedules.iter().filter_map(schedule_of).collect();
     ServiceInput {
         id: s.id,
         eligibility: s.eligibility(),

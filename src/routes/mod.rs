@@ -348,7 +348,12 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     if allowed.contains(&"GET") {
         allowed.push("HEAD");
     }
-    let mut response = ApiError::MethodNotAllowed.error_response();
+    // A console address opened by typing it, reloading it or restoring its tab: a page
+    // leading back, as the console answers every refusal (never the API's JSON).
+    let mut response = match crate::web::console::opened_without_its_form(&req) {
+        Some(page) => page,
+        None => ApiError::MethodNotAllowed.error_response(),
+    };
     if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(header::ALLOW, value);
     }

@@ -14,7 +14,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use super::results::{age, card, says_more, text_button};
+use super::results::{age, card, reason_words, says_more, text_button};
 use super::text::{EN, Lang};
 use super::{
     FORM_LIMIT, Form, coverage_map, error_id, every_error, layout, lines_to_call, page,
@@ -32,7 +32,8 @@ use crate::domain::schedule::ScheduleInput;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{CapacityInput, ServicePatch, ServicePatchInput};
 use crate::error::ApiError;
-use crate::matching::index::{PhoneWords, zone_words};
+use crate::matching::index::PhoneWords;
+use crate::matching::load::schedule_of;
 use crate::matching::regions::RegionLocator;
 use crate::routes::matching::prepare;
 use crate::routes::services::{Unchanged, apply_patch, may_reveal, reveal_location};
@@ -117,20 +118,23 @@ fn redirect_to_console() -> HttpResponse {
         .finish()
 }
 
-fn sign_in_form(message: Option<&str>) -> Markup {
+/// The sign-in form; after a refusal it keeps the email typed (never the password) and puts
+/// the cursor where the next thing is to be typed.
+fn sign_in_form(message: Option<&str>, email: &str) -> Markup {
     html! {
         h1 { "Sign in" }
         @if let Some(m) = message { p class="error" role="alert" { (m) } }
         form method="post" action="/console/sign-in" {
-            label { "Email" input type="email" name="email" autocomplete="username" required; }
-            label { "Password" input type="password" name="password" autocomplete="current-password" required; }
+            label { "Email" input type="email" name="email" autocomplete="username" required value=(email) autofocus[email.is_empty()]; }
+            label { "Password" input type="password" name="password" autocomplete="current-password" required autofocus[!email.is_empty()]; }
             p { button type="submit" { "Sign in" } }
         }
     }
 }
 
-/// The search form of the console, every filter, keyboard first, filled in with what was sent. `invalid`: the inputs the errors above it
-/// are about, each marked invalid and described by its error; the first has the focus.
+/// The search form of the console, every filter, keyboard first, filled in with what was
+/// sent. `invalid`: the inputs the errors above it are about, each marked invalid and
+/// described by its error; the first has the focus.
 fn search_form(form: Option<&Form>, invalid: &[&str]) -> Markup {
     let value = |name: &str| form.and_then(|f| f.get(name)).unwrap_or("").to_string();
     let checked = |name: &str, v: &str| form.is_some_and(|f| f.all(name).iter().any(|x| x == v));
@@ -615,7 +619,7 @@ pub async fn home(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     let Some(principal) = caller.0 else {
         return Ok(page(
             StatusCode::OK,
-            console_page(&state, None, sign_in_form(None)),
+            console_page(&state, None, sign_in_form(None, "")),
         ));
     };
     let body = if principal.role == Role::Provider {
@@ -649,7 +653,7 @@ pub async fn sign_in_post(
             console_page(
                 &state,
                 None,
-                sign_in_form(Some("Email or password is wrong.")),
+                sign_in_form(Some("Email or password is wrong."), &email),
             ),
         )),
         Err(e @ ApiError::SignInBusy) => Ok(refusal_page(
@@ -657,9 +661,10 @@ pub async fn sign_in_post(
             console_page(
                 &state,
                 None,
-                sign_in_form(Some(
-                    "Many people are signing in at once. Try again in a few seconds.",
-                )),
+                sign_in_form(
+                    Some("Many people are signing in at once. Try again in a few seconds."),
+                    &email,
+                ),
             ),
         )),
         Err(ApiError::TooManyRequests { retry_after_secs }) => Ok(page(
@@ -667,9 +672,12 @@ pub async fn sign_in_post(
             console_page(
                 &state,
                 None,
-                sign_in_form(Some(&format!(
-                    "Too many attempts. Try again in {retry_after_secs} seconds."
-                ))),
+                sign_in_form(
+                    Some(&format!(
+                        "Too many attempts. Try again in {retry_after_secs} seconds."
+                    )),
+                    &email,
+                ),
             ),
         )),
         Err(e) => Err(e),
@@ -811,7 +819,7 @@ pub async fn search(
                     coverage_map::svg(&coverage_of(m.service_id), boundaries, &format!("Area served by {}", m.name)),
                     html! {
                     p class="muted" {
-                        @for w in &m.why { (w) "; " }
+                        @for w in &m.why { (reason_words(w)) "; " }
                         @if let Some(v) = m.verified_at { "verified " (v.format("%Y-%m-%d")) } @else { "not verified" }
                     }
                     (actions(m.service_id, m.confidential_location, m.organization.id))
@@ -833,6 +841,7 @@ pub async fn search(
     // is and the keyboard starts at the results; the next Tab offers the new-search form,
     // which is below every result.
     let nearby_shown = outcome.nearby_outside_coverage.iter().any(|m| shown(&m));
+    let nothing_local = !outcome.results.iter().any(|m| shown(&m));
     // Beside results, the near misses are for the needs nothing local offers.
     let nearby_title = if outcome.results.is_empty() {
         "Just outside coverage".to_string()
@@ -847,14 +856,40 @@ pub async fn search(
             a href="#new-search" class="no-print" { "New search" }
         }
         (section("Results", &outcome.results))
-        (section("Hotlines", &outcome.hotlines))
-        @if nearby_shown {
+        // Nothing local: say so, and give the nearest places first, then the national lines.
+        @if nothing_local {
+            p class="notice" {
+                "Nothing that serves this place offers what was asked."
+                @if nearby_shown { " The nearest places just outside their coverage come first, then the national lines and services." }
+            }
+            @if nearby_shown { (section(&nearby_title, &outcome.nearby_outside_coverage)) }
+        }
+        (section("National lines and services", &outcome.hotlines))
+        @if nearby_shown && !nothing_local {
             (section(&nearby_title, &outcome.nearby_outside_coverage))
         }
         h2 id="new-search" tabindex="-1" { "New search" }
         (search_form(Some(&form), &[]))
     };
     Ok(signed_page(&state, &caller, StatusCode::OK, body))
+}
+
+/// The page for a console address reached other than by its form (typed, reloaded, a tab
+/// restored): 405, saying so and leading back to the console. None outside the console.
+pub fn opened_without_its_form(req: &HttpRequest) -> Option<HttpResponse> {
+    if !req.path().starts_with("/console/") {
+        return None;
+    }
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let body = html! {
+        h1 { "This page comes from a form" }
+        p { "It opens when one of the console's forms is sent, and not from its address or by reloading it: nothing of it was kept." }
+        p { a href="/console" { "Go to the console" } }
+    };
+    Some(page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        console_page(state, None, body),
+    ))
 }
 
 fn service_id(form: &Form) -> Result<Uuid, ApiError> {
@@ -903,16 +938,23 @@ pub async fn reveal(
         }
         Err(e) => return Err(e),
     };
+    // Named, so that two addresses open in two tabs are not mistaken for each other.
+    let only = caller.scope().organization();
+    let name = state
+        .db(move |conn| Ok(service_rows::find_visible(conn, id, only)?))
+        .await?
+        .map(|record| record.service.name)
+        .unwrap_or_default();
     let a = &revealed.address;
     let body = html! {
-        h1 { "Confidential address" }
+        h1 { "Confidential address: " (name) }
         p class="notice" role="status" { "This reveal is recorded in the audit log as entry " (revealed.audit_id) "." }
         p class="address" {
             (a.street.as_deref().unwrap_or("")) br;
             (a.city.as_deref().unwrap_or("")) " " (a.region.as_deref().unwrap_or("")) " " (a.postal_code.as_deref().unwrap_or(""))
         }
         p class="muted" { "Do not write this address down or share it beyond what the intake needs." }
-        p { a href="/console" { "Back to search" } }
+        p { "Close this tab when you are done: the search results are still in the tab you came from." }
     };
     Ok(signed_page(&state, &caller, StatusCode::OK, body))
 }
@@ -959,13 +1001,9 @@ pub async fn slip(
                     }
                 }
             }
-            @for s in &record.schedules {
-                p { (s.weekdays.iter().flatten().map(|d| day_code(*d)).collect::<Vec<_>>().join(" ")) " "
-                    @if s.opens_at == s.closes_at { "24 hours" }
-                    @else {
-                        (s.opens_at.format("%H:%M")) "–" (s.closes_at.format("%H:%M"))
-                        @if let Ok(zone) = s.timezone.parse() { " (" (zone_words(zone, false)) ")" }
-                    } }
+            // In the cards' words: "Every day, 24 hours", "Mon Tue 9:00 AM–5:00 PM (Central time)".
+            @for hours in record.schedules.iter().filter_map(schedule_of) {
+                p { (hours.describe(false)) }
             }
             @if !city.is_empty() { p { (city) } }
             p class="muted" { "Ask for intake." }
@@ -1066,6 +1104,6 @@ pub fn error_page(state: &AppState, error: &ApiError) -> HttpResponse {
 pub fn sign_in_required(state: &AppState) -> HttpResponse {
     page(
         StatusCode::UNAUTHORIZED,
-        console_page(state, None, sign_in_form(Some("Please sign in."))),
+        console_page(state, None, sign_in_form(Some("Please sign in."), "")),
     )
 }

@@ -232,12 +232,18 @@ fn editor(
             fieldset {
                 legend { "Add coverage" }
                 label { "Region code (state US-CA or county FIPS US-06075)" input type="text" name="region" value=(value("region")); }
-                div class="row" {
-                    label { "Radius centre latitude" input type="text" name="radius_lat" value=(value("radius_lat")); }
-                    label { "longitude" input type="text" name="radius_lon" value=(value("radius_lon")); }
-                    label { "km" input type="text" name="radius_km" value=(value("radius_km")); }
+                // Refused for a sealed site whatever is drawn (see `draws_nothing_new`): not
+                // offered, rather than offered and refused.
+                @if sealed {
+                    p class="muted" { "A radius or an area is not added here to a service at a confidential location: its own staff add them through the API, with its location." }
+                } @else {
+                    div class="row" {
+                        label { "Radius centre latitude" input type="text" name="radius_lat" value=(value("radius_lat")); }
+                        label { "longitude" input type="text" name="radius_lon" value=(value("radius_lon")); }
+                        label { "km" input type="text" name="radius_km" value=(value("radius_km")); }
+                    }
+                    label { "Area: paste a GeoJSON Polygon or MultiPolygon" textarea name="geojson" rows="4" spellcheck="false" { (value("geojson")) } }
                 }
-                label { "Area: paste a GeoJSON Polygon or MultiPolygon" textarea name="geojson" rows="4" spellcheck="false" { (value("geojson")) } }
             }
             button type="submit" { "Save service" }
         }

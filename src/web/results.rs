@@ -97,6 +97,26 @@ fn next_opening(m: &ServiceMatch<'_>, lang: Lang, now: DateTime<Utc>) -> Option<
 
 const KM_PER_MILE: f64 = 1.609_344;
 
+/// Why a place matched, with its distances in miles as the cards give them ("serves within
+/// 25 mi of its base"), for the console, which shows the API's reasons.
+pub(crate) fn reason_words(reason: &Reason<'_>) -> String {
+    match reason {
+        Reason::WithinKm(km) => format!("serves within {} of its base", miles(*km, Lang::En)),
+        Reason::OutsideBand(b) => format!(
+            "serves an area {} of here, not this location",
+            band(b, Lang::En)
+        ),
+        Reason::OutsideKm(km) if *km < KM_PER_MILE => {
+            "serves an area less than a mile away, not this location".to_string()
+        }
+        Reason::OutsideKm(km) => format!(
+            "serves an area about {} away, not this location",
+            miles(*km, Lang::En)
+        ),
+        other => other.to_string(),
+    }
+}
+
 /// A distance band in the page's words and in miles, which a US reader goes by: "within 25
 /// km" is "within 16 miles", its limit rounded up so that the band stays true.
 fn band(band: &str, lang: Lang) -> String {
@@ -468,6 +488,23 @@ mod tests {
         assert_eq!(miles(1.609_344, Lang::En), "1.0 mi");
         assert_eq!(miles(12.5, Lang::Es), "7,8 mi");
         assert_eq!(miles(40.0, Lang::En), "25 mi");
+    }
+
+    #[test]
+    fn the_consoles_reasons_give_miles() {
+        assert_eq!(
+            reason_words(&Reason::WithinKm(40.0)),
+            "serves within 25 mi of its base"
+        );
+        assert_eq!(
+            reason_words(&Reason::OutsideBand("within 25 km")),
+            "serves an area within 16 miles of here, not this location"
+        );
+        assert_eq!(
+            reason_words(&Reason::OutsideKm(12.0)),
+            "serves an area about 7.5 mi away, not this location"
+        );
+        assert_eq!(reason_words(&Reason::Says("open now")), "open now");
     }
 
     #[test]

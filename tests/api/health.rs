@@ -450,6 +450,23 @@ async fn unknown_paths_are_404_wrong_methods_405_and_mistyped_pages_a_page() {
         assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
         assert_eq!(res.headers["allow"], allow, "{path}");
     }
+    // A console form's address opened in the browser (typed, reloaded, a tab restored): a
+    // page leading back to the console, not the API's JSON.
+    for path in ["/console/search", "/console/slip", "/console/reveal"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(res.headers()["allow"], "POST", "{path}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        let page = res.text().await.unwrap();
+        assert!(page.contains("This page comes from a form"), "{page}");
+        assert!(page.contains(r#"href="/console""#), "{page}");
+    }
     // What answers GET answers HEAD, with the head alone; a search path does not.
     for path in ["/", "/es/", "/healthz", "/assets/haven.css"] {
         let res = app.client.head(app.url(path)).send().await.unwrap();

@@ -1280,6 +1280,16 @@ async fn the_consoles_24_7_filter_leaves_no_empty_nearby_section() {
     let (status, page) = search("lat=29.76&lon=-94.90&need=shelter").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Just outside coverage (1)"), "{page}");
+    // With nothing local, the page says so and gives the nearest places before the national
+    // lines, their distances in miles like the cards'.
+    let at = |text: &str| page.find(text).unwrap_or_else(|| panic!("{text}: {page}"));
+    assert!(
+        at("Nothing that serves this place offers what was asked.")
+            < at("Just outside coverage (1)")
+    );
+    assert!(at("Just outside coverage (1)") < at("National lines and services ("));
+    assert!(page.contains(" mi away, not this location"), "{page}");
+    assert!(!page.contains(" km away"), "{page}");
     let (status, page) = search("lat=29.76&lon=-94.90&need=shelter&always=1").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(!page.contains("Just outside coverage"), "{page}");
@@ -1502,4 +1512,27 @@ async fn the_referral_slip_keeps_a_text_lines_keyword_and_says_tty() {
     );
     assert!(page.contains("TTY 1-800-787-3224"), "{page}");
     assert!(!page.contains("Violence"), "{page}");
+    // Hours in the cards' words: a 12-hour clock, and "Every day".
+    let mesquite: uuid::Uuid = {
+        use diesel::prelude::*;
+        use haven::db::schema::service;
+        service::table
+            .filter(service::name.eq("Mesquite Moon Overnight Sobering Center"))
+            .select(service::id)
+            .first(&mut app.db.connect())
+            .unwrap()
+    };
+    let (status, page) = app
+        .console(
+            &token,
+            "/console/slip",
+            Some(format!("service_id={mesquite}")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Every day 8:00 PM–8:00 AM (Central time)"),
+        "{page}"
+    );
+    assert!(!page.contains("Sobering"), "{page}");
 }

@@ -293,6 +293,35 @@ async fn the_database_holds_no_plaintext_and_no_other_route_shows_the_address() 
     assert_eq!(res.body["location"]["address"]["city"], "Houston");
 }
 
+/// The editor of a service at a sealed site does not offer radius or area inputs, which would
+/// only be refused; a public service's does.
+#[tokio::test]
+async fn the_editor_offers_no_radius_or_area_inputs_for_a_sealed_site() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let sealed = confidential_service(&app, org).await;
+    let public = app.create_service(&service_body(org)).await;
+    let public = public.body["id"].as_str().unwrap().to_string();
+    let editor = |id: String| {
+        app.console(
+            &app.admin_token,
+            "/console/services/edit",
+            Some(format!("service_id={id}")),
+        )
+    };
+    let (_, page) = editor(sealed.to_string()).await;
+    assert!(!page.contains(r#"name="radius_lat""#), "{page}");
+    assert!(!page.contains(r#"name="geojson""#), "{page}");
+    assert!(page.contains(r#"name="region""#), "{page}");
+    assert!(
+        page.contains("its own staff add them through the API"),
+        "{page}"
+    );
+    let (_, page) = editor(public).await;
+    assert!(page.contains(r#"name="radius_lat""#), "{page}");
+    assert!(page.contains(r#"name="geojson""#), "{page}");
+}
+
 /// Saves in the console editor of the confidential service `id`, as the admin: its body
 /// (the stored coverage, unchanged) plus `extra` form fields.
 async fn save_sealed(
@@ -492,5 +521,10 @@ async fn providers_reveal_their_own_sealed_address_from_their_console_page() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(STREET), "{page}");
+    // Named, so that two addresses open in two tabs cannot be mixed up.
+    assert!(
+        page.contains("<h1>Confidential address: Test Shelter</h1>"),
+        "{page}"
+    );
     assert_eq!(app.db.count("audit_event"), 1);
 }

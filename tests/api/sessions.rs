@@ -284,3 +284,47 @@ async fn guesses_spread_over_many_clients_hold_the_account_but_not_where_it_sign
         StatusCode::CREATED
     );
 }
+
+/// A mistyped password in the console keeps the email typed (never the password) and puts
+/// the cursor in the password box; the first visit puts it in the email box.
+#[tokio::test]
+async fn a_refused_console_sign_in_keeps_the_email_and_not_the_password() {
+    let app = crate::helpers::spawn_app().await;
+    crate::helpers::create_user(
+        &app.db,
+        "op@example.org",
+        "the right passphrase",
+        haven::auth::Role::Hotline,
+        None,
+    );
+    let page = app
+        .client
+        .get(app.url("/console"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"name="email" autocomplete="username" required value="" autofocus"#),
+        "{page}"
+    );
+    let res = app
+        .client
+        .post(app.url("/console/sign-in"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("email=op%40example.org&password=a+wrong+passphrase")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Email or password is wrong."), "{page}");
+    assert!(page.contains(r#"value="op@example.org""#), "{page}");
+    assert!(
+        page.contains(r#"name="password" autocomplete="current-password" required autofocus"#),
+        "{page}"
+    );
+    assert!(!page.contains("wrong passphrase"), "{page}");
+}
