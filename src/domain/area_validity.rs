@@ -1,16 +1,19 @@
 //! Whether a GeoJSON area is a valid (OGC simple features) polygon or multipolygon: rings that
 //! do not cross, overlap or touch themselves and enclose some area, holes inside their exterior
-//! that touch it and each other only at points, parts that neither overlap nor share an edge.
+//! that touch it and each other only at points and never so as to cut the inside in two,
+//! parts that neither overlap nor share an edge.
 //!
 //! geo's `Validation` checks the same rules, but tests every pair of a ring's segments and every
 //! pair of parts: a 100,000-vertex ring took 47 s. Here segments and parts are paired only when
-//! their boxes meet (an R-tree joined with itself), so time grows with n log n.
+//! their boxes meet (an R-tree joined with itself), so time grows with n log n, and past a
+//! bound on such pairs (rings nested many deep) an area is refused unchecked.
 
 use geo::coordinate_position::CoordPos;
 use geo::dimensions::Dimensions;
 use geo::line_intersection::{LineIntersection, line_intersection};
 use geo::{
-    Area, BoundingRect, Coord, Line, LineString, MultiPolygon, Polygon, PreparedGeometry, Relate,
+    Area, BoundingRect, Coord, Intersects, Line, LineString, MultiPolygon, Polygon,
+    PreparedGeometry, Relate,
 };
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -19,12 +22,13 @@ use super::FieldError;
 
 type Boxed = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
-fn boxed(rect: geo::Rect<f64>, index: usize) -> Boxed {
+fn rectangle(rect: geo::Rect<f64>) -> Rectangle<[f64; 2]> {
     let corner = |c: Coord<f64>| [c.x, c.y];
-    GeomWithData::new(
-        Rectangle::from_aabb(AABB::from_corners(corner(rect.min()), corner(rect.max()))),
-        index,
-    )
+    Rectangle::from_aabb(AABB::from_corners(corner(rect.min()), corner(rect.max())))
+}
+
+fn boxed(rect: geo::Rect<f64>, index: usize) -> Boxed {
+    GeomWithData::new(rectangle(rect), index)
 }
 
 /// The most pairs of parts (or of one polygon's holes) whose boxes meet that an area may
@@ -126,15 +130,32 @@ fn check_polygon(polygon: &Polygon<f64>, field: &str) -> Result<(), FieldError> 
         .iter()
         .map(|ring| Polygon::new(ring.clone(), vec![]))
         .collect();
+    // Rings touching at points are joined at each point; a second join between rings already
+    // joined closes a loop around part of the interior, cutting it off (OGC: the interior of
+    // a polygon is connected). Ring 0 is the exterior, hole h is ring h + 1.
+    let mut joined = Joins::new(holes.len() + 1);
+    let outline = Edges::of(polygon.exterior());
+    let cut_off = |h: usize| {
+        invalid(
+            format!("{field}[{}]", h + 1),
+            "this hole touches the exterior ring, or other holes, at points that close a loop, cutting the polygon's inside in two; a hole may touch them at one point in each loop only",
+        )
+    };
     for (h, hole) in holes.iter().enumerate() {
         let relation = exterior.relate(hole);
+        let touches = relation.get(CoordPos::OnBoundary, CoordPos::OnBoundary);
         let problem = if !relation.is_contains() {
             "this hole is not inside the exterior ring (the polygon's first ring)"
-        } else if relation.get(CoordPos::OnBoundary, CoordPos::OnBoundary)
-            == Dimensions::OneDimensional
-        {
+        } else if touches == Dimensions::OneDimensional {
             "this hole shares an edge with the exterior ring; they may touch only at points"
         } else {
+            if touches == Dimensions::ZeroDimensional {
+                for _ in outline.touch_points(hole.exterior()) {
+                    if !joined.join(0, h + 1) {
+                        return Err(cut_off(h));
+                    }
+                }
+            }
             continue;
         };
         return Err(invalid(format!("{field}[{}]", h + 1), problem));
@@ -147,19 +168,95 @@ fn check_polygon(polygon: &Polygon<f64>, field: &str) -> Result<(), FieldError> 
         .ok_or_else(|| too_entangled(field.to_string(), "holes", MAX_MEETING_PAIRS))?;
     for (a, b) in pairs {
         let relation = holes[a].relate(&holes[b]);
+        let touches = relation.get(CoordPos::OnBoundary, CoordPos::OnBoundary);
         let problem =
             if relation.get(CoordPos::Inside, CoordPos::Inside) == Dimensions::TwoDimensional {
                 format!("this hole overlaps hole {}", a + 1)
-            } else if relation.get(CoordPos::OnBoundary, CoordPos::OnBoundary)
-                == Dimensions::OneDimensional
-            {
+            } else if touches == Dimensions::OneDimensional {
                 format!("this hole shares an edge with hole {}", a + 1)
             } else {
+                if touches == Dimensions::ZeroDimensional {
+                    let edges = Edges::of(holes[a].exterior());
+                    for _ in edges.touch_points(holes[b].exterior()) {
+                        if !joined.join(a + 1, b + 1) {
+                            return Err(cut_off(b));
+                        }
+                    }
+                }
                 continue;
             };
         return Err(invalid(format!("{field}[{}]", b + 1), problem));
     }
     Ok(())
+}
+
+/// Which rings are joined to which by the points where they touch (a union-find).
+struct Joins(Vec<usize>);
+
+impl Joins {
+    fn new(rings: usize) -> Joins {
+        Joins((0..rings).collect())
+    }
+
+    fn root(&mut self, mut ring: usize) -> usize {
+        while self.0[ring] != ring {
+            self.0[ring] = self.0[self.0[ring]];
+            ring = self.0[ring];
+        }
+        ring
+    }
+
+    /// Joins two rings at one more point; false when they were joined already (a loop).
+    fn join(&mut self, a: usize, b: usize) -> bool {
+        let (a, b) = (self.root(a), self.root(b));
+        self.0[a] = b;
+        a != b
+    }
+}
+
+/// A ring's edges, found by position.
+struct Edges(RTree<GeomWithData<Rectangle<[f64; 2]>, Line<f64>>>);
+
+impl Edges {
+    fn of(ring: &LineString<f64>) -> Edges {
+        Edges(RTree::bulk_load(
+            ring.lines()
+                .map(|line| GeomWithData::new(rectangle(line.bounding_rect()), line))
+                .collect(),
+        ))
+    }
+
+    /// Where `other`, a ring that touches this one only at points, touches it: the distinct
+    /// positions of either ring on the other. Edges that only touch meet at a vertex of one
+    /// of them (meeting inside both would be a crossing).
+    fn touch_points(&self, other: &LineString<f64>) -> Vec<Coord<f64>> {
+        let on_this = |p: Coord<f64>| {
+            self.0
+                .locate_in_envelope_intersecting(&AABB::from_point([p.x, p.y]))
+                .any(|edge| edge.data.intersects(&p))
+        };
+        let theirs = Edges::of(other);
+        let on_theirs = |p: Coord<f64>| {
+            theirs
+                .0
+                .locate_in_envelope_intersecting(&AABB::from_point([p.x, p.y]))
+                .any(|edge| edge.data.intersects(&p))
+        };
+        let mut points: Vec<Coord<f64>> = other
+            .coords()
+            .copied()
+            .filter(|p| on_this(*p))
+            .chain(
+                self.0
+                    .iter()
+                    .map(|edge| edge.data.start)
+                    .filter(|p| on_theirs(*p)),
+            )
+            .collect();
+        points.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+        points.dedup();
+        points
+    }
 }
 
 /// A ring is simple: after dropping repeated positions, its segments meet only where one ends
@@ -297,6 +394,63 @@ mod tests {
         let err = check(&MultiPolygon::new(vec![fan]), "g.coordinates", true).unwrap_err();
         assert_eq!(err.field, "g.coordinates[0][0]");
         assert!(err.message.contains("too many edges"), "{}", err.message);
+    }
+
+    /// OGC asks a polygon's inside to be connected: a hole may touch the exterior, or other
+    /// holes, but rings joined at two points close a loop that cuts part of it off.
+    #[test]
+    fn holes_touching_so_as_to_cut_the_inside_in_two_are_refused() {
+        let shell: &[(f64, f64)] = &[
+            (-100., 40.),
+            (-99., 40.),
+            (-99., 41.),
+            (-100., 41.),
+            (-100., 40.),
+        ];
+        let across: &[(f64, f64)] = &[(-100., 40.5), (-99.5, 40.7), (-99., 40.5), (-100., 40.5)];
+        let err = check(
+            &MultiPolygon::new(vec![polygon(&[shell, across])]),
+            "g.coordinates",
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "g.coordinates[1]");
+        assert!(err.message.contains("cutting"), "{}", err.message);
+        // Joined at one point each, no loop: fine (a hole touching the exterior, another
+        // touching that hole). Two holes that each touch the exterior and each other: a loop.
+        let left: &[(f64, f64)] = &[
+            (-100., 40.5),
+            (-99.6, 40.6),
+            (-99.5, 40.5),
+            (-99.6, 40.4),
+            (-100., 40.5),
+        ];
+        let right: &[(f64, f64)] = &[
+            (-99.5, 40.5),
+            (-99.4, 40.6),
+            (-99., 40.5),
+            (-99.4, 40.4),
+            (-99.5, 40.5),
+        ];
+        let beside: &[(f64, f64)] = &[
+            (-99.5, 40.5),
+            (-99.4, 40.6),
+            (-99.2, 40.5),
+            (-99.4, 40.4),
+            (-99.5, 40.5),
+        ];
+        assert_eq!(
+            problem(MultiPolygon::new(vec![polygon(&[shell, left])])),
+            None
+        );
+        assert_eq!(
+            problem(MultiPolygon::new(vec![polygon(&[shell, left, beside])])),
+            None
+        );
+        assert_eq!(
+            problem(MultiPolygon::new(vec![polygon(&[shell, left, right])])),
+            Some("coordinates[0][2]".into())
+        );
     }
 
     /// Every part nested in every other's box is a pair to relate: beyond a bound, the area

@@ -344,6 +344,15 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
             "coverage[0].geometry.coordinates[1][0]",
             "invalid_geometry",
         ),
+        // A hole touching the exterior at two points cuts the inside in two (OGC: invalid).
+        (
+            "coverage",
+            area(
+                json!({"type": "Polygon", "coordinates": [[[-100, 40], [-99, 40], [-99, 41], [-100, 41], [-100, 40]], [[-100, 40.5], [-99.5, 40.7], [-99, 40.5], [-100, 40.5]]]}),
+            ),
+            "coverage[0].geometry.coordinates[1]",
+            "invalid_geometry",
+        ),
         // Whether a location is confidential is never guessed.
         (
             "location",
