@@ -285,6 +285,37 @@ pub(crate) fn repeated_member(text: &[u8]) -> Option<String> {
     found
 }
 
+/// A query string read into `T`: a parameter that cannot be read is 422 naming it, as a body's
+/// member is (actix's own `Query` says only that the query string is bad, and quotes what it
+/// could not read); one given twice is refused.
+pub struct ValidQuery<T>(pub T);
+
+impl<T> std::ops::Deref for ValidQuery<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for ValidQuery<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pairs = url::form_urlencoded::parse(req.query_string().as_bytes());
+        let parsed = serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs))
+            .map(ValidQuery)
+            .map_err(|e| {
+                let parent = match e.path().to_string() {
+                    root if root == "." => String::new(),
+                    path => path,
+                };
+                ApiError::Invalid(FieldError::from_serde(&parent, e.into_inner().to_string()))
+            });
+        std::future::ready(parsed)
+    }
+}
+
 impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ValidJson<T, LIMIT> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;

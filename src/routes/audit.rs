@@ -8,6 +8,7 @@ use super::{Page, PageRequest};
 use crate::auth::Signed;
 use crate::db::audit;
 use crate::error::ApiError;
+use crate::json::ValidQuery;
 use crate::startup::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -21,7 +22,7 @@ pub struct AuditQuery {
 pub async fn list(
     _: Signed,
     state: web::Data<AppState>,
-    query: web::Query<AuditQuery>,
+    query: ValidQuery<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(query.page, query.per_page)?;
     let service_id = query.service_id;

@@ -67,11 +67,7 @@ macro_rules! endpoints {
         pub fn router(cfg: &mut web::ServiceConfig) {
             let mut resources: Vec<(&'static str, Resource)> = Vec::new();
             $(add_route(&mut resources, $path, route(Method::$method).to($handler));)*
-            cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
-                .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                    let message = crate::domain::without_value(&e.to_string());
-                    ApiError::BadRequest(format!("invalid query string: {message}")).into()
-                }));
+            cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()));
             for (_, resource) in resources {
                 cfg.service(resource);
             }

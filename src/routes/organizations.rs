@@ -14,7 +14,7 @@ use crate::domain::organization::{
     NewOrganization, OrganizationInput, OrganizationPatch, OrganizationPatchInput,
 };
 use crate::error::ApiError;
-use crate::json::ValidJson;
+use crate::json::{ValidJson, ValidQuery};
 use crate::routes::idempotency::{CreateJson, Created, IdempotencyKey, create_once};
 use crate::startup::AppState;
 
@@ -92,7 +92,7 @@ pub async fn get(
 pub async fn list(
     Signed(caller): Signed,
     state: web::Data<AppState>,
-    query: web::Query<PageQuery>,
+    query: ValidQuery<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(query.page, query.per_page)?;
     let only = caller.scope().organization();

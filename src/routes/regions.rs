@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::boundaries::{Region, RegionKind};
 use crate::domain::FieldError;
 use crate::error::ApiError;
-use crate::json::ValidJson;
+use crate::json::{ValidJson, ValidQuery};
 use crate::startup::AppState;
 
 use super::{Page, PageRequest};
@@ -76,7 +76,7 @@ const DEFAULT_LIMIT: usize = 20;
 /// Every state and county, in code order, a page at a time.
 pub async fn list(
     state: web::Data<AppState>,
-    query: web::Query<RegionListQuery>,
+    query: ValidQuery<RegionListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     if query.q.is_some() {
         return Err(FieldError::invalid(

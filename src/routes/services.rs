@@ -26,7 +26,7 @@ use crate::domain::service::{
 };
 use crate::domain::{FieldError, shows_nothing};
 use crate::error::ApiError;
-use crate::json::{GEOMETRY_LIMIT, ValidJson};
+use crate::json::{GEOMETRY_LIMIT, ValidJson, ValidQuery};
 use crate::routes::idempotency::{CreateJson, Created, IdempotencyKey, create_once};
 use crate::startup::AppState;
 
@@ -450,7 +450,7 @@ pub struct ServiceListQuery {
 pub async fn list(
     Signed(caller): Signed,
     state: web::Data<AppState>,
-    query: web::Query<ServiceListQuery>,
+    query: ValidQuery<ServiceListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(query.page, query.per_page)?;
     // A provider asking for another organization's services gets what an unknown organization

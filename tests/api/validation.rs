@@ -658,6 +658,34 @@ async fn nul_characters_repeated_and_missing_members_are_named() {
     assert_eq!(app.db.count("change_log"), changes);
 }
 
+/// A query parameter that cannot be read, or is given twice, is named, as a body's member is.
+#[tokio::test]
+async fn bad_query_parameters_are_named() {
+    let app = spawn_app().await;
+    for (path, field) in [
+        ("/api/v1/services?page=abc", "page"),
+        ("/api/v1/services?per_page=1e2", "per_page"),
+        ("/api/v1/services?page=1&page=2", "page"),
+        ("/api/v1/organizations?per_page=-", "per_page"),
+        ("/api/v1/audit?service_id=7&page=1", "service_id"),
+        ("/api/v1/regions?page=x", "page"),
+        ("/api/v1/services?colour=blue", "colour"),
+    ] {
+        let res = app.admin(Method::GET, path, None).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {}",
+            res.body
+        );
+        assert_eq!(res.field(), field, "{path}: {}", res.body);
+    }
+    let res = app
+        .admin(Method::GET, "/api/v1/services?page=2&per_page=5", None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
+
 /// An error answer names the member and the kind of value it got, never the value: 4xx
 /// bodies end up in proxies' and clients' logs, and the value may be a password or a sealed
 /// site's coordinates or street.
@@ -747,7 +775,8 @@ async fn error_answers_do_not_quote_the_value_sent() {
     let res = app
         .admin(Method::GET, "/api/v1/services?organization_id=nqz", None)
         .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "organization_id", "{}", res.body);
     assert!(!res.body.to_string().contains("`n`"), "{}", res.body);
     assert!(
         res.body.to_string().contains("must be a UUID"),
@@ -789,7 +818,7 @@ async fn a_body_that_never_arrives_is_408_in_time() {
 }
 
 #[tokio::test]
-async fn bad_paging_is_422_and_unknown_query_parameters_400() {
+async fn bad_paging_and_unknown_query_parameters_are_422_naming_them() {
     let app = spawn_app().await;
     let res = app
         .admin(Method::GET, "/api/v1/services?per_page=101", None)
@@ -808,11 +837,17 @@ async fn bad_paging_is_422_and_unknown_query_parameters_400() {
     let res = app
         .admin(Method::GET, "/api/v1/services?organisation=x", None)
         .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (res.status, res.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "organisation")
+    );
     let res = app
         .admin(Method::GET, "/api/v1/services?organization_id=nope", None)
         .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (res.status, res.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "organization_id")
+    );
 }
 
 /// A name made of characters that show nothing is no name, and the marks that override the
