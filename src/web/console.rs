@@ -15,7 +15,7 @@ use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::results::{age, card, reason_words, says_more, text_button};
-use super::text::{EN, Lang};
+use super::text::{CONSOLE, EN, Lang};
 use super::{
     FORM_LIMIT, Form, coverage_map, error_id, every_error, layout, lines_to_call, page,
     refusal_page,
@@ -44,7 +44,7 @@ const TITLE: &str = "Haven console";
 
 fn console_page(state: &AppState, caller: Option<&Principal>, body: Markup) -> Markup {
     layout::page(
-        &EN,
+        &CONSOLE,
         &state.quick_exit_url,
         TITLE,
         html! {
@@ -324,20 +324,25 @@ async fn provider_view(
                 @if let Some((_, message, _, _)) = this_refused {
                     p class="error" role="alert" { "Not updated: " (message) }
                 }
-                @match s.capacity() {
-                    Some((available, total, reported_at)) => p class="capacity" {
-                        (available) " / " (total) " beds free · updated " (age(reported_at, now, Lang::En))
-                        " (" (reported_at.format("%Y-%m-%d %H:%M UTC")) ")"
-                    },
-                    None => p class="muted" { "No bed count yet." },
-                }
-                form method="post" action="/console/capacity" {
-                    input type="hidden" name="service_id" value=(s.id);
-                    div class="row" {
-                        label { "Beds free" input type="number" name="available" min="0" required value=(s.capacity_available.unwrap_or(0)); }
-                        label { "Beds in all" input type="number" name="total" min="0" required value=(s.capacity_total.unwrap_or(0)); }
+                // Beds are asked of places that offer them (shelter, housing) or have a count.
+                @let offers_beds = s.capacity().is_some()
+                    || record.needs.iter().any(|n| n == "shelter" || n == "transitional_housing");
+                @if offers_beds {
+                    @match s.capacity() {
+                        Some((available, total, reported_at)) => p class="capacity" {
+                            (available) " / " (total) " beds free · updated " (age(reported_at, now, Lang::En))
+                            " (" (reported_at.format("%Y-%m-%d %H:%M UTC")) ")"
+                        },
+                        None => p class="muted" { "No bed count yet." },
                     }
-                    button type="submit" { "Update beds" }
+                    form method="post" action="/console/capacity" {
+                        input type="hidden" name="service_id" value=(s.id);
+                        div class="row" {
+                            label { "Beds free" input type="number" name="available" min="0" required value=[s.capacity_available]; }
+                            label { "Beds in all" input type="number" name="total" min="0" required value=[s.capacity_total]; }
+                        }
+                        button type="submit" { "Update beds" }
+                    }
                 }
                 @let overtaken = this_refused.filter(|(_, _, _, overtaken)| *overtaken).and_then(|(_, _, typed, _)| typed);
                 @let (phones, hours) = match this_refused.filter(|_| overtaken.is_none()).and_then(|(_, _, typed, _)| typed) {
@@ -1012,7 +1017,7 @@ pub async fn slip(
     };
     Ok(page(
         StatusCode::OK,
-        layout::page(&EN, &state.quick_exit_url, "Note", body),
+        layout::page(&CONSOLE, &state.quick_exit_url, "Note", body),
     ))
 }
 

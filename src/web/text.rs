@@ -165,6 +165,14 @@ pub const EN: Text = Text {
     no_such_page: "There is no page at this address. You can search for help below. If you are in danger now, call 911.",
 };
 
+/// The console's frame: the English pages' words, but a note for staff, who are signed in
+/// (a session cookie) and whose searches are not kept, and a brand that leads to the console.
+pub const CONSOLE: Text = Text {
+    home: "/console",
+    safety_note: "Searches here are not kept, but the browser may keep a history: sign out when you leave, and use Quick exit to leave at once.",
+    ..EN
+};
+
 pub const ES: Text = Text {
     html_lang: "es",
     home: "/es/",

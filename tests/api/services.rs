@@ -744,3 +744,37 @@ async fn the_front_door_form_does_not_save_over_a_change_made_since_it_was_shown
         stored.body["phones"]
     );
 }
+
+/// A provider is asked for beds only where a service offers them (shelter, housing) or has a
+/// count already, and a first count starts empty rather than at a false 0 / 0.
+#[tokio::test]
+async fn the_provider_page_asks_for_beds_only_where_there_are_beds() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let mut counseling = service_body(org);
+    counseling["name"] = json!("Talk Rooms");
+    counseling["needs"] = json!(["counseling"]);
+    assert_eq!(
+        app.create_service(&counseling).await.status,
+        StatusCode::CREATED
+    );
+    let shelter = app.create_service(&service_body(org)).await;
+    let shelter = shelter.body["id"].as_str().unwrap().to_string();
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let (_, page) = app.console(&provider, "/console", None).await;
+    let card = |name: &str| {
+        let at = page
+            .find(&format!("<h2>{name}</h2>"))
+            .unwrap_or_else(|| panic!("{page}"));
+        let end = page[at..].find("</article>").unwrap() + at;
+        page[at..end].to_string()
+    };
+    assert!(!card("Talk Rooms").contains("/console/capacity"), "{page}");
+    let beds = card("Test Shelter");
+    assert!(beds.contains(&format!("value=\"{shelter}\"")), "{beds}");
+    assert!(beds.contains("No bed count yet."), "{beds}");
+    assert!(
+        beds.contains(r#"name="available" min="0" required>"#),
+        "{beds}"
+    );
+}

@@ -310,6 +310,11 @@ async fn a_refused_console_sign_in_keeps_the_email_and_not_the_password() {
         page.contains(r#"name="email" autocomplete="username" required value="" autofocus"#),
         "{page}"
     );
+    // Staff are signed in with a cookie: the console does not say "this site saves nothing",
+    // and its brand leads back to it.
+    assert!(page.contains("sign out when you leave"), "{page}");
+    assert!(!page.contains("saves nothing"), "{page}");
+    assert!(page.contains(r#"class="brand" href="/console""#), "{page}");
     let res = app
         .client
         .post(app.url("/console/sign-in"))
