@@ -307,6 +307,16 @@ impl NewService {
                 "must not be in the future",
             ));
         }
+        // A listing checked before there were such directories is a mistyped date (0000-01-01,
+        // 1970-01-01 from a zero timestamp), and pages would show it as checked long ago.
+        if let Some(verified_at) = input.verified_at
+            && chrono::Datelike::year(&verified_at) < 2000
+        {
+            return Err(FieldError::invalid(
+                "verified_at",
+                "must be in 2000 or later: the date the listing was last checked",
+            ));
+        }
         Ok(NewService {
             organization_id: input.organization_id,
             name,

@@ -422,6 +422,12 @@ async fn invalid_service_fields_are_422_naming_the_field_and_write_nothing() {
         ),
         (
             "verified_at",
+            json!("1970-01-01T00:00:00Z"),
+            "verified_at",
+            "invalid_field",
+        ),
+        (
+            "verified_at",
             json!("yesterday"),
             "verified_at",
             "invalid_field",
