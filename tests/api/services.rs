@@ -694,13 +694,8 @@ async fn the_front_door_form_does_not_save_over_a_change_made_since_it_was_shown
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let (status, page) = app
-        .console(
-            &provider,
-            "/console/front-door",
-            Some(form("713-555-0141, voice")),
-        )
-        .await;
+    let send = |phones: &str| app.console(&provider, "/console/front-door", Some(form(phones)));
+    let (status, page) = send("713-555-0141, voice").await;
     assert_eq!(status, StatusCode::OK, "{page}");
 
     // Someone else adds a line; the form shown before it would drop it.
@@ -710,13 +705,7 @@ async fn the_front_door_form_does_not_save_over_a_change_made_since_it_was_shown
         .admin(Method::PATCH, &path, Some(&json!({"phones": both})))
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let (status, page) = app
-        .console(
-            &provider,
-            "/console/front-door",
-            Some(form("713-555-0199, voice")),
-        )
-        .await;
+    let (status, page) = send("713-555-0199, voice").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("after this page was shown"), "{page}");
     assert!(page.contains("What you typed (not saved)"), "{page}");
