@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use crate::json::Strict;
 use chrono::{DateTime, Utc};
 use geo::Centroid;
 use serde::{Deserialize, Serialize};
@@ -17,6 +16,7 @@ use super::phone::{Phone, PhoneInput};
 use super::schedule::{Schedule, ScheduleInput};
 use super::{Coordinates, FieldError, Need, optional_text, required_text};
 use crate::boundaries::{Boundaries, RegionKind};
+use crate::json::Strict;
 use crate::zips::five_digits;
 
 const MAX_COVERAGE_ENTRIES: usize = 50;
