@@ -910,7 +910,7 @@ fn reveal_form(service_id: Uuid, new_tab: bool) -> Markup {
         form method="post" action="/console/reveal" target=[new_tab.then_some("_blank")] {
             input type="hidden" name="service_id" value=(service_id);
             label { "Reason for revealing the address (audited; no client names)"
-                input type="text" name="reason" required minlength="3" maxlength="500"; }
+                input type="text" name="reason" required minlength="3" maxlength="500" autocomplete="off"; }
             button type="submit" { "Reveal address" @if new_tab { " (new tab)" } }
         }
     }

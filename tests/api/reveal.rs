@@ -505,6 +505,11 @@ async fn providers_reveal_their_own_sealed_address_from_their_console_page() {
     let console = |path: &'static str, form: Option<String>| app.console(&provider, path, form);
     let (_, page) = console("/console", None).await;
     assert!(page.contains("action=\"/console/reveal\""), "{page}");
+    // The browser keeps no list of reasons typed (they may name who an address was for).
+    assert!(
+        page.contains(r#"name="reason" required minlength="3" maxlength="500" autocomplete="off""#),
+        "{page}"
+    );
     assert!(!page.contains(STREET), "{page}");
     let (status, page) =
         console("/console/reveal", Some(format!("service_id={id}&reason=x"))).await;
