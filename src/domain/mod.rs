@@ -111,19 +111,18 @@ pub(crate) fn path(parent: &str, member: &str) -> String {
     }
 }
 
-/// Trims a free-text field and checks its length in characters; empty means absent.
+/// Trims a free-text field and checks its length in characters; empty means absent. Blank
+/// characters at either end go with the spaces (a name that starts with a zero-width space
+/// looks like another), and text made only of characters that show nothing is empty.
 pub(crate) fn optional_text(
     value: Option<String>,
     field: &str,
     max_chars: usize,
 ) -> Result<Option<String>, FieldError> {
-    match value.map(|v| v.trim().to_string()) {
+    match value.map(|v| v.trim_matches(blank).to_string()) {
         None => Ok(None),
         Some(v) if v.chars().all(shows_nothing) => Ok(None),
-        Some(v) if v.chars().any(turns_text) => Err(FieldError::invalid(
-            field,
-            "must not hold the marks that override the direction of the text after them (U+202A to U+202E, U+2066 to U+2069): they make a name read as another",
-        )),
+        Some(v) if v.chars().any(turns_text) => Err(FieldError::invalid(field, TURNS_TEXT)),
         Some(v) if v.chars().count() > max_chars => Err(FieldError::invalid(
             field,
             format!("must be at most {max_chars} characters"),
@@ -132,22 +131,57 @@ pub(crate) fn optional_text(
     }
 }
 
-/// Whether a character shows nothing: a space, or a format or control character (zero-width
-/// spaces and joiners, direction marks, the byte-order mark). Text made only of them is
-/// empty, whatever its length.
-pub(crate) fn shows_nothing(c: char) -> bool {
+/// A character that takes no room, draws nothing and means nothing at either end of a text:
+/// a space, a control character, the zero-width space, word joiner, byte-order mark and soft
+/// hyphen, and the fillers and blanks that are letters or symbols only in name (Hangul
+/// fillers, the blank Braille pattern, the combining grapheme joiner). Direction marks and
+/// isolates are not among them: at the start of Hebrew or Arabic text they mean something.
+fn blank(c: char) -> bool {
     use unicode_general_category::{GeneralCategory, get_general_category};
     c.is_whitespace()
         || matches!(
+            c,
+            '\u{200B}'
+                | '\u{2060}'
+                | '\u{FEFF}'
+                | '\u{00AD}'
+                | '\u{180E}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{3164}'
+                | '\u{FFA0}'
+                | '\u{2800}'
+                | '\u{034F}'
+        )
+        || get_general_category(c) == GeneralCategory::Control
+}
+
+/// Whether a character shows nothing of its own: a [`blank`], a format character (joiners,
+/// direction marks), or a mark that only changes the character before it (an accent, a
+/// variation selector). Text made only of them is empty, whatever its length, and they do
+/// not count where text must say something.
+pub(crate) fn shows_nothing(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory, get_general_category};
+    blank(c)
+        || matches!(
             get_general_category(c),
-            GeneralCategory::Format | GeneralCategory::Control
+            GeneralCategory::Format
+                | GeneralCategory::NonspacingMark
+                | GeneralCategory::EnclosingMark
         )
 }
 
-/// The embeddings, overrides and isolates of the bidirectional algorithm: "\u{202E}gpj.exe"
-/// reads "exe.jpg". Right-to-left scripts do not need them (marks such as U+200F are kept).
+/// The overrides of the bidirectional algorithm: "\u{202E}gpj.exe" reads "exe.jpg".
+/// Embeddings and isolates, which mixed Arabic or Hebrew and Latin text uses, are kept.
 fn turns_text(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    matches!(c, '\u{202D}' | '\u{202E}')
+}
+
+pub(crate) const TURNS_TEXT: &str = "must not hold the marks that override the direction of the text after them (U+202D, U+202E): they make a name read as another";
+
+/// Whether text holds a mark that overrides the direction of what follows.
+pub(crate) fn turns_any(text: &str) -> bool {
+    text.chars().any(turns_text)
 }
 
 /// Like [`optional_text`] for a field that must be present and non-empty.

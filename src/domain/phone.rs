@@ -56,6 +56,18 @@ pub struct Phone {
     pub languages: Vec<LanguageCode>,
 }
 
+/// The opt-out keywords US carriers act on (CTIA's messaging principles).
+const OPT_OUT_WORDS: [&str; 8] = [
+    "STOP",
+    "STOPALL",
+    "END",
+    "CANCEL",
+    "QUIT",
+    "UNSUBSCRIBE",
+    "REVOKE",
+    "OPTOUT",
+];
+
 /// The longest keyword a text line may ask for; the lines we know ask for one short word.
 const KEYWORD_MAX_CHARS: usize = 20;
 
@@ -78,6 +90,17 @@ fn parse_keyword(
         return Err(FieldError::invalid(
             field,
             "must be one word of letters and digits, as it is typed into a message (such as START)",
+        ));
+    }
+    // The words carriers keep for ending messages: a link that writes one would unsubscribe
+    // the person from the line instead of reaching it.
+    if OPT_OUT_WORDS
+        .iter()
+        .any(|word| word.eq_ignore_ascii_case(&keyword))
+    {
+        return Err(FieldError::invalid(
+            field,
+            "is one of the words that stop messages from a number (STOP, END, CANCEL, QUIT, UNSUBSCRIBE, STOPALL, REVOKE, OPTOUT): a link that writes it would unsubscribe the person",
         ));
     }
     Ok(Some(keyword))
@@ -176,6 +199,12 @@ mod tests {
             let error = Phone::parse(text_line(refused), "phones[1]").unwrap_err();
             assert_eq!(error.field, "phones[1].keyword", "{refused}");
             assert!(!error.message.contains(refused), "{refused}");
+        }
+        // A link that wrote an opt-out word would unsubscribe the person from the line.
+        for opt_out in ["stop", "Cancel", "UNSUBSCRIBE"] {
+            let error = Phone::parse(text_line(opt_out), "phones[1]").unwrap_err();
+            assert_eq!(error.field, "phones[1].keyword", "{opt_out}");
+            assert!(error.message.contains("unsubscribe"), "{}", error.message);
         }
         let voice = PhoneInput {
             kind: PhoneKind::Voice,

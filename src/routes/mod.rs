@@ -243,7 +243,36 @@ fn lookup_deadline(access: Option<Access>) -> Duration {
     }
 }
 
+/// The API routes that read a query string: the lists and their pages.
+const TAKE_QUERIES: [&str; 4] = [
+    "/api/v1/services",
+    "/api/v1/organizations",
+    "/api/v1/regions",
+    "/api/v1/audit",
+];
+
+/// A query string on an API route that reads none is refused, not ignored: a client that put
+/// a search's place or a password in the address (SAFETY.md rule 5: proxies, logs and
+/// histories keep it) must learn it, not be answered as if all were well. Nothing of it is
+/// repeated back.
+fn refuse_stray_query(req: &ServiceRequest) -> Result<(), ApiError> {
+    let takes_query = matches!(*req.method(), Method::GET | Method::HEAD)
+        && req
+            .match_pattern()
+            .is_some_and(|pattern| TAKE_QUERIES.contains(&pattern.as_str()));
+    // A method or path with no endpoint answers 405 or 404 as it is.
+    let routed = access_for(req).is_some();
+    if req.query_string().is_empty() || takes_query || !routed || !req.path().starts_with("/api/") {
+        return Ok(());
+    }
+    Err(ApiError::Invalid(FieldError::invalid(
+        "query",
+        "this route takes no query parameters: a search's place and needs, and passwords, go in the body, never in the address",
+    )))
+}
+
 async fn admit(req: &ServiceRequest) -> Result<Caller, ApiError> {
+    refuse_stray_query(req)?;
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()

@@ -24,7 +24,7 @@ use crate::domain::service::{
     CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, draws_nothing_new,
     has_front_door, keeps_kept_site_hidden,
 };
-use crate::domain::{FieldError, shows_nothing};
+use crate::domain::{FieldError, TURNS_TEXT, shows_nothing, turns_any};
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, ValidJson, ValidQuery};
 use crate::routes::idempotency::{CreateJson, Created, IdempotencyKey, create_once};
@@ -565,6 +565,10 @@ pub async fn reveal_location(
         return Err(ApiError::Forbidden);
     }
     let reason = reason.trim().to_string();
+    // The audit trail, which admins read and cannot change, holds it as typed.
+    if turns_any(&reason) {
+        return Err(FieldError::invalid("reason", TURNS_TEXT).into());
+    }
     // An audit record must say why: characters that show nothing do not count.
     let shown = reason.chars().filter(|c| !shows_nothing(*c)).count();
     if shown < REASON_MIN_CHARS || reason.chars().count() > REASON_MAX_CHARS {

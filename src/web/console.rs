@@ -220,7 +220,8 @@ fn console_error(e: &FieldError) -> (Option<&'static str>, String) {
         _ => None,
     };
     let words = match input {
-        Some("need") => "Needs: tick at least one.".to_string(),
+        Some("need") if field == "needs" => "Needs: tick at least one.".to_string(),
+        Some("need") => "Needs: one of them is not a need this console knows.".to_string(),
         _ if e.code == "unknown_postal_code" => "ZIP code: no such US ZIP code is known (PO box ZIP codes are not). Check it, or search by a nearby ZIP code, the county, or coordinates.".to_string(),
         Some("zip") => format!("ZIP code: {}.", e.message),
         Some("region") => format!("County or state: {}.", e.message),
@@ -237,10 +238,15 @@ fn console_error(e: &FieldError) -> (Option<&'static str>, String) {
 /// "US-48201"): the one region it names exactly, or else the only one whose name holds it.
 /// Several are named back, to choose from.
 fn region_code(boundaries: &Boundaries, typed: &str) -> Result<String, FieldError> {
-    let named = boundaries.named(typed);
-    // "Texas" is the state; "Texas County" or "Texas, MO" one of the counties named after it.
     let lower = typed.to_lowercase();
-    let says_county = lower.contains(',') || lower.contains("county");
+    // "Texas" is the state; "Texas County" or "Texas, MO" a county, as is "New York, NY".
+    let qualified = lower.contains(',');
+    let says_county = qualified || lower.contains("county");
+    let named: Vec<_> = boundaries
+        .named(typed)
+        .into_iter()
+        .filter(|r| !(qualified && r.kind == RegionKind::State))
+        .collect();
     let states: Vec<_> = named
         .iter()
         .filter(|r| r.kind == RegionKind::State)
@@ -260,14 +266,16 @@ fn region_code(boundaries: &Boundaries, typed: &str) -> Result<String, FieldErro
             "region",
             "no US county or state by that name is known; write it as \"Harris County, TX\", a state's name, or a code such as US-48201",
         )),
+        // With its code, which tells apart places of one name (Baltimore County and the city
+        // of Baltimore are both "Baltimore, MD"), and which the input takes.
         several => Err(FieldError::invalid(
             "region",
             format!(
-                "more than one place is called that: {}; write one as shown",
+                "more than one place is called that: {}; write one's code, or its name as shown",
                 several
                     .iter()
                     .take(6)
-                    .map(|r| r.label())
+                    .map(|r| format!("{} ({})", r.label(), r.code))
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
@@ -464,7 +472,17 @@ fn parse_phones(text: &str) -> Result<Vec<PhoneInput>, FieldError> {
                 available_24_7: false,
                 languages: Vec::new(),
             };
+            let mut seen: Vec<&str> = Vec::new();
             for part in parts {
+                // Each option once: a second would silently win over the first.
+                let option = part.split_once(':').map_or(part, |(name, _)| name).trim();
+                if seen.contains(&option) {
+                    return Err(FieldError::invalid(
+                        field,
+                        format!("{option:?} is written twice; write each once"),
+                    ));
+                }
+                seen.push(option);
                 if part == "24/7" {
                     phone.available_24_7 = true;
                 } else if let Some(codes) = part.strip_prefix("languages:") {

@@ -1214,7 +1214,33 @@ async fn the_console_searches_a_county_or_state_by_name() {
     }
     let (status, page) = search("region=Harris+County&need=shelter").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("Harris, GA; Harris, TX"), "{page}");
+    assert!(
+        page.contains("Harris, GA (US-13145); Harris, TX (US-48201)"),
+        "{page}"
+    );
+    // Places of one name and state (Baltimore County, the city of Baltimore) are told apart
+    // by their codes, which the input takes; a state qualifier means a county, not the state.
+    let (status, page) = search("region=Baltimore%2C+MD&need=shelter").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("Baltimore, MD (US-24005); Baltimore, MD (US-24510)"),
+        "{page}"
+    );
+    for (form, searched) in [
+        ("region=US-24510&need=shelter", "Baltimore, MD (US-24510)"),
+        (
+            "region=New+York%2C+NY&need=shelter",
+            "New York, NY (US-36061)",
+        ),
+        ("region=new+york&need=shelter", "New York (US-NY)"),
+    ] {
+        let (status, page) = search(form).await;
+        assert_eq!(status, StatusCode::OK, "{form}: {page}");
+        assert!(
+            page.contains(&format!("Searched near <strong>{searched}</strong>")),
+            "{form}: {page}"
+        );
+    }
     assert!(page.contains(r#"name="region" autofocus"#), "{page}");
     let (status, page) = search("region=Nowhere+County%2C+ZZ&need=shelter").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -82,6 +82,10 @@ async fn a_providers_own_staff_reveal_with_a_reason_and_the_audit_trail_records_
         json!(null),
         json!("\u{200b}\u{200b}\u{200b}\u{200b}"),
         json!("\u{feff}\u{2060}a\u{200d}\u{00ad}"),
+        json!("\u{115f}\u{115f}\u{115f}"),
+        json!("\u{034f}\u{034f}\u{034f}ab"),
+        json!("\u{0301}\u{0301}\u{0301}"),
+        json!("\u{202e}intake call"),
     ] {
         let res = reveal(&app, id, &session, reason.clone()).await;
         assert_eq!(

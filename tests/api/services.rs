@@ -551,6 +551,10 @@ async fn the_front_door_form_keeps_every_phone_detail_and_a_confidential_intake_
         ("415-555-0100, voice, weekends", "phones line 1"),
         ("415-555-0100, voice, keyword: START", "phones line 1"),
         ("415-555-0100, text, keyword: START NOW", "phones line 1"),
+        (
+            "415-555-0100, text, keyword: A, keyword: B",
+            "phones line 1",
+        ),
         ("415-555-0100, voice\ncall me, voice", "phones line 2:"),
     ] {
         let typed_hours = "mon 09:00-17:00 America/Chicago";
