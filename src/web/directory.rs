@@ -397,10 +397,12 @@ pub async fn save(
         FORM_KEY,
     ])?;
     let service_id = form.get("service_id").and_then(|v| v.parse::<Uuid>().ok());
-    let editing = service_id.map(|id| Editing {
-        id,
-        version: form.get("version").unwrap_or_default().to_string(),
-    });
+    // A version sent twice says nothing of which the edit was made from: taken as none.
+    let version = match form.all("version").as_slice() {
+        [one] => one.to_string(),
+        _ => String::new(),
+    };
+    let editing = service_id.map(|id| Editing { id, version });
 
     let organization_id = form
         .get("organization_id")

@@ -865,6 +865,17 @@ async fn the_console_editor_does_not_save_over_a_change_made_since_it_was_opened
     // A form that does not say what it was made from is not saved either.
     let (status, page_without) = save(String::new()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{page_without}");
+    // Nor one that says two things: the current version and a stale one.
+    let current = version_in(&page);
+    let doubled = form(&[
+        ("service_id", id.as_str()),
+        ("organization_id", org.as_str()),
+        ("version", current.as_str()),
+        ("version", "2000-01-01T00:00:00.000000Z"),
+        ("body", text.as_str()),
+    ]);
+    let (status, page_doubled) = app.console(&token, "/console/services/save", doubled).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page_doubled}");
     let stored = app
         .admin(Method::GET, &format!("/api/v1/services/{id}"), None)
         .await;
