@@ -195,7 +195,9 @@ pub fn unknown_organization() -> ApiError {
 /// How a write treats the service's location when the new body gives none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MissingLocation {
-    /// The service has no location (the API: `PUT` replaces the whole service).
+    /// The service has no location (the API: `PUT` replaces the whole service), unless the
+    /// stored one is confidential: no read shows a sealed address, so no client could send
+    /// it back, and a replacement that left it out would delete a shelter's front door.
     Remove,
     /// Keep the stored one (the console: a sealed address cannot be shown for editing).
     Keep,
@@ -275,7 +277,10 @@ fn replace_in(
     let org = organization_for(conn, only, new)?;
     let kept = match (missing_location, &new.location) {
         (MissingLocation::Keep, None) => services::location_of(conn, id)?,
-        _ => None,
+        (MissingLocation::Remove, None) => {
+            services::location_of(conn, id)?.filter(|row| row.confidential)
+        }
+        (_, Some(_)) => None,
     };
     if let Some(row) = kept.as_ref().filter(|row| row.confidential) {
         // An entry stored before a rule it now breaks is not read back, so an edit that

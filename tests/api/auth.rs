@@ -279,10 +279,10 @@ impl World {
             ("POST", "/api/v1/services") => (pattern.into(), Some(Body::Json(service_body(own)))),
             ("PUT", "/api/v1/services/{id}") => {
                 let id = self.service().await;
-                (
-                    format!("/api/v1/services/{id}"),
-                    Some(Body::Json(service_body(own))),
-                )
+                // Its sealed location is kept, and with it the need of an intake line.
+                let mut body = service_body(own);
+                body["phones"] = intake_phone();
+                (format!("/api/v1/services/{id}"), Some(Body::Json(body)))
             }
             ("PATCH", "/api/v1/services/{id}") => {
                 let id = self.service().await;

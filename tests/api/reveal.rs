@@ -537,3 +537,50 @@ async fn providers_reveal_their_own_sealed_address_from_their_console_page() {
     );
     assert_eq!(app.db.count("audit_event"), 1);
 }
+
+/// No read shows a sealed address, so no client could send it back: a `PUT` that leaves
+/// `location` out keeps a confidential one (with its rules: no new radius or area drawn
+/// around it), where it would have deleted a shelter's front door. A public location left
+/// out goes, as a replacement says.
+#[tokio::test]
+async fn a_put_without_location_keeps_a_sealed_one() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let id = confidential_service(&app, org).await;
+    let path = format!("/api/v1/services/{id}");
+    let mut body = service_body(org);
+    body["phones"] = intake_phone();
+    body["name"] = json!("Renamed Shelter");
+    let res = app.admin(Method::PUT, &path, Some(&body)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["location"]["confidential"], true, "{}", res.body);
+    assert_no_secret("a replacement's answer", &res.body);
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let res = reveal(&app, id, &provider, json!("confirming intake")).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["address"]["street"], STREET);
+
+    // Kept, its rules hold: no new radius drawn around it by a body that cannot see it.
+    body["coverage"] =
+        json!([{"type": "radius", "center": {"lat": 29.9, "lon": -95.6}, "radius_km": 20}]);
+    let res = app.admin(Method::PUT, &path, Some(&body)).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "coverage", "{}", res.body);
+
+    // A public location left out is removed.
+    let mut public = service_body(org);
+    public["location"] = json!({"lat": 29.76, "lon": -95.37, "confidential": false,
+        "address": {"street": "1 Main St", "city": "Houston", "region": "TX"}});
+    let created = app.create_service(&public).await;
+    let public_id = created.body["id"].as_str().unwrap().to_string();
+    public.as_object_mut().unwrap().remove("location");
+    let res = app
+        .admin(
+            Method::PUT,
+            &format!("/api/v1/services/{public_id}"),
+            Some(&public),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["location"], Value::Null, "{}", res.body);
+}
