@@ -145,9 +145,39 @@ impl Boundaries {
             .collect()
     }
 
+    /// The one region a person means by `typed` ("Harris County, TX", "texas", "US-48201"):
+    /// the one it names exactly, or else the only one whose name holds it. "Texas" is the
+    /// state; "Texas County" or "Texas, MO" a county, as is "New York, NY". Otherwise the
+    /// candidates: none, or several (a shared name: Baltimore County and the city of
+    /// Baltimore are both "Baltimore, MD").
+    pub fn meant(&self, typed: &str) -> Result<&Region, Vec<&Region>> {
+        let lower = typed.to_lowercase();
+        let qualified = lower.contains(',');
+        let says_county = qualified || lower.contains("county");
+        let named: Vec<&Region> = self
+            .named(typed)
+            .into_iter()
+            .filter(|r| !(qualified && r.kind == RegionKind::State))
+            .collect();
+        let mut states = named.iter().filter(|r| r.kind == RegionKind::State);
+        if let (Some(state), None) = (states.next(), states.next())
+            && !says_county
+        {
+            return Ok(state);
+        }
+        let mut hits = match named.as_slice() {
+            [] => self.search(typed, 6),
+            _ => named,
+        };
+        match hits.as_slice() {
+            [_] => Ok(hits.remove(0)),
+            _ => Err(hits),
+        }
+    }
+
     /// The regions `query` names exactly, by name or code ("Harris County, TX" is Harris,
     /// TX, and not Harrison, TX): one, or several where a name is shared ("Harris County").
-    pub fn named(&self, query: &str) -> Vec<&Region> {
+    fn named(&self, query: &str) -> Vec<&Region> {
         self.ranked(query)
             .into_iter()
             .take_while(|(rank, _)| *rank < 2)
@@ -307,5 +337,10 @@ mod tests {
         assert_eq!(codes("harris county"), ["US-13145", "US-48201"]);
         assert_eq!(codes("us-48201"), ["US-48201"]);
         assert!(codes("Harri").is_empty());
+        let meant = |typed: &str| b.meant(typed).map(|r| r.code.as_str()).map_err(|c| c.len());
+        assert_eq!(meant("texas"), Ok("US-TX"));
+        assert_eq!(meant("Harris County, TX"), Ok("US-48201"));
+        assert_eq!(meant("New York, NY"), Ok("US-36061"));
+        assert_eq!(meant("Baltimore, MD"), Err(2));
     }
 }

@@ -178,7 +178,7 @@ fn check_polygon(polygon: &Polygon<f64>, field: &str) -> Result<(), FieldError> 
             "this hole shares an edge with the exterior ring; they may touch only at points"
         } else {
             if touches == Dimensions::ZeroDimensional {
-                for _ in outline.touch_points(hole.exterior()) {
+                for _ in outline.touch_points(&hole_edges[h]) {
                     if !joined.join(0, h + 1) {
                         return Err(cut_off(h));
                     }
@@ -213,8 +213,7 @@ fn check_polygon(polygon: &Polygon<f64>, field: &str) -> Result<(), FieldError> 
                 format!("this hole shares an edge with hole {}", a + 1)
             } else {
                 if touches == Dimensions::ZeroDimensional {
-                    let edges = Edges::of(holes[a].exterior());
-                    for _ in edges.touch_points(holes[b].exterior()) {
+                    for _ in hole_edges[a].touch_points(&hole_edges[b]) {
                         if !joined.join(a + 1, b + 1) {
                             return Err(cut_off(b));
                         }
@@ -302,32 +301,25 @@ impl Edges {
         Some(false)
     }
 
+    /// Whether `p` lies on one of these edges.
+    fn hold(&self, p: Coord<f64>) -> bool {
+        self.0
+            .locate_in_envelope_intersecting(&AABB::from_point([p.x, p.y]))
+            .any(|edge| edge.data.intersects(&p))
+    }
+
+    fn vertices(&self) -> impl Iterator<Item = Coord<f64>> + '_ {
+        self.0.iter().map(|edge| edge.data.start)
+    }
+
     /// Where `other`, a ring that touches this one only at points, touches it: the distinct
     /// positions of either ring on the other. Edges that only touch meet at a vertex of one
     /// of them (meeting inside both would be a crossing).
-    fn touch_points(&self, other: &LineString<f64>) -> Vec<Coord<f64>> {
-        let on_this = |p: Coord<f64>| {
-            self.0
-                .locate_in_envelope_intersecting(&AABB::from_point([p.x, p.y]))
-                .any(|edge| edge.data.intersects(&p))
-        };
-        let theirs = Edges::of(other);
-        let on_theirs = |p: Coord<f64>| {
-            theirs
-                .0
-                .locate_in_envelope_intersecting(&AABB::from_point([p.x, p.y]))
-                .any(|edge| edge.data.intersects(&p))
-        };
+    fn touch_points(&self, other: &Edges) -> Vec<Coord<f64>> {
         let mut points: Vec<Coord<f64>> = other
-            .coords()
-            .copied()
-            .filter(|p| on_this(*p))
-            .chain(
-                self.0
-                    .iter()
-                    .map(|edge| edge.data.start)
-                    .filter(|p| on_theirs(*p)),
-            )
+            .vertices()
+            .filter(|p| self.hold(*p))
+            .chain(self.vertices().filter(|p| other.hold(*p)))
             .collect();
         points.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
         points.dedup();

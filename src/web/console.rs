@@ -14,14 +14,14 @@ use chrono::Utc;
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use super::results::{age, card, reason_words, says_more, text_button};
+use super::results::{age, card, reason_words, text_line};
 use super::text::{CONSOLE, EN, Lang};
 use super::{
     FORM_LIMIT, Form, coverage_map, error_id, every_error, layout, lines_to_call, page,
     refusal_page,
 };
 use crate::auth::{Caller, Principal, Role, Signed};
-use crate::boundaries::{Boundaries, RegionKind};
+use crate::boundaries::Boundaries;
 use crate::db::services as service_rows;
 use crate::domain::FieldError;
 use crate::domain::coverage::Coverage;
@@ -234,34 +234,14 @@ fn console_error(e: &FieldError) -> (Option<&'static str>, String) {
     (input, words)
 }
 
-/// The region code a county or state typed by name means ("Harris County, TX", "texas",
-/// "US-48201"): the one region it names exactly, or else the only one whose name holds it.
-/// Several are named back, to choose from.
+/// The region code a county or state typed by name or code means ([`Boundaries::meant`]);
+/// several are named back with their codes, to choose from.
 fn region_code(boundaries: &Boundaries, typed: &str) -> Result<String, FieldError> {
-    let lower = typed.to_lowercase();
-    // "Texas" is the state; "Texas County" or "Texas, MO" a county, as is "New York, NY".
-    let qualified = lower.contains(',');
-    let says_county = qualified || lower.contains("county");
-    let named: Vec<_> = boundaries
-        .named(typed)
-        .into_iter()
-        .filter(|r| !(qualified && r.kind == RegionKind::State))
-        .collect();
-    let states: Vec<_> = named
-        .iter()
-        .filter(|r| r.kind == RegionKind::State)
-        .collect();
-    if let [state] = states.as_slice()
-        && !says_county
-    {
-        return Ok(state.code.clone());
-    }
-    let hits = match named.as_slice() {
-        [] => boundaries.search(typed, 6),
-        _ => named,
+    let hits = match boundaries.meant(typed) {
+        Ok(region) => return Ok(region.code.clone()),
+        Err(candidates) => candidates,
     };
     match hits.as_slice() {
-        [one] => Ok(one.code.clone()),
         [] => Err(FieldError::invalid(
             "region",
             "no US county or state by that name is known; write it as \"Harris County, TX\", a state's name, or a code such as US-48201",
@@ -287,15 +267,23 @@ fn region_code(boundaries: &Boundaries, typed: &str) -> Result<String, FieldErro
 /// What the provider page says after one of its forms.
 enum Outcome {
     Done(String),
-    /// Nothing was written for `service`; the front-door form shows what was typed.
+    /// Nothing was written for `service`.
     Refused {
         service: Uuid,
         message: String,
-        typed: Option<(String, String)>,
-        /// The phones or hours changed after the form was shown: it shows what is stored
-        /// now, and what was typed beside it, not saved.
-        overtaken: bool,
+        typed: Typed,
     },
+}
+
+/// Where a refused front-door form's phones and hours (as typed) go on the page again.
+enum Typed {
+    /// Not a front-door form.
+    Nothing,
+    /// Into the form, to be put right.
+    InForm(String, String),
+    /// Beside the form, which shows what is stored now: the phones or hours changed after
+    /// the form was shown.
+    Beside(String, String),
 }
 
 async fn provider_view(
@@ -313,8 +301,7 @@ async fn provider_view(
             service,
             message,
             typed,
-            overtaken,
-        }) => Some((*service, message.as_str(), typed.as_ref(), *overtaken)),
+        }) => Some((*service, message.as_str(), typed)),
         _ => None,
     };
     Ok(html! {
@@ -326,10 +313,10 @@ async fn provider_view(
         }
         @for record in &records {
             @let s = &record.service;
-            @let this_refused = refused.filter(|(id, _, _, _)| *id == s.id);
+            @let this_refused = refused.filter(|(id, _, _)| *id == s.id);
             article class="result" data-service=(s.id) {
                 h2 { (s.name) }
-                @if let Some((_, message, _, _)) = this_refused {
+                @if let Some((_, message, _)) = this_refused {
                     p class="error" role="alert" { "Not updated: " (message) }
                 }
                 // Beds are asked of places that offer them (shelter, housing) or have a count.
@@ -352,10 +339,10 @@ async fn provider_view(
                         button type="submit" { "Update beds" }
                     }
                 }
-                @let overtaken = this_refused.filter(|(_, _, _, overtaken)| *overtaken).and_then(|(_, _, typed, _)| typed);
-                @let (phones, hours) = match this_refused.filter(|_| overtaken.is_none()).and_then(|(_, _, typed, _)| typed) {
-                    Some((phones, hours)) => (phones.clone(), hours.clone()),
-                    None => (phones_text(&record.phones), hours_text(&record.schedules)),
+                @let typed = this_refused.map_or(&Typed::Nothing, |(_, _, typed)| typed);
+                @let (phones, hours) = match typed {
+                    Typed::InForm(phones, hours) => (phones.clone(), hours.clone()),
+                    _ => (phones_text(&record.phones), hours_text(&record.schedules)),
                 };
                 @if record.location.as_ref().is_some_and(|l| l.confidential) {
                     (reveal_form(s.id, true))
@@ -370,7 +357,7 @@ async fn provider_view(
                     p class="muted" { "Last changed " (s.updated_at.format("%Y-%m-%d %H:%M UTC")) }
                     button type="submit" { "Update hours and phones" }
                 }
-                @if let Some((phones, hours)) = overtaken {
+                @if let Typed::Beside(phones, hours) = typed {
                     div class="overtaken" {
                         h3 { "What you typed (not saved)" }
                         label { "Your intake phones" textarea readonly rows="3" { (phones) } }
@@ -558,7 +545,7 @@ pub async fn front_door(
             capacity: None,
         })
     });
-    let typed = Some((form.raw("phones"), form.raw("hours")));
+    let (phones, hours) = (form.raw("phones"), form.raw("hours"));
     let outcome = match write_patch(&state, &caller, id, patch, Some(unchanged)).await? {
         Ok(record) => Outcome::Done(format!(
             "Hours and phones updated for {} at {}.",
@@ -568,14 +555,12 @@ pub async fn front_door(
         Err(NotWritten::Refused(e)) => Outcome::Refused {
             service: id,
             message: format!("{}: {}", line_of(&e.field), e.message),
-            typed,
-            overtaken: false,
+            typed: Typed::InForm(phones, hours),
         },
         Err(NotWritten::Overtaken(message)) => Outcome::Refused {
             service: id,
             message,
-            typed,
-            overtaken: true,
+            typed: Typed::Beside(phones, hours),
         },
     };
     provider_page(&state, &caller, outcome).await
@@ -1014,10 +999,7 @@ pub async fn slip(
                                 label: phone.label.as_deref(),
                                 keyword: phone.keyword.as_deref(),
                             };
-                            (text_button(line, &EN))
-                            @if let Some(label) = line.label.filter(|l| says_more(l, line)) {
-                                " · " (label)
-                            }
+                            (text_line(line, &EN))
                         }
                         "tty" => { "TTY " (phone.number) }
                         _ => { (phone.number) }
@@ -1066,17 +1048,14 @@ pub async fn capacity(
                 .unwrap_or_else(Utc::now)
                 .format("%H:%M UTC")
         )),
-        Err(NotWritten::Refused(e)) => Outcome::Refused {
+        Err(not_written) => Outcome::Refused {
             service: id,
-            message: format!("beds: {}", e.message),
-            typed: None,
-            overtaken: false,
-        },
-        Err(NotWritten::Overtaken(message)) => Outcome::Refused {
-            service: id,
-            message,
-            typed: None,
-            overtaken: false,
+            message: match not_written {
+                NotWritten::Refused(e) => format!("beds: {}", e.message),
+                // A bed count is a report of now, written whatever changed before it.
+                NotWritten::Overtaken(message) => message,
+            },
+            typed: Typed::Nothing,
         },
     };
     provider_page(&state, &caller, outcome).await

@@ -29,7 +29,7 @@ fn dial(number: &str) -> String {
 /// Whether a text line's label says more than its button ("Text 988", "Text START to
 /// 88788") already does: "Text 988" or "Text 1-800-422-4453" would only repeat it, and so
 /// would "Text START to 88788" once the line's keyword is START.
-pub(crate) fn says_more(label: &str, line: PhoneWords<'_>) -> bool {
+fn says_more(label: &str, line: PhoneWords<'_>) -> bool {
     const SAID: [&str; 8] = ["text", "sms", "txt", "mensaje", "texto", "to", "al", "a"];
     let keyword = line.keyword.map(str::to_lowercase);
     let lower = label.to_lowercase();
@@ -44,13 +44,24 @@ pub(crate) fn says_more(label: &str, line: PhoneWords<'_>) -> bool {
 
 /// What a text line's button says: "Text START to 88788" when the line asks for a word
 /// first, "Text 988" when it does not.
-pub(crate) fn text_button(line: PhoneWords<'_>, t: &Text) -> String {
+fn text_button(line: PhoneWords<'_>, t: &Text) -> String {
     match line.keyword {
         Some(word) => format!(
             "{} {word} {} {}",
             t.text_word[0], t.text_word[1], line.number
         ),
         None => format!("{} {}", t.text_to, line.number),
+    }
+}
+
+/// A text line in words, as its button and the referral slip give it: the button's words,
+/// then its label where that says more.
+pub(crate) fn text_line(line: PhoneWords<'_>, t: &Text) -> Markup {
+    html! {
+        (text_button(line, t))
+        @if let Some(label) = line.label.filter(|l| says_more(l, line)) {
+            " · " (label)
+        }
     }
 }
 
@@ -155,12 +166,7 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
                 @match phone.kind {
                     PhoneKind::Text => {
                         @let line = phone.words();
-                        a class="sms" href=(sms_href(line)) {
-                            (text_button(line, t))
-                            @if let Some(label) = line.label.filter(|l| says_more(l, line)) {
-                                " · " (label)
-                            }
-                        }
+                        a class="sms" href=(sms_href(line)) { (text_line(line, t)) }
                     }
                     // A text telephone line is dialled like any other, but only a TTY (or the
                     // relay) can talk to it: a voice call would meet silence.
