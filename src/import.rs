@@ -5,7 +5,8 @@
 //! not written, and every bad line is reported with its number, field and reason.
 //!
 //! A line may carry the service's own `id` (a UUID, as HSDS records do): a stored service with
-//! that id is replaced, as `PUT` replaces it, and otherwise one is created with it. That makes
+//! that id is replaced, as `PUT` replaces it (keeping a confidential location the line leaves
+//! out), and otherwise one is created with it. That makes
 //! a file safe to import again (after fixing the lines of a rejected batch, or for a newer
 //! export of the same directory); lines without an id are new services each time.
 
@@ -18,14 +19,17 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::boundaries::Boundaries;
-use crate::crypto::DataKey;
+use crate::crypto::DataKeys;
 use crate::db::change_log::{self, Action, Entity};
 use crate::db::organizations;
 use crate::db::schema::organization;
-use crate::db::services::{self, ServiceWrite};
+use crate::db::services::{self, LocationRow, ServiceWrite};
+use crate::domain::coordinates::Coordinates;
 use crate::domain::coverage::from_value;
 use crate::domain::organization::{NewOrganization, OrganizationInput};
-use crate::domain::service::{NewService, ServiceInput};
+use crate::domain::service::{
+    NewService, ServiceInput, has_front_door, keeps_site_hidden, stays_with_its_staff,
+};
 use crate::domain::{FieldError, without_value};
 use crate::json::{NUL_MESSAGE, nul_in, repeated_member};
 
@@ -88,6 +92,8 @@ fn new_organization(name: &str) -> Result<NewOrganization, FieldError> {
 }
 
 struct ParsedLine {
+    /// Its number in the file.
+    line: usize,
     /// The service's own id, when the line gives one.
     id: Option<Uuid>,
     owner: Owner,
@@ -113,7 +119,8 @@ fn service_id(given: Option<Value>) -> Result<Option<Uuid>, FieldError> {
 }
 
 pub struct Importer<'a> {
-    key: &'a DataKey,
+    /// Every key in use: a sealed site a line keeps is opened to check the line against it.
+    keys: &'a DataKeys,
     boundaries: &'a Boundaries,
     /// Organization id -> demo flag.
     by_id: HashMap<Uuid, bool>,
@@ -126,7 +133,7 @@ pub struct Importer<'a> {
 impl<'a> Importer<'a> {
     pub fn new(
         conn: &mut PgConnection,
-        key: &'a DataKey,
+        keys: &'a DataKeys,
         boundaries: &'a Boundaries,
     ) -> QueryResult<Self> {
         let rows: Vec<(Uuid, String, bool)> = organization::table
@@ -140,7 +147,7 @@ impl<'a> Importer<'a> {
                 .or_insert(Some(*id));
         }
         Ok(Importer {
-            key,
+            keys,
             boundaries,
             by_id: rows.into_iter().map(|(id, _, demo)| (id, demo)).collect(),
             by_name,
@@ -148,7 +155,7 @@ impl<'a> Importer<'a> {
         })
     }
 
-    fn parse_line(&self, text: &str) -> Result<ParsedLine, FieldError> {
+    fn parse_line(&self, text: &str, line: usize) -> Result<ParsedLine, FieldError> {
         if let Some(field) = nul_in(text.as_bytes()) {
             return Err(FieldError::invalid(field, NUL_MESSAGE));
         }
@@ -220,7 +227,12 @@ impl<'a> Importer<'a> {
             other => other,
         };
         let service = NewService::parse(input, self.boundaries, Utc::now())?;
-        Ok(ParsedLine { id, owner, service })
+        Ok(ParsedLine {
+            line,
+            id,
+            owner,
+            service,
+        })
     }
 
     /// Writes one batch in one transaction, creating the organizations it names.
@@ -229,7 +241,7 @@ impl<'a> Importer<'a> {
         conn: &mut PgConnection,
         batch: Vec<ParsedLine>,
         report: &mut ImportReport,
-    ) -> QueryResult<()> {
+    ) -> Result<(), BatchError> {
         // Name key -> id of the organizations this batch creates.
         let mut created: Vec<(String, Uuid)> = Vec::new();
         let count = batch.len();
@@ -254,35 +266,39 @@ impl<'a> Importer<'a> {
                     }
                 };
                 line.service.organization_id = id;
-                services.push((line.id, line.service, demo));
+                services.push((line.line, line.id, line.service, demo));
             }
-            let writes: Vec<(bool, ServiceWrite<'_>)> = services
+            let writes: Vec<(usize, bool, ServiceWrite<'_>)> = services
                 .iter()
-                .map(|(given, service, demo)| {
+                .map(|(line, given, service, demo)| {
                     let id = given.unwrap_or_else(Uuid::new_v4);
                     let write = ServiceWrite {
                         id,
                         service,
                         demo: *demo,
                     };
-                    (given.is_some(), write)
+                    (*line, given.is_some(), write)
                 })
                 .collect();
             // A line's id replaces the stored service with it; the other lines, and ids not
             // stored (new, or deleted meanwhile), are created.
-            let with_id: Vec<ServiceWrite<'_>> = writes
+            let with_id: Vec<(usize, ServiceWrite<'_>)> = writes
                 .iter()
-                .filter(|(given, _)| *given)
-                .map(|(_, write)| *write)
+                .filter(|(_, given, _)| *given)
+                .map(|(line, _, write)| (*line, *write))
                 .collect();
-            replaced = services::replace_many_unlogged(conn, &with_id, self.key, self.boundaries)?;
+            let kept = self.sealed_sites_kept(conn, &with_id)?;
+            let with_id: Vec<ServiceWrite<'_>> = with_id.into_iter().map(|(_, w)| w).collect();
+            let key = self.keys.current();
+            replaced = services::replace_many_unlogged(conn, &with_id, key, self.boundaries)?;
+            services::restore_locations(conn, &kept)?;
             let done: HashSet<Uuid> = replaced.iter().copied().collect();
             let new: Vec<ServiceWrite<'_>> = writes
                 .into_iter()
-                .map(|(_, write)| write)
+                .map(|(_, _, write)| write)
                 .filter(|write| !done.contains(&write.id))
                 .collect();
-            services::insert_many(conn, &new, self.key, self.boundaries)?;
+            services::insert_many(conn, &new, key, self.boundaries)?;
             // Logged last: logging takes the directory-wide write lock until commit, and
             // taken with the first organization or replacement it would stop every other
             // write for the whole batch.
@@ -290,10 +306,10 @@ impl<'a> Importer<'a> {
                 change_log::record_many(conn, Entity::Service, &replaced, Action::Upsert)?;
             }
             let ids: Vec<Uuid> = created.iter().map(|(_, id)| *id).collect();
-            if ids.is_empty() {
-                return Ok(());
+            if !ids.is_empty() {
+                change_log::record_many(conn, Entity::Organization, &ids, Action::Upsert)?;
             }
-            change_log::record_many(conn, Entity::Organization, &ids, Action::Upsert)
+            Ok::<(), BatchError>(())
         })?;
         report.organizations_created += created.len();
         for (key, id) in created {
@@ -305,6 +321,43 @@ impl<'a> Importer<'a> {
         report.without_id += without_id;
         report.batches_written += 1;
         Ok(())
+    }
+
+    /// The sealed sites that lines replacing their service by id without a `location` keep,
+    /// with their services locked. `PUT` keeps them too: no read shows a sealed address, so
+    /// no export carries one, and a file imported again would otherwise delete every
+    /// shelter's front door. Each line is checked against its site as `PUT` checks it, but
+    /// by the site itself: whoever runs an import holds the key that opens it.
+    fn sealed_sites_kept(
+        &self,
+        conn: &mut PgConnection,
+        lines: &[(usize, ServiceWrite<'_>)],
+    ) -> Result<Vec<LocationRow>, BatchError> {
+        let without_location: HashMap<Uuid, (usize, &NewService)> = lines
+            .iter()
+            .filter(|(_, write)| write.service.location.is_none())
+            .map(|(line, write)| (write.id, (*line, write.service)))
+            .collect();
+        if without_location.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = without_location.keys().copied().collect();
+        let mut rows = Vec::new();
+        for (organization, row) in services::lock_confidential_locations(conn, &ids)? {
+            let (line, service) = without_location[&row.service_id];
+            keeps_sealed_site(service, organization, &row, self.keys).map_err(|e| {
+                BatchError::Line(LineError {
+                    line,
+                    field: e.field,
+                    message: format!(
+                        "{} (this line gives no location, so the service keeps its stored one, which is confidential)",
+                        without_value(&e.message)
+                    ),
+                })
+            })?;
+            rows.push(row);
+        }
+        Ok(rows)
     }
 
     /// Reads every line of `reader`; `progress` is told how many bytes were read so far. A
@@ -349,7 +402,7 @@ impl<'a> Importer<'a> {
             bytes += read;
             let parsed = match line {
                 Ok(line) if line.trim().is_empty() => continue,
-                Ok(line) => match self.parse_line(line) {
+                Ok(line) => match self.parse_line(line, i + 1) {
                     Ok(parsed) => self.first_with_its_id(parsed, i + 1),
                     Err(e) => {
                         self.note_id_of_bad_line(line, i + 1);
@@ -431,9 +484,13 @@ impl<'a> Importer<'a> {
         } else if !batch.lines.is_empty() {
             match self.write_batch(conn, std::mem::take(&mut batch.lines), report) {
                 Ok(()) => {}
+                Err(BatchError::Line(error)) => {
+                    report.batches_rejected += 1;
+                    report.errors.push(error);
+                }
                 // Refused as a whole (its transaction rolled back), unless the connection
                 // went with it (Postgres stopping ends sessions with an error too).
-                Err(diesel::result::Error::DatabaseError(_, info)) => {
+                Err(BatchError::Database(diesel::result::Error::DatabaseError(_, info))) => {
                     if diesel::sql_query("SELECT 1").execute(conn).is_err() {
                         anyhow::bail!("{}", info.message());
                     }
@@ -449,7 +506,7 @@ impl<'a> Importer<'a> {
                         ),
                     });
                 }
-                Err(e) => return Err(e.into()),
+                Err(BatchError::Database(e)) => return Err(e.into()),
             }
         }
         batch.lines.clear();
@@ -457,6 +514,40 @@ impl<'a> Importer<'a> {
         batch.first_line = 0;
         Ok(())
     }
+}
+
+/// Why a batch was not written.
+enum BatchError {
+    /// A line breaks a rule that only what is stored shows (the sealed site it keeps).
+    Line(LineError),
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for BatchError {
+    fn from(e: diesel::result::Error) -> Self {
+        BatchError::Database(e)
+    }
+}
+
+/// Checks a line that keeps a sealed site against it: the same organization (`stored`), an
+/// intake phone, and no radius or area coverage drawn around the site.
+fn keeps_sealed_site(
+    service: &NewService,
+    stored: Uuid,
+    row: &LocationRow,
+    keys: &DataKeys,
+) -> Result<(), FieldError> {
+    stays_with_its_staff(stored, service.organization_id)?;
+    has_front_door(&service.phones)?;
+    let cannot_open = || {
+        FieldError::invalid(
+            "location",
+            "the stored confidential location cannot be opened with the data keys given",
+        )
+    };
+    let site = services::open_location(row, keys).map_err(|_| cannot_open())?;
+    let site = Coordinates::new(site.lat, site.lon).map_err(|_| cannot_open())?;
+    keeps_site_hidden(&service.coverage, site)
 }
 
 /// The lines of the batch being read, and whether any of them was bad.

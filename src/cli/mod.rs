@@ -314,8 +314,7 @@ fn import_services(
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut importer =
-        crate::import::Importer::new(&mut conn, key.current(), Boundaries::bundled())?;
+    let mut importer = crate::import::Importer::new(&mut conn, &key, Boundaries::bundled())?;
     let report = importer.run(
         &mut conn,
         std::io::BufReader::with_capacity(1 << 20, input),

@@ -610,10 +610,13 @@ impl std::fmt::Debug for ConfidentialAddress {
     }
 }
 
-/// Puts back a location row read before a replace (sealed bytes stay bound to the row id).
-pub fn restore_location(conn: &mut PgConnection, row: &LocationRow) -> QueryResult<()> {
+/// Puts back location rows read before a replace (sealed bytes stay bound to each row's id).
+pub fn restore_locations(conn: &mut PgConnection, rows: &[LocationRow]) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     diesel::insert_into(location::table)
-        .values(row.clone())
+        .values(rows)
         .execute(conn)
         .map(|_| ())
 }
@@ -635,6 +638,27 @@ pub fn location_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Loca
         .select(LocationRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// Locks the services of `ids` that exist for the rest of the transaction, in id order, and
+/// returns the confidential location rows among theirs, each with its service's organization.
+/// Services are locked before their parts, as every writer does.
+pub fn lock_confidential_locations(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, LocationRow)>> {
+    service::table
+        .filter(service::id.eq_any(ids))
+        .order(service::id)
+        .select(service::id)
+        .for_update()
+        .load::<Uuid>(conn)?;
+    location::table
+        .inner_join(service::table)
+        .filter(location::service_id.eq_any(ids))
+        .filter(location::confidential.eq(true))
+        .select((service::organization_id, LocationRow::as_select()))
+        .load(conn)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -346,6 +346,19 @@ pub fn has_front_door<T>(phones: &[T]) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A sealed site kept by a write that does not send it stays with the organization whose
+/// staff may reveal it (SAFETY.md rule 3): moved to another organization without a word, it
+/// would be opened to that organization's staff.
+pub fn stays_with_its_staff(stored: Uuid, new: Uuid) -> Result<(), FieldError> {
+    if stored == new {
+        return Ok(());
+    }
+    Err(FieldError::invalid(
+        "organization_id",
+        "this service is at a confidential location, which only its own organization's staff may reveal: to move it to another organization, send its location too (the new organization's staff will then be able to reveal it)",
+    ))
+}
+
 /// How far from a confidential site the middle of its radius or area coverage must be.
 /// Whether a service comes back for a point shows where its circle or area is, to within a
 /// grid cell, and so its middle (SAFETY.md rules 2 and 3): coverage drawn around the site

@@ -22,7 +22,7 @@ use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{
     CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, draws_nothing_new,
-    has_front_door, keeps_kept_site_hidden,
+    has_front_door, keeps_kept_site_hidden, stays_with_its_staff,
 };
 use crate::domain::{FieldError, TURNS_TEXT, shows_nothing, turns_any};
 use crate::error::ApiError;
@@ -271,9 +271,9 @@ fn replace_in(
     new: &NewService,
     missing_location: MissingLocation,
 ) -> Result<ServiceRecord, ApiError> {
-    if services::lock_visible(conn, id, only)?.is_none() {
+    let Some(stored_org) = services::lock_visible(conn, id, only)? else {
         return Err(ApiError::NotFound);
-    }
+    };
     let org = organization_for(conn, only, new)?;
     let kept = match (missing_location, &new.location) {
         (MissingLocation::Keep, None) => services::location_of(conn, id)?,
@@ -283,6 +283,7 @@ fn replace_in(
         (_, Some(_)) => None,
     };
     if let Some(row) = kept.as_ref().filter(|row| row.confidential) {
+        stays_with_its_staff(stored_org, org.id)?;
         // An entry stored before a rule it now breaks is not read back, so an edit that
         // sends it again is taken as drawing it anew.
         let stored: Vec<Coverage> = services::coverage_specs(conn, id)?
@@ -299,7 +300,7 @@ fn replace_in(
     }
     services::replace(conn, id, new, org.demo, keys.current(), boundaries)?;
     if let Some(row) = kept {
-        services::restore_location(conn, &row)?;
+        services::restore_locations(conn, std::slice::from_ref(&row))?;
     }
     read_back(conn, id)
 }

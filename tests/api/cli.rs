@@ -168,11 +168,21 @@ fn import_file(
     contents: &[u8],
     batch_size: usize,
 ) -> (bool, String, String) {
+    import_file_with(haven(app.db.url.expose()), contents, batch_size)
+}
+
+/// Runs `import services` through `haven` (a command with its environment set) on a file of
+/// `contents`: whether it succeeded, and what it printed to stdout and stderr.
+fn import_file_with(
+    mut haven: Command,
+    contents: &[u8],
+    batch_size: usize,
+) -> (bool, String, String) {
     let dir = std::env::temp_dir().join(format!("haven-import-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("services.jsonl");
     std::fs::write(&file, contents).unwrap();
-    let out = haven(app.db.url.expose())
+    let out = haven
         .args(["import", "services", file.to_str().unwrap()])
         .args(["--batch-size", &batch_size.to_string()])
         .output()
@@ -725,6 +735,101 @@ fn commands_refuse_keys_that_cannot_open_the_stored_addresses() {
     // The right key file still works.
     succeeds(&["seed", "hotlines"]);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An import line that replaces a service by id and gives no `location` keeps a confidential
+/// one, as `PUT` does: no read shows a sealed address, so no export carries it, and a file
+/// imported again would delete every shelter's front door. The line is checked against the
+/// site kept: without an intake phone, or with a radius centred on it, its batch is refused
+/// by line number and field, naming no place.
+#[tokio::test]
+async fn import_by_id_keeps_a_sealed_site_its_line_leaves_out() {
+    let key = haven::crypto::DataKey::generate_base64();
+    let app = spawn_app_with(TestDb::new(), |s| {
+        s.data_key = haven::crypto::DataKeys::parse(&key).unwrap();
+    })
+    .await;
+    let org = app.create_organization("Unlisted House").await;
+    let mut body = service_body(org);
+    body["phones"] = intake_phone();
+    body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
+        "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
+    body["coverage"] = json!([{"type": "region", "code": "US-48201"}]);
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+
+    let line = |name: &str, phones: serde_json::Value, coverage: serde_json::Value| {
+        json!({"id": id, "organization_id": org, "name": name, "needs": ["shelter"],
+            "phones": phones, "coverage": coverage})
+        .to_string()
+    };
+    let region = json!([{"type": "region", "code": "US-48201"}]);
+    let import = |lines: &[String]| {
+        let mut command = haven(app.db.url.expose());
+        command.env("HAVEN_DATA_KEY", &key);
+        import_file_with(command, lines.join("\n").as_bytes(), 100)
+    };
+    let new_line = json!({"organization_id": org, "name": "Walk-in Desk", "needs": ["shelter"],
+        "coverage": region})
+    .to_string();
+    let sealed_rows = || app.db.count("location");
+
+    // No intake phone: the batch (a good new line with it) is not written.
+    let (ok, _, stderr) = import(&[new_line.clone(), line("No Door", json!([]), region.clone())]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 2: phones: a service at a confidential location needs"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("keeps its stored one"), "{stderr}");
+    // A radius centred on the site kept.
+    let (ok, _, stderr) = import(&[line(
+        "Drawn Around",
+        intake_phone(),
+        json!([{"type": "radius", "center": {"lat": 29.7612, "lon": -95.3702}, "radius_km": 20}]),
+    )]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 1: coverage[0].center: is within 5 km of the confidential location"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("29.76") && !stderr.contains("95.37"),
+        "{stderr}"
+    );
+    // Moved to another organization, whose staff could then reveal it.
+    let other = app.create_organization("Other House").await;
+    let moved =
+        line("Moved", intake_phone(), region.clone()).replace(&org.to_string(), &other.to_string());
+    let (ok, _, stderr) = import(&[moved]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 1: organization_id: this service is at a confidential location"),
+        "{stderr}"
+    );
+    assert_eq!(
+        app.db.count("service"),
+        1,
+        "nothing of a refused batch is written"
+    );
+
+    let (ok, stdout, stderr) = import(&[new_line, line("Renamed House", intake_phone(), region)]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("imported 2 of 2 services (1 replaced by id"),
+        "{stdout}"
+    );
+    let res = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(res.body["name"], "Renamed House");
+    assert_eq!(res.body["location"]["confidential"], true, "{}", res.body);
+    assert_eq!(sealed_rows(), 1);
 }
 
 /// Coverage drawn around a sealed site before writes refused it is found by `haven check

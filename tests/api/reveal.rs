@@ -584,3 +584,37 @@ async fn a_put_without_location_keeps_a_sealed_one() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["location"], Value::Null, "{}", res.body);
 }
+
+/// A sealed site is revealed only to its own organization's staff, so a service moved to
+/// another organization does not take it along unless the move sends it again: moved
+/// silently (a `PUT` without `location`, an admin merging organizations), it would be opened
+/// to the new organization's staff.
+#[tokio::test]
+async fn a_sealed_site_follows_a_service_to_another_organization_only_when_sent() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Safe House").await;
+    let other = app.create_organization("Other House").await;
+    let id = confidential_service(&app, org).await;
+    let path = format!("/api/v1/services/{id}");
+    let mut body = service_body(other);
+    body["phones"] = intake_phone();
+    body["name"] = json!("Moved Shelter");
+    let res = app.admin(Method::PUT, &path, Some(&body)).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "organization_id", "{}", res.body);
+    assert_no_secret("a refused move", &res.body);
+    let newcomer = create_token(&app.db, Role::Provider, Some(other));
+    let res = reveal(&app, id, &newcomer, json!("checking the move")).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.body);
+    let res = app.admin(Method::GET, &path, None).await;
+    assert_eq!(res.body["organization_id"], json!(org), "{}", res.body);
+
+    // Sent again, the site moves with it.
+    body["location"] = json!({"lat": LAT, "lon": LON, "confidential": true,
+        "address": {"street": STREET, "postal_code": POSTAL, "city": "Houston"}});
+    let res = app.admin(Method::PUT, &path, Some(&body)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let res = reveal(&app, id, &newcomer, json!("checking the move")).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["address"]["street"], STREET);
+}
