@@ -631,6 +631,14 @@ pub fn coverage_specs(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<serd
         .load(conn)
 }
 
+/// When a service the caller has locked was last verified.
+pub fn verified_at_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<DateTime<Utc>>> {
+    service::table
+        .find(id)
+        .select(service::verified_at)
+        .first(conn)
+}
+
 /// The location row of a service the caller has locked.
 pub fn location_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<LocationRow>> {
     location::table

@@ -346,6 +346,37 @@ pub fn has_front_door<T>(phones: &[T]) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// What only directory maintainers write, in a provider's `POST` or `PUT`: national coverage,
+/// which lists a service with the crisis lines beside every search in the country, and
+/// `verified_at`, the maintainers' word that a listing was checked. A provider's write may
+/// keep what is stored (`stored`, `stored_verified_at`) or leave it out.
+pub fn keeps_maintainers_part(
+    new: &NewService,
+    stored: &[Coverage],
+    stored_verified_at: Option<DateTime<Utc>>,
+) -> Result<(), FieldError> {
+    const MAINTAINERS_ONLY: &str = "maintainers_only";
+    let national = new
+        .coverage
+        .iter()
+        .position(|entry| matches!(entry, Coverage::National { .. }) && !stored.contains(entry));
+    if let Some(i) = national {
+        return Err(FieldError::new(
+            MAINTAINERS_ONLY,
+            format!("coverage[{i}]"),
+            "only directory maintainers give a service national coverage, since a national service is listed beside every search in the country: use region, radius or area coverage, or ask them",
+        ));
+    }
+    if new.verified_at.is_some() && new.verified_at != stored_verified_at {
+        return Err(FieldError::new(
+            MAINTAINERS_ONLY,
+            "verified_at",
+            "only directory maintainers verify a listing: leave verified_at out, or send it as stored",
+        ));
+    }
+    Ok(())
+}
+
 /// A sealed site kept by a write that does not send it stays with the organization whose
 /// staff may reveal it (SAFETY.md rule 3): moved to another organization without a word, it
 /// would be opened to that organization's staff.

@@ -22,7 +22,7 @@ use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{
     CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, draws_nothing_new,
-    has_front_door, keeps_kept_site_hidden, stays_with_its_staff,
+    has_front_door, keeps_kept_site_hidden, keeps_maintainers_part, stays_with_its_staff,
 };
 use crate::domain::{FieldError, TURNS_TEXT, shows_nothing, turns_any};
 use crate::error::ApiError;
@@ -256,6 +256,9 @@ fn insert_in(
     new: &NewService,
 ) -> Result<ServiceRecord, ApiError> {
     let org = organization_for(conn, only, new)?;
+    if only.is_some() {
+        keeps_maintainers_part(new, &[], None)?;
+    }
     services::insert(conn, id, new, org.demo, key, boundaries)?;
     read_back(conn, id)
 }
@@ -282,14 +285,22 @@ fn replace_in(
         }
         (_, Some(_)) => None,
     };
-    if let Some(row) = kept.as_ref().filter(|row| row.confidential) {
-        stays_with_its_staff(stored_org, org.id)?;
-        // An entry stored before a rule it now breaks is not read back, so an edit that
-        // sends it again is taken as drawing it anew.
-        let stored: Vec<Coverage> = services::coverage_specs(conn, id)?
+    let sealed = kept.as_ref().filter(|row| row.confidential);
+    // An entry stored before a rule it now breaks is not read back, so an edit that sends it
+    // again is taken as drawing it anew.
+    let stored: Vec<Coverage> = if only.is_some() || sealed.is_some() {
+        services::coverage_specs(conn, id)?
             .into_iter()
             .filter_map(|spec| Coverage::from_stored(spec, boundaries).ok())
-            .collect();
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if only.is_some() {
+        keeps_maintainers_part(new, &stored, services::verified_at_of(conn, id)?)?;
+    }
+    if let Some(row) = sealed {
+        stays_with_its_staff(stored_org, org.id)?;
         draws_nothing_new(&new.coverage, &stored)?;
         let site = services::open_location(row, keys).map_err(|e| ApiError::Internal(e.into()))?;
         let site = Coordinates::new(site.lat, site.lon).map_err(|_| {

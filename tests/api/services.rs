@@ -773,3 +773,52 @@ async fn the_provider_page_asks_for_beds_only_where_there_are_beds() {
         "{beds}"
     );
 }
+
+/// A provider keeps its own listings true, but national coverage (which lists a service
+/// beside every search in the country, with the crisis lines) and `verified_at` (the
+/// maintainers' word) are the maintainers': a provider's `POST` or `PUT` may keep them as
+/// stored, not add or change them, and a refusal writes nothing.
+#[tokio::test]
+async fn providers_may_not_make_a_service_national_or_verify_their_own() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Local Org").await;
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let as_provider = |method: Method, path: String, body: Value| {
+        let provider = provider.clone();
+        let app = &app;
+        async move { app.send(method, &path, Some(&provider), Some(&body)).await }
+    };
+    let national = json!([{"type": "national", "country": "US"}]);
+    let mut body = service_body(org);
+    body["coverage"] = national.clone();
+    let res = as_provider(Method::POST, "/api/v1/services".into(), body.clone()).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(
+        (res.code(), res.field()),
+        ("maintainers_only", "coverage[0]")
+    );
+    let mut verified = service_body(org);
+    verified["verified_at"] = json!("2026-12-01T00:00:00Z");
+    let res = as_provider(Method::POST, "/api/v1/services".into(), verified).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "verified_at", "{}", res.body);
+    assert_eq!(app.db.count("service"), 0, "a refused write writes nothing");
+
+    // A national service the maintainers listed and verified: its provider edits it, keeping
+    // both, but may not change the verification.
+    body["verified_at"] = json!("2026-12-01T00:00:00Z");
+    let created = app.create_service(&body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let path = format!("/api/v1/services/{}", created.body["id"].as_str().unwrap());
+    body["name"] = json!("Renamed By Its Provider");
+    let res = as_provider(Method::PUT, path.clone(), body.clone()).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["coverage"], national, "{}", res.body);
+    body["verified_at"] = json!("2026-12-06T00:00:00Z");
+    let res = as_provider(Method::PUT, path.clone(), body.clone()).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "verified_at", "{}", res.body);
+    // Maintainers may.
+    let res = app.admin(Method::PUT, &path, Some(&body)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
