@@ -184,14 +184,38 @@ pub(crate) fn turns_any(text: &str) -> bool {
     text.chars().any(turns_text)
 }
 
-/// Like [`optional_text`] for a field that must be present and non-empty.
+/// Like [`optional_line`] for a field that must be present and non-empty (a name).
 pub(crate) fn required_text(
     value: String,
     field: &str,
     max_chars: usize,
 ) -> Result<String, FieldError> {
-    optional_text(Some(value), field, max_chars)?
+    optional_line(Some(value), field, max_chars)?
         .ok_or_else(|| FieldError::invalid(field, "must not be empty"))
+}
+
+/// Like [`optional_text`] for text shown as one line (a name, a phone's label, a part of an
+/// address): a line break or tab inside would be read as two lines by every form and slip
+/// that shows one item a line, and saved from such a form it would become two items.
+pub(crate) fn optional_line(
+    value: Option<String>,
+    field: &str,
+    max_chars: usize,
+) -> Result<Option<String>, FieldError> {
+    let text = optional_text(value, field, max_chars)?;
+    if text.as_deref().is_some_and(|t| t.chars().any(breaks_line)) {
+        return Err(FieldError::invalid(
+            field,
+            "must be one line: no line breaks, tabs or other control characters",
+        ));
+    }
+    Ok(text)
+}
+
+/// A control character (line feed, carriage return, tab, next line, ...) or a line or
+/// paragraph separator.
+fn breaks_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 #[cfg(test)]

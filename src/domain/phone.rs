@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::language::{LanguageCode, parse_languages};
-use super::{FieldError, optional_text, path};
+use super::{FieldError, optional_line, optional_text, path};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -155,7 +155,7 @@ impl Phone {
         Ok(Phone {
             number,
             kind: input.kind,
-            label: optional_text(input.label, &path(field, "label"), 100)?,
+            label: optional_line(input.label, &path(field, "label"), 100)?,
             keyword: parse_keyword(input.keyword, input.kind, &path(field, "keyword"))?,
             available_24_7: input.available_24_7,
             languages: parse_languages(&input.languages, &path(field, "languages"))?,

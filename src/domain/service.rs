@@ -14,7 +14,7 @@ use super::language::{LanguageCode, parse_languages};
 use super::need::parse_needs;
 use super::phone::{Phone, PhoneInput};
 use super::schedule::{Schedule, ScheduleInput};
-use super::{Coordinates, FieldError, Need, optional_text, required_text};
+use super::{Coordinates, FieldError, Need, optional_line, optional_text, required_text};
 use crate::boundaries::{Boundaries, RegionKind};
 use crate::json::Strict;
 use crate::zips::five_digits;
@@ -183,7 +183,7 @@ impl Location {
         })?;
         let address = input.address.unwrap_or_default();
         let text = |v: Option<String>, name: &str, max: usize| {
-            optional_text(v, &format!("location.address.{name}"), max)
+            optional_line(v, &format!("location.address.{name}"), max)
         };
         Ok(Location {
             coordinates,

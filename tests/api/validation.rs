@@ -941,3 +941,50 @@ async fn names_that_show_nothing_or_read_as_another_are_refused() {
         res.body
     );
 }
+
+/// A name, a phone's label or a part of an address is one line: a line break inside would
+/// be read as two lines by the provider's phones box (one line a phone), and saved from it
+/// would become an intake number nobody entered. A description keeps its paragraphs.
+#[tokio::test]
+async fn one_line_fields_refuse_line_breaks_and_descriptions_keep_them() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let cases = [
+        (
+            "/phones/0/label",
+            json!("Line one\n408-555-0999, voice"),
+            "phones[0].label",
+        ),
+        ("/name", json!("Shelter\tAnnex"), "name"),
+        (
+            "/location/address/street",
+            json!("1 Main St\u{2028}Apt 2"),
+            "location.address.street",
+        ),
+        ("/name", json!("Shelter\r\nAnnex"), "name"),
+    ];
+    for (pointer, value, field) in cases {
+        let mut body = service_body(org);
+        body["phones"] = json!([{"number": "408-555-0131", "type": "voice", "label": "Intake"}]);
+        body["location"] = json!({"lat": 29.76, "lon": -95.37, "confidential": false,
+            "address": {"street": "1 Main St", "city": "Houston"}});
+        *body.pointer_mut(pointer).unwrap() = value;
+        let res = app.create_service(&body).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            res.body
+        );
+        assert_eq!(res.field(), field, "{}", res.body);
+    }
+    assert_eq!(app.db.count("service"), 0);
+    let mut body = service_body(org);
+    body["description"] = json!("Walk-in hours.\n\nCall first after 6 PM.");
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(
+        res.body["description"],
+        "Walk-in hours.\n\nCall first after 6 PM."
+    );
+}
