@@ -34,6 +34,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    /// A write's `If-Match` names a version the object is no longer at.
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error(transparent)]
@@ -91,6 +94,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Invalid(e) => e.code,
             ApiError::Unavailable(_) | ApiError::IndexLoading | ApiError::SignInBusy => {
@@ -184,6 +188,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) | ApiError::IndexLoading | ApiError::SignInBusy => {

@@ -2,7 +2,8 @@
 //! own organization's; staff read them. Confidential locations are shown only as their front
 //! door (city, region, country); street and coordinates leave only through an audited reveal.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::{self, EntityTag, Header, IfMatch};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveTime, Utc};
 use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
@@ -203,9 +204,53 @@ pub enum MissingLocation {
     Keep,
 }
 
+/// A service's version: when it was last written, to the microsecond. Its `ETag`, and the
+/// console editor's hidden field.
+pub fn version_of(updated_at: DateTime<Utc>) -> String {
+    updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A service read or written, answered with its version as a strong `ETag`.
+fn answer(record: ServiceRecord) -> HttpResponse {
+    let etag = EntityTag::new_strong(version_of(record.service.updated_at));
+    HttpResponse::Ok()
+        .insert_header(header::ETag(etag))
+        .json(ServiceResponse::from(record))
+}
+
+/// A write's `If-Match`: the versions (`ETag`s) the writer read, one of which the service
+/// must still be at, checked with it locked (412 otherwise), so that a `PUT` made from an
+/// old read does not put back phones or beds changed since. Absent: no condition.
+fn if_match(req: &HttpRequest) -> Result<Option<Unchanged>, ApiError> {
+    if !req.headers().contains_key(header::IF_MATCH) {
+        return Ok(None);
+    }
+    // actix drops the items it cannot read: a header of none readable is malformed.
+    let read = match IfMatch::parse(req) {
+        Ok(IfMatch::Any) => return Ok(None),
+        Ok(IfMatch::Items(read)) if !read.is_empty() => read,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "If-Match must be \"*\" or the ETag a read of the service answered, in double quotes".into(),
+            ));
+        }
+    };
+    Ok(Some(Box::new(move |stored: &ServiceRecord| {
+        let now = EntityTag::new_strong(version_of(stored.service.updated_at));
+        if read.iter().any(|tag| tag.strong_eq(&now)) {
+            return Ok(());
+        }
+        Err(ApiError::PreconditionFailed(format!(
+            "the service was written after the version you sent (it is now at {}): read it again and make your change to what it holds now",
+            now.tag()
+        )))
+    })))
+}
+
 /// Writes a parsed service (new or replacing `id`) in one transaction and reads it back. `only`
 /// is the caller's own organization (providers): the service replaced and the organization
-/// named must both be theirs, or they answer as if they did not exist.
+/// named must both be theirs, or they answer as if they did not exist. A replacement is made
+/// only if the stored service is still as `unchanged` requires.
 pub async fn write(
     state: &AppState,
     only: Option<Uuid>,
@@ -213,6 +258,7 @@ pub async fn write(
     new: NewService,
     replace: bool,
     missing_location: MissingLocation,
+    unchanged: Option<Unchanged>,
 ) -> Result<ServiceRecord, ApiError> {
     let keys = state.data_key.clone();
     let boundaries = state.boundaries;
@@ -220,7 +266,13 @@ pub async fn write(
         .db(move |conn| {
             conn.transaction(|conn| {
                 if replace {
-                    replace_in(conn, &keys, boundaries, only, id, &new, missing_location)
+                    let replacing = Replacing {
+                        only,
+                        id,
+                        missing_location,
+                        unchanged,
+                    };
+                    replace_in(conn, &keys, boundaries, replacing, &new)
                 } else {
                     insert_in(conn, keys.current(), boundaries, only, id, &new)
                 }
@@ -263,20 +315,36 @@ fn insert_in(
     read_back(conn, id)
 }
 
-/// Replaces service `id` in the caller's transaction and reads it back. A sealed site kept
-/// (the console cannot show it for editing) is opened to check the new coverage against it.
+/// Which service a replacement is for, by whom, and on what terms.
+struct Replacing {
+    /// The caller's own organization (providers).
+    only: Option<Uuid>,
+    id: Uuid,
+    missing_location: MissingLocation,
+    unchanged: Option<Unchanged>,
+}
+
+/// Replaces a service in the caller's transaction and reads it back. A sealed site kept (the
+/// console cannot show it for editing) is opened to check the new coverage against it.
 fn replace_in(
     conn: &mut PgConnection,
     keys: &DataKeys,
     boundaries: &Boundaries,
-    only: Option<Uuid>,
-    id: Uuid,
+    replacing: Replacing,
     new: &NewService,
-    missing_location: MissingLocation,
 ) -> Result<ServiceRecord, ApiError> {
+    let Replacing {
+        only,
+        id,
+        missing_location,
+        unchanged,
+    } = replacing;
     let Some(stored_org) = services::lock_visible(conn, id, only)? else {
         return Err(ApiError::NotFound);
     };
+    if let Some(unchanged) = unchanged {
+        unchanged(&services::find(conn, id)?.ok_or(ApiError::NotFound)?)?;
+    }
     let org = organization_for(conn, only, new)?;
     let kept = match (missing_location, &new.location) {
         (MissingLocation::Keep, None) => services::location_of(conn, id)?,
@@ -362,50 +430,56 @@ pub async fn insert_once(
 }
 
 pub async fn replace(
+    req: HttpRequest,
     Signed(caller): Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: ValidJson<ServiceInput, GEOMETRY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
+    let unchanged = if_match(&req)?;
     let new = parse_new(body.0, state.boundaries).await?;
     let only = caller.scope().organization();
-    let response = ServiceResponse::from(
-        write(
-            &state,
-            only,
-            id.into_inner(),
-            new,
-            true,
-            MissingLocation::Remove,
-        )
-        .await?,
-    );
-    Ok(HttpResponse::Ok().json(response))
+    let id = id.into_inner();
+    let record = write(
+        &state,
+        only,
+        id,
+        new,
+        true,
+        MissingLocation::Remove,
+        unchanged,
+    )
+    .await?;
+    Ok(answer(record))
 }
 
 /// `PATCH /api/v1/services/{id}`: phones, schedules and capacity, the parts a provider keeps
 /// true from day to day.
 pub async fn update(
+    req: HttpRequest,
     Signed(caller): Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: ValidJson<ServicePatchInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let unchanged = if_match(&req)?;
     let patch = ServicePatch::parse(body.0)?;
-    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch, None).await?;
-    Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
+    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch, unchanged).await?;
+    Ok(answer(record))
 }
 
 /// `PATCH /api/v1/services/{id}/capacity`: beds or places available now.
 pub async fn update_capacity(
+    req: HttpRequest,
     Signed(caller): Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: ValidJson<CapacityInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let unchanged = if_match(&req)?;
     let patch = ServicePatch::capacity(body.0)?;
-    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch, None).await?;
-    Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
+    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch, unchanged).await?;
+    Ok(answer(record))
 }
 
 /// What the stored service must still be for a patch to be written (a form made from it has
@@ -453,7 +527,7 @@ pub async fn get(
         .db(move |conn| Ok(services::find_visible(conn, id, only)?))
         .await?;
     let record = record.ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(ServiceResponse::from(record)))
+    Ok(answer(record))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -20,7 +20,9 @@ use crate::domain::service::{NewService, REVEALS_CONFIDENTIAL_LOCATION, ServiceI
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, parse_json, repeated_member};
 use crate::routes::organizations as organization_routes;
-use crate::routes::services::{self as service_routes, MissingLocation, ServiceResponse, write};
+use crate::routes::services::{
+    self as service_routes, MissingLocation, ServiceResponse, version_of, write,
+};
 use crate::startup::AppState;
 
 /// The service editor's form: the one console form that may carry a pasted GeoJSON area.
@@ -200,10 +202,6 @@ impl Editing {
             version: version_of(record.service.updated_at),
         }
     }
-}
-
-fn version_of(updated_at: chrono::DateTime<chrono::Utc>) -> String {
-    updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 fn editor(
@@ -517,7 +515,7 @@ async fn write_keeping_site(
 ) -> Result<ServiceRecord, ApiError> {
     let only = caller.scope().organization();
     let check = state.throttles.sealed_site_check(caller.actor(), id)?;
-    let written = write(state, only, id, new, true, MissingLocation::Keep).await;
+    let written = write(state, only, id, new, true, MissingLocation::Keep, None).await;
     let refusal = match &written {
         Err(ApiError::Invalid(refusal)) if refusal.code == REVEALS_CONFIDENTIAL_LOCATION => refusal,
         _ => {
@@ -550,7 +548,7 @@ async fn save_parsed(
         Some(id) if new.location.is_none() => {
             return write_keeping_site(state, caller, id, new).await;
         }
-        Some(id) => return write(state, only, id, new, true, MissingLocation::Keep).await,
+        Some(id) => return write(state, only, id, new, true, MissingLocation::Keep, None).await,
         None => {
             let key =
                 form.idempotency_key(state.data_key.current(), caller, "/console/services/save");

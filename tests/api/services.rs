@@ -822,3 +822,110 @@ async fn providers_may_not_make_a_service_national_or_verify_their_own() {
     let res = app.admin(Method::PUT, &path, Some(&body)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 }
+
+/// A `PUT` or `PATCH` made from an old read does not undo what was written since: a read
+/// answers the service's version as its `ETag`, and a write that sends it back in
+/// `If-Match` is refused (412, nothing written) once the service has moved on, as when a
+/// provider reported beds and changed the intake line after an admin's read.
+#[tokio::test]
+async fn a_write_from_an_old_read_is_refused_when_it_sends_the_version_it_read() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let mut body = service_body(org);
+    body["phones"] = intake_phone();
+    let created = app.create_service(&body).await;
+    let path = format!("/api/v1/services/{}", created.body["id"].as_str().unwrap());
+    let etag = |res: &crate::helpers::TestResponse| {
+        res.headers
+            .get("etag")
+            .unwrap_or_else(|| panic!("no ETag: {:?}", res.headers))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let read = app.admin(Method::GET, &path, None).await;
+    let old = etag(&read);
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let send = |method: Method,
+                path: String,
+                token: Option<String>,
+                if_match: Option<String>,
+                body: Value| {
+        let app = &app;
+        async move {
+            let token = token.unwrap_or_else(|| app.admin_token.clone());
+            let mut req = app
+                .client
+                .request(method, app.url(&path))
+                .bearer_auth(token)
+                .json(&body);
+            if let Some(tag) = if_match {
+                req = req.header("If-Match", tag);
+            }
+            crate::helpers::into_response(req.send().await.unwrap()).await
+        }
+    };
+    // The provider reports beds, giving the version it read.
+    let beds = send(
+        Method::PATCH,
+        format!("{path}/capacity"),
+        Some(provider.clone()),
+        Some(old.clone()),
+        json!({"available": 5, "total": 8}),
+    )
+    .await;
+    assert_eq!(beds.status, StatusCode::OK, "{}", beds.body);
+    let new = etag(&beds);
+    assert_ne!(new, old);
+
+    // The admin's replacement from the first read is refused, and writes nothing.
+    body["name"] = json!("Renamed From An Old Read");
+    let res = send(
+        Method::PUT,
+        path.clone(),
+        None,
+        Some(old.clone()),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED, "{}", res.body);
+    assert_eq!(res.code(), "precondition_failed");
+    let res = send(
+        Method::PATCH,
+        path.clone(),
+        None,
+        Some(old.clone()),
+        json!({"phones": []}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED, "{}", res.body);
+    let read = app.admin(Method::GET, &path, None).await;
+    assert_eq!(read.body["capacity"]["available"], 5, "{}", read.body);
+    assert_ne!(read.body["name"], "Renamed From An Old Read");
+    assert_eq!(etag(&read), new);
+
+    // Made from the current version, or with any of several, or "*", it is written.
+    let res = send(
+        Method::PUT,
+        path.clone(),
+        None,
+        Some(format!("{old}, {new}")),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let res = send(
+        Method::PUT,
+        path.clone(),
+        None,
+        Some("*".into()),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // Without If-Match a write is unconditional, as before; a malformed one is a 400.
+    let res = send(Method::PUT, path.clone(), None, None, body.clone()).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let res = send(Method::PUT, path, None, Some("not quoted".into()), body).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+}
