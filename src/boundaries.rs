@@ -106,11 +106,25 @@ impl Boundaries {
                 bbox: BoundingBox::from_rect(rect),
             });
         }
-        let by_code = regions
+        let mut by_code: HashMap<String, usize> = regions
             .iter()
             .enumerate()
             .map(|(i, r)| (r.code.clone(), i))
             .collect();
+        // A state is also named by its FIPS number ("US-06" for California), as Census data
+        // and the county codes ("US-06075") name it.
+        let by_number: Vec<(String, usize)> = regions
+            .iter()
+            .filter(|r| r.kind == RegionKind::County)
+            .filter_map(|r| {
+                let number = r.code.strip_prefix("US-")?.get(..2)?;
+                let state = by_code.get(&format!("US-{}", r.state.as_ref()?))?;
+                Some((format!("US-{number}"), *state))
+            })
+            .collect();
+        for (code, state) in by_number {
+            by_code.entry(code).or_insert(state);
+        }
         Ok(Boundaries {
             regions,
             by_code,
@@ -280,6 +294,17 @@ fn without_degenerate_rings(geometry: MultiPolygon<f64>) -> MultiPolygon<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_is_named_by_its_fips_number_too() {
+        let b = Boundaries::bundled();
+        for (number, code) in [("US-06", "US-CA"), ("US-48", "US-TX"), ("US-72", "US-PR")] {
+            assert_eq!(b.index_of(number), b.index_of(code), "{number}");
+            assert!(b.index_of(number).is_some(), "{number}");
+        }
+        assert_eq!(b.get("US-06").map(|r| r.code.as_str()), Some("US-CA"));
+        assert!(b.index_of("US-99").is_none());
+    }
 
     #[test]
     fn bundled_regions_keep_no_degenerate_ring_beside_real_ones() {

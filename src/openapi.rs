@@ -373,7 +373,10 @@ pub(crate) fn match_location() -> RefOr<Schema> {
             "postal_code",
             string().pattern(Some("^[0-9]{5}$")).examples(["94110"]),
         ))
-        .item(only("region", string().examples(["US-06075", "US-06"])))
+        .item(only(
+            "region",
+            string().examples(["US-06075", "US-CA", "US-06"]),
+        ))
         .into()
 }
 
