@@ -53,6 +53,14 @@
     if (searching) { return; }
     searching = true;
     form.setAttribute("aria-busy", "true");
+    // Seen and heard at once: on a slow network a page that stays the same looks broken.
+    var button = form.querySelector("button[data-busy]");
+    var status = form.querySelector(".search-status");
+    if (button) {
+      button.textContent = button.getAttribute("data-busy");
+      button.setAttribute("aria-disabled", "true");
+    }
+    if (status && button) { status.textContent = button.textContent; }
     fetch(form.action, {
       method: "POST",
       body: new URLSearchParams(new FormData(form)),

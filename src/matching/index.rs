@@ -428,6 +428,37 @@ impl CompactSchedule {
         })
     }
 
+    /// When these hours, open at `now`, end, in their own time zone; None when they are not
+    /// open or never end (24 hours every day). A clock change's gap moves a closing to the
+    /// next hour's start, as an opening's.
+    pub fn closing_after(&self, now: DateTime<Utc>) -> Option<DateTime<chrono_tz::Tz>> {
+        if !self.is_open(now) || (self.opens == self.closes && self.weekdays == 0b111_1111) {
+            return None;
+        }
+        let local = now.with_timezone(&self.timezone);
+        let closes = chrono::NaiveTime::from_hms_opt(
+            u32::from(self.closes / 60),
+            u32::from(self.closes % 60),
+            0,
+        )?;
+        // Hours that run past midnight (or for a whole day) end on the day after they began.
+        (0..=1).find_map(|ahead| {
+            let date = local
+                .date_naive()
+                .checked_add_days(chrono::Days::new(ahead))?;
+            let local_time = date.and_time(closes);
+            let at = self
+                .timezone
+                .from_local_datetime(&local_time)
+                .earliest()
+                .or_else(|| {
+                    let after = (local_time + chrono::Duration::hours(1)).with_minute(0)?;
+                    self.timezone.from_local_datetime(&after).earliest()
+                })?;
+            (at > local).then_some(at)
+        })
+    }
+
     pub fn is_open(&self, now: DateTime<Utc>) -> bool {
         let local = now.with_timezone(&self.timezone);
         let day = local.weekday().num_days_from_monday();

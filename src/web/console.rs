@@ -823,7 +823,7 @@ pub async fn search(
         html! {
             h2 { (title) " (" (shown.len()) ")" }
             @for m in shown {
-                (card(m, Lang::En, now,
+                (card(m, Lang::En, now, query.age,
                     coverage_map::svg(&coverage_of(m.service_id), boundaries, &format!("Area served by {}", m.name)),
                     html! {
                     p class="muted" {

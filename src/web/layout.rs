@@ -20,10 +20,12 @@ pub fn page(t: &Text, quick_exit_url: &str, title: &str, body: Markup) -> Markup
             }
             body {
                 header class="bar" {
+                    // Quick exit is the first thing a keyboard reaches; the style shows it last,
+                    // at the right.
                     div class="bar-inner" {
+                        a id="quick-exit" class="quick-exit" href=(quick_exit_url) data-to=(quick_exit_url) rel="noreferrer" { (t.quick_exit) }
                         a class="brand" href=(t.home) { "Haven" }
                         a href=(t.other_lang_href) lang=(if t.html_lang == "en" { "es" } else { "en" }) { (t.other_lang_label) }
-                        a id="quick-exit" class="quick-exit" href=(quick_exit_url) data-to=(quick_exit_url) rel="noreferrer" { (t.quick_exit) }
                     }
                 }
                 main {

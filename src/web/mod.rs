@@ -27,12 +27,16 @@ use crate::domain::FieldError;
 use crate::domain::need::Need;
 use crate::error::ApiError;
 use crate::json::{NUL_MESSAGE, read_body};
-use crate::matching::query::MatchRequest;
+use crate::matching::query::{MatchQuery, MatchRequest, NeedSet};
 use crate::matching::regions::RegionLocator;
+use crate::matching::{MatchOutcome, ServiceMatch};
 use crate::routes::idempotency::IdempotencyKey;
 use crate::routes::matching::prepare;
 use crate::startup::AppState;
 use text::{FORM_LANGUAGES, Lang, Text};
+
+/// The most local crisis lines a survivor's results list before the national ones.
+const LOCAL_LINES_SHOWN: usize = 3;
 
 /// Where Quick exit and Esc go: a busy, neutral site.
 pub const DEFAULT_QUICK_EXIT_URL: &str = "https://www.weather.gov/";
@@ -322,9 +326,11 @@ fn search_form(lang: Lang, form: Option<&Form>, invalid: &[&str]) -> Markup {
             // New with every form shown, never copied from the search before (see `spent`).
             input type="hidden" name=(SEARCH_KEY) value=(spent::SpentSearches::new_key());
             fieldset {
-                legend { (t.zip) }
-                label for="zip" { (t.zip_hint) }
+                legend id="zip-legend" { (t.zip) }
+                label for="zip" id="zip-label" { (t.zip_hint) }
+                // Named by both, so a screen reader says "ZIP code" with the example.
                 input type="text" id="zip" name="zip" inputmode="numeric" autocomplete="off" maxlength="10" value=(value("zip"))
+                    aria-labelledby="zip-legend zip-label"
                     aria-invalid=[wrong("zip")] aria-describedby=[described("zip")];
                 input type="hidden" name="lat" value="";
                 input type="hidden" name="lon" value="";
@@ -370,7 +376,8 @@ fn search_form(lang: Lang, form: Option<&Form>, invalid: &[&str]) -> Markup {
                     span { (t.open_now) }
                 }
             }
-            button type="submit" { (t.search) }
+            button type="submit" data-busy=(t.searching) { (t.search) }
+            p class="search-status muted" role="status" {}
         }
     }
 }
@@ -379,7 +386,10 @@ fn search_form(lang: Lang, form: Option<&Form>, invalid: &[&str]) -> Markup {
 fn lookup_page(state: &AppState, lang: Lang, body: Markup) -> Markup {
     let t = lang.text();
     let body = html! {
-        p class="danger" { (t.danger_now) " " a href="tel:911" { (t.call_911) } }
+        p class="danger" {
+            (t.danger_now) " " a href="tel:911" { (t.call_911) }
+            " · " a href="#hotlines-heading" { (t.to_lines) }
+        }
         (body)
     };
     layout::page(t, &state.quick_exit_url, t.title, body)
@@ -617,11 +627,31 @@ pub async fn lookup_results(
         Err(e) => return Err(e),
     };
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
+    // The local crisis lines that serve the place, whatever was asked: a county's 24/7
+    // survivor line is a call a person can make now, beside the national ones. Asked for,
+    // they are among the results already.
+    let hotline = NeedSet::of(&[Need::Hotline]);
+    let local_lines = if query.needs.count_common(hotline) == 0 {
+        let lines = MatchQuery {
+            needs: hotline,
+            ..query.clone()
+        };
+        snapshot.find(&lines, RegionLocator::bundled(), state.boundaries)
+    } else {
+        MatchOutcome::default()
+    };
+    let local_lines: Vec<&ServiceMatch<'_>> = local_lines
+        .results
+        .iter()
+        .filter(|m| m.traits.is_hotline())
+        .filter(|m| !outcome.results.iter().any(|r| r.service_id == m.service_id))
+        .take(LOCAL_LINES_SHOWN)
+        .collect();
     let markup = lookup_page(
         &state,
         lang,
         html! {
-            (results::survivor_results(&outcome, lang, chrono::Utc::now()))
+            (results::survivor_results(&outcome, &local_lines, lang, chrono::Utc::now(), query.age))
             h2 { (t.new_search) }
             (search_form(lang, Some(&form), &[]))
         },

@@ -39,7 +39,7 @@ fn says_more(label: &str, line: PhoneWords<'_>) -> bool {
             !word.is_empty() && !SAID.contains(word) && Some(*word) != keyword.as_deref()
         })
         .collect();
-    rest != dial(line.number).trim_start_matches('+')
+    !rest.is_empty() && rest != dial(line.number).trim_start_matches('+')
 }
 
 /// What a text line's button says: "Text START to 88788" when the line asks for a word
@@ -90,20 +90,70 @@ pub fn age(then: DateTime<Utc>, now: DateTime<Utc>, lang: Lang) -> String {
     }
 }
 
-/// When a closed place opens next, in its own time zone, which it names: "opens Mon 9:00 AM
-/// (Central time)", "abre el lun a las 9:00 a. m. (hora del Centro)". A day name rather than
-/// "today" or "tomorrow": the reader may be in another zone, where the day has not turned.
+/// When a closed place opens next, in its own time zone, which it names: "opens today 9:00 AM
+/// (Central time)", "abre el lun a las 9:00 a. m. (hora del Centro)".
 fn next_opening(m: &ServiceMatch<'_>, lang: Lang, now: DateTime<Utc>) -> Option<String> {
-    let es = lang == Lang::Es;
     let at = m.hours.iter().filter_map(|h| h.next_opening(now)).min()?;
-    let day = day_name(at.weekday().num_days_from_monday(), es);
-    let time = clock(u16::try_from(at.hour() * 60 + at.minute()).unwrap_or(0), es);
-    let zone = zone_words(at.timezone(), es);
-    Some(if es {
-        format!("abre el {day} a las {time} ({zone})")
-    } else {
-        format!("opens {day} {time} ({zone})")
+    let (day, time, zone) = moment(at, now, lang, true);
+    Some(match lang {
+        Lang::En => format!("opens {day}{time} ({zone})"),
+        Lang::Es => format!("abre {day}a las {time} ({zone})"),
     })
+}
+
+/// When an open place closes, as the next opening is said: "closes 6:00 PM (Central time)",
+/// "closes tomorrow 2:00 AM (Eastern time)". Hours that begin as others end are followed, so
+/// that 9–12 and 12–5 close at 5. None for a place open around the clock.
+fn closing(m: &ServiceMatch<'_>, lang: Lang, now: DateTime<Utc>) -> Option<String> {
+    let closing_after = |instant: DateTime<Utc>| {
+        m.hours
+            .iter()
+            .filter_map(|h| h.closing_after(instant))
+            .max_by_key(|at| at.with_timezone(&Utc))
+    };
+    let mut at = closing_after(now)?;
+    // A week of hours back to back is a place that never closes.
+    for _ in 0..14 {
+        match closing_after(at.with_timezone(&Utc)) {
+            Some(later) if later > at => at = later,
+            Some(_) => break,
+            None if m.hours.iter().any(|h| h.is_open(at.with_timezone(&Utc))) => return None,
+            None => break,
+        }
+    }
+    if at.with_timezone(&Utc) - now > chrono::Duration::days(7) {
+        return None;
+    }
+    let (day, time, zone) = moment(at, now, lang, false);
+    Some(match lang {
+        Lang::En => format!("closes {day}{time} ({zone})"),
+        Lang::Es => format!("cierra {day}a las {time} ({zone})"),
+    })
+}
+
+/// A moment of a place's hours in its own time zone, as said beside "opens" or "closes": the
+/// day ("today ", or nothing unless `say_today`; "tomorrow "; a day name), the time and the
+/// zone's name. Today and tomorrow are the place's: the zone is named with them.
+fn moment(
+    at: DateTime<chrono_tz::Tz>,
+    now: DateTime<Utc>,
+    lang: Lang,
+    say_today: bool,
+) -> (String, String, String) {
+    let es = lang == Lang::Es;
+    let today = now.with_timezone(&at.timezone()).date_naive();
+    let name = day_name(at.weekday().num_days_from_monday(), es);
+    let day = match ((at.date_naive() - today).num_days(), es) {
+        (0, _) if !say_today => String::new(),
+        (0, false) => "today ".to_string(),
+        (0, true) => "hoy ".to_string(),
+        (1, false) => "tomorrow ".to_string(),
+        (1, true) => "mañana ".to_string(),
+        (_, false) => format!("{name} "),
+        (_, true) => format!("el {name} "),
+    };
+    let time = clock(u16::try_from(at.hour() * 60 + at.minute()).unwrap_or(0), es);
+    (day, time, zone_words(at.timezone(), es))
 }
 
 const KM_PER_MILE: f64 = 1.609_344;
@@ -185,29 +235,26 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
     }
 }
 
-/// A distance in miles, which a US reader goes by: "1.5 mi", or "1,5 mi" in Spanish, which
-/// writes a decimal comma; whole miles from 10 on.
+/// A distance in miles, which a US reader goes by: "1.5 mi", or "1.5 millas" in Spanish (US
+/// Spanish, like Mexico's and Puerto Rico's, writes a decimal point); whole miles from 10 on.
 fn miles(km: f64, lang: Lang) -> String {
     let mi = km / KM_PER_MILE;
-    let written = if mi < 10.0 {
-        format!("{mi:.1} mi")
+    let unit = if lang == Lang::Es { "millas" } else { "mi" };
+    if mi < 10.0 {
+        format!("{mi:.1} {unit}")
     } else {
-        format!("{mi:.0} mi")
-    };
-    if lang == Lang::Es {
-        written.replace('.', ",")
-    } else {
-        written
+        format!("{mi:.0} {unit}")
     }
 }
 
 /// One place. `picture` (the console's coverage map) goes beside the name, `extra` (the
 /// console's actions) at the end; both are empty on public pages. `level` is its name's
-/// heading level, one below the list's heading.
+/// heading level, one below the list's heading. `asker_age` is the age searched for, if any.
 pub fn card(
     m: &ServiceMatch<'_>,
     lang: Lang,
     now: DateTime<Utc>,
+    asker_age: Option<u8>,
     picture: Markup,
     extra: Markup,
     level: u8,
@@ -221,7 +268,10 @@ pub fn card(
             p {
                 @if m.demo { span class="tag demo" { (t.demo) } }
                 @match m.open_now {
-                    Some(true) => span class="tag open" { (t.open) },
+                    Some(true) => span class="tag open" {
+                        (t.open)
+                        @if let Some(when) = closing(m, lang, now) { " · " (when) }
+                    },
                     Some(false) => span class="tag closed" {
                         (t.closed)
                         @if let Some(when) = next_opening(m, lang, now) { " · " (when) }
@@ -246,6 +296,7 @@ pub fn card(
             @if let Some(who) = serves(&m.traits, lang) {
                 p class="serves" { strong { (if lang == Lang::Es { "A quién atiende" } else { "Who it serves" }) ": " } (who) }
             }
+            @if alone_under_18_may_be_turned_away(m, asker_age) { p class="notice" { (t.minors_ask) } }
             @for lack in lacks(m, t) { p class="notice" { (lack) } }
             @if !m.hours.is_empty() {
                 p class="hours muted" {
@@ -348,6 +399,16 @@ fn serves(traits: &Traits, lang: Lang) -> Option<String> {
     (!sentence.is_empty()).then_some(sentence)
 }
 
+/// Whether a place may turn away someone under 18 who comes alone: it does not say it takes
+/// young people on their own, and it is not a line (lines talk to anyone). An age filter
+/// keeps only the ages a place serves, and many that serve all ages take children only with
+/// a parent: a teenager who called such a shelter alone would be turned away in a crisis.
+fn alone_under_18_may_be_turned_away(m: &ServiceMatch<'_>, age: Option<u8>) -> bool {
+    age.is_some_and(|age| age < 18)
+        && !m.traits.is_hotline()
+        && m.traits.facets & facet_bit(Facet::AcceptsUnaccompaniedMinors) == 0
+}
+
 /// What a crisis line that came back although it does not fit lacks, in the page's words.
 fn lacks<'t>(m: &ServiceMatch<'_>, t: &'t Text) -> impl Iterator<Item = &'t str> {
     let says = |words: &str| {
@@ -366,19 +427,28 @@ fn lacks<'t>(m: &ServiceMatch<'_>, t: &'t Text) -> impl Iterator<Item = &'t str>
     .flatten()
 }
 
-/// The survivor results: local places, the hotlines (always), and near misses for the needs
-/// nothing local offers, so that no answer is a dead end.
-pub fn survivor_results(outcome: &MatchOutcome<'_>, lang: Lang, now: DateTime<Utc>) -> Markup {
+/// The survivor results: local places, near misses for the needs nothing local offers, the
+/// national services that help from anywhere, and the crisis lines (always: the local ones
+/// that serve the place, `local_lines`, first), so that no answer is a dead end. Each page
+/// starts with a link down to the lines. `asker_age` is the age searched for.
+pub fn survivor_results(
+    outcome: &MatchOutcome<'_>,
+    local_lines: &[&ServiceMatch<'_>],
+    lang: Lang,
+    now: DateTime<Utc>,
+    asker_age: Option<u8>,
+) -> Markup {
     let t = lang.text();
+    let (lines, national): (Vec<&ServiceMatch<'_>>, Vec<&ServiceMatch<'_>>) =
+        outcome.hotlines.iter().partition(|m| m.traits.is_hotline());
     html! {
         section aria-labelledby="results-heading" {
             h1 id="results-heading" { (t.results) }
             @if outcome.results.is_empty() {
                 p class="notice" role="status" { (t.nothing_local) }
             }
-            @for m in &outcome.results { (card(m, lang, now, html! {}, html! {}, 2)) }
+            @for m in &outcome.results { (card(m, lang, now, asker_age, html! {}, html! {}, 2)) }
         }
-        (hotlines(&outcome.hotlines, lang, now))
         @if !outcome.nearby_outside_coverage.is_empty() {
             section aria-labelledby="nearby-heading" {
                 h2 id="nearby-heading" { (t.nearby) }
@@ -394,21 +464,34 @@ pub fn survivor_results(outcome: &MatchOutcome<'_>, lang: Lang, now: DateTime<Ut
                     }
                 }
                 p { (t.nearby_intro) }
-                @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, html! {}, html! {}, 3)) }
+                @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, asker_age, html! {}, html! {}, 3)) }
             }
         }
+        @if !national.is_empty() {
+            section aria-labelledby="national-heading" {
+                h2 id="national-heading" { (t.national) }
+                p { (t.national_intro) }
+                @for m in national { (card(m, lang, now, asker_age, html! {}, html! {}, 3)) }
+            }
+        }
+        (hotlines(local_lines.iter().copied().chain(lines), lang, now))
     }
 }
 
 /// "Talk to someone now": the lines a person can call or text, on the results and, before
 /// any search, on the search page itself.
-pub fn hotlines(lines: &[ServiceMatch<'_>], lang: Lang, now: DateTime<Utc>) -> Markup {
+pub fn hotlines<'m, 's: 'm>(
+    lines: impl IntoIterator<Item = &'m ServiceMatch<'s>>,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> Markup {
     let t = lang.text();
     html! {
         section class="hotlines" aria-labelledby="hotlines-heading" {
             h2 id="hotlines-heading" { (t.hotlines) }
             p { (t.hotlines_intro) }
-            @for m in lines { (card(m, lang, now, html! {}, html! {}, 3)) }
+            @for m in lines { (card(m, lang, now, None, html! {}, html! {}, 3)) }
+            p class="muted" { (t.call_log) }
         }
     }
 }
@@ -444,8 +527,11 @@ mod tests {
                 Some("HELP"),
             ),
             line("741741", PhoneKind::Text, "for teens", Some("HOME")),
+            // The label only repeats the button's words.
+            line("202-555-0117", PhoneKind::Text, "Text HELLO", Some("HELLO")),
         ];
         let html = phones(&list, Lang::En.text()).into_string();
+        assert!(html.contains(">Text HELLO to 202-555-0117</a>"), "{html}");
         assert!(html.contains(">Text 988</a>"), "{html}");
         assert!(html.contains(">Text 1-800-422-4453</a>"), "{html}");
         assert!(
@@ -490,9 +576,9 @@ mod tests {
     }
 
     #[test]
-    fn distances_are_in_miles_with_a_decimal_comma_in_spanish() {
+    fn distances_are_in_miles_with_a_decimal_point_in_spanish_too() {
         assert_eq!(miles(1.609_344, Lang::En), "1.0 mi");
-        assert_eq!(miles(12.5, Lang::Es), "7,8 mi");
+        assert_eq!(miles(12.5, Lang::Es), "7.8 millas");
         assert_eq!(miles(40.0, Lang::En), "25 mi");
     }
 

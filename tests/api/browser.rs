@@ -509,6 +509,49 @@ async fn a_double_tap_on_search_keeps_the_results() {
     browser.close().await.unwrap();
 }
 
+/// Quick exit is the first thing the keyboard reaches, and the ZIP field is named "ZIP
+/// code" with its example, as a screen reader says it.
+#[tokio::test]
+async fn quick_exit_is_the_first_tab_stop_and_the_zip_field_says_what_it_is() {
+    let (_app, _driver, browser) = demo_page("/").await;
+    let body = browser.find(Locator::Css("body")).await.unwrap();
+    body.send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        script(&browser, "return document.activeElement.id").await,
+        json!("quick-exit")
+    );
+    let name = script(
+        &browser,
+        "return document.getElementById('zip').getAttribute('aria-labelledby').split(' ')
+           .map(id => document.getElementById(id).textContent).join(' ')",
+    )
+    .await;
+    assert!(name.as_str().unwrap().starts_with("ZIP code"), "{name}");
+    browser.close().await.unwrap();
+}
+
+/// A search on its way shows and says so: on a slow network a page that stays the same
+/// looks broken, and a frightened person leaves or taps again.
+#[tokio::test]
+async fn a_search_on_its_way_says_so() {
+    let (_app, _driver, browser) = demo_page("/es/").await;
+    let said = script(
+        &browser,
+        "window.fetch = function () { return new Promise(function () {}); };
+         document.getElementById('zip').value = '94110';
+         document.querySelector('input[name=need][value=shelter]').checked = true;
+         document.querySelector('form.search').requestSubmit();
+         const button = document.querySelector('form.search button[type=submit]');
+         return [button.textContent, button.getAttribute('aria-disabled'),
+                 document.querySelector('.search-status[role=status]').textContent];",
+    )
+    .await;
+    assert_eq!(said, serde_json::json!(["Buscando…", "true", "Buscando…"]));
+    browser.close().await.unwrap();
+}
+
 /// Going to the other language (or home) replaces the page as a search does, so Quick exit
 /// still leaves nothing of the visit behind Back.
 #[tokio::test]

@@ -454,7 +454,8 @@ async fn every_crisis_line_comes_back_whatever_the_filters_and_the_limit() {
         body
     };
     let every_line = names(&app.find(&ask(json!({}))).await.body["hotlines"]);
-    assert_eq!(every_line.len(), 7, "{every_line:?}");
+    // The seven bundled lines and the demo's text line.
+    assert_eq!(every_line.len(), 8, "{every_line:?}");
 
     let res = app.find(&ask(json!({"limit": 1}))).await;
     assert_eq!(res.body["results"].as_array().unwrap().len(), 0);
@@ -466,7 +467,7 @@ async fn every_crisis_line_comes_back_whatever_the_filters_and_the_limit() {
         .await;
     assert_eq!(names(&res.body["hotlines"]), every_line);
     let res = app
-        .find(&ask(json!({"needs": ["legal_aid", "shelter"], "limit": 8})))
+        .find(&ask(json!({"needs": ["legal_aid", "shelter"], "limit": 9})))
         .await;
     let got = names(&res.body["hotlines"]);
     assert_eq!(got[0], "Nightjar Online Legal Clinic");
@@ -560,7 +561,7 @@ async fn the_survivor_page_says_what_each_line_is_in_the_pages_language() {
     assert!(!page.contains("open 24 hours"));
     assert!(!page.contains("Offers: </strong></p>"), "{page}");
     assert!(
-        page.contains("A crisis line: can help with any need"),
+        page.contains("A crisis line: call or text to talk it through"),
         "{page}"
     );
     let (_, page) = search("/", "zip=10001&need=legal_aid").await;
@@ -1509,6 +1510,9 @@ async fn survivor_cards_give_miles_and_when_a_closed_place_opens() {
         "{page}"
     );
     assert!(page.contains("a menos de 16 millas"), "{page}");
+    // A decimal point, as US Spanish writes it, and the unit in words.
+    assert!(page.contains(" millas de distancia"), "{page}");
+    assert!(!page.contains(" mi de distancia"), "{page}");
 }
 
 /// The referral slip says what it takes to use each line: a text line's keyword, and that a
@@ -1560,4 +1564,161 @@ async fn the_referral_slip_keeps_a_text_lines_keyword_and_says_tty() {
         "{page}"
     );
     assert!(!page.contains("Sobering"), "{page}");
+}
+
+/// The survivor page for a teenager and for a need a national service meets: a place that
+/// does not say it takes young people on their own tells someone under 18 to ask first; an
+/// online clinic is listed as help from anywhere, not among the lines to call now, which
+/// come last, the local ones first, reached from the top of the page by a link, with a word
+/// on call logs.
+#[tokio::test]
+async fn the_survivor_page_warns_a_teenager_and_keeps_crisis_lines_to_themselves() {
+    let app = demo_app().await;
+    let search = |form: &'static str| {
+        let req = app
+            .client
+            .post(app.url("/"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form);
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let teen = search("zip=77081&need=shelter&age=15").await;
+    let card = |page: &str, name: &str| -> String {
+        let start = page.find(name).unwrap_or_else(|| panic!("{name}: {page}"));
+        page[start..]
+            .split("</article>")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        card(&teen, "Cypress Wren Emergency Shelter").contains("Under 18 and on your own?"),
+        "{teen}"
+    );
+    // The national line for young people who have left home or have nowhere safe to stay.
+    assert!(
+        card(&teen, "National Runaway Safeline").contains("tel:18007862929"),
+        "{teen}"
+    );
+    let adult = search("zip=77081&need=shelter&age=30").await;
+    assert!(adult.contains("Cypress Wren Emergency Shelter"), "{adult}");
+    assert!(!adult.contains("Under 18 and on your own?"), "{adult}");
+
+    let legal = search("zip=77081&need=legal_aid").await;
+    let at = |what: &str| {
+        legal
+            .find(what)
+            .unwrap_or_else(|| panic!("{what}: {legal}"))
+    };
+    let (national, lines) = (at("id=\"national-heading\""), at("id=\"hotlines-heading\""));
+    let clinic = at("Nightjar Online Legal Clinic");
+    assert!(national < clinic && clinic < lines, "{legal}");
+    assert!(at("National Domestic Violence Hotline") > lines, "{legal}");
+    assert!(
+        at("href=\"#hotlines-heading\"") < at("id=\"results-heading\""),
+        "{legal}"
+    );
+    assert!(
+        legal.contains("Calls and texts show in the phone"),
+        "{legal}"
+    );
+    // The county's own 24/7 line, though not asked for, comes first among the lines.
+    let local = at("Saltgrass 24/7 Survivor Line");
+    assert!(
+        lines < local && local < at("National Domestic Violence Hotline"),
+        "{legal}"
+    );
+    assert_eq!(
+        legal.matches("Saltgrass 24/7 Survivor Line").count(),
+        1,
+        "{legal}"
+    );
+}
+
+/// An open place says when it closes, following hours that begin as others end, and a
+/// closed one that opens today or tomorrow says so instead of a day name, which read as a
+/// week away; a place open around the clock says no closing.
+#[tokio::test]
+async fn survivor_cards_say_when_an_open_place_closes_and_today_or_tomorrow() {
+    use chrono::Timelike;
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let now = chrono::Utc::now();
+    let at = |minutes: i64| {
+        let t = now + chrono::Duration::minutes(minutes);
+        (t, t.format("%H:%M").to_string())
+    };
+    let every_day = json!(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
+    let hours = |opens: &str, closes: &str| json!({"days": every_day, "opens_at": opens, "closes_at": closes, "timezone": "UTC"});
+    let (_, an_hour_ago) = at(-60);
+    let (_, in_an_hour) = at(60);
+    let (closes, in_two_hours) = at(120);
+    service(
+        &app,
+        org,
+        "Open In Two Runs",
+        json!({"schedules": [hours(&an_hour_ago, &in_an_hour), hours(&in_an_hour, &in_two_hours)],
+               "location": {"lat": 29.80, "lon": -95.37, "confidential": false}}),
+    )
+    .await;
+    let (opens, in_three_hours) = at(180);
+    let (_, in_four_hours) = at(240);
+    service(
+        &app,
+        org,
+        "Opens Soon",
+        json!({"schedules": [hours(&in_three_hours, &in_four_hours)],
+               "location": {"lat": 29.81, "lon": -95.37, "confidential": false}}),
+    )
+    .await;
+    service(
+        &app,
+        org,
+        "Never Closes",
+        json!({"schedules": [hours("00:00", "00:00")],
+               "location": {"lat": 29.82, "lon": -95.37, "confidential": false}}),
+    )
+    .await;
+    app.wait_for_index().await;
+    let (status, page) = app.post_page("/", "zip=77002&need=shelter").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let day = |then: chrono::DateTime<chrono::Utc>, today: &str| {
+        if then.date_naive() == now.date_naive() {
+            today.to_string()
+        } else {
+            "tomorrow ".to_string()
+        }
+    };
+    let clock = |t: chrono::DateTime<chrono::Utc>| {
+        let t = t.with_second(0).unwrap();
+        t.format("%-I:%M %p").to_string()
+    };
+    let card = |name: &str| -> String {
+        let start = page.find(name).unwrap_or_else(|| panic!("{name}: {page}"));
+        page[start..]
+            .split("</article>")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let expected = format!(
+        "Open now · closes {}{} (UTC time)",
+        day(closes, ""),
+        clock(closes)
+    );
+    assert!(
+        card("Open In Two Runs").contains(&expected),
+        "{expected}: {page}"
+    );
+    let expected = format!(
+        "Closed now · opens {}{} (UTC time)",
+        day(opens, "today "),
+        clock(opens)
+    );
+    assert!(card("Opens Soon").contains(&expected), "{expected}: {page}");
+    let always = card("Never Closes");
+    assert!(
+        always.contains("Open now") && !always.contains("closes"),
+        "{always}"
+    );
 }
