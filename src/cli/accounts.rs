@@ -30,8 +30,15 @@ pub enum TokenCommand {
     },
     /// Revoke a token by its id; it stops working at once.
     Revoke {
-        /// The id `token create` printed.
+        /// The id `token create` printed (or `token list` shows).
         id: Uuid,
+    },
+    /// List the tokens, newest first: id, role, organization, created, label. Never the
+    /// token itself, which only `token create` ever shows.
+    List {
+        /// Also the revoked ones, with when they were revoked.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -56,6 +63,21 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Set a user's password, read from stdin as for `create`; their sessions end at once.
+    Password {
+        /// The address the user signs in with.
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user again, with a new password read from stdin (the old one may
+    /// be why they were disabled); any sessions they held stay ended.
+    Enable {
+        /// The address the user signs in with.
+        #[arg(long)]
+        email: String,
+    },
+    /// List the users by email: id, email, role, organization, created, and when disabled.
+    List,
 }
 
 /// Providers act for exactly one organization, which must exist; other roles for none (an
@@ -114,8 +136,33 @@ pub fn token(url: &DatabaseUrl, action: &TokenCommand) -> anyhow::Result<()> {
             }
             println!("token {id} revoked");
         }
+        TokenCommand::List { all } => {
+            for t in tokens::list(&mut conn, *all)? {
+                let revoked = t
+                    .revoked_at
+                    .map(|at| format!("\trevoked {}", day_and_time(at)))
+                    .unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}{revoked}",
+                    t.id,
+                    t.role,
+                    organization_or_dash(t.organization_id),
+                    day_and_time(t.created_at),
+                    t.label
+                );
+            }
+        }
     }
     Ok(())
+}
+
+/// A time as the lists print it: "2026-12-07 14:05 UTC".
+fn day_and_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn organization_or_dash(org: Option<Uuid>) -> String {
+    org.map_or_else(|| "-".to_string(), |id| id.to_string())
 }
 
 fn read_password() -> anyhow::Result<Password> {
@@ -170,6 +217,47 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
                 anyhow::bail!("no user has this email");
             }
             println!("user disabled; their sessions have ended");
+        }
+        UserCommand::Password { email } | UserCommand::Enable { email } => {
+            let enable = matches!(action, UserCommand::Enable { .. });
+            let email = normalize_email(email);
+            let pool = db::prepare_job(url)?;
+            let mut conn = pool.get()?;
+            if accounts::find_user_by_email(&mut conn, &email)?.is_none() {
+                anyhow::bail!("no user has this email");
+            }
+            let password = read_password()?;
+            let hash = password::hash(&password)
+                .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+            let changed = diesel::Connection::transaction(&mut *conn, |conn| {
+                accounts::set_password(conn, &email, &hash, enable)
+            })?;
+            if !changed {
+                anyhow::bail!("no user has this email");
+            }
+            if enable {
+                println!("user enabled with the new password");
+            } else {
+                println!("password set; the user's sessions have ended");
+            }
+        }
+        UserCommand::List => {
+            let pool = db::prepare_job(url)?;
+            let mut conn = pool.get()?;
+            for u in accounts::list_users(&mut conn)? {
+                let disabled = u
+                    .disabled_at
+                    .map(|at| format!("\tdisabled {}", day_and_time(at)))
+                    .unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}{disabled}",
+                    u.id,
+                    u.email,
+                    u.role,
+                    organization_or_dash(u.organization_id),
+                    day_and_time(u.created_at)
+                );
+            }
         }
     }
     Ok(())

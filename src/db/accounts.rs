@@ -67,6 +67,60 @@ pub fn disable_user(conn: &mut PgConnection, email: &str) -> QueryResult<bool> {
     Ok(!ids.is_empty())
 }
 
+/// A user as `user list` shows it: no password hash.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = app_user, check_for_backend(diesel::pg::Pg))]
+pub struct UserListing {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub organization_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// Every user, by email.
+pub fn list_users(conn: &mut PgConnection) -> QueryResult<Vec<UserListing>> {
+    app_user::table
+        .select(UserListing::as_select())
+        .order(app_user::email)
+        .load(conn)
+}
+
+/// Gives the user a new password hash and ends every session they hold (a password reset
+/// after a leak must shut out whoever used the old one); with `enable`, a disabled user signs
+/// in again. Returns false when no user has this email.
+pub fn set_password(
+    conn: &mut PgConnection,
+    email: &str,
+    password_hash: &str,
+    enable: bool,
+) -> QueryResult<bool> {
+    let target = app_user::table.filter(app_user::email.eq(email));
+    let ids: Vec<Uuid> = if enable {
+        diesel::update(target)
+            .set((
+                app_user::password_hash.eq(password_hash),
+                app_user::disabled_at.eq(None::<DateTime<Utc>>),
+            ))
+            .returning(app_user::id)
+            .get_results(conn)?
+    } else {
+        diesel::update(target)
+            .set(app_user::password_hash.eq(password_hash))
+            .returning(app_user::id)
+            .get_results(conn)?
+    };
+    diesel::update(
+        user_session::table
+            .filter(user_session::user_id.eq_any(&ids))
+            .filter(user_session::ended_at.is_null()),
+    )
+    .set(user_session::ended_at.eq(diesel::dsl::now))
+    .execute(conn)?;
+    Ok(!ids.is_empty())
+}
+
 pub fn insert_session(
     conn: &mut PgConnection,
     id: Uuid,

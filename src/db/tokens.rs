@@ -44,6 +44,18 @@ pub fn find_active(conn: &mut PgConnection, token_hash: &[u8]) -> QueryResult<Op
         .optional()
 }
 
+/// Every token, newest first; the revoked ones only when `revoked` is true.
+pub fn list(conn: &mut PgConnection, revoked: bool) -> QueryResult<Vec<TokenRow>> {
+    let mut query = api_token::table
+        .select(TokenRow::as_select())
+        .order((api_token::created_at.desc(), api_token::id))
+        .into_boxed();
+    if !revoked {
+        query = query.filter(api_token::revoked_at.is_null());
+    }
+    query.load(conn)
+}
+
 /// Revokes a token by id. Returns false when no live token has this id.
 pub fn revoke(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     diesel::update(

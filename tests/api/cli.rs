@@ -589,9 +589,112 @@ async fn users_are_created_and_disabled_and_tokens_revoked_from_the_command_line
         }
     };
     assert_eq!(who(token.clone()).await, StatusCode::OK);
+    let list = |all: bool| {
+        let mut cmd = haven(&url);
+        cmd.args(["token", "list"]);
+        if all {
+            cmd.arg("--all");
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let live = list(false);
+    assert!(
+        live.lines().any(|l| l.starts_with(&id)
+            && l.contains("\tcaseworker\t-\t")
+            && l.ends_with("\treferrals")),
+        "{live}"
+    );
+    assert!(!live.contains(&token), "a list never shows a token: {live}");
     let out = haven(&url).args(["token", "revoke", &id]).output().unwrap();
     assert!(out.status.success());
     assert_eq!(who(token).await, StatusCode::UNAUTHORIZED);
+    assert!(!list(false).contains(&id));
+    assert!(
+        list(true)
+            .lines()
+            .any(|l| l.starts_with(&id) && l.contains("\trevoked ")),
+        "{}",
+        list(true)
+    );
+}
+
+/// A maintainer lists the users, sets a new password (which ends the sessions the old one
+/// opened) and enables a disabled user again, only with a new password.
+#[tokio::test]
+async fn users_are_listed_given_new_passwords_and_enabled_again_from_the_command_line() {
+    let app = crate::helpers::spawn_app().await;
+    let url = app.db.url.expose().to_string();
+    let user = |args: &[&str]| {
+        let mut cmd = haven(&url);
+        cmd.arg("user").args(args);
+        cmd
+    };
+    let (ok, _, stderr) = run_with_stdin(
+        user(&[
+            "create",
+            "--email",
+            "cw@example.org",
+            "--role",
+            "caseworker",
+        ]),
+        "first long password\n",
+    );
+    assert!(ok, "{stderr}");
+    let res = app.sign_in("cw@example.org", "first long password").await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let session = res.body["token"].as_str().unwrap().to_string();
+    let signed_in = |token: String| {
+        let app = &app;
+        async move {
+            app.send(reqwest::Method::GET, "/api/v1/session", Some(&token), None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(signed_in(session.clone()).await, StatusCode::OK);
+
+    let (ok, stdout, stderr) = run_with_stdin(
+        user(&["password", "--email", "CW@example.org"]),
+        "second long password\n",
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("sessions have ended"), "{stdout}");
+    assert_eq!(signed_in(session).await, StatusCode::UNAUTHORIZED);
+    let res = app.sign_in("cw@example.org", "first long password").await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+    let res = app.sign_in("cw@example.org", "second long password").await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+
+    let out = user(&["disable", "--email", "cw@example.org"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listed = String::from_utf8(user(&["list"]).output().unwrap().stdout).unwrap();
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains("\tcw@example.org\tcaseworker\t-\t") && l.contains("\tdisabled ")),
+        "{listed}"
+    );
+    assert!(!listed.contains("argon2"), "no password hash: {listed}");
+    let (ok, _, stderr) = run_with_stdin(user(&["enable", "--email", "cw@example.org"]), "short\n");
+    assert!(!ok && stderr.contains("12 to 128"), "{stderr}");
+    let (ok, _, stderr) = run_with_stdin(
+        user(&["enable", "--email", "cw@example.org"]),
+        "third long password\n",
+    );
+    assert!(ok, "{stderr}");
+    let res = app.sign_in("cw@example.org", "second long password").await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+    let res = app.sign_in("cw@example.org", "third long password").await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let listed = String::from_utf8(user(&["list"]).output().unwrap().stdout).unwrap();
+    assert!(!listed.contains("disabled"), "{listed}");
+    let (ok, _, stderr) = run_with_stdin(
+        user(&["password", "--email", "nobody@example.org"]),
+        "a long enough password\n",
+    );
+    assert!(!ok && stderr.contains("no user has this email"), "{stderr}");
 }
 
 #[test]
