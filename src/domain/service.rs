@@ -5,6 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use geo::Centroid;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::coordinates::{CoordinatesInput, haversine_km};
@@ -49,6 +50,39 @@ pub struct ServiceInput {
     pub capacity: Option<CapacityInput>,
     #[serde(default, deserialize_with = "rfc3339")]
     pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// A `PUT` body that may be a service as read (`GET`), changed and sent back: the members
+/// only a read has (`id`, which must be this service's, `demo`, `created_at`, `updated_at`,
+/// `capacity.reported_at`) are set aside, and a confidential location as read (no
+/// coordinates: a read never shows them) means the stored one, kept. What is left is read as
+/// a [`ServiceInput`]. Returns it and whether the location was such a stored one.
+pub fn input_from_read(mut body: Value, id: Uuid) -> Result<(ServiceInput, bool), FieldError> {
+    if let Value::Object(members) = &mut body {
+        if let Some(given) = members.remove("id")
+            && given.as_str().and_then(|s| Uuid::parse_str(s).ok()) != Some(id)
+        {
+            return Err(FieldError::invalid(
+                "id",
+                "is the id of the service in the path, if given: a service's id cannot change",
+            ));
+        }
+        for read_only in ["demo", "created_at", "updated_at"] {
+            members.remove(read_only);
+        }
+        if let Some(Value::Object(capacity)) = members.get_mut("capacity") {
+            capacity.remove("reported_at");
+        }
+    }
+    let sealed_as_read = body.get("location").is_some_and(|l| {
+        l.get("confidential") == Some(&Value::Bool(true))
+            && l.get("lat").is_none()
+            && l.get("lon").is_none()
+    });
+    if sealed_as_read && let Value::Object(members) = &mut body {
+        members.remove("location");
+    }
+    Ok((super::coverage::from_value(body, "")?, sealed_as_read))
 }
 
 /// A date and time as RFC 3339 requires, with a message that says so (chrono's own, such as

@@ -23,11 +23,12 @@ use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{
     CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, draws_nothing_new,
-    has_front_door, keeps_kept_site_hidden, keeps_maintainers_part, stays_with_its_staff,
+    has_front_door, input_from_read, keeps_kept_site_hidden, keeps_maintainers_part,
+    stays_with_its_staff,
 };
 use crate::domain::{FieldError, TURNS_TEXT, shows_nothing, turns_any};
 use crate::error::ApiError;
-use crate::json::{GEOMETRY_LIMIT, ValidJson, ValidQuery};
+use crate::json::{GEOMETRY_LIMIT, Strict, ValidJson, ValidQuery};
 use crate::routes::idempotency::{CreateJson, Created, IdempotencyKey, create_once};
 use crate::startup::AppState;
 
@@ -202,6 +203,9 @@ pub enum MissingLocation {
     Remove,
     /// Keep the stored one (the console: a sealed address cannot be shown for editing).
     Keep,
+    /// Keep the stored one, which must be confidential: the body sent it as a read shows a
+    /// sealed location, without coordinates.
+    KeepSealed,
 }
 
 /// A service's version: when it was last written, to the microsecond. Its `ETag`, and the
@@ -351,6 +355,17 @@ fn replace_in(
         (MissingLocation::Remove, None) => {
             services::location_of(conn, id)?.filter(|row| row.confidential)
         }
+        (MissingLocation::KeepSealed, None) => {
+            let sealed = services::location_of(conn, id)?.filter(|row| row.confidential);
+            if sealed.is_none() {
+                return Err(FieldError::invalid(
+                    "location.lat",
+                    "is required: a location without coordinates stands only for a confidential one already stored, which this service does not have",
+                )
+                .into());
+            }
+            sealed
+        }
         (_, Some(_)) => None,
     };
     let sealed = kept.as_ref().filter(|row| row.confidential);
@@ -429,27 +444,26 @@ pub async fn insert_once(
         .await
 }
 
+/// `PUT /api/v1/services/{id}`: a [`ServiceInput`], or the service as a read answered it,
+/// changed (see [`input_from_read`]).
 pub async fn replace(
     req: HttpRequest,
     Signed(caller): Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: ValidJson<ServiceInput, GEOMETRY_LIMIT>,
+    body: ValidJson<Strict, GEOMETRY_LIMIT>,
 ) -> Result<HttpResponse, ApiError> {
     let unchanged = if_match(&req)?;
-    let new = parse_new(body.0, state.boundaries).await?;
-    let only = caller.scope().organization();
     let id = id.into_inner();
-    let record = write(
-        &state,
-        only,
-        id,
-        new,
-        true,
-        MissingLocation::Remove,
-        unchanged,
-    )
-    .await?;
+    let (input, sealed_as_read) = input_from_read(body.0.0, id)?;
+    let new = parse_new(input, state.boundaries).await?;
+    let only = caller.scope().organization();
+    let missing_location = if sealed_as_read {
+        MissingLocation::KeepSealed
+    } else {
+        MissingLocation::Remove
+    };
+    let record = write(&state, only, id, new, true, missing_location, unchanged).await?;
     Ok(answer(record))
 }
 

@@ -929,3 +929,58 @@ async fn a_write_from_an_old_read_is_refused_when_it_sends_the_version_it_read()
     let res = send(Method::PUT, path, None, Some("not quoted".into()), body).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
 }
+
+/// A service as read, changed and sent back, is a replacement: the members only a read has
+/// are set aside, and a confidential location as read (without its coordinates, which no
+/// read shows) keeps the sealed one. The same shape for a service without a sealed site, or
+/// another service's id, is refused.
+#[tokio::test]
+async fn a_service_as_read_can_be_changed_and_put_back() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let created = app.create_service(&full_service(&org.to_string())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let path = format!("/api/v1/services/{}", created.body["id"].as_str().unwrap());
+    let read = app.admin(Method::GET, &path, None).await;
+    let mut body = read.body.clone();
+    body["name"] = json!("Bayview Safe Nights (renamed)");
+    let res = app.admin(Method::PUT, &path, Some(&body)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let mut expected = read.body.clone();
+    expected["name"] = json!("Bayview Safe Nights (renamed)");
+    expected["updated_at"] = res.body["updated_at"].clone();
+    assert_eq!(res.body, expected, "the read, renamed, is what is stored");
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let res = app
+        .send(
+            Method::POST,
+            &format!("{path}/reveal"),
+            Some(&provider),
+            Some(&json!({"reason": "intake call"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["address"]["street"], "17 Hidden Orchard Way");
+
+    // Another service's id is not this one's.
+    let mut other = body.clone();
+    other["id"] = json!(uuid::Uuid::new_v4());
+    let res = app.admin(Method::PUT, &path, Some(&other)).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "id", "{}", res.body);
+    // A location without coordinates stands only for a sealed one stored.
+    let mut public = service_body(org);
+    public["location"] = json!({"lat": 29.76, "lon": -95.37, "confidential": false});
+    let created = app.create_service(&public).await;
+    let public_path = format!("/api/v1/services/{}", created.body["id"].as_str().unwrap());
+    public["location"] = json!({"confidential": true, "address": {"city": "Houston"}});
+    let res = app.admin(Method::PUT, &public_path, Some(&public)).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "location.lat", "{}", res.body);
+    let res = app.admin(Method::GET, &public_path, None).await;
+    assert_eq!(
+        res.body["location"]["lat"], 29.76,
+        "nothing written: {}",
+        res.body
+    );
+}
