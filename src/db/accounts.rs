@@ -50,6 +50,18 @@ pub fn find_user_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<O
         .optional()
 }
 
+/// Ends every session the users `ids` hold.
+fn end_sessions(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<()> {
+    diesel::update(
+        user_session::table
+            .filter(user_session::user_id.eq_any(ids))
+            .filter(user_session::ended_at.is_null()),
+    )
+    .set(user_session::ended_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .map(|_| ())
+}
+
 /// Disables the user and ends every session they hold, in the caller's transaction.
 /// Returns false when no user has this email.
 pub fn disable_user(conn: &mut PgConnection, email: &str) -> QueryResult<bool> {
@@ -57,13 +69,7 @@ pub fn disable_user(conn: &mut PgConnection, email: &str) -> QueryResult<bool> {
         .set(app_user::disabled_at.eq(diesel::dsl::now))
         .returning(app_user::id)
         .get_results(conn)?;
-    diesel::update(
-        user_session::table
-            .filter(user_session::user_id.eq_any(&ids))
-            .filter(user_session::ended_at.is_null()),
-    )
-    .set(user_session::ended_at.eq(diesel::dsl::now))
-    .execute(conn)?;
+    end_sessions(conn, &ids)?;
     Ok(!ids.is_empty())
 }
 
@@ -111,13 +117,7 @@ pub fn set_password(
             .returning(app_user::id)
             .get_results(conn)?
     };
-    diesel::update(
-        user_session::table
-            .filter(user_session::user_id.eq_any(&ids))
-            .filter(user_session::ended_at.is_null()),
-    )
-    .set(user_session::ended_at.eq(diesel::dsl::now))
-    .execute(conn)?;
+    end_sessions(conn, &ids)?;
     Ok(!ids.is_empty())
 }
 

@@ -400,11 +400,6 @@ impl CompactSchedule {
     /// never for a schedule without days.
     pub fn next_opening(&self, now: DateTime<Utc>) -> Option<DateTime<chrono_tz::Tz>> {
         let local = now.with_timezone(&self.timezone);
-        let opens = chrono::NaiveTime::from_hms_opt(
-            u32::from(self.opens / 60),
-            u32::from(self.opens % 60),
-            0,
-        )?;
         (0..=7).find_map(|ahead| {
             let date = local
                 .date_naive()
@@ -413,48 +408,40 @@ impl CompactSchedule {
             if self.weekdays & (1 << day) == 0 {
                 return None;
             }
-            // An opening in a clock change's gap (02:30 the night clocks go from 02:00 to
-            // 03:00) is when the gap ends, as `is_open` has it: the next hour's start.
-            let local_time = date.and_time(opens);
-            let at = self
-                .timezone
-                .from_local_datetime(&local_time)
-                .earliest()
-                .or_else(|| {
-                    let after = (local_time + chrono::Duration::hours(1)).with_minute(0)?;
-                    self.timezone.from_local_datetime(&after).earliest()
-                })?;
+            let at = self.moment(date, self.opens)?;
             (at > local).then_some(at)
         })
     }
 
+    /// `minutes` past midnight on `date` in this schedule's time zone. A time in a clock
+    /// change's gap (02:30 the night clocks go from 02:00 to 03:00) is when the gap ends, as
+    /// `is_open` has it: the next hour's start.
+    fn moment(&self, date: chrono::NaiveDate, minutes: u16) -> Option<DateTime<chrono_tz::Tz>> {
+        let time =
+            chrono::NaiveTime::from_hms_opt(u32::from(minutes / 60), u32::from(minutes % 60), 0)?;
+        let local_time = date.and_time(time);
+        self.timezone
+            .from_local_datetime(&local_time)
+            .earliest()
+            .or_else(|| {
+                let after = (local_time + chrono::Duration::hours(1)).with_minute(0)?;
+                self.timezone.from_local_datetime(&after).earliest()
+            })
+    }
+
     /// When these hours, open at `now`, end, in their own time zone; None when they are not
-    /// open or never end (24 hours every day). A clock change's gap moves a closing to the
-    /// next hour's start, as an opening's.
+    /// open or never end (24 hours every day).
     pub fn closing_after(&self, now: DateTime<Utc>) -> Option<DateTime<chrono_tz::Tz>> {
         if !self.is_open(now) || (self.opens == self.closes && self.weekdays == 0b111_1111) {
             return None;
         }
         let local = now.with_timezone(&self.timezone);
-        let closes = chrono::NaiveTime::from_hms_opt(
-            u32::from(self.closes / 60),
-            u32::from(self.closes % 60),
-            0,
-        )?;
         // Hours that run past midnight (or for a whole day) end on the day after they began.
         (0..=1).find_map(|ahead| {
             let date = local
                 .date_naive()
                 .checked_add_days(chrono::Days::new(ahead))?;
-            let local_time = date.and_time(closes);
-            let at = self
-                .timezone
-                .from_local_datetime(&local_time)
-                .earliest()
-                .or_else(|| {
-                    let after = (local_time + chrono::Duration::hours(1)).with_minute(0)?;
-                    self.timezone.from_local_datetime(&after).earliest()
-                })?;
+            let at = self.moment(date, self.closes)?;
             (at > local).then_some(at)
         })
     }
@@ -1527,6 +1514,26 @@ mod tests {
             overnight.describe(true),
             "dom 10:00 p. m.–6:00 a. m. (hora de Asia/Tokyo)"
         );
+
+        // When open hours end: later today, after midnight for overnight hours, at the end
+        // of a whole listed day; never for hours around the clock every day.
+        let closing =
+            |s: &super::CompactSchedule, now| s.closing_after(now).map(|t| t.to_rfc3339());
+        assert_eq!(
+            closing(&overnight, tokyo(7, 5, 59)).as_deref(),
+            Some("2026-12-07T06:00:00+09:00")
+        );
+        assert_eq!(
+            closing(&monday, mon_0615).as_deref(),
+            Some("2026-12-08T00:00:00+09:00")
+        );
+        assert_eq!(closing(&monday, tue_0659), None, "closed: no closing");
+        let always = at(
+            &["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "00:00",
+            "24:00",
+        );
+        assert_eq!(closing(&always, mon_0615), None);
 
         // The next opening, in the schedule's own zone: later today, or the next listed day.
         let weekdays = at(&["mon", "tue", "wed", "thu", "fri"], "12:30", "17:00");

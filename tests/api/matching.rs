@@ -1575,12 +1575,8 @@ async fn the_referral_slip_keeps_a_text_lines_keyword_and_says_tty() {
 async fn the_survivor_page_warns_a_teenager_and_keeps_crisis_lines_to_themselves() {
     let app = demo_app().await;
     let search = |form: &'static str| {
-        let req = app
-            .client
-            .post(app.url("/"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form);
-        async move { req.send().await.unwrap().text().await.unwrap() }
+        let app = &app;
+        async move { app.post_page("/", form).await.1 }
     };
     let teen = search("zip=77081&need=shelter&age=15").await;
     let card = |page: &str, name: &str| -> String {
