@@ -103,7 +103,7 @@ fn check_organization(
 }
 
 pub fn token(url: &DatabaseUrl, action: &TokenCommand) -> anyhow::Result<()> {
-    let pool = db::prepare_job(url)?;
+    let pool = db::prepare_existing_job(url)?;
     let mut conn = pool.get()?;
     match action {
         TokenCommand::Create { role, org, label } => {
@@ -184,7 +184,7 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
                 anyhow::bail!("--email must be an email address");
             }
             let role = Role::from(*role);
-            let pool = db::prepare_job(url)?;
+            let pool = db::prepare_existing_job(url)?;
             let mut conn = pool.get()?;
             check_organization(&mut conn, role, *org)?;
             if accounts::find_user_by_email(&mut conn, &email)?.is_some() {
@@ -208,7 +208,7 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { email } => {
             let email = normalize_email(email);
-            let pool = db::prepare_job(url)?;
+            let pool = db::prepare_existing_job(url)?;
             let mut conn = pool.get()?;
             let disabled = diesel::Connection::transaction(&mut *conn, |conn| {
                 accounts::disable_user(conn, &email)
@@ -221,7 +221,7 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
         UserCommand::Password { email } | UserCommand::Enable { email } => {
             let enable = matches!(action, UserCommand::Enable { .. });
             let email = normalize_email(email);
-            let pool = db::prepare_job(url)?;
+            let pool = db::prepare_existing_job(url)?;
             let mut conn = pool.get()?;
             if accounts::find_user_by_email(&mut conn, &email)?.is_none() {
                 anyhow::bail!("no user has this email");
@@ -242,7 +242,7 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::List => {
-            let pool = db::prepare_job(url)?;
+            let pool = db::prepare_existing_job(url)?;
             let mut conn = pool.get()?;
             for u in accounts::list_users(&mut conn)? {
                 let disabled = u

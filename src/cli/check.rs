@@ -16,7 +16,7 @@ const CHUNK: usize = 1_000;
 /// Prints each offending service as `<id> <field>`, never a location, then a count; an error
 /// (a non-zero exit) when there is any.
 pub fn confidential(url: &DatabaseUrl, source: &DataKeySource) -> anyhow::Result<()> {
-    let pool = db::prepare_job(url)?;
+    let pool = db::prepare_existing_job(url)?;
     let mut conn = pool.get()?;
     let keys = super::keys::load_checked(source, &mut conn)?;
     let ids = services::confidential_ids(&mut conn)?;

@@ -30,7 +30,7 @@ pub fn run(url: &DatabaseUrl, source: &DataKeySource, action: &KeysCommand) -> a
     if !path.exists() {
         anyhow::bail!("no key file at {}", path.display());
     }
-    let pool = db::prepare_job(url)?;
+    let pool = db::prepare_existing_job(url)?;
     let mut conn = pool.get()?;
     match action {
         KeysCommand::Rotate => {

@@ -303,7 +303,7 @@ fn import_services(
         }
         (Box::new(opened), metadata.len())
     };
-    let pool = db::prepare_job(url)?;
+    let pool = db::prepare_existing_job(url)?;
     let mut conn = pool.get()?;
     let key = keys::load_checked(&cli.data_key_source(), &mut conn)?;
     let started = std::time::Instant::now();

@@ -41,6 +41,10 @@ pub enum DbSetupError {
     },
     #[error("migrations failed on {target}: {reason}")]
     Migrate { target: String, reason: String },
+    #[error(
+        "there is no database {name} on {target}: check --database-url (DATABASE_URL), or create it with `haven migrate`"
+    )]
+    Missing { name: String, target: String },
 }
 
 /// libpq's message, first line only (later lines repeat connection details we already name).
@@ -69,16 +73,7 @@ pub fn ensure_database(url: &DatabaseUrl) -> Result<(), DbSetupError> {
     }
     let mut admin = connect(&url.with_database("postgres"))?;
     let name = url.database_name();
-    let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-        "EXISTS (SELECT 1 FROM pg_database WHERE datname = {})",
-        quote_literal(&name)
-    )))
-    .get_result(&mut admin)
-    .map_err(|e| DbSetupError::Unreachable {
-        target: url.host_and_port(),
-        reason: first_line(e),
-    })?;
-    if !exists {
+    if !database_exists(&mut admin, url)? {
         admin
             .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
             .map_err(|e| DbSetupError::Create {
@@ -90,6 +85,19 @@ pub fn ensure_database(url: &DatabaseUrl) -> Result<(), DbSetupError> {
     }
     // The database exists now; a failure here is a real connection problem worth reporting.
     connect(url).map(|_| ())
+}
+
+/// Whether `url`'s database is on its server, asked over `admin`, a connection to another.
+fn database_exists(admin: &mut PgConnection, url: &DatabaseUrl) -> Result<bool, DbSetupError> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "EXISTS (SELECT 1 FROM pg_database WHERE datname = {})",
+        quote_literal(&url.database_name())
+    )))
+    .get_result(admin)
+    .map_err(|e| DbSetupError::Unreachable {
+        target: url.host_and_port(),
+        reason: first_line(e),
+    })
 }
 
 pub fn run_migrations(conn: &mut PgConnection, url: &DatabaseUrl) -> Result<usize, DbSetupError> {
@@ -253,6 +261,21 @@ pub fn prepare(url: &DatabaseUrl, pool_size: u32) -> Result<DbPool, DbSetupError
 pub fn prepare_job(url: &DatabaseUrl) -> Result<DbPool, DbSetupError> {
     ensure_migrated(url)?;
     build_pool(url, 1, false)
+}
+
+/// As [`prepare_job`], for commands that act on a directory already there (accounts,
+/// tokens, keys, checks, an import): a mistyped database name is refused, where creating it
+/// would put a token, a user or a whole import in an empty database no instance serves.
+pub fn prepare_existing_job(url: &DatabaseUrl) -> Result<DbPool, DbSetupError> {
+    if PgConnection::establish(&url.for_libpq()).is_err()
+        && !database_exists(&mut connect(&url.with_database("postgres"))?, url)?
+    {
+        return Err(DbSetupError::Missing {
+            name: url.database_name(),
+            target: url.host_and_port(),
+        });
+    }
+    prepare_job(url)
 }
 
 pub fn quote_ident(name: &str) -> String {

@@ -1008,3 +1008,37 @@ async fn check_confidential_finds_stored_coverage_drawn_around_a_sealed_site() {
         "{printed}"
     );
 }
+
+/// A command that acts on a directory already there refuses a database that is not, where
+/// it used to create it: a mistyped name put a token, a user or an import in an empty
+/// database no instance serves, and said nothing.
+#[test]
+fn account_commands_refuse_a_database_that_does_not_exist() {
+    let db = TestDb::new();
+    let typo = db.url.with_database(&format!("{}_typo", db.name));
+    for args in [
+        &["token", "create", "--role", "admin", "--label", "ops"][..],
+        &["user", "list"][..],
+        &["token", "list"][..],
+        &["check", "confidential"][..],
+    ] {
+        let out = haven(typo.expose()).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("there is no database") && stderr.contains("_typo"),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: no token printed");
+    }
+    let exists: bool = {
+        use diesel::prelude::*;
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{}_typo')",
+            db.name
+        )))
+        .get_result(&mut db.connect())
+        .unwrap()
+    };
+    assert!(!exists, "nothing was created");
+}
