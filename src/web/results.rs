@@ -399,6 +399,19 @@ fn serves(traits: &Traits, lang: Lang) -> Option<String> {
     (!sentence.is_empty()).then_some(sentence)
 }
 
+/// `list` in its order, but the places that reported lately that they are full after the
+/// others: on a phone the first card is the one called. The API's ranking leaves beds out
+/// (DESIGN.md); a page for a person in need of a bed tonight does not.
+fn with_room_first<'l, 's>(list: &'l [ServiceMatch<'s>]) -> Vec<&'l ServiceMatch<'s>> {
+    let full = |m: &ServiceMatch<'_>| {
+        m.capacity
+            .as_ref()
+            .is_some_and(|c| c.available == 0 && c.total > 0 && !c.stale)
+    };
+    let (room, no_room): (Vec<_>, Vec<_>) = list.iter().partition(|m| !full(m));
+    room.into_iter().chain(no_room).collect()
+}
+
 /// Whether a place may turn away someone under 18 who comes alone: it does not say it takes
 /// young people on their own, and it is not a line (lines talk to anyone). An age filter
 /// keeps only the ages a place serves, and many that serve all ages take children only with
@@ -447,7 +460,7 @@ pub fn survivor_results(
             @if outcome.results.is_empty() {
                 p class="notice" role="status" { (t.nothing_local) }
             }
-            @for m in &outcome.results { (card(m, lang, now, asker_age, html! {}, html! {}, 2)) }
+            @for m in with_room_first(&outcome.results) { (card(m, lang, now, asker_age, html! {}, html! {}, 2)) }
         }
         @if !outcome.nearby_outside_coverage.is_empty() {
             section aria-labelledby="nearby-heading" {
@@ -464,7 +477,7 @@ pub fn survivor_results(
                     }
                 }
                 p { (t.nearby_intro) }
-                @for m in &outcome.nearby_outside_coverage { (card(m, lang, now, asker_age, html! {}, html! {}, 3)) }
+                @for m in with_room_first(&outcome.nearby_outside_coverage) { (card(m, lang, now, asker_age, html! {}, html! {}, 3)) }
             }
         }
         @if !national.is_empty() {

@@ -1431,8 +1431,9 @@ async fn a_statewide_service_with_a_local_radius_ranks_as_statewide() {
     assert_eq!(office["coverage_type"], "region", "{office}");
 }
 
-/// Cards read as people speak: a full place says it is full, and the Spanish page asks to
-/// call or text "al" a number.
+/// Cards read as people speak: a full place says it is full, after the places with room
+/// (which the API's ranking, by distance, puts after it), and the Spanish page asks to call
+/// or text "al" a number.
 #[tokio::test]
 async fn survivor_cards_say_full_and_read_naturally_in_spanish() {
     let app = demo_app().await;
@@ -1443,6 +1444,24 @@ async fn survivor_cards_say_full_and_read_naturally_in_spanish() {
     let page = search("/", "zip=77002&need=shelter").await;
     assert!(
         page.contains("<strong>Full right now</strong> (0 / 6)"),
+        "{page}"
+    );
+    let ranked = names(
+        &app.find(&json!({"location": {"postal_code": "77002"}, "needs": ["shelter"]}))
+            .await
+            .body["results"],
+    );
+    let (full, room) = (
+        "Cypress Wren Safe Rooms for Men",
+        "Cypress Wren Emergency Shelter",
+    );
+    let position = |list: &[String], name: &str| list.iter().position(|n| n == name).unwrap();
+    assert!(
+        position(&ranked, full) < position(&ranked, room),
+        "{ranked:?}"
+    );
+    assert!(
+        page.find(room).unwrap() < page.find(full).unwrap(),
         "{page}"
     );
     let page = search("/es/", "zip=77002&need=shelter").await;
