@@ -29,8 +29,19 @@
     // so the visit stays one history entry, which Quick exit replaces in turn.
     document.addEventListener("click", function (event) {
       var link = event.target.closest ? event.target.closest("a[href]") : null;
-      if (!link || link === exit || link.origin !== window.location.origin || link.target ||
-          link.hash && link.pathname === window.location.pathname) {
+      if (!link || link === exit || link.origin !== window.location.origin || link.target) {
+        return;
+      }
+      // A jump within the page ("Lines to call or text") moves there without a history
+      // entry: one would be a page of Haven that Quick exit could not replace.
+      if (link.hash && link.pathname === window.location.pathname) {
+        var target = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+        if (target) {
+          event.preventDefault();
+          target.setAttribute("tabindex", "-1");
+          target.scrollIntoView();
+          target.focus({ preventScroll: true });
+        }
         return;
       }
       event.preventDefault();

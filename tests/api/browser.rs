@@ -552,12 +552,22 @@ async fn a_search_on_its_way_says_so() {
     browser.close().await.unwrap();
 }
 
-/// Going to the other language (or home) replaces the page as a search does, so Quick exit
-/// still leaves nothing of the visit behind Back.
+/// Going to the other language (or home) replaces the page as a search does, and the jump
+/// down to the crisis lines adds no entry, so Quick exit still leaves nothing of the visit
+/// behind Back.
 #[tokio::test]
 async fn moving_between_the_survivor_pages_leaves_no_history_behind_quick_exit() {
     let (_app, _driver, browser) = demo_page("/").await;
     let entries = script(&browser, "return history.length").await;
+    click(&browser, "a[href='#hotlines-heading']").await;
+    assert_eq!(
+        script(
+            &browser,
+            "return [history.length, document.activeElement.id, location.hash]"
+        )
+        .await,
+        json!([entries, "hotlines-heading", ""])
+    );
     click_to_navigate(&browser, Locator::Css("header a[lang='es']")).await;
     wait_for_url(&browser, "the Spanish page did not open", |u| {
         u.path() == "/es/"
