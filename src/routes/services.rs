@@ -22,9 +22,9 @@ use crate::domain::eligibility::Eligibility;
 use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{
-    CapacityInput, NewService, ServiceInput, ServicePatch, ServicePatchInput, draws_nothing_new,
-    has_front_door, input_from_read, keeps_kept_site_hidden, keeps_maintainers_part,
-    stays_with_its_staff,
+    CapacityInput, NewService, REVEALS_CONFIDENTIAL_LOCATION, ServiceInput, ServicePatch,
+    ServicePatchInput, draws_nothing_new, has_front_door, input_from_read, keeps_kept_site_hidden,
+    keeps_maintainers_part, stays_with_its_staff,
 };
 use crate::domain::{FieldError, TURNS_TEXT, shows_nothing, turns_any};
 use crate::error::ApiError;
@@ -399,6 +399,42 @@ fn replace_in(
     read_back(conn, id)
 }
 
+/// Replaces service `id` with a body that gives no location, so that a sealed one stored is
+/// kept (the console editor, which cannot show it; a `PUT` that leaves it out or sends it as
+/// read). New coverage is then checked against that site, and a refusal tells the writer
+/// something of where it is: each is audited, and after a few for one service a person waits
+/// before the check runs again (SAFETY.md rules 3 and 4). Such a write draws no new radius
+/// or area ([`crate::domain::service::draws_nothing_new`]), so only stored coverage written
+/// before the 5 km rule can still be refused here.
+pub async fn write_keeping_site(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    new: NewService,
+    missing_location: MissingLocation,
+    unchanged: Option<Unchanged>,
+) -> Result<ServiceRecord, ApiError> {
+    let only = caller.scope().organization();
+    let check = state.throttles.sealed_site_check(caller.actor(), id)?;
+    let written = write(state, only, id, new, true, missing_location, unchanged).await;
+    let refusal = match &written {
+        Err(ApiError::Invalid(refusal)) if refusal.code == REVEALS_CONFIDENTIAL_LOCATION => refusal,
+        _ => {
+            state.throttles.sealed_site_passed(check);
+            return written;
+        }
+    };
+    let actor = caller.clone();
+    let reason = format!("edit refused: {}", refusal.field);
+    state
+        .db(move |conn| {
+            let form = audit::AuditInsertForm::by(&actor, audit::SEALED_SITE_CHECK, id, &reason);
+            Ok(audit::record(conn, &form)?)
+        })
+        .await?;
+    written
+}
+
 /// Checks a service body on the blocking pool: a large area's geometry takes long enough to
 /// hold up every other request on its HTTP worker, matching included.
 pub async fn parse_new(
@@ -458,12 +494,28 @@ pub async fn replace(
     let (input, sealed_as_read) = input_from_read(body.0.0, id)?;
     let new = parse_new(input, state.boundaries).await?;
     let only = caller.scope().organization();
-    let missing_location = if sealed_as_read {
-        MissingLocation::KeepSealed
-    } else {
-        MissingLocation::Remove
+    let record = match (new.location.is_some(), sealed_as_read) {
+        (true, _) => {
+            write(
+                &state,
+                only,
+                id,
+                new,
+                true,
+                MissingLocation::Remove,
+                unchanged,
+            )
+            .await?
+        }
+        (false, sealed) => {
+            let missing_location = if sealed {
+                MissingLocation::KeepSealed
+            } else {
+                MissingLocation::Remove
+            };
+            write_keeping_site(&state, &caller, id, new, missing_location, unchanged).await?
+        }
     };
-    let record = write(&state, only, id, new, true, missing_location, unchanged).await?;
     Ok(answer(record))
 }
 

@@ -12,11 +12,11 @@ use uuid::Uuid;
 use super::console::{ConsoleForm, signed_page};
 use super::{FORM_KEY, Form, one_time_key};
 use crate::auth::{Principal, Signed};
+use crate::db::organizations;
 use crate::db::services::{self as service_rows, ServiceRecord};
-use crate::db::{audit, organizations};
 use crate::domain::FieldError;
 use crate::domain::organization::{NewOrganization, OrganizationInput};
-use crate::domain::service::{NewService, REVEALS_CONFIDENTIAL_LOCATION, ServiceInput};
+use crate::domain::service::{NewService, ServiceInput};
 use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, parse_json, repeated_member};
 use crate::routes::organizations as organization_routes;
@@ -501,39 +501,6 @@ fn refusal(e: &FieldError) -> String {
     }
 }
 
-/// Replaces service `id` keeping its stored location, which the editor cannot show when it is
-/// sealed. New coverage is then checked against that site, and a refusal tells the editor
-/// something of where it is: each is audited, and after a few for one service a person waits
-/// before the check runs again (SAFETY.md rules 3 and 4). The write draws no new radius or
-/// area for a service at a sealed site ([`crate::domain::service::draws_nothing_new`]), so
-/// only stored coverage written before the 5 km rule can still be refused here.
-async fn write_keeping_site(
-    state: &AppState,
-    caller: &Principal,
-    id: Uuid,
-    new: NewService,
-) -> Result<ServiceRecord, ApiError> {
-    let only = caller.scope().organization();
-    let check = state.throttles.sealed_site_check(caller.actor(), id)?;
-    let written = write(state, only, id, new, true, MissingLocation::Keep, None).await;
-    let refusal = match &written {
-        Err(ApiError::Invalid(refusal)) if refusal.code == REVEALS_CONFIDENTIAL_LOCATION => refusal,
-        _ => {
-            state.throttles.sealed_site_passed(check);
-            return written;
-        }
-    };
-    let actor = caller.clone();
-    let reason = format!("console edit refused: {}", refusal.field);
-    state
-        .db(move |conn| {
-            let form = audit::AuditInsertForm::by(&actor, audit::SEALED_SITE_CHECK, id, &reason);
-            Ok(audit::record(conn, &form)?)
-        })
-        .await?;
-    written
-}
-
 /// Replaces service `id`, or creates a service once per editor form: sent again (a refresh,
 /// a second click), a new service's form gets the service it made.
 async fn save_parsed(
@@ -546,7 +513,15 @@ async fn save_parsed(
     let only = caller.scope().organization();
     let id = match id {
         Some(id) if new.location.is_none() => {
-            return write_keeping_site(state, caller, id, new).await;
+            return service_routes::write_keeping_site(
+                state,
+                caller,
+                id,
+                new,
+                MissingLocation::Keep,
+                None,
+            )
+            .await;
         }
         Some(id) => return write(state, only, id, new, true, MissingLocation::Keep, None).await,
         None => {

@@ -463,9 +463,48 @@ async fn refusals_of_coverage_stored_before_the_rule_are_audited_and_few() {
         assert_eq!(event["action"], "sealed_site_check_refused");
         assert_eq!(event["actor_role"], "admin");
         // Not which entry: the admin who tried reads the audit trail too.
-        assert_eq!(event["reason"], "console edit refused: coverage");
+        assert_eq!(event["reason"], "edit refused: coverage");
     }
     assert_no_secret("the audit trail", &res.body);
+}
+
+/// The API's `PUT` that keeps a sealed site (the service as read, or without `location`) is
+/// held to the console's rule: a refusal of stored coverage near the site is audited, and a
+/// person gets three before waiting, whichever way they write.
+#[tokio::test]
+async fn api_refusals_of_coverage_stored_before_the_rule_are_audited_and_few_too() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let id = confidential_service(&app, org).await;
+    app.db
+        .connect()
+        .batch_execute(&format!(
+            "UPDATE coverage SET spec = jsonb_set(spec, '{{center}}', '{{\"lat\": {}, \"lon\": {}}}') WHERE service_id = '{id}'",
+            LAT + 0.01,
+            LON
+        ))
+        .unwrap();
+    let path = format!("/api/v1/services/{id}");
+    let read = app.admin(Method::GET, &path, None).await.body;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let res = app.admin(Method::PUT, &path, Some(&read)).await;
+        statuses.push(res.status.as_u16());
+        assert_no_secret("a refused PUT", &res.body);
+    }
+    assert_eq!(statuses, [422, 422, 422, 429]);
+    let res = app
+        .admin(Method::GET, &format!("/api/v1/audit?service_id={id}"), None)
+        .await;
+    let events = res.body["data"].as_array().unwrap();
+    assert_eq!(events.len(), 3, "{}", res.body);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["reason"] == "edit refused: coverage"),
+        "{}",
+        res.body
+    );
 }
 
 /// An area of many small squares, one of them on the site, in an order of the editor's
