@@ -121,20 +121,35 @@ pub fn set_password(
     Ok(!ids.is_empty())
 }
 
+/// Opens a session for the user, if they still have `password_hash` (the one the sign-in
+/// checked) and are enabled; None otherwise. The user's row is locked while it is read, so a
+/// new password or a disabling either waits for the session (and then ends it) or comes first
+/// (and no session opens): a sign-in racing a reset cannot keep a session past it.
 pub fn insert_session(
     conn: &mut PgConnection,
     id: Uuid,
     token_hash: &[u8],
     user_id: Uuid,
-) -> QueryResult<DateTime<Utc>> {
-    diesel::insert_into(user_session::table)
-        .values((
-            user_session::id.eq(id),
-            user_session::token_hash.eq(token_hash),
-            user_session::user_id.eq(user_id),
-        ))
-        .returning(user_session::created_at)
-        .get_result(conn)
+    password_hash: &str,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    #[derive(QueryableByName)]
+    struct Opened {
+        #[diesel(sql_type = Timestamptz)]
+        created_at: DateTime<Utc>,
+    }
+    diesel::sql_query(
+        "INSERT INTO user_session (id, token_hash, user_id) \
+         SELECT $1, $2, u.id FROM app_user u \
+         WHERE u.id = $3 AND u.password_hash = $4 AND u.disabled_at IS NULL FOR SHARE \
+         RETURNING created_at",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .bind::<Bytea, _>(token_hash)
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .bind::<Text, _>(password_hash)
+    .get_result::<Opened>(conn)
+    .optional()
+    .map(|opened| opened.map(|o| o.created_at))
 }
 
 /// A live session and who holds it.

@@ -71,6 +71,7 @@ pub async fn sign_in(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness available: {e}")))?;
     let hash = token.hash();
     let user_id = user.id;
+    let checked = user.password_hash.clone();
     let created_at = state
         .db(move |conn| {
             Ok(accounts::insert_session(
@@ -78,9 +79,12 @@ pub async fn sign_in(
                 Uuid::new_v4(),
                 &hash,
                 user_id,
+                &checked,
             )?)
         })
-        .await?;
+        .await?
+        // The password changed, or the account was disabled, after it was checked.
+        .ok_or(ApiError::Unauthorized)?;
     tracing::info!(user_id = %user.id, role = role.code(), "signed in");
     Ok(NewSession {
         token,

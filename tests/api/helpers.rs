@@ -431,9 +431,24 @@ pub fn create_user(
 /// Opens a session for `user_id` directly in the database (no password round trip) and
 /// returns its token.
 pub fn create_session(db: &TestDb, user_id: Uuid) -> String {
+    use diesel::prelude::*;
+    use haven::db::schema::app_user;
     let token = Token::generate_session().unwrap();
-    haven::db::accounts::insert_session(&mut db.connect(), Uuid::new_v4(), &token.hash(), user_id)
+    let mut conn = db.connect();
+    let hash: String = app_user::table
+        .find(user_id)
+        .select(app_user::password_hash)
+        .first(&mut conn)
         .unwrap();
+    let opened = haven::db::accounts::insert_session(
+        &mut conn,
+        Uuid::new_v4(),
+        &token.hash(),
+        user_id,
+        &hash,
+    )
+    .unwrap();
+    assert!(opened.is_some(), "the user is enabled");
     token.expose().to_string()
 }
 

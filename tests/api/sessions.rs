@@ -333,3 +333,45 @@ async fn a_refused_console_sign_in_keeps_the_email_and_not_the_password() {
     );
     assert!(!page.contains("wrong passphrase"), "{page}");
 }
+
+/// A sign-in opens its session only if the password it checked is still the account's and
+/// the account is still enabled: one that checked the old password while a maintainer set a
+/// new one (`haven user password`, which ends the sessions there are) cannot open a session
+/// after the reset and keep it.
+#[test]
+fn a_session_opens_only_with_the_password_the_sign_in_checked() {
+    use haven::db::accounts;
+    let db = TestDb::new();
+    let user = create_user(&db, EMAIL, PASSWORD, Role::Hotline, None);
+    let mut conn = db.connect();
+    let stored = |conn: &mut PgConnection| -> String {
+        app_user::table
+            .find(user)
+            .select(app_user::password_hash)
+            .first(conn)
+            .unwrap()
+    };
+    let checked = stored(&mut conn);
+    let open = |conn: &mut PgConnection, hash: &str| {
+        accounts::insert_session(conn, uuid::Uuid::new_v4(), &[7; 32], user, hash)
+            .unwrap()
+            .is_some()
+    };
+    // The reset lands between the check and the session.
+    assert!(accounts::set_password(&mut conn, EMAIL, "$argon2id$another", false).unwrap());
+    assert!(
+        !open(&mut conn, &checked),
+        "opened with the password reset away"
+    );
+    assert_eq!(
+        user_session::table
+            .count()
+            .get_result::<i64>(&mut conn)
+            .unwrap(),
+        0
+    );
+    let current = stored(&mut conn);
+    assert!(open(&mut conn, &current));
+    diesel::Connection::transaction(&mut conn, |conn| accounts::disable_user(conn, EMAIL)).unwrap();
+    assert!(!open(&mut conn, &current), "opened for a disabled account");
+}
