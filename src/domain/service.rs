@@ -56,8 +56,12 @@ pub struct ServiceInput {
 /// only a read has (`id`, which must be this service's, `demo`, `created_at`, `updated_at`,
 /// `capacity.reported_at`) are set aside, and a confidential location as read (no
 /// coordinates: a read never shows them) means the stored one, kept. What is left is read as
-/// a [`ServiceInput`]. Returns it and whether the location was such a stored one.
-pub fn input_from_read(mut body: Value, id: Uuid) -> Result<(ServiceInput, bool), FieldError> {
+/// a [`ServiceInput`]. Returns it and, when the location was such a stored one, the front
+/// door it showed, which must still be the stored one's.
+pub fn input_from_read(
+    mut body: Value,
+    id: Uuid,
+) -> Result<(ServiceInput, Option<FrontDoor>), FieldError> {
     if let Value::Object(members) = &mut body {
         if let Some(given) = members.remove("id")
             && given.as_str().and_then(|s| Uuid::parse_str(s).ok()) != Some(id)
@@ -74,15 +78,69 @@ pub fn input_from_read(mut body: Value, id: Uuid) -> Result<(ServiceInput, bool)
             capacity.remove("reported_at");
         }
     }
-    let sealed_as_read = body.get("location").is_some_and(|l| {
-        l.get("confidential") == Some(&Value::Bool(true))
-            && l.get("lat").is_none()
-            && l.get("lon").is_none()
-    });
-    if sealed_as_read && let Value::Object(members) = &mut body {
+    let as_read = body
+        .get("location")
+        .filter(|l| {
+            l.get("confidential") == Some(&Value::Bool(true))
+                && l.get("lat").is_none()
+                && l.get("lon").is_none()
+        })
+        .map(FrontDoor::as_read)
+        .transpose()?;
+    if as_read.is_some()
+        && let Value::Object(members) = &mut body
+    {
         members.remove("location");
     }
-    Ok((super::coverage::from_value(body, "")?, sealed_as_read))
+    Ok((super::coverage::from_value(body, "")?, as_read))
+}
+
+/// The parts of a confidential location's address that are not sealed, which reads show.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FrontDoor {
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub country: Option<String>,
+}
+
+/// What a confidential location sent as read may not do: change its address without its
+/// coordinates (which a read never shows), so that the change would be thrown away.
+const SEALED_ADDRESS_MOVES_WITH_ITS_COORDINATES: &str = "is required to change a confidential location: its address changes only with its coordinates (a read never shows them, so a location sent as read stands for the one stored, unchanged)";
+
+impl FrontDoor {
+    /// The front door a location sent as read shows; refused if it names a street or postal
+    /// code, which only the sealed part holds.
+    fn as_read(location: &Value) -> Result<FrontDoor, FieldError> {
+        let address = location.get("address");
+        let part = |name: &str| {
+            address
+                .and_then(|a| a.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        if part("street").is_some() || part("postal_code").is_some() {
+            return Err(FieldError::invalid(
+                "location.lat",
+                SEALED_ADDRESS_MOVES_WITH_ITS_COORDINATES,
+            ));
+        }
+        Ok(FrontDoor {
+            city: part("city"),
+            region: part("region"),
+            country: part("country"),
+        })
+    }
+
+    /// Refuses a front door sent as read that is not the stored one's (`stored`).
+    pub fn is_unchanged(&self, stored: &FrontDoor) -> Result<(), FieldError> {
+        if self == stored {
+            return Ok(());
+        }
+        Err(FieldError::invalid(
+            "location.lat",
+            SEALED_ADDRESS_MOVES_WITH_ITS_COORDINATES,
+        ))
+    }
 }
 
 /// A date and time as RFC 3339 requires, with a message that says so (chrono's own, such as

@@ -2,7 +2,7 @@
 //! own organization's; staff read them. Confidential locations are shown only as their front
 //! door (city, region, country); street and coordinates leave only through an audited reveal.
 
-use actix_web::http::header::{self, EntityTag, Header, IfMatch};
+use actix_web::http::header::{self, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveTime, Utc};
 use diesel::{Connection, PgConnection};
@@ -22,9 +22,9 @@ use crate::domain::eligibility::Eligibility;
 use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{
-    CapacityInput, NewService, REVEALS_CONFIDENTIAL_LOCATION, ServiceInput, ServicePatch,
-    ServicePatchInput, draws_nothing_new, has_front_door, input_from_read, keeps_kept_site_hidden,
-    keeps_maintainers_part, stays_with_its_staff,
+    CapacityInput, FrontDoor, NewService, REVEALS_CONFIDENTIAL_LOCATION, ServiceInput,
+    ServicePatch, ServicePatchInput, draws_nothing_new, has_front_door, input_from_read,
+    keeps_kept_site_hidden, keeps_maintainers_part, stays_with_its_staff,
 };
 use crate::domain::{FieldError, TURNS_TEXT, shows_nothing, turns_any};
 use crate::error::ApiError;
@@ -195,7 +195,7 @@ pub fn unknown_organization() -> ApiError {
 }
 
 /// How a write treats the service's location when the new body gives none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MissingLocation {
     /// The service has no location (the API: `PUT` replaces the whole service), unless the
     /// stored one is confidential: no read shows a sealed address, so no client could send
@@ -203,9 +203,9 @@ pub enum MissingLocation {
     Remove,
     /// Keep the stored one (the console: a sealed address cannot be shown for editing).
     Keep,
-    /// Keep the stored one, which must be confidential: the body sent it as a read shows a
-    /// sealed location, without coordinates.
-    KeepSealed,
+    /// Keep the stored one, which must be confidential, with this front door: the body sent
+    /// it as a read shows a sealed location, without coordinates.
+    KeepSealed(FrontDoor),
 }
 
 /// A service's version: when it was last written, to the microsecond. Its `ETag`, and the
@@ -226,19 +226,36 @@ fn answer(record: ServiceRecord) -> HttpResponse {
 /// must still be at, checked with it locked (412 otherwise), so that a `PUT` made from an
 /// old read does not put back phones or beds changed since. Absent: no condition.
 fn if_match(req: &HttpRequest) -> Result<Option<Unchanged>, ApiError> {
-    if !req.headers().contains_key(header::IF_MATCH) {
+    let malformed = || {
+        ApiError::BadRequest(
+            "If-Match must be \"*\" alone, or ETags a read of the service answered, in double quotes and separated by commas".into(),
+        )
+    };
+    // Fields given more than once are one list (RFC 9110, 5.3); actix's own reading skips
+    // items it cannot read and takes a first "*" for the whole header.
+    let mut items = Vec::new();
+    for field in req.headers().get_all(header::IF_MATCH) {
+        let text = field.to_str().map_err(|_| malformed())?;
+        items.extend(
+            text.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty()),
+        );
+    }
+    if items.is_empty() {
+        return if req.headers().contains_key(header::IF_MATCH) {
+            Err(malformed())
+        } else {
+            Ok(None)
+        };
+    }
+    if items == ["*"] {
         return Ok(None);
     }
-    // actix drops the items it cannot read: a header of none readable is malformed.
-    let read = match IfMatch::parse(req) {
-        Ok(IfMatch::Any) => return Ok(None),
-        Ok(IfMatch::Items(read)) if !read.is_empty() => read,
-        _ => {
-            return Err(ApiError::BadRequest(
-                "If-Match must be \"*\" or the ETag a read of the service answered, in double quotes".into(),
-            ));
-        }
-    };
+    let read = items
+        .iter()
+        .map(|item| item.parse::<EntityTag>().map_err(|_| malformed()))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(Box::new(move |stored: &ServiceRecord| {
         let now = EntityTag::new_strong(version_of(stored.service.updated_at));
         if read.iter().any(|tag| tag.strong_eq(&now)) {
@@ -355,16 +372,22 @@ fn replace_in(
         (MissingLocation::Remove, None) => {
             services::location_of(conn, id)?.filter(|row| row.confidential)
         }
-        (MissingLocation::KeepSealed, None) => {
-            let sealed = services::location_of(conn, id)?.filter(|row| row.confidential);
-            if sealed.is_none() {
+        (MissingLocation::KeepSealed(sent), None) => {
+            let Some(sealed) = services::location_of(conn, id)?.filter(|row| row.confidential)
+            else {
                 return Err(FieldError::invalid(
                     "location.lat",
                     "is required: a location without coordinates stands only for a confidential one already stored, which this service does not have",
                 )
                 .into());
-            }
-            sealed
+            };
+            let stored = FrontDoor {
+                city: sealed.city.clone(),
+                region: sealed.region.clone(),
+                country: sealed.country.clone(),
+            };
+            sent.is_unchanged(&stored)?;
+            Some(sealed)
         }
         (_, Some(_)) => None,
     };
@@ -491,10 +514,10 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let unchanged = if_match(&req)?;
     let id = id.into_inner();
-    let (input, sealed_as_read) = input_from_read(body.0.0, id)?;
+    let (input, front_door_as_read) = input_from_read(body.0.0, id)?;
     let new = parse_new(input, state.boundaries).await?;
     let only = caller.scope().organization();
-    let record = match (new.location.is_some(), sealed_as_read) {
+    let record = match (new.location.is_some(), front_door_as_read) {
         (true, _) => {
             write(
                 &state,
@@ -507,11 +530,10 @@ pub async fn replace(
             )
             .await?
         }
-        (false, sealed) => {
-            let missing_location = if sealed {
-                MissingLocation::KeepSealed
-            } else {
-                MissingLocation::Remove
+        (false, as_read) => {
+            let missing_location = match as_read {
+                Some(front_door) => MissingLocation::KeepSealed(front_door),
+                None => MissingLocation::Remove,
             };
             write_keeping_site(&state, &caller, id, new, missing_location, unchanged).await?
         }

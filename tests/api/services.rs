@@ -926,8 +926,39 @@ async fn a_write_from_an_old_read_is_refused_when_it_sends_the_version_it_read()
     // Without If-Match a write is unconditional, as before; a malformed one is a 400.
     let res = send(Method::PUT, path.clone(), None, None, body.clone()).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let res = send(Method::PUT, path, None, Some("not quoted".into()), body).await;
+    let res = send(
+        Method::PUT,
+        path.clone(),
+        None,
+        Some("not quoted".into()),
+        body.clone(),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    // A list is read whole: an unreadable item in it, or "*" beside a tag, is a 400, not
+    // skipped; fields given twice are one list, so "*" in one does not pass the other's old
+    // tag.
+    let now = etag(&app.admin(Method::GET, &path, None).await);
+    let res = send(
+        Method::PUT,
+        path.clone(),
+        None,
+        Some(format!("junk, {now}")),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    let twice = app
+        .client
+        .put(app.url(&path))
+        .bearer_auth(&app.admin_token)
+        .header("If-Match", "*")
+        .header("If-Match", old)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
 }
 
 /// A service as read, changed and sent back, is a replacement: the members only a read has
@@ -961,6 +992,20 @@ async fn a_service_as_read_can_be_changed_and_put_back() {
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["address"]["street"], "17 Hidden Orchard Way");
+
+    // An address changed without its coordinates would be thrown away: refused.
+    for (part, value) in [("city", "Oakland"), ("street", "99 New Place")] {
+        let mut moved = body.clone();
+        moved["location"]["address"][part] = json!(value);
+        let res = app.admin(Method::PUT, &path, Some(&moved)).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{part}: {}",
+            res.body
+        );
+        assert_eq!(res.field(), "location.lat", "{}", res.body);
+    }
 
     // Another service's id is not this one's.
     let mut other = body.clone();
