@@ -27,7 +27,9 @@ use crate::domain::FieldError;
 use crate::domain::need::Need;
 use crate::error::ApiError;
 use crate::json::{NUL_MESSAGE, read_body};
+use crate::matching::index::LACKS_LANGUAGE;
 use crate::matching::query::{MatchQuery, MatchRequest, NeedSet};
+use crate::matching::reason::Reason;
 use crate::matching::regions::RegionLocator;
 use crate::matching::{MatchOutcome, ServiceMatch};
 use crate::routes::idempotency::IdempotencyKey;
@@ -629,17 +631,26 @@ pub async fn lookup_results(
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
     // The local crisis lines that serve the place, whatever was asked: a county's 24/7
     // survivor line is a call a person can make now, beside the national ones. Asked for,
-    // they are among the results already.
+    // they are among the results already. Like the national lines, one that does not list
+    // the language asked answers through an interpreter, and says so.
     let hotline = NeedSet::of(&[Need::Hotline]);
-    let local_lines = if query.needs.count_common(hotline) == 0 {
+    let mut local_lines = if query.needs.count_common(hotline) == 0 {
         let lines = MatchQuery {
             needs: hotline,
+            languages: Vec::new(),
             ..query.clone()
         };
         snapshot.find(&lines, RegionLocator::bundled(), state.boundaries)
     } else {
         MatchOutcome::default()
     };
+    for line in &mut local_lines.results {
+        if !query.languages.is_empty()
+            && !line.languages.iter().any(|l| query.languages.contains(l))
+        {
+            line.why.push(Reason::Says(LACKS_LANGUAGE));
+        }
+    }
     let local_lines: Vec<&ServiceMatch<'_>> = local_lines
         .results
         .iter()

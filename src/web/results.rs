@@ -125,9 +125,14 @@ fn closing(m: &ServiceMatch<'_>, lang: Lang, now: DateTime<Utc>) -> Option<Strin
         return None;
     }
     let (day, time, zone) = moment(at, now, lang, false);
-    Some(match lang {
-        Lang::En => format!("closes {day}{time} ({zone})"),
-        Lang::Es => format!("cierra {day}a las {time} ({zone})"),
+    // "Closes tomorrow 12:00 AM" is tonight.
+    let tomorrow = now.with_timezone(&at.timezone()).date_naive().succ_opt();
+    let tonight = at.hour() == 0 && at.minute() == 0 && Some(at.date_naive()) == tomorrow;
+    Some(match (lang, tonight) {
+        (Lang::En, true) => format!("closes at midnight ({zone})"),
+        (Lang::Es, true) => format!("cierra a medianoche ({zone})"),
+        (Lang::En, false) => format!("closes {day}{time} ({zone})"),
+        (Lang::Es, false) => format!("cierra {day}a las {time} ({zone})"),
     })
 }
 
@@ -149,6 +154,9 @@ fn moment(
         (0, true) => "hoy ".to_string(),
         (1, false) => "tomorrow ".to_string(),
         (1, true) => "mañana ".to_string(),
+        // The same day next week: the day's name alone would read as today.
+        (7, false) => format!("next {name} "),
+        (7, true) => format!("el próximo {name} "),
         (_, false) => format!("{name} "),
         (_, true) => format!("el {name} "),
     };
@@ -503,8 +511,9 @@ pub fn hotlines<'m, 's: 'm>(
         section class="hotlines" aria-labelledby="hotlines-heading" {
             h2 id="hotlines-heading" { (t.hotlines) }
             p { (t.hotlines_intro) }
-            @for m in lines { (card(m, lang, now, None, html! {}, html! {}, 3)) }
+            // Before the first number, which is the one called.
             p class="muted" { (t.call_log) }
+            @for m in lines { (card(m, lang, now, None, html! {}, html! {}, 3)) }
         }
     }
 }

@@ -561,7 +561,7 @@ async fn the_survivor_page_says_what_each_line_is_in_the_pages_language() {
     assert!(!page.contains("open 24 hours"));
     assert!(!page.contains("Offers: </strong></p>"), "{page}");
     assert!(
-        page.contains("A crisis line: call or text to talk it through"),
+        page.contains("A crisis line: someone to talk it through with"),
         "{page}"
     );
     let (_, page) = search("/", "zip=10001&need=legal_aid").await;
@@ -1648,6 +1648,13 @@ async fn the_survivor_page_warns_a_teenager_and_keeps_crisis_lines_to_themselves
         1,
         "{legal}"
     );
+    // In a language it does not list, it still comes, through an interpreter, as the
+    // national lines do.
+    let korean = search("zip=77081&need=legal_aid&language=ko").await;
+    assert!(
+        card(&korean, "Saltgrass 24/7 Survivor Line").contains("ask for an interpreter"),
+        "{korean}"
+    );
 }
 
 /// An open place says when it closes, following hours that begin as others end, and a
@@ -1684,6 +1691,23 @@ async fn survivor_cards_say_when_an_open_place_closes_and_today_or_tomorrow() {
         "Opens Soon",
         json!({"schedules": [hours(&in_three_hours, &in_four_hours)],
                "location": {"lat": 29.81, "lon": -95.37, "confidential": false}}),
+    )
+    .await;
+    // Open till midnight: "closes at midnight", not "tomorrow 12:00 AM". Within two minutes
+    // of midnight the page could be drawn on the other side of it: not checked then.
+    let near_midnight =
+        (now.hour() == 23 && now.minute() >= 58) || (now.hour() == 0 && now.minute() < 2);
+    let till_midnight_opens = if now.hour() >= 1 {
+        an_hour_ago.clone()
+    } else {
+        "00:01".to_string()
+    };
+    service(
+        &app,
+        org,
+        "Open Till Midnight",
+        json!({"schedules": [hours(&till_midnight_opens, "00:00")],
+               "location": {"lat": 29.83, "lon": -95.37, "confidential": false}}),
     )
     .await;
     service(
@@ -1736,4 +1760,11 @@ async fn survivor_cards_say_when_an_open_place_closes_and_today_or_tomorrow() {
         always.contains("Open now") && !always.contains("closes"),
         "{always}"
     );
+    if !near_midnight {
+        let midnight = card("Open Till Midnight");
+        assert!(
+            midnight.contains("Open now · closes at midnight (UTC time)"),
+            "{midnight}"
+        );
+    }
 }
