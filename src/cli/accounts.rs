@@ -109,8 +109,12 @@ pub fn token(url: &DatabaseUrl, action: &TokenCommand) -> anyhow::Result<()> {
         TokenCommand::Create { role, org, label } => {
             let role = Role::from(*role);
             let label = label.trim();
-            if label.is_empty() || label.chars().count() > 200 {
-                anyhow::bail!("--label must be 1 to 200 characters");
+            // One line of printable text: `token list` prints it in a tab-separated row.
+            if label.is_empty()
+                || label.chars().count() > 200
+                || label.chars().any(char::is_control)
+            {
+                anyhow::bail!("--label must be 1 to 200 characters, on one line");
             }
             check_organization(&mut conn, role, *org)?;
             let token =
@@ -180,7 +184,10 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
     match action {
         UserCommand::Create { email, role, org } => {
             let email = normalize_email(email);
-            if !(3..=254).contains(&email.len()) || !email.contains('@') {
+            if !(3..=254).contains(&email.len())
+                || !email.contains('@')
+                || email.chars().any(|c| c.is_control() || c.is_whitespace())
+            {
                 anyhow::bail!("--email must be an email address");
             }
             let role = Role::from(*role);

@@ -550,7 +550,7 @@ pub fn draws_nothing_new(new: &[Coverage], stored: &[Coverage]) -> Result<(), Fi
     }
     Err(FieldError::invalid(
         "coverage",
-        "this service is at a confidential location, which the console cannot show, so its radius and area coverage is changed only by its own organization's staff, who know where it is (through the API, with its location). Region coverage, and everything else, can be changed here.",
+        "this service is at a confidential location that this change does not send (no read shows it), so no new radius or area coverage can be drawn: send the location with the coverage (its own organization's staff know it), or change region coverage, which needs no location",
     ))
 }
 

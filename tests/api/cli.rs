@@ -531,6 +531,12 @@ async fn users_are_created_and_disabled_and_tokens_revoked_from_the_command_line
         "long enough password\n",
     );
     assert!(!ok && stderr.contains("--org"), "{stderr}");
+    // A tab or line break would forge a row of `user list`.
+    let (ok, _, stderr) = run_with_stdin(
+        create(&["--email", "a\tb@example.org", "--role", "hotline"]),
+        "long enough password\n",
+    );
+    assert!(!ok && stderr.contains("--email"), "{stderr}");
     let (ok, stdout, stderr) = run_with_stdin(
         create(&["--email", "Ops@Example.org", "--role", "hotline"]),
         "long enough password\n",
@@ -589,6 +595,18 @@ async fn users_are_created_and_disabled_and_tokens_revoked_from_the_command_line
         }
     };
     assert_eq!(who(token.clone()).await, StatusCode::OK);
+    let out = haven(&url)
+        .args([
+            "token",
+            "create",
+            "--role",
+            "admin",
+            "--label",
+            "forged\nrow",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && out.stdout.is_empty());
     let list = |all: bool| {
         let mut cmd = haven(&url);
         cmd.args(["token", "list"]);

@@ -382,7 +382,7 @@ async fn the_console_draws_no_new_coverage_around_a_sealed_site() {
         answers.push(said);
     }
     assert!(
-        answers[0].contains("changed only by its own organization"),
+        answers[0].contains("no new radius or area coverage can be drawn"),
         "{answers:?}"
     );
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
@@ -529,7 +529,7 @@ async fn an_area_of_many_parts_near_a_sealed_site_says_nothing_of_which() {
     let (status, page) = save_sealed(&app, org, id, &[("geojson", parts.to_string())]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(
-        page.contains("changed only by its own organization"),
+        page.contains("no new radius or area coverage can be drawn"),
         "{page}"
     );
     assert!(!page.contains("coordinates["), "{page}");

@@ -463,7 +463,8 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
     let (status, page) = save(json!({"lat": 29.762, "lon": -95.371})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        !page.contains("coverage[0]") && page.contains("changed only by its own organization"),
+        !page.contains("coverage[0]")
+            && page.contains("no new radius or area coverage can be drawn"),
         "{page}"
     );
     assert!(!page.contains("29.7612"), "{page}");
@@ -476,7 +477,7 @@ async fn the_console_refuses_coverage_moved_onto_a_kept_sealed_site() {
     let (status, elsewhere) = save(json!({"lat": 29.72, "lon": -95.45})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        elsewhere.contains("changed only by its own organization"),
+        elsewhere.contains("no new radius or area coverage can be drawn"),
         "{elsewhere}"
     );
     // The coverage as stored: the edit is saved and the sealed site is kept.
