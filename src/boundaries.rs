@@ -229,6 +229,8 @@ impl Boundaries {
                 .and_then(|r| r.state.clone())
                 .unwrap_or(s.to_uppercase())
         });
+        // A code names its region exactly, a state's FIPS number ("US-06") too.
+        let coded = self.get(&name.to_ascii_uppercase());
         let mut hits: Vec<(u8, &Region)> = self
             .regions
             .iter()
@@ -240,7 +242,7 @@ impl Boundaries {
             })
             .filter_map(|r| {
                 let lower = r.name.to_lowercase();
-                let code_match = r.code.eq_ignore_ascii_case(&name);
+                let code_match = coded.is_some_and(|c| std::ptr::eq(c, r));
                 let rank = if code_match || lower == name {
                     0
                 } else if lower.starts_with(&name) {
@@ -304,6 +306,15 @@ mod tests {
         }
         assert_eq!(b.get("US-06").map(|r| r.code.as_str()), Some("US-CA"));
         assert!(b.index_of("US-99").is_none());
+        // Typed where a person names a place (the console's search).
+        assert_eq!(
+            b.meant("us-06").ok().map(|r| r.code.as_str()),
+            Some("US-CA")
+        );
+        assert_eq!(
+            b.search("US-06", 3).first().map(|r| r.code.as_str()),
+            Some("US-CA")
+        );
     }
 
     #[test]

@@ -201,11 +201,14 @@ impl Coverage {
                 let input: RegionInput = from_value(value, field)?;
                 let code = input.code.trim().to_ascii_uppercase();
                 match boundaries.get(&code) {
-                    Some(region) if region.code != "US" => Ok(Coverage::Region { code }),
+                    // Stored as the region's own code: "US-06" is kept as US-CA.
+                    Some(region) if region.code != "US" => Ok(Coverage::Region {
+                        code: region.code.clone(),
+                    }),
                     _ => Err(FieldError::new(
                         "unknown_region",
                         path(field, "code"),
-                        "unknown region: use a US state as US-CA or a county by FIPS as US-06075 (POST /api/v1/regions/search finds codes by name)",
+                        "unknown region: use a US state as US-CA (or by FIPS, US-06) or a county by FIPS as US-06075 (POST /api/v1/regions/search finds codes by name)",
                     )),
                 }
             }

@@ -220,7 +220,7 @@ fn parse_location(
                 FieldError::new(
                     "unknown_region",
                     "location.region",
-                    "unknown region: use a US state as US-CA or a county as US-06075",
+                    "unknown region: use a US state as US-CA (or by FIPS, US-06) or a county as US-06075",
                 )
             })?;
         let point = region

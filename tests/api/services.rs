@@ -1030,3 +1030,29 @@ async fn a_service_as_read_can_be_changed_and_put_back() {
         res.body
     );
 }
+
+/// A state may be given by its FIPS number, as county codes are: it is stored, and found,
+/// by its own code, so the same state given both ways is one entry.
+#[tokio::test]
+async fn a_state_given_by_its_fips_number_is_stored_by_its_code() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let mut body = service_body(org);
+    body["coverage"] = json!([{"type": "region", "code": "us-06"}]);
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(
+        res.body["coverage"],
+        json!([{"type": "region", "code": "US-CA"}])
+    );
+    app.wait_for_index().await;
+    let found = app
+        .find(&json!({"location": {"region": "US-06"}, "needs": ["shelter"]}))
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_eq!(
+        found.body["results"][0]["service_id"], res.body["id"],
+        "{}",
+        found.body
+    );
+}
