@@ -1585,6 +1585,16 @@ async fn the_referral_slip_keeps_a_text_lines_keyword_and_says_tty() {
     assert!(!page.contains("Sobering"), "{page}");
 }
 
+/// The card of the place `name` on a survivor page: from its name to the card's end.
+fn card_of(page: &str, name: &str) -> String {
+    let start = page.find(name).unwrap_or_else(|| panic!("{name}: {page}"));
+    page[start..]
+        .split("</article>")
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// The survivor page for a teenager and for a need a national service meets: a place that
 /// does not say it takes young people on their own tells someone under 18 to ask first; an
 /// online clinic is listed as help from anywhere, not among the lines to call now, which
@@ -1598,21 +1608,13 @@ async fn the_survivor_page_warns_a_teenager_and_keeps_crisis_lines_to_themselves
         async move { app.post_page("/", form).await.1 }
     };
     let teen = search("zip=77081&need=shelter&age=15").await;
-    let card = |page: &str, name: &str| -> String {
-        let start = page.find(name).unwrap_or_else(|| panic!("{name}: {page}"));
-        page[start..]
-            .split("</article>")
-            .next()
-            .unwrap()
-            .to_string()
-    };
     assert!(
-        card(&teen, "Cypress Wren Emergency Shelter").contains("Under 18 and on your own?"),
+        card_of(&teen, "Cypress Wren Emergency Shelter").contains("Under 18 and on your own?"),
         "{teen}"
     );
     // The national line for young people who have left home or have nowhere safe to stay.
     assert!(
-        card(&teen, "National Runaway Safeline").contains("tel:18007862929"),
+        card_of(&teen, "National Runaway Safeline").contains("tel:18007862929"),
         "{teen}"
     );
     let adult = search("zip=77081&need=shelter&age=30").await;
@@ -1652,7 +1654,7 @@ async fn the_survivor_page_warns_a_teenager_and_keeps_crisis_lines_to_themselves
     // national lines do.
     let korean = search("zip=77081&need=legal_aid&language=ko").await;
     assert!(
-        card(&korean, "Saltgrass 24/7 Survivor Line").contains("ask for an interpreter"),
+        card_of(&korean, "Saltgrass 24/7 Survivor Line").contains("ask for an interpreter"),
         "{korean}"
     );
 }
@@ -1732,14 +1734,7 @@ async fn survivor_cards_say_when_an_open_place_closes_and_today_or_tomorrow() {
         let t = t.with_second(0).unwrap();
         t.format("%-I:%M %p").to_string()
     };
-    let card = |name: &str| -> String {
-        let start = page.find(name).unwrap_or_else(|| panic!("{name}: {page}"));
-        page[start..]
-            .split("</article>")
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let card = |name: &str| card_of(&page, name);
     let expected = format!(
         "Open now · closes {}{} (UTC time)",
         day(closes, ""),

@@ -404,15 +404,7 @@ async fn refusals_of_coverage_stored_before_the_rule_are_audited_and_few() {
     let app = spawn_app().await;
     let org = app.create_organization("Org").await;
     let id = confidential_service(&app, org).await;
-    // Moved onto the site behind the API's back, as a row from before the rule would be.
-    app.db
-        .connect()
-        .batch_execute(&format!(
-            "UPDATE coverage SET spec = jsonb_set(spec, '{{center}}', '{{\"lat\": {}, \"lon\": {}}}') WHERE service_id = '{id}'",
-            LAT + 0.01,
-            LON
-        ))
-        .unwrap();
+    centre_coverage_on_the_site(&app, id);
     let edit = app
         .console(
             &app.admin_token,
@@ -476,14 +468,7 @@ async fn api_refusals_of_coverage_stored_before_the_rule_are_audited_and_few_too
     let app = spawn_app().await;
     let org = app.create_organization("Org").await;
     let id = confidential_service(&app, org).await;
-    app.db
-        .connect()
-        .batch_execute(&format!(
-            "UPDATE coverage SET spec = jsonb_set(spec, '{{center}}', '{{\"lat\": {}, \"lon\": {}}}') WHERE service_id = '{id}'",
-            LAT + 0.01,
-            LON
-        ))
-        .unwrap();
+    centre_coverage_on_the_site(&app, id);
     let path = format!("/api/v1/services/{id}");
     let read = app.admin(Method::GET, &path, None).await.body;
     let mut statuses = Vec::new();
@@ -505,6 +490,19 @@ async fn api_refusals_of_coverage_stored_before_the_rule_are_audited_and_few_too
         "{}",
         res.body
     );
+}
+
+/// Moves a service's radius onto its sealed site behind the API's back, as a row from before
+/// the 5 km rule would be.
+fn centre_coverage_on_the_site(app: &TestApp, id: Uuid) {
+    app.db
+        .connect()
+        .batch_execute(&format!(
+            "UPDATE coverage SET spec = jsonb_set(spec, '{{center}}', '{{\"lat\": {}, \"lon\": {}}}') WHERE service_id = '{id}'",
+            LAT + 0.01,
+            LON
+        ))
+        .unwrap();
 }
 
 /// An area of many small squares, one of them on the site, in an order of the editor's
