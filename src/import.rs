@@ -28,7 +28,8 @@ use crate::domain::coordinates::Coordinates;
 use crate::domain::coverage::from_value;
 use crate::domain::organization::{NewOrganization, OrganizationInput};
 use crate::domain::service::{
-    NewService, ServiceInput, has_front_door, keeps_site_hidden, stays_with_its_staff,
+    FrontDoor, NewService, ServiceInput, has_front_door, keeps_site_hidden,
+    set_aside_what_a_read_adds, stays_with_its_staff,
 };
 use crate::domain::{FieldError, without_value};
 use crate::json::{NUL_MESSAGE, nul_in, repeated_member};
@@ -98,6 +99,9 @@ struct ParsedLine {
     id: Option<Uuid>,
     owner: Owner,
     service: NewService,
+    /// The front door of a confidential location the line gave as read, standing for the
+    /// stored one.
+    front_door: Option<FrontDoor>,
 }
 
 /// The `id` a line gives its service, if any.
@@ -208,6 +212,11 @@ impl<'a> Importer<'a> {
             }
             (None, _) => Owner::Existing(Uuid::nil(), false),
         };
+        // A line with an id may be the service as read (an export made of GET answers).
+        let front_door = match id {
+            Some(_) => set_aside_what_a_read_adds(&mut value)?,
+            None => None,
+        };
         let input: ServiceInput = from_value(value, "")?;
         let owner = match owner {
             Owner::Existing(id, _) if id.is_nil() => {
@@ -232,6 +241,7 @@ impl<'a> Importer<'a> {
             id,
             owner,
             service,
+            front_door,
         })
     }
 
@@ -266,11 +276,11 @@ impl<'a> Importer<'a> {
                     }
                 };
                 line.service.organization_id = id;
-                services.push((line.line, line.id, line.service, demo));
+                services.push((line.line, line.id, line.service, demo, line.front_door));
             }
             let writes: Vec<(usize, bool, ServiceWrite<'_>)> = services
                 .iter()
-                .map(|(line, given, service, demo)| {
+                .map(|(line, given, service, demo, _)| {
                     let id = given.unwrap_or_else(Uuid::new_v4);
                     let write = ServiceWrite {
                         id,
@@ -282,13 +292,18 @@ impl<'a> Importer<'a> {
                 .collect();
             // A line's id replaces the stored service with it; the other lines, and ids not
             // stored (new, or deleted meanwhile), are created.
-            let with_id: Vec<(usize, ServiceWrite<'_>)> = writes
+            let with_id: Vec<Replacement<'_>> = writes
                 .iter()
-                .filter(|(_, given, _)| *given)
-                .map(|(line, _, write)| (*line, *write))
+                .zip(&services)
+                .filter(|((_, given, _), _)| *given)
+                .map(|((line, _, write), (.., front_door))| Replacement {
+                    line: *line,
+                    write: *write,
+                    front_door: front_door.as_ref(),
+                })
                 .collect();
             let kept = self.sealed_sites_kept(conn, &with_id)?;
-            let with_id: Vec<ServiceWrite<'_>> = with_id.into_iter().map(|(_, w)| w).collect();
+            let with_id: Vec<ServiceWrite<'_>> = with_id.into_iter().map(|r| r.write).collect();
             let key = self.keys.current();
             replaced = services::replace_many_unlogged(conn, &with_id, key, self.boundaries)?;
             services::restore_locations(conn, &kept)?;
@@ -331,31 +346,49 @@ impl<'a> Importer<'a> {
     fn sealed_sites_kept(
         &self,
         conn: &mut PgConnection,
-        lines: &[(usize, ServiceWrite<'_>)],
+        lines: &[Replacement<'_>],
     ) -> Result<Vec<LocationRow>, BatchError> {
-        let without_location: HashMap<Uuid, (usize, &NewService)> = lines
+        let without_location: HashMap<Uuid, &Replacement<'_>> = lines
             .iter()
-            .filter(|(_, write)| write.service.location.is_none())
-            .map(|(line, write)| (write.id, (*line, write.service)))
+            .filter(|r| r.write.service.location.is_none())
+            .map(|r| (r.write.id, r))
             .collect();
         if without_location.is_empty() {
             return Ok(Vec::new());
         }
         let ids: Vec<Uuid> = without_location.keys().copied().collect();
         let mut rows = Vec::new();
+        let mut sealed = HashSet::new();
         for (organization, row) in services::lock_confidential_locations(conn, &ids)? {
-            let (line, service) = without_location[&row.service_id];
-            keeps_sealed_site(service, organization, &row, self.keys).map_err(|e| {
+            let r = without_location[&row.service_id];
+            let stored = FrontDoor::of(&row);
+            let checked = r
+                .front_door
+                .map_or(Ok(()), |sent| sent.is_unchanged(&stored))
+                .and_then(|()| keeps_sealed_site(r.write.service, organization, &row, self.keys));
+            checked.map_err(|e| {
                 BatchError::Line(LineError {
-                    line,
+                    line: r.line,
                     field: e.field,
                     message: format!(
-                        "{} (this line gives no location, so the service keeps its stored one, which is confidential)",
+                        "{} (this line gives no location, or one as read, so the service keeps its stored one, which is confidential)",
                         without_value(&e.message)
                     ),
                 })
             })?;
+            sealed.insert(row.service_id);
             rows.push(row);
+        }
+        // A location as read stands for a sealed one stored: without one it means nothing.
+        if let Some(r) = lines
+            .iter()
+            .find(|r| r.front_door.is_some() && !sealed.contains(&r.write.id))
+        {
+            return Err(BatchError::Line(LineError {
+                line: r.line,
+                field: "location.lat".into(),
+                message: "is required: a location without coordinates stands only for a confidential one already stored, which this service does not have".into(),
+            }));
         }
         Ok(rows)
     }
@@ -514,6 +547,14 @@ impl<'a> Importer<'a> {
         batch.first_line = 0;
         Ok(())
     }
+}
+
+/// A line replacing the stored service with its id.
+struct Replacement<'a> {
+    line: usize,
+    write: ServiceWrite<'a>,
+    /// The front door of a confidential location the line gave as read.
+    front_door: Option<&'a FrontDoor>,
 }
 
 /// Why a batch was not written.

@@ -151,6 +151,17 @@ pub struct LocationRow {
     pub key_id: Option<String>,
 }
 
+impl crate::domain::service::FrontDoor {
+    /// A stored location's front door: the parts of its address that are not sealed.
+    pub fn of(row: &LocationRow) -> Self {
+        crate::domain::service::FrontDoor {
+            city: row.city.clone(),
+            region: row.region.clone(),
+            country: row.country.clone(),
+        }
+    }
+}
+
 impl std::fmt::Debug for LocationRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocationRow")

@@ -62,23 +62,34 @@ pub fn input_from_read(
     mut body: Value,
     id: Uuid,
 ) -> Result<(ServiceInput, Option<FrontDoor>), FieldError> {
-    if let Value::Object(members) = &mut body {
-        if let Some(given) = members.remove("id")
-            && given.as_str().and_then(|s| Uuid::parse_str(s).ok()) != Some(id)
-        {
-            return Err(FieldError::invalid(
-                "id",
-                "is the id of the service in the path, if given: a service's id cannot change",
-            ));
-        }
-        for read_only in ["demo", "created_at", "updated_at"] {
-            members.remove(read_only);
-        }
-        if let Some(Value::Object(capacity)) = members.get_mut("capacity") {
-            capacity.remove("reported_at");
-        }
+    if let Value::Object(members) = &mut body
+        && let Some(given) = members.remove("id")
+        && given.as_str().and_then(|s| Uuid::parse_str(s).ok()) != Some(id)
+    {
+        return Err(FieldError::invalid(
+            "id",
+            "is the id of the service in the path, if given: a service's id cannot change",
+        ));
     }
-    let as_read = body
+    let as_read = set_aside_what_a_read_adds(&mut body)?;
+    Ok((super::coverage::from_value(body, "")?, as_read))
+}
+
+/// Takes from a service as read (its `id` aside) the members only a read has (`demo`,
+/// `created_at`, `updated_at`, `capacity.reported_at`) and a confidential location as read,
+/// whose front door it returns: what a replacement by `PUT` or by an import line with an id
+/// sets aside.
+pub fn set_aside_what_a_read_adds(body: &mut Value) -> Result<Option<FrontDoor>, FieldError> {
+    let Value::Object(members) = body else {
+        return Ok(None);
+    };
+    for read_only in ["demo", "created_at", "updated_at"] {
+        members.remove(read_only);
+    }
+    if let Some(Value::Object(capacity)) = members.get_mut("capacity") {
+        capacity.remove("reported_at");
+    }
+    let as_read = members
         .get("location")
         .filter(|l| {
             l.get("confidential") == Some(&Value::Bool(true))
@@ -87,12 +98,10 @@ pub fn input_from_read(
         })
         .map(FrontDoor::as_read)
         .transpose()?;
-    if as_read.is_some()
-        && let Value::Object(members) = &mut body
-    {
+    if as_read.is_some() {
         members.remove("location");
     }
-    Ok((super::coverage::from_value(body, "")?, as_read))
+    Ok(as_read)
 }
 
 /// The parts of a confidential location's address that are not sealed, which reads show.

@@ -381,12 +381,7 @@ fn replace_in(
                 )
                 .into());
             };
-            let stored = FrontDoor {
-                city: sealed.city.clone(),
-                region: sealed.region.clone(),
-                country: sealed.country.clone(),
-            };
-            sent.is_unchanged(&stored)?;
+            sent.is_unchanged(&FrontDoor::of(&sealed))?;
             Some(sealed)
         }
         (_, Some(_)) => None,

@@ -951,6 +951,40 @@ async fn import_by_id_keeps_a_sealed_site_its_line_leaves_out() {
     assert_eq!(res.body["name"], "Renamed House");
     assert_eq!(res.body["location"]["confidential"], true, "{}", res.body);
     assert_eq!(sealed_rows(), 1);
+
+    // The service as GET answers it, an export's line, is taken as a PUT takes it: what
+    // only a read has set aside, the location as read standing for the sealed one.
+    let mut read = res.body.clone();
+    read["name"] = json!("Renamed From Its Export");
+    let (ok, _, stderr) = import(&[read.to_string()]);
+    assert!(ok, "{stderr}");
+    let res = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(res.body["name"], "Renamed From Its Export");
+    assert_eq!(sealed_rows(), 1);
+    // An address changed without coordinates would be lost: refused, by line.
+    read["location"]["address"]["city"] = json!("Pasadena");
+    let (ok, _, stderr) = import(&["".to_string(), read.to_string()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 2: location.lat: is required"),
+        "{stderr}"
+    );
+    // A location as read stands only for a sealed one stored.
+    let public = app.create_service(&service_body(org)).await;
+    let mut as_read = public.body.clone();
+    as_read["location"] = json!({"confidential": true, "address": {"city": "Houston"}});
+    let (ok, _, stderr) = import(&[as_read.to_string()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 1: location.lat: is required"),
+        "{stderr}"
+    );
 }
 
 /// Coverage drawn around a sealed site before writes refused it is found by `haven check
