@@ -858,13 +858,12 @@ fn commands_refuse_keys_that_cannot_open_the_stored_addresses() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// An import line that replaces a service by id and gives no `location` keeps a confidential
-/// one, as `PUT` does: no read shows a sealed address, so no export carries it, and a file
-/// imported again would delete every shelter's front door. The line is checked against the
-/// site kept: without an intake phone, or with a radius centred on it, its batch is refused
-/// by line number and field, naming no place.
-#[tokio::test]
-async fn import_by_id_keeps_a_sealed_site_its_line_leaves_out() {
+/// An app whose data key (returned, for the commands run beside it) sealed the one service it
+/// holds, at 9 Unlisted Rd, Houston (29.7612, -95.3702), with `coverage` and an intake phone:
+/// the app, the key, the service's organization and its id.
+async fn app_with_a_sealed_service(
+    coverage: serde_json::Value,
+) -> (crate::helpers::TestApp, String, uuid::Uuid, uuid::Uuid) {
     let key = haven::crypto::DataKey::generate_base64();
     let app = spawn_app_with(TestDb::new(), |s| {
         s.data_key = haven::crypto::DataKeys::parse(&key).unwrap();
@@ -875,10 +874,22 @@ async fn import_by_id_keeps_a_sealed_site_its_line_leaves_out() {
     body["phones"] = intake_phone();
     body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
         "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
-    body["coverage"] = json!([{"type": "region", "code": "US-48201"}]);
+    body["coverage"] = coverage;
     let res = app.create_service(&body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let id = res.body["id"].as_str().unwrap().to_string();
+    let id = res.body["id"].as_str().unwrap().parse().unwrap();
+    (app, key, org, id)
+}
+
+/// An import line that replaces a service by id and gives no `location` keeps a confidential
+/// one, as `PUT` does: no read shows a sealed address, so no export carries it, and a file
+/// imported again would delete every shelter's front door. The line is checked against the
+/// site kept: without an intake phone, or with a radius centred on it, its batch is refused
+/// by line number and field, naming no place.
+#[tokio::test]
+async fn import_by_id_keeps_a_sealed_site_its_line_leaves_out() {
+    let (app, key, org, id) =
+        app_with_a_sealed_service(json!([{"type": "region", "code": "US-48201"}])).await;
 
     let line = |name: &str, phones: serde_json::Value, coverage: serde_json::Value| {
         json!({"id": id, "organization_id": org, "name": name, "needs": ["shelter"],
@@ -994,23 +1005,11 @@ async fn import_by_id_keeps_a_sealed_site_its_line_leaves_out() {
 async fn check_confidential_finds_stored_coverage_drawn_around_a_sealed_site() {
     use diesel::RunQueryDsl;
 
-    let key = haven::crypto::DataKey::generate_base64();
-    let app = spawn_app_with(TestDb::new(), |s| {
-        s.data_key = haven::crypto::DataKeys::parse(&key).unwrap();
-    })
-    .await;
-    let org = app.create_organization("Written Long Ago").await;
-    let mut body = service_body(org);
-    body["phones"] = intake_phone();
-    body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
-        "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
-    body["coverage"] = json!([
+    let (app, key, _, id) = app_with_a_sealed_service(json!([
         {"type": "region", "code": "US-48201"},
         {"type": "radius", "center": {"lat": 29.80, "lon": -95.42}, "radius_km": 40}
-    ]);
-    let res = app.create_service(&body).await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let id: uuid::Uuid = res.body["id"].as_str().unwrap().parse().unwrap();
+    ]))
+    .await;
     let check = || {
         let out = haven(app.db.url.expose())
             .env("HAVEN_DATA_KEY", &key)
