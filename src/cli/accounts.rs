@@ -169,7 +169,8 @@ fn organization_or_dash(org: Option<Uuid>) -> String {
     org.map_or_else(|| "-".to_string(), |id| id.to_string())
 }
 
-fn read_password() -> anyhow::Result<Password> {
+/// A new password read from stdin (prompted without echo on a terminal), checked and hashed.
+fn read_password_hash() -> anyhow::Result<String> {
     let text = if std::io::stdin().is_terminal() {
         rpassword::prompt_password("password (12-128 characters): ")?
     } else {
@@ -177,7 +178,9 @@ fn read_password() -> anyhow::Result<Password> {
         std::io::stdin().lock().read_line(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_string()
     };
-    Password::new(text, "password").map_err(|e| anyhow::anyhow!("password {}", e.message))
+    let password =
+        Password::new(text, "password").map_err(|e| anyhow::anyhow!("password {}", e.message))?;
+    password::hash(&password).map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
 }
 
 pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
@@ -197,9 +200,7 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
             if accounts::find_user_by_email(&mut conn, &email)?.is_some() {
                 anyhow::bail!("a user with this email already exists");
             }
-            let password = read_password()?;
-            let hash = password::hash(&password)
-                .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+            let hash = read_password_hash()?;
             let id = Uuid::new_v4();
             accounts::insert_user(
                 &mut conn,
@@ -233,9 +234,7 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
             if accounts::find_user_by_email(&mut conn, &email)?.is_none() {
                 anyhow::bail!("no user has this email");
             }
-            let password = read_password()?;
-            let hash = password::hash(&password)
-                .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+            let hash = read_password_hash()?;
             let changed = diesel::Connection::transaction(&mut *conn, |conn| {
                 accounts::set_password(conn, &email, &hash, enable)
             })?;
