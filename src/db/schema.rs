@@ -156,6 +156,7 @@ diesel::table! {
         demo -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        status -> Text,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::crypto::{DataKey, DataKeys, OpenError};
 use crate::domain::eligibility::{Eligibility, Gender};
 use crate::domain::phone::Phone;
 use crate::domain::schedule::Schedule;
-use crate::domain::service::{Location, NewService, ServicePatch};
+use crate::domain::service::{Location, NewService, ServicePatch, ServiceStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = service, check_for_backend(diesel::pg::Pg))]
@@ -45,9 +45,15 @@ pub struct ServiceRow {
     pub demo: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub status: String,
 }
 
 impl ServiceRow {
+    pub fn status(&self) -> ServiceStatus {
+        // The column's CHECK allows only the codes a status has.
+        ServiceStatus::from_code(&self.status).unwrap_or_default()
+    }
+
     pub fn eligibility(&self) -> Eligibility {
         Eligibility {
             min_age: self.min_age.and_then(|a| u8::try_from(a).ok()),
@@ -106,6 +112,7 @@ struct ServiceForm<'a> {
     capacity_reported_at: Option<DateTime<Utc>>,
     verified_at: Option<DateTime<Utc>>,
     demo: bool,
+    status: &'static str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -214,6 +221,7 @@ fn service_form(
     new: &NewService,
     demo: bool,
     capacity_reported_at: DateTime<Utc>,
+    status: ServiceStatus,
 ) -> ServiceForm<'_> {
     let e = &new.eligibility;
     ServiceForm {
@@ -240,6 +248,7 @@ fn service_form(
         capacity_reported_at: new.capacity.map(|_| capacity_reported_at),
         verified_at: new.verified_at,
         demo,
+        status: status.code(),
     }
 }
 
@@ -421,7 +430,10 @@ pub fn insert_many(
     let now = Utc::now();
     let rows: Vec<ServiceForm<'_>> = batch
         .iter()
-        .map(|w| service_form(w.id, w.service, w.demo, now))
+        .map(|w| {
+            let status = w.service.status.unwrap_or_default();
+            service_form(w.id, w.service, w.demo, now, status)
+        })
         .collect();
     diesel::copy_from(service::table)
         .from_insertable(rows)
@@ -462,7 +474,7 @@ type StoredCapacity = (Option<i32>, Option<i32>, Option<DateTime<Utc>>);
 
 /// Replaces a service and all its parts; false when there is no such service. A bed count
 /// that did not change keeps the time it was reported: an edit of the name is not news about
-/// beds.
+/// beds. A status left out keeps the stored one.
 pub fn replace(
     conn: &mut PgConnection,
     id: Uuid,
@@ -494,26 +506,34 @@ pub fn replace_many_unlogged(
     boundaries: &Boundaries,
 ) -> QueryResult<Vec<Uuid>> {
     let ids: Vec<Uuid> = batch.iter().map(|w| w.id).collect();
-    let stored: HashMap<Uuid, StoredCapacity> = service::table
+    let stored: HashMap<Uuid, (StoredCapacity, String)> = service::table
         .filter(service::id.eq_any(&ids))
         .select((
             service::id,
             (
-                service::capacity_available,
-                service::capacity_total,
-                service::capacity_reported_at,
+                (
+                    service::capacity_available,
+                    service::capacity_total,
+                    service::capacity_reported_at,
+                ),
+                service::status,
             ),
         ))
-        .load::<(Uuid, StoredCapacity)>(conn)?
+        .load::<(Uuid, (StoredCapacity, String))>(conn)?
         .into_iter()
         .collect();
     let now = Utc::now();
     let mut replaced = Vec::with_capacity(stored.len());
     let mut parts = Parts::default();
     for w in batch {
-        let Some(old_capacity) = stored.get(&w.id) else {
+        let Some((old_capacity, old_status)) = stored.get(&w.id) else {
             continue;
         };
+        let status = w
+            .service
+            .status
+            .or_else(|| ServiceStatus::from_code(old_status))
+            .unwrap_or_default();
         let reported_at = match (old_capacity, w.service.capacity) {
             ((Some(available), Some(total), Some(at)), Some(c))
                 if c.available == *available && c.total == *total =>
@@ -524,7 +544,7 @@ pub fn replace_many_unlogged(
         };
         let updated = diesel::update(service::table.find(w.id))
             .set((
-                service_form(w.id, w.service, w.demo, reported_at),
+                service_form(w.id, w.service, w.demo, reported_at, status),
                 service::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
@@ -575,10 +595,15 @@ pub fn lock_visible(
     }
 }
 
-/// Applies a provider's day-to-day changes (phones, schedules, capacity) to a service the caller
-/// has locked with [`lock_visible`].
+/// Applies a provider's day-to-day changes (phones, schedules, capacity, status) to a service
+/// the caller has locked with [`lock_visible`].
 pub fn patch(conn: &mut PgConnection, id: Uuid, patch: &ServicePatch) -> QueryResult<()> {
     let target = service::table.find(id);
+    if let Some(status) = patch.status {
+        diesel::update(target)
+            .set(service::status.eq(status.code()))
+            .execute(conn)?;
+    }
     if let Some(capacity) = patch.capacity {
         diesel::update(target)
             .set((
@@ -819,18 +844,29 @@ pub fn find_visible(
     Ok(with_parts(conn, vec![row])?.pop())
 }
 
-/// One page of services, optionally of one organization, in name order.
+/// Which services a list holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListFilter {
+    pub organization_id: Option<Uuid>,
+    pub status: Option<ServiceStatus>,
+}
+
+/// One page of services, of one organization or status if asked, in name order.
 pub fn list(
     conn: &mut PgConnection,
-    organization_id: Option<Uuid>,
+    filter: ListFilter,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<ServiceRecord>, i64)> {
     let mut count = service::table.into_boxed();
     let mut page = service::table.select(ServiceRow::as_select()).into_boxed();
-    if let Some(org) = organization_id {
+    if let Some(org) = filter.organization_id {
         count = count.filter(service::organization_id.eq(org));
         page = page.filter(service::organization_id.eq(org));
+    }
+    if let Some(status) = filter.status {
+        count = count.filter(service::status.eq(status.code()));
+        page = page.filter(service::status.eq(status.code()));
     }
     let total = count.count().get_result(conn)?;
     let rows = page

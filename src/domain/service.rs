@@ -50,6 +50,57 @@ pub struct ServiceInput {
     pub capacity: Option<CapacityInput>,
     #[serde(default, deserialize_with = "rfc3339")]
     pub verified_at: Option<DateTime<Utc>>,
+    /// Left out: a new service is active; a replacement keeps the stored status, so that a
+    /// writer that does not know it cannot open a closed place again by accident.
+    pub status: Option<ServiceStatus>,
+}
+
+/// Whether a service is offered now (HSDS 3.0 `service.status`; its "defunct" is a deletion
+/// here). Only an active service is matched: the others stay in the directory, for their
+/// staff and the maintainers, until they are opened again or deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceStatus {
+    #[default]
+    Active,
+    /// Closed for now (a flood, repairs, a season) and expected to open again.
+    TemporarilyClosed,
+    /// No longer offered, kept on record.
+    Inactive,
+}
+
+impl ServiceStatus {
+    pub const ALL: [ServiceStatus; 3] = [
+        ServiceStatus::Active,
+        ServiceStatus::TemporarilyClosed,
+        ServiceStatus::Inactive,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ServiceStatus::Active => "active",
+            ServiceStatus::TemporarilyClosed => "temporarily_closed",
+            ServiceStatus::Inactive => "inactive",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ServiceStatus> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// Whether searches may send people to it.
+    pub fn is_offered(self) -> bool {
+        self == ServiceStatus::Active
+    }
+
+    /// How the console names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceStatus::Active => "Open",
+            ServiceStatus::TemporarilyClosed => "Temporarily closed",
+            ServiceStatus::Inactive => "No longer offered",
+        }
+    }
 }
 
 /// A `PUT` body that may be a service as read (`GET`), changed and sent back: the members
@@ -210,6 +261,8 @@ pub struct NewService {
     pub schedules: Vec<Schedule>,
     pub capacity: Option<Capacity>,
     pub verified_at: Option<DateTime<Utc>>,
+    /// None: active when new, as stored when replacing.
+    pub status: Option<ServiceStatus>,
 }
 
 /// Where a service is. A confidential location's street, postal code and coordinates are
@@ -431,6 +484,7 @@ impl NewService {
             schedules,
             capacity,
             verified_at: input.verified_at,
+            status: input.status,
         })
     }
 }
@@ -603,6 +657,7 @@ pub struct ServicePatchInput {
     pub phones: Option<Vec<PhoneInput>>,
     pub schedules: Option<Vec<ScheduleInput>>,
     pub capacity: Option<CapacityInput>,
+    pub status: Option<ServiceStatus>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -610,14 +665,19 @@ pub struct ServicePatch {
     pub phones: Option<Vec<Phone>>,
     pub schedules: Option<Vec<Schedule>>,
     pub capacity: Option<Capacity>,
+    pub status: Option<ServiceStatus>,
 }
 
 impl ServicePatch {
     pub fn parse(input: ServicePatchInput) -> Result<Self, FieldError> {
-        if input.phones.is_none() && input.schedules.is_none() && input.capacity.is_none() {
+        if input.phones.is_none()
+            && input.schedules.is_none()
+            && input.capacity.is_none()
+            && input.status.is_none()
+        {
             return Err(FieldError::invalid(
                 "",
-                "give at least one of phones, schedules or capacity",
+                "give at least one of phones, schedules, capacity or status",
             ));
         }
         Ok(ServicePatch {
@@ -627,6 +687,7 @@ impl ServicePatch {
                 .capacity
                 .map(|c| Capacity::parse(c, "capacity."))
                 .transpose()?,
+            status: input.status,
         })
     }
 

@@ -154,6 +154,8 @@ fn organizations(
         .collect())
 }
 
+/// The index inputs of the services searches may send people to: one temporarily closed or
+/// no longer offered is left out, as a deleted one is.
 fn inputs(
     records: Vec<ServiceRecord>,
     organizations: &HashMap<Uuid, Arc<OrganizationView>>,
@@ -161,6 +163,7 @@ fn inputs(
 ) -> Vec<ServiceInput> {
     records
         .into_iter()
+        .filter(|r| r.service.status().is_offered())
         .map(|r| {
             let id = r.service.organization_id;
             let organization = organizations.get(&id).cloned().unwrap_or_else(|| {
@@ -211,7 +214,7 @@ pub fn load_all(
         })
 }
 
-/// The services with these ids that still exist.
+/// The services with these ids that still exist and are offered.
 pub fn load_some(
     conn: &mut PgConnection,
     ids: &[Uuid],

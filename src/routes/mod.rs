@@ -114,6 +114,7 @@ endpoints! {
     POST "/console/reveal" REVEALERS => console::reveal;
     POST "/console/slip" STAFF_AND_PROVIDERS => console::slip;
     POST "/console/capacity" MAINTAINERS => console::capacity;
+    POST "/console/status" MAINTAINERS => console::status;
     POST "/console/front-door" MAINTAINERS => console::front_door;
     POST "/console/directory" ADMIN => directory::directory;
     POST "/console/organizations" ADMIN => directory::create_organization;

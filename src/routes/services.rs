@@ -23,8 +23,8 @@ use crate::domain::phone::PhoneKind;
 use crate::domain::schedule::day_code;
 use crate::domain::service::{
     CapacityInput, FrontDoor, NewService, REVEALS_CONFIDENTIAL_LOCATION, ServiceInput,
-    ServicePatch, ServicePatchInput, draws_nothing_new, has_front_door, input_from_read,
-    keeps_kept_site_hidden, keeps_maintainers_part, stays_with_its_staff,
+    ServicePatch, ServicePatchInput, ServiceStatus, draws_nothing_new, has_front_door,
+    input_from_read, keeps_kept_site_hidden, keeps_maintainers_part, stays_with_its_staff,
 };
 use crate::domain::{FieldError, TURNS_TEXT, shows_nothing, turns_any};
 use crate::error::ApiError;
@@ -50,6 +50,7 @@ pub struct ServiceResponse {
     pub schedules: Vec<ScheduleResponse>,
     pub capacity: Option<CapacityResponse>,
     pub verified_at: Option<DateTime<Utc>>,
+    pub status: ServiceStatus,
     pub demo: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -135,6 +136,7 @@ impl From<ServiceRecord> for ServiceResponse {
     fn from(record: ServiceRecord) -> Self {
         let s = record.service;
         let eligibility = s.eligibility();
+        let status = s.status();
         let capacity = s
             .capacity()
             .map(|(available, total, reported_at)| CapacityResponse {
@@ -178,6 +180,7 @@ impl From<ServiceRecord> for ServiceResponse {
                 .collect(),
             capacity,
             verified_at: s.verified_at,
+            status,
             demo: s.demo,
             created_at: s.created_at,
             updated_at: s.updated_at,
@@ -536,8 +539,8 @@ pub async fn replace(
     Ok(answer(record))
 }
 
-/// `PATCH /api/v1/services/{id}`: phones, schedules and capacity, the parts a provider keeps
-/// true from day to day.
+/// `PATCH /api/v1/services/{id}`: phones, schedules, capacity and status, the parts a provider
+/// keeps true from day to day.
 pub async fn update(
     req: HttpRequest,
     Signed(caller): Signed,
@@ -617,6 +620,8 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct ServiceListQuery {
     organization_id: Option<Uuid>,
+    /// Only services with this status (`temporarily_closed`: those out of searches for now).
+    status: Option<ServiceStatus>,
     page: Option<i64>,
     per_page: Option<i64>,
 }
@@ -627,6 +632,7 @@ pub async fn list(
     query: ValidQuery<ServiceListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(query.page, query.per_page)?;
+    let status = query.status;
     // A provider asking for another organization's services gets what an unknown organization
     // gets: an empty page.
     let organization_id = match (caller.scope().organization(), query.organization_id) {
@@ -636,12 +642,11 @@ pub async fn list(
     };
     let (records, total) = state
         .db(move |conn| {
-            Ok(services::list(
-                conn,
+            let filter = services::ListFilter {
                 organization_id,
-                page.offset(),
-                page.per_page,
-            )?)
+                status,
+            };
+            Ok(services::list(conn, filter, page.offset(), page.per_page)?)
         })
         .await?;
     let data = records.into_iter().map(ServiceResponse::from).collect();

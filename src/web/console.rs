@@ -30,7 +30,7 @@ use crate::domain::need::Need;
 use crate::domain::phone::{PhoneInput, PhoneKind};
 use crate::domain::schedule::ScheduleInput;
 use crate::domain::schedule::day_code;
-use crate::domain::service::{CapacityInput, ServicePatch, ServicePatchInput};
+use crate::domain::service::{CapacityInput, ServicePatch, ServicePatchInput, ServiceStatus};
 use crate::error::ApiError;
 use crate::matching::index::PhoneWords;
 use crate::matching::load::schedule_of;
@@ -293,7 +293,13 @@ async fn provider_view(
 ) -> Result<Markup, ApiError> {
     let org = caller.scope().organization();
     let (records, _) = state
-        .db(move |conn| Ok(service_rows::list(conn, org, 0, 100)?))
+        .db(move |conn| {
+            let filter = service_rows::ListFilter {
+                organization_id: org,
+                status: None,
+            };
+            Ok(service_rows::list(conn, filter, 0, 100)?)
+        })
         .await?;
     let now = Utc::now();
     let refused = match &outcome {
@@ -319,6 +325,7 @@ async fn provider_view(
                 @if let Some((_, message, _)) = this_refused {
                     p class="error" role="alert" { "Not updated: " (message) }
                 }
+                (status_form(s.id, s.status()))
                 // Beds are asked of places that offer them (shelter, housing) or have a count.
                 @let offers_beds = s.capacity().is_some()
                     || record.needs.iter().any(|n| n == "shelter" || n == "transitional_housing");
@@ -367,6 +374,27 @@ async fn provider_view(
             }
         }
     })
+}
+
+/// A service's status, and the form that changes it: closing a place for now takes it out of
+/// every search at once, which is what a provider whose shelter flooded needs first.
+fn status_form(id: Uuid, status: ServiceStatus) -> Markup {
+    html! {
+        @if !status.is_offered() {
+            p class="notice closed" { (status.label()) ": searches leave this service out until you open it again." }
+        }
+        form method="post" action="/console/status" class="row" {
+            input type="hidden" name="service_id" value=(id);
+            label { "Status"
+                select name="status" {
+                    @for option in ServiceStatus::ALL {
+                        option value=(option.code()) selected[option == status] { (option.label()) }
+                    }
+                }
+            }
+            button type="submit" class="secondary" { "Update status" }
+        }
+    }
 }
 
 /// What a front-door form was made from: a digest of the phones and hours it showed. Its save
@@ -543,6 +571,7 @@ pub async fn front_door(
             phones: Some(phones),
             schedules: Some(schedules),
             capacity: None,
+            status: None,
         })
     });
     let (phones, hours) = (form.raw("phones"), form.raw("hours"));
@@ -1053,6 +1082,53 @@ pub async fn capacity(
             message: match not_written {
                 NotWritten::Refused(e) => format!("beds: {}", e.message),
                 // A bed count is a report of now, written whatever changed before it.
+                NotWritten::Overtaken(message) => message,
+            },
+            typed: Typed::Nothing,
+        },
+    };
+    provider_page(&state, &caller, outcome).await
+}
+
+/// `POST /console/status`: a provider closing a service for now, or opening it again.
+pub async fn status(
+    state: web::Data<AppState>,
+    Signed(caller): Signed,
+    ConsoleForm(form): ConsoleForm,
+) -> Result<HttpResponse, ApiError> {
+    form.only(&["service_id", "status"])?;
+    let id = service_id(&form)?;
+    let patch = form
+        .get("status")
+        .and_then(ServiceStatus::from_code)
+        .map(|status| ServicePatch {
+            status: Some(status),
+            ..ServicePatch::default()
+        })
+        .ok_or_else(|| {
+            FieldError::invalid(
+                "status",
+                "choose open, temporarily closed or no longer offered",
+            )
+        });
+    let outcome = match write_patch(&state, &caller, id, patch, None).await? {
+        Ok(record) => {
+            let status = record.service.status();
+            let effect = if status.is_offered() {
+                "searches find it again"
+            } else {
+                "searches leave it out until you open it again"
+            };
+            Outcome::Done(format!(
+                "{} is now {}: {effect}.",
+                record.service.name,
+                status.label().to_lowercase()
+            ))
+        }
+        Err(not_written) => Outcome::Refused {
+            service: id,
+            message: match not_written {
+                NotWritten::Refused(e) => format!("status: {}", e.message),
                 NotWritten::Overtaken(message) => message,
             },
             typed: Typed::Nothing,

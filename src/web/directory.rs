@@ -90,6 +90,10 @@ async fn directory_page(
                             form method="post" action="/console/services/edit" {
                                 input type="hidden" name="service_id" value=(r.service.id);
                                 (r.service.name) " "
+                                @let status = r.service.status();
+                                @if !status.is_offered() {
+                                    span class="tag closed" { (status.label()) } " "
+                                }
                                 button type="submit" class="secondary" { "Edit" }
                             }
                         }

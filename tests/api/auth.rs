@@ -165,6 +165,11 @@ const EXPECTED: &[(&str, &str, [Want; 6])] = &[
     ),
     (
         "POST",
+        "/console/status",
+        [Anon, Yes, Deny, Deny, Yes, Hide],
+    ),
+    (
+        "POST",
         "/console/directory",
         [Anon, Yes, Deny, Deny, Deny, Deny],
     ),
@@ -387,6 +392,15 @@ impl World {
                     ))),
                 )
             }
+            ("POST", "/console/status") => {
+                let id = self.service().await;
+                (
+                    pattern.into(),
+                    Some(Body::Form(format!(
+                        "service_id={id}&status=temporarily_closed"
+                    ))),
+                )
+            }
             ("POST", "/console/capacity") => {
                 let id = self.service().await;
                 (
@@ -512,6 +526,7 @@ async fn console_write_forms_refuse_unknown_fields_and_write_nothing() {
         ("/console/sign-in", Who::Anonymous),
         ("/console/reveal", Who::OwnProvider),
         ("/console/capacity", Who::OwnProvider),
+        ("/console/status", Who::OwnProvider),
         ("/console/front-door", Who::OwnProvider),
         ("/console/organizations", Who::Admin),
         ("/console/services/save", Who::Admin),

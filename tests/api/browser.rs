@@ -906,6 +906,28 @@ async fn console_sign_in_search_audited_reveal_and_a_providers_bed_update() {
     search(&browser, "77002", &["shelter"]).await;
     let capacity = text_of(&browser, &format!("{card} .capacity")).await;
     assert!(capacity.starts_with("3 / 12 beds free"), "{capacity}");
+
+    // The shelter floods: its provider closes it for now, and searches leave it out.
+    sign_in(&browser, &app, "beds@example.org", password).await;
+    let form = find_form(&browser, &format!("{card} form[action='/console/status']")).await;
+    form.set_by_name("status", "temporarily_closed")
+        .await
+        .unwrap();
+    submit(form).await;
+    wait_for(&browser, "p.notice").await;
+    let notice = text_of(&browser, "p.notice").await;
+    assert!(
+        notice.contains("is now temporarily closed: searches leave it out"),
+        "{notice}"
+    );
+    let shown = text_of(&browser, &format!("{card} p.notice.closed")).await;
+    assert!(shown.starts_with("Temporarily closed"), "{shown}");
+    app.wait_for_index().await;
+    browser.delete_all_cookies().await.unwrap();
+    browser.goto(&app.url("/")).await.unwrap();
+    search(&browser, "77002", &["shelter"]).await;
+    assert_eq!(count(&browser, &card).await, 0);
+    assert!(count(&browser, "article[data-service]").await > 0);
     browser.close().await.unwrap();
 }
 

@@ -21,4 +21,5 @@ mod reveal;
 mod safety;
 mod services;
 mod sessions;
+mod status;
 mod validation;

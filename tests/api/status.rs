@@ -1,0 +1,166 @@
+//! A service's status: one temporarily closed or no longer offered stays in the directory and
+//! leaves every search, on every instance, until it is open again.
+
+use haven::auth::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, create_token, names, service_body, spawn_app, spawn_app_on};
+
+const HOUSTON: fn() -> Value =
+    || json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"], "limit": 50});
+
+/// The names `app` answers for a shelter search in Houston, once it has every change.
+async fn found(app: &TestApp) -> Vec<String> {
+    app.wait_for_index().await;
+    let res = app.find(&HOUSTON()).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    names(&res.body["results"])
+}
+
+async fn shelter(app: &TestApp, org: Uuid, name: &str, status: Option<&str>) -> String {
+    let mut body = service_body(org);
+    body["name"] = json!(name);
+    if let Some(status) = status {
+        body["status"] = json!(status);
+    }
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(res.body["status"], status.unwrap_or("active"));
+    res.body["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_closed_service_leaves_every_search_until_it_is_opened_again() {
+    let a = spawn_app().await;
+    let b = spawn_app_on(a.db.shared()).await;
+    let org = a.create_organization("Harbor Org").await;
+    let flooded = shelter(&a, org, "Flooded Shelter", None).await;
+    shelter(&a, org, "Dry Shelter", None).await;
+    shelter(&a, org, "Ended Program", Some("inactive")).await;
+    assert_eq!(found(&b).await, ["Dry Shelter", "Flooded Shelter"]);
+
+    // Its provider closes it for now: both instances leave it out.
+    let provider = create_token(&a.db, Role::Provider, Some(org));
+    let path = format!("/api/v1/services/{flooded}");
+    let closed = json!({"status": "temporarily_closed"});
+    let res = a
+        .send(Method::PATCH, &path, Some(&provider), Some(&closed))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["status"], "temporarily_closed");
+    assert_eq!(found(&b).await, ["Dry Shelter"]);
+    assert_eq!(found(&a).await, ["Dry Shelter"]);
+
+    // A replacement that does not say its status keeps it: a client that knows nothing of
+    // statuses does not open a closed place again.
+    let mut renamed = service_body(org);
+    renamed["name"] = json!("Flooded Shelter (Harbor St)");
+    let res = a.admin(Method::PUT, &path, Some(&renamed)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["status"], "temporarily_closed");
+    // An instance started now loads the directory without it.
+    let c = spawn_app_on(a.db.shared()).await;
+    assert_eq!(found(&c).await, ["Dry Shelter"]);
+
+    // The maintainers find what is closed.
+    let res = a
+        .admin(
+            Method::GET,
+            "/api/v1/services?status=temporarily_closed",
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(names(&res.body["data"]), ["Flooded Shelter (Harbor St)"]);
+    let res = a
+        .admin(Method::GET, "/api/v1/services?status=closed", None)
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "status", "{}", res.body);
+
+    // An unknown status is refused and writes nothing.
+    let res = a
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&provider),
+            Some(&json!({"status": "closed"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "status", "{}", res.body);
+    let res = a.admin(Method::GET, &path, None).await;
+    assert_eq!(res.body["status"], "temporarily_closed");
+
+    // Opened again, it is found again, under its new name.
+    let open = json!({"status": "active"});
+    let res = a
+        .send(Method::PATCH, &path, Some(&provider), Some(&open))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(
+        found(&b).await,
+        ["Dry Shelter", "Flooded Shelter (Harbor St)"]
+    );
+    assert_eq!(
+        found(&c).await,
+        ["Dry Shelter", "Flooded Shelter (Harbor St)"]
+    );
+}
+
+/// A provider closes and opens a service from the console, and the page says what that does.
+#[tokio::test]
+async fn a_provider_closes_a_service_from_the_console() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Harbor Org").await;
+    let id = shelter(&app, org, "Flooded Shelter", None).await;
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let (_, page) = app.console(&provider, "/console", None).await;
+    assert!(page.contains(r#"action="/console/status""#), "{page}");
+    assert!(
+        page.contains(r#"<option value="active" selected>Open</option>"#),
+        "{page}"
+    );
+
+    let form = |status: &str| Some(format!("service_id={id}&status={status}"));
+    let (status, page) = app
+        .console(&provider, "/console/status", form("temporarily_closed"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Flooded Shelter is now temporarily closed: searches leave it out"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<option value="temporarily_closed" selected>"#),
+        "{page}"
+    );
+    assert_eq!(found(&app).await, Vec::<String>::new());
+    // The admin's directory says so beside its name.
+    let (_, directory) = app
+        .console(
+            &app.admin_token,
+            "/console/directory",
+            Some("q=Harbor".into()),
+        )
+        .await;
+    assert!(
+        directory.contains(r#"<span class="tag closed">Temporarily closed</span>"#),
+        "{directory}"
+    );
+
+    let (status, page) = app
+        .console(&provider, "/console/status", form("shut"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("Not updated: status: choose open"), "{page}");
+
+    let (status, page) = app
+        .console(&provider, "/console/status", form("active"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("searches find it again"), "{page}");
+    assert_eq!(found(&app).await, ["Flooded Shelter"]);
+}
