@@ -303,6 +303,7 @@ fn status_text(status: u16) -> &'static str {
         408 => "The body did not arrive in time",
         409 => "Not possible in the item's present state",
         413 => "Body too large",
+        412 => "The service was written after the version sent in If-Match",
         415 => "Body is not application/json",
         422 => "A field is invalid: `error.field` names it",
         429 => "Too many requests; see Retry-After",
@@ -546,7 +547,7 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
             Doc::new("Remove an organization without services", 204, None).or(409)
         }
         ("GET", "/api/v1/services") => Doc::new(
-            "Services, a page at a time, optionally of one organization",
+            "Services, a page at a time, optionally of one organization or status",
             200,
             Some(page::<ServiceResponse>(schemas)),
         )
@@ -556,17 +557,21 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
             .idempotent(),
         ("GET", "/api/v1/services/{id}") => Doc::new("One service", 200, Some(service())),
         ("PUT", "/api/v1/services/{id}") => Doc::new("Replace a service", 200, Some(service()))
-            .body(component::<ServiceInput>(schemas)),
+            .body(component::<ServiceInput>(schemas))
+            .or(412),
         ("PATCH", "/api/v1/services/{id}") => Doc::new(
-            "Keep a service true: phones, schedules, capacity",
+            "Keep a service true: phones, schedules, capacity, status",
             200,
             Some(service()),
         )
-        .body(component::<ServicePatchInput>(schemas)),
+        .body(component::<ServicePatchInput>(schemas))
+        .or(412),
         ("DELETE", "/api/v1/services/{id}") => Doc::new("Remove a service", 204, None),
         ("PATCH", "/api/v1/services/{id}/capacity") => {
             let body = component::<CapacityInput>(schemas);
-            Doc::new("Report beds or slots free now", 200, Some(service())).body(body)
+            Doc::new("Report beds or slots free now", 200, Some(service()))
+                .body(body)
+                .or(412)
         }
         ("POST", "/api/v1/services/{id}/reveal") => Doc::new(
             "Open a confidential location, with a reason; the reveal is audited",
@@ -576,7 +581,7 @@ fn describe(endpoint: &Endpoint, schemas: &mut Vec<(String, RefOr<Schema>)>) -> 
         .body(component::<RevealInput>(schemas))
         .or(409),
         ("GET", "/api/v1/audit") => Doc::new(
-            "Who revealed which confidential location, when and why",
+            "The audit trail: who revealed which confidential location and why, who wrote which service",
             200,
             Some(page::<AuditRow>(schemas)),
         )

@@ -72,7 +72,8 @@ pub(crate) fn without_value(message: &str) -> String {
     // "unknown variant `whatever was sent`, expected one of `voice`, `text`, `tty`".
     if let Some((_, expected)) = message
         .strip_prefix("unknown variant `")
-        .and_then(|rest| rest.split_once("`, expected"))
+        // The last one: the value sent may hold the same words.
+        .and_then(|rest| rest.rsplit_once("`, expected"))
     {
         return format!("unknown variant, expected{expected}");
     }
@@ -88,7 +89,7 @@ pub(crate) fn without_value(message: &str) -> String {
         let Some(rest) = message.strip_prefix(start) else {
             continue;
         };
-        let Some(expected) = rest.find(", expected") else {
+        let Some(expected) = rest.rfind(", expected") else {
             continue;
         };
         // The kind of value ("string", "integer", "floating point") comes before the quote.
@@ -227,6 +228,17 @@ mod tests {
         assert_eq!(
             without_value("unknown variant `Zq-secret`, expected one of `voice`, `text`, `tty`"),
             "unknown variant, expected one of `voice`, `text`, `tty`"
+        );
+        // A value holding serde's own words does not come through either.
+        assert_eq!(
+            without_value(
+                "unknown variant `x`, expected 4417-QUIETWATER-LANE`, expected one of `active`, `inactive`"
+            ),
+            "unknown variant, expected one of `active`, `inactive`"
+        );
+        assert_eq!(
+            without_value("invalid value: string \"a, expected 4417 QUIETWATER\", expected f64"),
+            "invalid value: string, expected f64"
         );
         let uuid = without_value(
             "Query deserialize error: UUID parsing failed: invalid character: found `n` at 0",

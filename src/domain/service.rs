@@ -50,8 +50,8 @@ pub struct ServiceInput {
     pub capacity: Option<CapacityInput>,
     #[serde(default, deserialize_with = "rfc3339")]
     pub verified_at: Option<DateTime<Utc>>,
-    /// Left out: a new service is active; a replacement keeps the stored status, so that a
-    /// writer that does not know it cannot open a closed place again by accident.
+    /// Left out or null: a new service is active; a replacement keeps the stored status, so
+    /// that a writer that does not know it cannot open a closed place again by accident.
     pub status: Option<ServiceStatus>,
 }
 
@@ -63,7 +63,9 @@ pub struct ServiceInput {
 pub enum ServiceStatus {
     #[default]
     Active,
-    /// Closed for now (a flood, repairs, a season) and expected to open again.
+    /// Closed for now (a flood, repairs, a season) and expected to open again. HSDS spells
+    /// it "temporarily closed", which is taken too.
+    #[serde(alias = "temporarily closed")]
     TemporarilyClosed,
     /// No longer offered, kept on record.
     Inactive,
@@ -689,6 +691,14 @@ impl ServicePatch {
                 .transpose()?,
             status: input.status,
         })
+    }
+
+    /// Whether it reports beds and nothing else.
+    pub fn is_beds_alone(&self) -> bool {
+        self.capacity.is_some()
+            && self.phones.is_none()
+            && self.schedules.is_none()
+            && self.status.is_none()
     }
 
     /// The body of `PATCH /api/v1/services/{id}/capacity`.

@@ -1,4 +1,5 @@
-//! `GET /api/v1/audit`: the reveal trail, newest first, for admins.
+//! `GET /api/v1/audit`: the audit trail (reveals, sealed-site refusals, service writes),
+//! newest first, for admins.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -15,6 +16,8 @@ use crate::startup::AppState;
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     service_id: Option<Uuid>,
+    /// Only records of this action (`reveal_location` for the reveals).
+    action: Option<audit::Action>,
     page: Option<i64>,
     per_page: Option<i64>,
 }
@@ -25,9 +28,12 @@ pub async fn list(
     query: ValidQuery<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(query.page, query.per_page)?;
-    let service_id = query.service_id;
+    let filter = audit::ListFilter {
+        service_id: query.service_id,
+        action: query.action,
+    };
     let (rows, total) = state
-        .db(move |conn| Ok(audit::list(conn, service_id, page.offset(), page.per_page)?))
+        .db(move |conn| Ok(audit::list(conn, filter, page.offset(), page.per_page)?))
         .await?;
     Ok(HttpResponse::Ok().json(Page::new(rows, page, total)))
 }

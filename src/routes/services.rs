@@ -11,7 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Page, PageRequest};
-use crate::auth::{Principal, Role, Scope, Signed};
+use crate::auth::{Principal, Role, Signed};
 use crate::boundaries::Boundaries;
 use crate::crypto::{DataKey, DataKeys};
 use crate::db::services::{self, LocationRow, ServiceRecord};
@@ -271,38 +271,77 @@ fn if_match(req: &HttpRequest) -> Result<Option<Unchanged>, ApiError> {
     })))
 }
 
-/// Writes a parsed service (new or replacing `id`) in one transaction and reads it back. `only`
-/// is the caller's own organization (providers): the service replaced and the organization
-/// named must both be theirs, or they answer as if they did not exist. A replacement is made
-/// only if the stored service is still as `unchanged` requires.
+/// Replaces service `id` with a parsed service in one transaction and reads it back. For a
+/// provider, the service replaced and the organization named must both be their own, or they
+/// answer as if they did not exist. The replacement is made only if the stored service is
+/// still as `unchanged` requires.
 pub async fn write(
     state: &AppState,
-    only: Option<Uuid>,
+    caller: &Principal,
     id: Uuid,
     new: NewService,
-    replace: bool,
     missing_location: MissingLocation,
     unchanged: Option<Unchanged>,
 ) -> Result<ServiceRecord, ApiError> {
     let keys = state.data_key.clone();
     let boundaries = state.boundaries;
+    let replacing = Replacing {
+        by: caller.clone(),
+        id,
+        missing_location,
+        unchanged,
+    };
     state
         .db(move |conn| {
-            conn.transaction(|conn| {
-                if replace {
-                    let replacing = Replacing {
-                        only,
-                        id,
-                        missing_location,
-                        unchanged,
-                    };
-                    replace_in(conn, &keys, boundaries, replacing, &new)
-                } else {
-                    insert_in(conn, keys.current(), boundaries, only, id, &new)
-                }
-            })
+            conn.transaction(|conn| replace_in(conn, &keys, boundaries, replacing, &new))
         })
         .await
+}
+
+/// Records a write of a service by `by` in the audit trail, in the write's transaction:
+/// who, and which members it changed, by name only (admins read the trail; a value may be an
+/// intake line's keyword or a front door). A confidential location sent counts as changed,
+/// since reads do not show its sealed parts to compare.
+fn record_write(
+    conn: &mut PgConnection,
+    by: &Principal,
+    action: audit::Action,
+    before: Option<&ServiceRecord>,
+    after: &ServiceRecord,
+    sealed_sent: bool,
+) -> Result<(), ApiError> {
+    let as_read = |record: &ServiceRecord| {
+        serde_json::to_value(ServiceResponse::from(record.clone())).unwrap_or_default()
+    };
+    let reason = match before {
+        None => "created".to_string(),
+        Some(before) => {
+            let (old, new) = (as_read(before), as_read(after));
+            let mut changed: Vec<&str> = match (&old, &new) {
+                (Value::Object(old), Value::Object(new)) => new
+                    .iter()
+                    .filter(|(member, value)| {
+                        !["updated_at", "created_at"].contains(&member.as_str())
+                            && old.get(member.as_str()) != Some(*value)
+                    })
+                    .map(|(member, _)| member.as_str())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if sealed_sent && !changed.contains(&"location") {
+                changed.push("location");
+            }
+            changed.sort_unstable();
+            if changed.is_empty() {
+                "changed nothing".to_string()
+            } else {
+                format!("changed {}", changed.join(", "))
+            }
+        }
+    };
+    let form = audit::AuditInsertForm::by(by, action, after.service.id, &reason);
+    audit::record(conn, &form)?;
+    Ok(())
 }
 
 /// The organization a service is written for, locked against deletion until the write
@@ -322,27 +361,36 @@ fn read_back(conn: &mut PgConnection, id: Uuid) -> Result<ServiceRecord, ApiErro
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("service {id} vanished after write")))
 }
 
-/// Inserts a new service in the caller's transaction and reads it back.
+/// Inserts a new service by `by` in the caller's transaction and reads it back.
 fn insert_in(
     conn: &mut PgConnection,
     key: &DataKey,
     boundaries: &Boundaries,
-    only: Option<Uuid>,
+    by: &Principal,
     id: Uuid,
     new: &NewService,
 ) -> Result<ServiceRecord, ApiError> {
+    let only = by.scope().organization();
     let org = organization_for(conn, only, new)?;
     if only.is_some() {
         keeps_maintainers_part(new, &[], None)?;
     }
     services::insert(conn, id, new, org.demo, key, boundaries)?;
-    read_back(conn, id)
+    let created = read_back(conn, id)?;
+    record_write(
+        conn,
+        by,
+        audit::Action::ServiceCreated,
+        None,
+        &created,
+        false,
+    )?;
+    Ok(created)
 }
 
 /// Which service a replacement is for, by whom, and on what terms.
 struct Replacing {
-    /// The caller's own organization (providers).
-    only: Option<Uuid>,
+    by: Principal,
     id: Uuid,
     missing_location: MissingLocation,
     unchanged: Option<Unchanged>,
@@ -358,16 +406,18 @@ fn replace_in(
     new: &NewService,
 ) -> Result<ServiceRecord, ApiError> {
     let Replacing {
-        only,
+        by,
         id,
         missing_location,
         unchanged,
     } = replacing;
+    let only = by.scope().organization();
     let Some(stored_org) = services::lock_visible(conn, id, only)? else {
         return Err(ApiError::NotFound);
     };
+    let before = services::find(conn, id)?.ok_or(ApiError::NotFound)?;
     if let Some(unchanged) = unchanged {
-        unchanged(&services::find(conn, id)?.ok_or(ApiError::NotFound)?)?;
+        unchanged(&before)?;
     }
     let org = organization_for(conn, only, new)?;
     let kept = match (missing_location, &new.location) {
@@ -417,7 +467,17 @@ fn replace_in(
     if let Some(row) = kept {
         services::restore_locations(conn, std::slice::from_ref(&row))?;
     }
-    read_back(conn, id)
+    let after = read_back(conn, id)?;
+    let sealed_sent = new.location.as_ref().is_some_and(|l| l.confidential);
+    record_write(
+        conn,
+        &by,
+        audit::Action::ServiceReplaced,
+        Some(&before),
+        &after,
+        sealed_sent,
+    )?;
+    Ok(after)
 }
 
 /// Replaces service `id` with a body that gives no location, so that a sealed one stored is
@@ -435,9 +495,8 @@ pub async fn write_keeping_site(
     missing_location: MissingLocation,
     unchanged: Option<Unchanged>,
 ) -> Result<ServiceRecord, ApiError> {
-    let only = caller.scope().organization();
     let check = state.throttles.sealed_site_check(caller.actor(), id)?;
-    let written = write(state, only, id, new, true, missing_location, unchanged).await;
+    let written = write(state, caller, id, new, missing_location, unchanged).await;
     let refusal = match &written {
         Err(ApiError::Invalid(refusal)) if refusal.code == REVEALS_CONFIDENTIAL_LOCATION => refusal,
         _ => {
@@ -449,7 +508,12 @@ pub async fn write_keeping_site(
     let reason = format!("edit refused: {}", refusal.field);
     state
         .db(move |conn| {
-            let form = audit::AuditInsertForm::by(&actor, audit::SEALED_SITE_CHECK, id, &reason);
+            let form = audit::AuditInsertForm::by(
+                &actor,
+                audit::Action::SealedSiteCheckRefused,
+                id,
+                &reason,
+            );
             Ok(audit::record(conn, &form)?)
         })
         .await?;
@@ -473,25 +537,27 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let CreateJson { body, key } = body;
     let new = parse_new(body, state.boundaries).await?;
-    let only = caller.scope().organization();
-    Ok(insert_once(&state, only, new, key).await?.into_response())
+    Ok(insert_once(&state, &caller, new, key)
+        .await?
+        .into_response())
 }
 
-/// Creates a service, once per idempotency key (the API's header, a console form's). `only`
-/// is the caller's own organization (providers), as for [`write`].
+/// Creates a service, once per idempotency key (the API's header, a console form's). A
+/// provider's must be for their own organization, as for [`write`].
 pub async fn insert_once(
     state: &AppState,
-    only: Option<Uuid>,
+    caller: &Principal,
     new: NewService,
     key: Option<IdempotencyKey>,
 ) -> Result<Created, ApiError> {
     let id = Uuid::new_v4();
     let data_key = state.data_key.current().clone();
     let boundaries = state.boundaries;
+    let by = caller.clone();
     state
         .db(move |conn| {
             create_once(conn, key.as_ref(), |conn| {
-                let record = insert_in(conn, &data_key, boundaries, only, id, &new)?;
+                let record = insert_in(conn, &data_key, boundaries, &by, id, &new)?;
                 Ok((
                     format!("/api/v1/services/{id}"),
                     ServiceResponse::from(record),
@@ -514,20 +580,8 @@ pub async fn replace(
     let id = id.into_inner();
     let (input, front_door_as_read) = input_from_read(body.0.0, id)?;
     let new = parse_new(input, state.boundaries).await?;
-    let only = caller.scope().organization();
     let record = match (new.location.is_some(), front_door_as_read) {
-        (true, _) => {
-            write(
-                &state,
-                only,
-                id,
-                new,
-                true,
-                MissingLocation::Remove,
-                unchanged,
-            )
-            .await?
-        }
+        (true, _) => write(&state, &caller, id, new, MissingLocation::Remove, unchanged).await?,
         (false, as_read) => {
             let missing_location = match as_read {
                 Some(front_door) => MissingLocation::KeepSealed(front_door),
@@ -550,7 +604,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let unchanged = if_match(&req)?;
     let patch = ServicePatch::parse(body.0)?;
-    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch, unchanged).await?;
+    let record = apply_patch(&state, &caller, id.into_inner(), patch, unchanged).await?;
     Ok(answer(record))
 }
 
@@ -564,7 +618,7 @@ pub async fn update_capacity(
 ) -> Result<HttpResponse, ApiError> {
     let unchanged = if_match(&req)?;
     let patch = ServicePatch::capacity(body.0)?;
-    let record = apply_patch(&state, caller.scope(), id.into_inner(), patch, unchanged).await?;
+    let record = apply_patch(&state, &caller, id.into_inner(), patch, unchanged).await?;
     Ok(answer(record))
 }
 
@@ -572,21 +626,25 @@ pub async fn update_capacity(
 /// not been overtaken), checked with the service locked.
 pub type Unchanged = Box<dyn FnOnce(&ServiceRecord) -> Result<(), ApiError> + Send>;
 
-/// Applies a patch to a service within `scope` (others answer 404) and reads it back.
+/// Applies a patch to a service the caller may see (others answer 404) and reads it back. A
+/// report of beds alone is not recorded in the audit trail: it carries its own time, and a
+/// feed sending one every few minutes would bury the rest.
 pub async fn apply_patch(
     state: &AppState,
-    scope: Scope,
+    caller: &Principal,
     id: Uuid,
     patch: ServicePatch,
     unchanged: Option<Unchanged>,
 ) -> Result<ServiceRecord, ApiError> {
-    let only = scope.organization();
+    let by = caller.clone();
     state
         .db(move |conn| {
             conn.transaction(|conn| {
+                let only = by.scope().organization();
                 services::lock_visible(conn, id, only)?.ok_or(ApiError::NotFound)?;
+                let before = services::find(conn, id)?.ok_or(ApiError::NotFound)?;
                 if let Some(unchanged) = unchanged {
-                    unchanged(&services::find(conn, id)?.ok_or(ApiError::NotFound)?)?;
+                    unchanged(&before)?;
                 }
                 if let Some(phones) = &patch.phones
                     && services::location_of(conn, id)?.is_some_and(|l| l.confidential)
@@ -594,9 +652,18 @@ pub async fn apply_patch(
                     has_front_door(phones)?;
                 }
                 services::patch(conn, id, &patch)?;
-                services::find(conn, id)?.ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("service {id} vanished after write"))
-                })
+                let after = read_back(conn, id)?;
+                if !patch.is_beds_alone() {
+                    record_write(
+                        conn,
+                        &by,
+                        audit::Action::ServiceUpdated,
+                        Some(&before),
+                        &after,
+                        false,
+                    )?;
+                }
+                Ok(after)
             })
         })
         .await
@@ -654,13 +721,27 @@ pub async fn list(
 }
 
 pub async fn delete(
-    _: Signed,
+    Signed(caller): Signed,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let deleted = state
-        .db(move |conn| conn.transaction(|conn| Ok(services::delete(conn, id)?)))
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let deleted = services::delete(conn, id)?;
+                if deleted {
+                    let form = audit::AuditInsertForm::by(
+                        &caller,
+                        audit::Action::ServiceDeleted,
+                        id,
+                        "deleted",
+                    );
+                    audit::record(conn, &form)?;
+                }
+                Ok(deleted)
+            })
+        })
         .await?;
     if deleted {
         Ok(HttpResponse::NoContent().finish())
@@ -780,7 +861,7 @@ pub async fn reveal_location(
                     .map_err(|e| ApiError::Internal(e.into()))?;
                 let audit = audit::record(
                     conn,
-                    &audit::AuditInsertForm::by(&actor, audit::REVEAL_LOCATION, id, &reason),
+                    &audit::AuditInsertForm::by(&actor, audit::Action::RevealLocation, id, &reason),
                 )?;
                 Ok((row, address, audit))
             })

@@ -629,7 +629,7 @@ async fn write_patch(
         Ok(patch) => patch,
         Err(refused) => return Ok(Err(NotWritten::Refused(refused))),
     };
-    match apply_patch(state, caller.scope(), id, patch, unchanged).await {
+    match apply_patch(state, caller, id, patch, unchanged).await {
         Ok(record) => Ok(Ok(record)),
         Err(ApiError::Invalid(refused)) => Ok(Err(NotWritten::Refused(refused))),
         Err(ApiError::Conflict(message)) => Ok(Err(NotWritten::Overtaken(message))),
@@ -1009,6 +1009,22 @@ pub async fn slip(
         .db(move |conn| Ok(service_rows::find_visible(conn, id, only)?))
         .await?
         .ok_or(ApiError::NotFound)?;
+    // A results page opened before the place closed still offers its note: a note printed
+    // now would send someone to a door that will not open.
+    let status = record.service.status();
+    if !status.is_offered() {
+        let body = html! {
+            p class="error" role="alert" {
+                (record.service.name) " is " (status.label().to_lowercase())
+                ": it is not taking referrals, so there is no note to print. Search again for another place."
+            }
+            p { a class="button secondary" href="/console" { "Back" } }
+        };
+        return Ok(page(
+            StatusCode::CONFLICT,
+            layout::page(&CONSOLE, &state.quick_exit_url, "Note", body),
+        ));
+    }
     let city = record
         .location
         .as_ref()

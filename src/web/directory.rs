@@ -514,7 +514,6 @@ async fn save_parsed(
     new: NewService,
     form: &EditorForm,
 ) -> Result<ServiceRecord, ApiError> {
-    let only = caller.scope().organization();
     let id = match id {
         Some(id) if new.location.is_none() => {
             return service_routes::write_keeping_site(
@@ -527,11 +526,11 @@ async fn save_parsed(
             )
             .await;
         }
-        Some(id) => return write(state, only, id, new, true, MissingLocation::Keep, None).await,
+        Some(id) => return write(state, caller, id, new, MissingLocation::Keep, None).await,
         None => {
             let key =
                 form.idempotency_key(state.data_key.current(), caller, "/console/services/save");
-            service_routes::insert_once(state, only, new, key)
+            service_routes::insert_once(state, caller, new, key)
                 .await?
                 .id()?
         }

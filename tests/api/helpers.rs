@@ -168,15 +168,30 @@ impl TestDb {
     }
 
     pub fn count(&self, table: &str) -> i64 {
+        self.count_where(table, "true")
+    }
+
+    /// Rows of `table` for which the SQL `condition` holds.
+    pub fn count_where(&self, table: &str, condition: &str) -> i64 {
         #[derive(QueryableByName)]
         struct Count {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        diesel::sql_query(format!("SELECT count(*) AS n FROM {}", quote_ident(table)))
+        let query = format!(
+            "SELECT count(*) AS n FROM {} WHERE {condition}",
+            quote_ident(table)
+        );
+        diesel::sql_query(query)
             .get_result::<Count>(&mut self.connect())
             .unwrap()
             .n
+    }
+
+    /// Audit records of access to sealed sites (reveals, and refusals that tell something of
+    /// where one is), leaving out those of writes.
+    pub fn sealed_site_records(&self) -> i64 {
+        self.count_where("audit_event", "action NOT LIKE 'service\\_%'")
     }
 
     /// The client-side TCP ports of every session connected to this database.

@@ -23,3 +23,4 @@ mod services;
 mod sessions;
 mod status;
 mod validation;
+mod write_audit;

@@ -39,6 +39,13 @@ async fn a_closed_service_leaves_every_search_until_it_is_opened_again() {
     let flooded = shelter(&a, org, "Flooded Shelter", None).await;
     shelter(&a, org, "Dry Shelter", None).await;
     shelter(&a, org, "Ended Program", Some("inactive")).await;
+    // HSDS's spelling is taken, and stored in Haven's.
+    let mut hsds = service_body(org);
+    hsds["name"] = json!("Closed For Repairs");
+    hsds["status"] = json!("temporarily closed");
+    let res = a.create_service(&hsds).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(res.body["status"], "temporarily_closed");
     assert_eq!(found(&b).await, ["Dry Shelter", "Flooded Shelter"]);
 
     // Its provider closes it for now: both instances leave it out.
@@ -73,7 +80,10 @@ async fn a_closed_service_leaves_every_search_until_it_is_opened_again() {
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    assert_eq!(names(&res.body["data"]), ["Flooded Shelter (Harbor St)"]);
+    assert_eq!(
+        names(&res.body["data"]),
+        ["Closed For Repairs", "Flooded Shelter (Harbor St)"]
+    );
     let res = a
         .admin(Method::GET, "/api/v1/services?status=closed", None)
         .await;
@@ -138,6 +148,15 @@ async fn a_provider_closes_a_service_from_the_console() {
         "{page}"
     );
     assert_eq!(found(&app).await, Vec::<String>::new());
+    // A results page opened before it closed offers its referral note: none is printed.
+    let (status, note) = app
+        .console(&provider, "/console/slip", Some(format!("service_id={id}")))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{note}");
+    assert!(
+        note.contains("is temporarily closed: it is not taking referrals"),
+        "{note}"
+    );
     // The admin's directory says so beside its name.
     let (_, directory) = app
         .console(
@@ -163,4 +182,9 @@ async fn a_provider_closes_a_service_from_the_console() {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("searches find it again"), "{page}");
     assert_eq!(found(&app).await, ["Flooded Shelter"]);
+    let (status, note) = app
+        .console(&provider, "/console/slip", Some(format!("service_id={id}")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{note}");
+    assert!(note.contains("Appointment note"), "{note}");
 }
