@@ -50,8 +50,7 @@ pub struct ServiceRow {
 
 impl ServiceRow {
     pub fn status(&self) -> ServiceStatus {
-        // The column's CHECK allows only the codes a status has.
-        ServiceStatus::from_code(&self.status).unwrap_or_default()
+        ServiceStatus::from_stored(&self.status)
     }
 
     pub fn eligibility(&self) -> Eligibility {
@@ -532,8 +531,7 @@ pub fn replace_many_unlogged(
         let status = w
             .service
             .status
-            .or_else(|| ServiceStatus::from_code(old_status))
-            .unwrap_or_default();
+            .unwrap_or_else(|| ServiceStatus::from_stored(old_status));
         let reported_at = match (old_capacity, w.service.capacity) {
             ((Some(available), Some(total), Some(at)), Some(c))
                 if c.available == *available && c.total == *total =>
@@ -676,6 +674,16 @@ pub fn verified_at_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<D
 }
 
 /// The location row of a service the caller has locked.
+/// The service's status; None when there is no such service.
+pub fn status_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ServiceStatus>> {
+    let stored: Option<String> = service::table
+        .find(id)
+        .select(service::status)
+        .first(conn)
+        .optional()?;
+    Ok(stored.map(|code| ServiceStatus::from_stored(&code)))
+}
+
 pub fn location_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<LocationRow>> {
     location::table
         .filter(location::service_id.eq(id))

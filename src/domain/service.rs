@@ -90,6 +90,11 @@ impl ServiceStatus {
         Self::ALL.into_iter().find(|s| s.code() == code)
     }
 
+    /// A stored status: the column's CHECK allows only the codes a status has.
+    pub fn from_stored(code: &str) -> ServiceStatus {
+        Self::from_code(code).unwrap_or_default()
+    }
+
     /// Whether searches may send people to it.
     pub fn is_offered(self) -> bool {
         self == ServiceStatus::Active

@@ -850,6 +850,15 @@ pub async fn reveal_location(
         .db(move |conn| {
             conn.transaction(|conn| {
                 services::lock_visible(conn, id, only)?.ok_or(ApiError::NotFound)?;
+                // A place that takes no referrals now is no one's to send a person to: its
+                // address goes only to its own staff (who close it up and open it again).
+                if actor.role != Role::Provider
+                    && !services::status_of(conn, id)?.is_some_and(ServiceStatus::is_offered)
+                {
+                    return Err(ApiError::Conflict(
+                        "this service is temporarily closed or no longer offered: only its own staff may reveal its address now".into(),
+                    ));
+                }
                 let row = services::location_of(conn, id)?
                     .filter(|l| l.confidential)
                     .ok_or_else(|| {

@@ -6,7 +6,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, create_token, names, service_body, spawn_app, spawn_app_on};
+use crate::helpers::{
+    TestApp, TestDb, create_token, intake_phone, names, service_body, spawn_app, spawn_app_on,
+    spawn_app_with,
+};
 
 const HOUSTON: fn() -> Value =
     || json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"], "limit": 50});
@@ -187,4 +190,41 @@ async fn a_provider_closes_a_service_from_the_console() {
         .await;
     assert_eq!(status, StatusCode::OK, "{note}");
     assert!(note.contains("Appointment note"), "{note}");
+}
+
+/// A sealed address is revealed to send someone there: while the place takes no referrals,
+/// only its own staff may see it.
+#[tokio::test]
+async fn a_closed_places_sealed_address_is_for_its_own_staff_only() {
+    let app = spawn_app_with(TestDb::new(), |s| s.reveal_roles = vec![Role::Hotline]).await;
+    let org = app.create_organization("Harbor Org").await;
+    let mut body = service_body(org);
+    body["phones"] = intake_phone();
+    body["coverage"] = json!([{"type": "region", "code": "US-48201"}]);
+    body["location"] = json!({"lat": 29.75, "lon": -95.40, "confidential": true,
+        "address": {"street": "1 Quietwater Lane", "city": "Houston", "region": "TX"}});
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let path = format!("/api/v1/services/{}", res.body["id"].as_str().unwrap());
+    let hotline = create_token(&app.db, Role::Hotline, None);
+    let provider = create_token(&app.db, Role::Provider, Some(org));
+    let reveal = |token: &str| {
+        let (token, path, app) = (token.to_string(), format!("{path}/reveal"), &app);
+        async move {
+            let reason = json!({"reason": "warm transfer of a caller"});
+            app.send(Method::POST, &path, Some(&token), Some(&reason))
+                .await
+        }
+    };
+    assert_eq!(reveal(&hotline).await.status, StatusCode::OK);
+
+    let closed = json!({"status": "temporarily_closed"});
+    let res = app.admin(Method::PATCH, &path, Some(&closed)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let res = reveal(&hotline).await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    assert!(!res.body.to_string().contains("Quietwater"), "{}", res.body);
+    let res = reveal(&provider).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["address"]["street"], "1 Quietwater Lane");
 }
