@@ -1,3 +1,4 @@
+DROP INDEX audit_event_action_idx;
 -- Records of writes cannot be deleted (the table is append-only): the old rule holds for new
 -- rows only.
 ALTER TABLE audit_event DROP CONSTRAINT audit_event_action_check;

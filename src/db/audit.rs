@@ -43,6 +43,7 @@ impl Action {
 pub struct AuditRow {
     pub id: i64,
     pub at: DateTime<Utc>,
+    #[schema(value_type = Action)]
     pub action: String,
     pub actor_user_id: Option<Uuid>,
     pub actor_token_id: Option<Uuid>,

@@ -10,6 +10,7 @@ mod needs;
 mod openapi;
 pub(crate) mod organizations;
 pub(crate) mod regions;
+mod service_changes;
 pub(crate) mod services;
 pub(crate) mod session;
 

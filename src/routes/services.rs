@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::service_changes::Changes;
 use super::{Page, PageRequest};
 use crate::auth::{Principal, Role, Signed};
 use crate::boundaries::Boundaries;
@@ -298,49 +299,16 @@ pub async fn write(
         .await
 }
 
-/// Records a write of a service by `by` in the audit trail, in the write's transaction:
-/// who, and which members it changed, by name only (admins read the trail; a value may be an
-/// intake line's keyword or a front door). A confidential location sent counts as changed,
-/// since reads do not show its sealed parts to compare.
+/// Records a write of service `id` by `by` in the audit trail, in the write's transaction:
+/// who, and `what` (see [`Changes`]).
 fn record_write(
     conn: &mut PgConnection,
     by: &Principal,
     action: audit::Action,
-    before: Option<&ServiceRecord>,
-    after: &ServiceRecord,
-    sealed_sent: bool,
+    id: Uuid,
+    what: &str,
 ) -> Result<(), ApiError> {
-    let as_read = |record: &ServiceRecord| {
-        serde_json::to_value(ServiceResponse::from(record.clone())).unwrap_or_default()
-    };
-    let reason = match before {
-        None => "created".to_string(),
-        Some(before) => {
-            let (old, new) = (as_read(before), as_read(after));
-            let mut changed: Vec<&str> = match (&old, &new) {
-                (Value::Object(old), Value::Object(new)) => new
-                    .iter()
-                    .filter(|(member, value)| {
-                        !["updated_at", "created_at"].contains(&member.as_str())
-                            && old.get(member.as_str()) != Some(*value)
-                    })
-                    .map(|(member, _)| member.as_str())
-                    .collect(),
-                _ => Vec::new(),
-            };
-            if sealed_sent && !changed.contains(&"location") {
-                changed.push("location");
-            }
-            changed.sort_unstable();
-            if changed.is_empty() {
-                "changed nothing".to_string()
-            } else {
-                format!("changed {}", changed.join(", "))
-            }
-        }
-    };
-    let form = audit::AuditInsertForm::by(by, action, after.service.id, &reason);
-    audit::record(conn, &form)?;
+    audit::record(conn, &audit::AuditInsertForm::by(by, action, id, what))?;
     Ok(())
 }
 
@@ -377,14 +345,7 @@ fn insert_in(
     }
     services::insert(conn, id, new, org.demo, key, boundaries)?;
     let created = read_back(conn, id)?;
-    record_write(
-        conn,
-        by,
-        audit::Action::ServiceCreated,
-        None,
-        &created,
-        false,
-    )?;
+    record_write(conn, by, audit::Action::ServiceCreated, id, "created")?;
     Ok(created)
 }
 
@@ -469,14 +430,8 @@ fn replace_in(
     }
     let after = read_back(conn, id)?;
     let sealed_sent = new.location.as_ref().is_some_and(|l| l.confidential);
-    record_write(
-        conn,
-        &by,
-        audit::Action::ServiceReplaced,
-        Some(&before),
-        &after,
-        sealed_sent,
-    )?;
+    let changes = Changes::between(&before, &after, sealed_sent).reason();
+    record_write(conn, &by, audit::Action::ServiceReplaced, id, &changes)?;
     Ok(after)
 }
 
@@ -627,8 +582,8 @@ pub async fn update_capacity(
 pub type Unchanged = Box<dyn FnOnce(&ServiceRecord) -> Result<(), ApiError> + Send>;
 
 /// Applies a patch to a service the caller may see (others answer 404) and reads it back. A
-/// report of beds alone is not recorded in the audit trail: it carries its own time, and a
-/// feed sending one every few minutes would bury the rest.
+/// report of beds that changes nothing else is not recorded in the audit trail: it carries its
+/// own time, and a feed sending one every few minutes would bury the rest.
 pub async fn apply_patch(
     state: &AppState,
     caller: &Principal,
@@ -653,15 +608,10 @@ pub async fn apply_patch(
                 }
                 services::patch(conn, id, &patch)?;
                 let after = read_back(conn, id)?;
-                if !patch.is_beds_alone() {
-                    record_write(
-                        conn,
-                        &by,
-                        audit::Action::ServiceUpdated,
-                        Some(&before),
-                        &after,
-                        false,
-                    )?;
+                let changes = Changes::between(&before, &after, false);
+                if !(patch.capacity.is_some() && changes.beds_alone()) {
+                    let reason = changes.reason();
+                    record_write(conn, &by, audit::Action::ServiceUpdated, id, &reason)?;
                 }
                 Ok(after)
             })
@@ -731,13 +681,7 @@ pub async fn delete(
             conn.transaction(|conn| {
                 let deleted = services::delete(conn, id)?;
                 if deleted {
-                    let form = audit::AuditInsertForm::by(
-                        &caller,
-                        audit::Action::ServiceDeleted,
-                        id,
-                        "deleted",
-                    );
-                    audit::record(conn, &form)?;
+                    record_write(conn, &caller, audit::Action::ServiceDeleted, id, "deleted")?;
                 }
                 Ok(deleted)
             })

@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::json::{GEOMETRY_LIMIT, parse_json, repeated_member};
 use crate::routes::organizations as organization_routes;
 use crate::routes::services::{
-    self as service_routes, MissingLocation, ServiceResponse, version_of, write,
+    self as service_routes, MissingLocation, ServiceResponse, Unchanged, version_of, write,
 };
 use crate::startup::AppState;
 
@@ -440,11 +440,21 @@ pub async fn save(
     // What the write itself refuses (an organization not the caller's, coverage that would
     // show a sealed site) is shown in the editor too, with the text as sent.
     let outcome = match parsed {
-        Ok((new, value)) => match save_parsed(&state, &caller, service_id, new, &form).await {
-            Ok(record) => Ok((record, value)),
-            Err(e @ (ApiError::Invalid(_) | ApiError::TooManyRequests { .. })) => Err(e),
-            Err(other) => return Err(other),
-        },
+        Ok((new, value)) => {
+            match save_parsed(&state, &caller, editing.as_ref(), new, &form).await {
+                Ok(record) => Ok((record, value)),
+                // Changed between the check above and the write: the same page as above.
+                Err(ApiError::PreconditionFailed(_)) if editing.is_some() => {
+                    let editing = editing.as_ref().ok_or(ApiError::NotFound)?;
+                    return match changed_since(&state, &caller, editing, &raw).await? {
+                        Some(conflict) => Ok(conflict),
+                        None => Err(ApiError::NotFound),
+                    };
+                }
+                Err(e @ (ApiError::Invalid(_) | ApiError::TooManyRequests { .. })) => Err(e),
+                Err(other) => return Err(other),
+            }
+        }
         Err(e) => Err(e),
     };
     let (record, value) = match outcome {
@@ -505,28 +515,45 @@ fn refusal(e: &FieldError) -> String {
     }
 }
 
-/// Replaces service `id`, or creates a service once per editor form: sent again (a refresh,
-/// a second click), a new service's form gets the service it made.
+/// Replaces the service `editing`, if still at the version the editor showed (412 otherwise,
+/// checked with it locked), or creates a service once per editor form: sent again (a
+/// refresh, a second click), a new service's form gets the service it made.
 async fn save_parsed(
     state: &AppState,
     caller: &Principal,
-    id: Option<Uuid>,
+    editing: Option<&Editing>,
     new: NewService,
     form: &EditorForm,
 ) -> Result<ServiceRecord, ApiError> {
-    let id = match id {
-        Some(id) if new.location.is_none() => {
+    let unchanged = |shown: &Editing| -> Unchanged {
+        let shown = shown.version.clone();
+        Box::new(move |stored: &ServiceRecord| {
+            if version_of(stored.service.updated_at) == shown {
+                Ok(())
+            } else {
+                Err(ApiError::PreconditionFailed(
+                    "changed after the editor was opened".into(),
+                ))
+            }
+        })
+    };
+    let id = match editing {
+        Some(shown) if new.location.is_none() => {
             return service_routes::write_keeping_site(
                 state,
                 caller,
-                id,
+                shown.id,
                 new,
                 MissingLocation::Keep,
-                None,
+                Some(unchanged(shown)),
             )
             .await;
         }
-        Some(id) => return write(state, caller, id, new, MissingLocation::Keep, None).await,
+        Some(shown) => {
+            let id = shown.id;
+            let check = Some(unchanged(shown));
+            return write(state, caller, id, new, MissingLocation::Keep, check).await;
+        }
         None => {
             let key =
                 form.idempotency_key(state.data_key.current(), caller, "/console/services/save");

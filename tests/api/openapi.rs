@@ -50,6 +50,22 @@ fn closed(mut schema: Value) -> Value {
 
 /// Asserts that `value` fits the answer the document gives for `status` at `path`, and has no
 /// member the document leaves out.
+/// Every `$ref` in `value`.
+fn references(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(members) => {
+            for (name, member) in members {
+                match (name.as_str(), member) {
+                    ("$ref", Value::String(target)) => found.push(target.clone()),
+                    _ => references(member, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| references(item, found)),
+        _ => {}
+    }
+}
+
 fn assert_answer_fits(doc: &Value, path: &str, method: &str, status: u16, value: &Value) {
     let at = format!(
         "{}/responses/{status}/content/application~1json/schema",
@@ -94,6 +110,17 @@ async fn the_document_lists_every_api_route_and_the_real_answers_fit_it() {
     assert_eq!(res.headers["content-type"], "application/json");
     let doc = res.body;
     assert_eq!(doc["openapi"], "3.1.0");
+    // Every reference names a part of the document: a schema only a query parameter uses
+    // is registered too, or generated clients lose the parameter.
+    let mut refs = Vec::new();
+    references(&doc, &mut refs);
+    assert!(refs.len() > 20, "{refs:?}");
+    for target in refs {
+        let found = target
+            .strip_prefix('#')
+            .and_then(|pointer| doc.pointer(pointer));
+        assert!(found.is_some(), "{target} is not in the document");
+    }
     haven::seed::load(
         &mut app.db.connect(),
         haven::seed::Dataset::Hotlines,

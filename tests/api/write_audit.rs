@@ -55,6 +55,10 @@ async fn every_write_of_a_service_is_recorded_with_the_members_it_changed() {
     let closed = json!({"status": "temporarily_closed", "capacity": {"available": 0, "total": 10}});
     let res = as_provider(Method::PATCH, &path, closed).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // Beds reported again with a status it already has: nothing but beds, not recorded.
+    let again = json!({"status": "temporarily_closed", "capacity": {"available": 0, "total": 10}});
+    let res = as_provider(Method::PATCH, &path, again).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     // A refused write leaves no record.
     let res = as_provider(Method::PATCH, &path, json!({"phones": [{"number": "1"}]})).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
@@ -78,6 +82,10 @@ async fn every_write_of_a_service_is_recorded_with_the_members_it_changed() {
     sealed["location"]["address"]["street"] = json!("9 Stillwater Court");
     let res = app.admin(Method::PUT, &path, Some(&sealed)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // Who published an address is told without it.
+    sealed["location"]["confidential"] = json!(false);
+    let res = app.admin(Method::PUT, &path, Some(&sealed)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let res = app.admin(Method::DELETE, &path, None).await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.body);
 
@@ -86,7 +94,11 @@ async fn every_write_of_a_service_is_recorded_with_the_members_it_changed() {
         recorded,
         [
             entry("service_created", "admin", "created"),
-            entry("service_updated", "provider", "changed capacity, status"),
+            entry(
+                "service_updated",
+                "provider",
+                "changed capacity, status to temporarily_closed"
+            ),
             entry("service_replaced", "admin", "changed name"),
             entry("service_replaced", "admin", "changed nothing"),
             entry(
@@ -95,10 +107,12 @@ async fn every_write_of_a_service_is_recorded_with_the_members_it_changed() {
                 "changed coverage, location, phones"
             ),
             entry("service_replaced", "admin", "changed location"),
+            entry("service_replaced", "admin", "changed location, made public"),
             entry("service_deleted", "admin", "deleted"),
         ]
     );
-    // No value reaches the trail: not the sealed street, nor the front door, nor the name.
+    // No value reaches the trail: not the street (sealed, then public), nor the front door,
+    // nor the name.
     let raw = app
         .admin(Method::GET, "/api/v1/audit?per_page=100", None)
         .await
@@ -155,7 +169,7 @@ async fn the_consoles_writes_are_recorded_too() {
         trail(&app, &id).await,
         [
             entry("service_created", "admin", "created"),
-            entry("service_updated", "provider", "changed status"),
+            entry("service_updated", "provider", "changed status to inactive"),
         ]
     );
 }
