@@ -231,8 +231,15 @@ pub fn user(url: &DatabaseUrl, action: &UserCommand) -> anyhow::Result<()> {
             let email = normalize_email(email);
             let pool = db::prepare_existing_job(url)?;
             let mut conn = pool.get()?;
-            if accounts::find_user_by_email(&mut conn, &email)?.is_none() {
+            let Some(found) = accounts::find_user_by_email(&mut conn, &email)? else {
                 anyhow::bail!("no user has this email");
+            };
+            // Asked to enable someone already enabled, say so, rather than end their
+            // sessions and change their password unasked.
+            if enable && found.disabled_at.is_none() {
+                anyhow::bail!(
+                    "this user is not disabled; `haven user password` gives them a new password"
+                );
             }
             let hash = read_password_hash()?;
             let changed = diesel::Connection::transaction(&mut *conn, |conn| {

@@ -708,6 +708,14 @@ async fn users_are_listed_given_new_passwords_and_enabled_again_from_the_command
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let listed = String::from_utf8(user(&["list"]).output().unwrap().stdout).unwrap();
     assert!(!listed.contains("disabled"), "{listed}");
+    // Enabled already: nothing is changed, and the way to a new password is named.
+    let (ok, _, stderr) = run_with_stdin(
+        user(&["enable", "--email", "cw@example.org"]),
+        "fourth long password\n",
+    );
+    assert!(!ok && stderr.contains("not disabled"), "{stderr}");
+    let res = app.sign_in("cw@example.org", "third long password").await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let (ok, _, stderr) = run_with_stdin(
         user(&["password", "--email", "nobody@example.org"]),
         "a long enough password\n",
