@@ -299,8 +299,8 @@ pub async fn write(
         .await
 }
 
-/// Records a write of service `id` by `by` in the audit trail, in the write's transaction:
-/// who, and `what` (see [`Changes`]).
+/// Records `action` on service `id` by `by` in the audit trail (a write's record in the
+/// write's transaction): who, and `what` (for a write, see [`Changes`]).
 fn record_write(
     conn: &mut PgConnection,
     by: &Principal,
@@ -463,13 +463,8 @@ pub async fn write_keeping_site(
     let reason = format!("edit refused: {}", refusal.field);
     state
         .db(move |conn| {
-            let form = audit::AuditInsertForm::by(
-                &actor,
-                audit::Action::SealedSiteCheckRefused,
-                id,
-                &reason,
-            );
-            Ok(audit::record(conn, &form)?)
+            let action = audit::Action::SealedSiteCheckRefused;
+            record_write(conn, &actor, action, id, &reason)
         })
         .await?;
     written

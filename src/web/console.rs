@@ -1093,17 +1093,23 @@ pub async fn capacity(
                 .unwrap_or_else(Utc::now)
                 .format("%H:%M UTC")
         )),
-        Err(not_written) => Outcome::Refused {
-            service: id,
-            message: match not_written {
-                NotWritten::Refused(e) => format!("beds: {}", e.message),
-                // A bed count is a report of now, written whatever changed before it.
-                NotWritten::Overtaken(message) => message,
-            },
-            typed: Typed::Nothing,
-        },
+        // A bed count is a report of now, written whatever changed before it.
+        Err(not_written) => not_changed(id, "beds", not_written),
     };
     provider_page(&state, &caller, outcome).await
+}
+
+/// What the provider page says of a one-field form (`part`: "beds") that was not written.
+fn not_changed(service: Uuid, part: &str, not_written: NotWritten) -> Outcome {
+    let message = match not_written {
+        NotWritten::Refused(e) => format!("{part}: {}", e.message),
+        NotWritten::Overtaken(message) => message,
+    };
+    Outcome::Refused {
+        service,
+        message,
+        typed: Typed::Nothing,
+    }
 }
 
 /// `POST /console/status`: a provider closing a service for now, or opening it again.
@@ -1141,14 +1147,7 @@ pub async fn status(
                 status.label().to_lowercase()
             ))
         }
-        Err(not_written) => Outcome::Refused {
-            service: id,
-            message: match not_written {
-                NotWritten::Refused(e) => format!("status: {}", e.message),
-                NotWritten::Overtaken(message) => message,
-            },
-            typed: Typed::Nothing,
-        },
+        Err(not_written) => not_changed(id, "status", not_written),
     };
     provider_page(&state, &caller, outcome).await
 }

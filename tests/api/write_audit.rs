@@ -123,7 +123,7 @@ async fn every_write_of_a_service_is_recorded_with_the_members_it_changed() {
         "Stillwater",
         "Houston",
         "Harbor Shelter",
-        "555",
+        "415-555-0143",
     ] {
         assert!(!raw.contains(value), "{value} in {raw}");
     }
