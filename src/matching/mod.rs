@@ -116,8 +116,7 @@ pub struct MatchOutcome<'a> {
     pub results: Vec<ServiceMatch<'a>>,
     pub hotlines: Vec<ServiceMatch<'a>>,
     pub nearby_outside_coverage: Vec<ServiceMatch<'a>>,
-    /// The needs asked that no local service offers, nor, beside local results, a national
-    /// one: what the nearby list is for.
+    /// The needs asked that no local service offers: what the nearby list is for.
     #[serde(skip)]
     pub unmet_needs: NeedSet,
 }
@@ -507,7 +506,7 @@ impl Snapshot {
         let mut found = Candidates::new(q.limit);
         self.gather(q, &probe, keep, &mut found);
         let (mut local, mut national) = found.into_top();
-        let mut unmet = self.give_every_need_a_place(&mut local, q, &probe);
+        let unmet = self.give_every_need_a_place(&mut local, q, &probe);
         // Nothing found is never a dead end (DESIGN.md): when the filters asked for leave no
         // crisis line, every crisis line comes back, each saying what it does not meet.
         let filtered = q.require != 0
@@ -519,16 +518,6 @@ impl Snapshot {
         if regardless {
             national.extend(self.crisis_lines_regardless(q, &probe));
             national = Candidates::national_top(national, q.limit);
-        }
-        // Beside local results, a need a fitting national service offers (a crisis line, an
-        // online clinic) is not one nothing offers. With no local result at all, every need
-        // gets its near misses: in-person help close by may still be the better way.
-        if !local.is_empty() {
-            let national_offers = national
-                .iter()
-                .filter(|c| !(regardless && c.traits.is_hotline()))
-                .fold(0, |acc, c| acc | c.traits.needs.0);
-            unmet = NeedSet(unmet.0 & !national_offers);
         }
         if !regardless && !q.languages.is_empty() {
             // A crisis line answers through an interpreter: one that does not list the
@@ -545,7 +534,9 @@ impl Snapshot {
             national.extend(interpreted);
         }
         // Near misses for each need nothing local offers, so that a second need ticked does
-        // not hide the only shelter around.
+        // not hide the only shelter around. A national service offering the need (a crisis
+        // line, an online clinic) does not take their place: in-person help close by, if
+        // just outside its area, may still be the better way.
         let nearby = if unmet.0 == 0 {
             Vec::new()
         } else if unmet == q.needs {

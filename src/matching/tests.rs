@@ -501,7 +501,6 @@ fn answers_rank_by_definition(
             b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2))
         };
         let filtered = age.is_some() || require != 0;
-        let fitting_lines = lines.clone();
         if lines.is_empty() && filtered {
             lines = every_line;
         }
@@ -512,13 +511,8 @@ fn answers_rank_by_definition(
             list.sort_by(by_rank);
             list.truncate(room);
         }
-        let mut unmet = every_need_with_a_place(&mut local, asked, limit, by_rank);
-        // Beside local results, the needs a fitting national service offers are met.
-        if !local.is_empty() {
-            for e in national.iter().chain(&fitting_lines) {
-                unmet &= !needs_of(e.2 as u128).0;
-            }
-        }
+        // The needs no local service offers get near misses, whatever national ones offer.
+        let unmet = every_need_with_a_place(&mut local, asked, limit, by_rank);
         national.extend(lines);
         national.sort_by(by_rank);
         for (list, got) in [(&local, &outcome.results), (&national, &outcome.hotlines)] {
