@@ -64,11 +64,29 @@ impl FieldError {
     }
 }
 
+/// What a member that takes one of a list of codes expects.
+const EXPECTED_CODE: &str = "expected a string: one of the codes docs/API.md lists for this member";
+
 /// A parse error without the value it quotes: "invalid type: string \"29.75\", expected f64"
 /// becomes "invalid type: string, expected f64". Error answers and import reports land in
 /// proxies' and clients' logs, terminals and cron mail, and the value may be a sealed site's
 /// coordinates or street, or a password.
 pub(crate) fn without_value(message: &str) -> String {
+    // A code member (`status`, a phone's `type`) given as something other than a string:
+    // serde_json says "expected value" reading text, and "expected string or map" reading a
+    // value, neither of which tells what to send.
+    if message == "expected value" {
+        return format!("invalid type, {EXPECTED_CODE}");
+    }
+    if let Some(found) = message.strip_suffix(", expected string or map") {
+        // "invalid type: integer `7`": the kind of value, without it.
+        let kind = found
+            .split(['"', '`'])
+            .next()
+            .unwrap_or_default()
+            .trim_end();
+        return format!("{kind}, {EXPECTED_CODE}");
+    }
     // "unknown variant `whatever was sent`, expected one of `voice`, `text`, `tty`".
     if let Some((_, expected)) = message
         .strip_prefix("unknown variant `")
@@ -239,6 +257,15 @@ mod tests {
         assert_eq!(
             without_value("invalid value: string \"a, expected 4417 QUIETWATER\", expected f64"),
             "invalid value: string, expected f64"
+        );
+        // A code given as something else says what to send, without the value.
+        assert_eq!(
+            without_value("expected value"),
+            "invalid type, expected a string: one of the codes docs/API.md lists for this member"
+        );
+        assert_eq!(
+            without_value("invalid type: integer `7`, expected string or map"),
+            "invalid type: integer, expected a string: one of the codes docs/API.md lists for this member"
         );
         let uuid = without_value(
             "Query deserialize error: UUID parsing failed: invalid character: found `n` at 0",

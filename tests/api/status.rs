@@ -96,6 +96,22 @@ async fn a_closed_service_leaves_every_search_until_it_is_opened_again() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
     assert_eq!(res.field(), "status", "{}", res.body);
 
+    // A status of another type is told what to send.
+    let res = a
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&provider),
+            Some(&json!({"status": 1})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(res.field(), "status", "{}", res.body);
+    let message = res.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("expected a string: one of the codes"),
+        "{message}"
+    );
     // An unknown status is refused and writes nothing.
     let res = a
         .send(
