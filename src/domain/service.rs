@@ -698,6 +698,11 @@ impl ServicePatch {
         })
     }
 
+    /// Whether it reports beds and nothing else.
+    pub fn is_beds_alone(&self) -> bool {
+        self.phones.is_none() && self.schedules.is_none() && self.status.is_none()
+    }
+
     /// The body of `PATCH /api/v1/services/{id}/capacity`.
     pub fn capacity(input: CapacityInput) -> Result<Self, FieldError> {
         Ok(ServicePatch {

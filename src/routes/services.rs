@@ -592,9 +592,15 @@ pub async fn apply_patch(
             conn.transaction(|conn| {
                 let only = by.scope().organization();
                 services::lock_visible(conn, id, only)?.ok_or(ApiError::NotFound)?;
-                let before = services::find(conn, id)?.ok_or(ApiError::NotFound)?;
-                if let Some(unchanged) = unchanged {
-                    unchanged(&before)?;
+                // A bed report, the most frequent write (feeds), changes beds alone: it is
+                // not recorded, so the service is read before it only for `unchanged`.
+                let beds_alone = patch.is_beds_alone();
+                let before = match (&unchanged, beds_alone) {
+                    (None, true) => None,
+                    _ => Some(services::find(conn, id)?.ok_or(ApiError::NotFound)?),
+                };
+                if let (Some(unchanged), Some(before)) = (unchanged, &before) {
+                    unchanged(before)?;
                 }
                 if let Some(phones) = &patch.phones
                     && services::location_of(conn, id)?.is_some_and(|l| l.confidential)
@@ -603,10 +609,12 @@ pub async fn apply_patch(
                 }
                 services::patch(conn, id, &patch)?;
                 let after = read_back(conn, id)?;
-                let changes = Changes::between(&before, &after, false);
-                if !(patch.capacity.is_some() && changes.beds_alone()) {
-                    let reason = changes.reason();
-                    record_write(conn, &by, audit::Action::ServiceUpdated, id, &reason)?;
+                if let Some(before) = before.filter(|_| !beds_alone) {
+                    let changes = Changes::between(&before, &after, false);
+                    if !(patch.capacity.is_some() && changes.beds_alone()) {
+                        let reason = changes.reason();
+                        record_write(conn, &by, audit::Action::ServiceUpdated, id, &reason)?;
+                    }
                 }
                 Ok(after)
             })

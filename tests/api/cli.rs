@@ -8,6 +8,13 @@ use serde_json::json;
 
 use crate::helpers::{TestDb, intake_phone, into_response, names, service_body, spawn_app_with};
 
+/// What `GET /api/v1/session` answers `token`: OK while it still signs its holder in.
+async fn session_status(app: &crate::helpers::TestApp, token: &str) -> StatusCode {
+    app.send(reqwest::Method::GET, "/api/v1/session", Some(token), None)
+        .await
+        .status
+}
+
 fn haven(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_haven"));
     cmd.env("DATABASE_URL", db_url)
@@ -586,15 +593,7 @@ async fn users_are_created_and_disabled_and_tokens_revoked_from_the_command_line
         .find_map(|l| l.strip_prefix("token id: "))
         .unwrap()
         .to_string();
-    let who = |t: String| {
-        let app = &app;
-        async move {
-            app.send(reqwest::Method::GET, "/api/v1/session", Some(&t), None)
-                .await
-                .status
-        }
-    };
-    assert_eq!(who(token.clone()).await, StatusCode::OK);
+    assert_eq!(session_status(&app, &token).await, StatusCode::OK);
     let out = haven(&url)
         .args([
             "token",
@@ -625,7 +624,7 @@ async fn users_are_created_and_disabled_and_tokens_revoked_from_the_command_line
     assert!(!live.contains(&token), "a list never shows a token: {live}");
     let out = haven(&url).args(["token", "revoke", &id]).output().unwrap();
     assert!(out.status.success());
-    assert_eq!(who(token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(session_status(&app, &token).await, StatusCode::UNAUTHORIZED);
     assert!(!list(false).contains(&id));
     assert!(
         list(true)
@@ -661,15 +660,7 @@ async fn users_are_listed_given_new_passwords_and_enabled_again_from_the_command
     let res = app.sign_in("cw@example.org", "first long password").await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let session = res.body["token"].as_str().unwrap().to_string();
-    let signed_in = |token: String| {
-        let app = &app;
-        async move {
-            app.send(reqwest::Method::GET, "/api/v1/session", Some(&token), None)
-                .await
-                .status
-        }
-    };
-    assert_eq!(signed_in(session.clone()).await, StatusCode::OK);
+    assert_eq!(session_status(&app, &session).await, StatusCode::OK);
 
     let (ok, stdout, stderr) = run_with_stdin(
         user(&["password", "--email", "CW@example.org"]),
@@ -677,7 +668,10 @@ async fn users_are_listed_given_new_passwords_and_enabled_again_from_the_command
     );
     assert!(ok, "{stderr}");
     assert!(stdout.contains("sessions have ended"), "{stdout}");
-    assert_eq!(signed_in(session).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        session_status(&app, &session).await,
+        StatusCode::UNAUTHORIZED
+    );
     let res = app.sign_in("cw@example.org", "first long password").await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
     let res = app.sign_in("cw@example.org", "second long password").await;

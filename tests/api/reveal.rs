@@ -445,23 +445,17 @@ async fn refusals_of_coverage_stored_before_the_rule_are_audited_and_few() {
     }
     assert_eq!(statuses, [422, 422, 422, 429]);
     assert!(page.contains("Wait 30 minutes"), "{page}");
-    let res = app
-        .admin(
-            Method::GET,
-            &format!("/api/v1/audit?service_id={id}&action=sealed_site_check_refused"),
-            None,
-        )
-        .await;
-    let events = res.body["data"].as_array().unwrap();
+    let trail = sealed_site_refusals(&app, id).await;
+    let events = trail["data"].as_array().unwrap();
     // The fourth was not checked at all, so there is nothing more to audit.
-    assert_eq!(events.len(), 3, "{}", res.body);
+    assert_eq!(events.len(), 3, "{}", trail);
     for event in events {
         assert_eq!(event["action"], "sealed_site_check_refused");
         assert_eq!(event["actor_role"], "admin");
         // Not which entry: the admin who tried reads the audit trail too.
         assert_eq!(event["reason"], "edit refused: coverage");
     }
-    assert_no_secret("the audit trail", &res.body);
+    assert_no_secret("the audit trail", &trail);
 }
 
 /// The API's `PUT` that keeps a sealed site (the service as read, or without `location`) is
@@ -482,22 +476,22 @@ async fn api_refusals_of_coverage_stored_before_the_rule_are_audited_and_few_too
         assert_no_secret("a refused PUT", &res.body);
     }
     assert_eq!(statuses, [422, 422, 422, 429]);
-    let res = app
-        .admin(
-            Method::GET,
-            &format!("/api/v1/audit?service_id={id}&action=sealed_site_check_refused"),
-            None,
-        )
-        .await;
-    let events = res.body["data"].as_array().unwrap();
-    assert_eq!(events.len(), 3, "{}", res.body);
+    let trail = sealed_site_refusals(&app, id).await;
+    let events = trail["data"].as_array().unwrap();
+    assert_eq!(events.len(), 3, "{}", trail);
     assert!(
         events
             .iter()
             .all(|e| e["reason"] == "edit refused: coverage"),
         "{}",
-        res.body
+        trail
     );
+}
+
+/// The audit trail's sealed-site refusals of service `id`, as the admin reads them.
+async fn sealed_site_refusals(app: &TestApp, id: Uuid) -> Value {
+    let path = format!("/api/v1/audit?service_id={id}&action=sealed_site_check_refused");
+    app.admin(Method::GET, &path, None).await.body
 }
 
 /// Moves a service's radius onto its sealed site behind the API's back, as a row from before
