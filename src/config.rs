@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::auth::Role;
 use crate::client_ip::TrustedProxies;
-use crate::crypto::{DataKeys, KeyError};
+use crate::crypto::{DataKeys, KeyError, LiveKeys};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/haven";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -131,6 +131,15 @@ impl DataKeySource {
             }
         }
     }
+
+    /// `keys` (loaded from here) as a running instance holds them: read again when their
+    /// file changes.
+    pub fn live(&self, keys: DataKeys) -> LiveKeys {
+        match self {
+            DataKeySource::Inline(_) => LiveKeys::fixed(keys),
+            DataKeySource::File(path) => LiveKeys::from_file(keys, path.clone()),
+        }
+    }
 }
 
 /// What the HTTP application needs to run.
@@ -140,7 +149,7 @@ pub struct Settings {
     pub bind: String,
     pub workers: usize,
     pub pool_size: u32,
-    pub data_key: DataKeys,
+    pub data_key: LiveKeys,
     /// Grid (km) anonymous coordinates are snapped to before use.
     pub cell_km: f64,
     /// Requests an anonymous client may make a minute; 0 turns the limit off.

@@ -12,6 +12,9 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+mod live;
+pub use live::LiveKeys;
+
 const NONCE_LEN: usize = 24;
 const KEY_LEN: usize = 32;
 
@@ -171,6 +174,22 @@ impl DataKeys {
 
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(DataKey::id)
+    }
+
+    /// Every key, newest first.
+    pub fn all(&self) -> impl Iterator<Item = &DataKey> {
+        self.keys.iter()
+    }
+
+    /// These keys, then those of `older` they lack: a running instance that reads its key
+    /// file again keeps opening what keys since dropped from it have sealed.
+    pub fn keeping(mut self, older: &DataKeys) -> DataKeys {
+        for key in &older.keys {
+            if !self.keys.iter().any(|k| k.id() == key.id()) {
+                self.keys.push(key.clone());
+            }
+        }
+        self
     }
 
     /// Opens data sealed by the key named `key_id`.

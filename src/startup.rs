@@ -12,7 +12,7 @@ use crate::auth::Role;
 use crate::boundaries::Boundaries;
 use crate::client_ip::TrustedProxies;
 use crate::config::Settings;
-use crate::crypto::DataKeys;
+use crate::crypto::LiveKeys;
 use crate::db::{DbPool, Outage};
 use crate::error::ApiError;
 use crate::matching::live::{self, Follower, LiveIndex};
@@ -29,7 +29,7 @@ pub struct AppState {
     /// Whether the pool has just failed to reach Postgres.
     pub outage: Arc<Outage>,
     pub boundaries: &'static Boundaries,
-    pub data_key: DataKeys,
+    pub data_key: LiveKeys,
     pub live: Arc<LiveIndex>,
     /// Coarse grid size (km) for anonymous coordinates and confidential services.
     pub cell_km: f64,

@@ -2,8 +2,9 @@
 //! addresses without ever holding a row that no key on disk can open.
 //!
 //! Rotation writes a new key in front of the key file first, then re-seals every row in one
-//! transaction; older keys stay in the file so instances still running with them keep working.
-//! Once every instance has restarted, `retire` drops the keys no stored row uses.
+//! transaction; older keys stay in the file. Running instances read the changed file on their
+//! next use of a key (`crypto::LiveKeys`). `retire`, run once no write begun before the
+//! rotation can still be under way, drops the keys no stored row uses.
 
 use clap::Subcommand;
 use diesel::PgConnection;
@@ -16,8 +17,9 @@ use crate::db::{self, services};
 pub enum KeysCommand {
     /// Add a new data key and re-seal every confidential address with it.
     Rotate,
-    /// Remove from the key file every older key that no stored row uses (restart every
-    /// instance after `rotate` first, or one still sealing with an old key could lose data).
+    /// Remove from the key file every older key that no stored row uses (wait a minute after
+    /// `rotate`: running instances read the file on their next use of a key, and a write that
+    /// began before the rotation could still seal with an old key).
     Retire,
 }
 

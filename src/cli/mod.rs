@@ -241,7 +241,8 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             let trusted_proxies =
                 TrustedProxies::parse(trusted_proxies).map_err(anyhow::Error::msg)?;
             let pool = db::prepare(&url, *pool_size)?;
-            let data_key = keys::load_checked(&cli.data_key_source(), &mut *pool.get()?)?;
+            let source = cli.data_key_source();
+            let data_key = source.live(keys::load_checked(&source, &mut *pool.get()?)?);
             let settings = Settings {
                 database_url: url,
                 bind: bind.clone(),
@@ -265,7 +266,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                     let report = seed::load(
                         &mut conn,
                         dataset,
-                        data_key.current(),
+                        data_key.get().current(),
                         Boundaries::bundled(),
                     )?;
                     tracing::info!(dataset = ?dataset, organizations_added = report.organizations_added, services_added = report.services_added, "seeded");

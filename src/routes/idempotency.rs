@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::{Caller, Credential, Principal};
-use crate::crypto::DataKey;
+use crate::crypto::{DataKey, DataKeys};
 use crate::db::idempotency::{self, Stored};
 use crate::domain::FieldError;
 use crate::error::ApiError;
@@ -46,7 +46,9 @@ pub struct IdempotencyKey {
     key_hash: Vec<u8>,
     /// Of the method, path and body (its JSON with members in order, so a retry need not
     /// send the same bytes), keyed ([`DataKey::keyed_hash`]): what "the same request" means.
-    request_hash: Vec<u8>,
+    /// One per data key held, the current key's first (the one stored): a retry after
+    /// `haven keys rotate` still matches the hash its first try stored with the older key.
+    request_hashes: Vec<Vec<u8>>,
 }
 
 /// The key's hash, if the request sent one: 1 to 255 printable ASCII characters.
@@ -99,10 +101,10 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for CreateJs
         let key = key_hash(req);
         let owner = owner(req);
         // Only a request that sent a key has its body hashed.
-        let data_key = match &key {
+        let data_keys = match &key {
             Ok(Some(_)) => req
                 .app_data::<web::Data<AppState>>()
-                .map(|state| state.data_key.current().clone()),
+                .map(|state| state.data_key.get()),
             _ => None,
         };
         let line = format!("{} {}\n", req.method(), req.path());
@@ -110,11 +112,11 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for CreateJs
         Box::pin(async move {
             let key = key?;
             let (body, bytes) = body.await?;
-            let key = match (key, owner, data_key) {
-                (Some(key_hash), Some(owner), Some(data_key)) => Some(IdempotencyKey {
+            let key = match (key, owner, data_keys) {
+                (Some(key_hash), Some(owner), Some(data_keys)) => Some(IdempotencyKey {
                     owner,
                     key_hash,
-                    request_hash: request_hash(&data_key, &line, &bytes)?,
+                    request_hashes: request_hashes(&data_keys, &line, &bytes)?,
                 }),
                 _ => None,
             };
@@ -123,21 +125,26 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for CreateJs
     }
 }
 
-/// The keyed hash of a request line and its JSON body, read already (so it parses), with
-/// its members in order and its spacing gone: the same request sent with other bytes is
-/// still the same request.
-fn request_hash(data_key: &DataKey, line: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+/// The keyed hashes (one per data key) of a request line and its JSON body, read already
+/// (so it parses), with its members in order and its spacing gone: the same request sent
+/// with other bytes is still the same request.
+fn request_hashes(data_keys: &DataKeys, line: &str, body: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("a read body did not parse again")))?;
     let canonical = serde_json::to_vec(&value)
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("a JSON value did not serialize")))?;
-    Ok(data_key
-        .keyed_hash(b"idempotent request")
-        .chain_update(line.as_bytes())
-        .chain_update(&canonical)
-        .finalize()
-        .into_bytes()
-        .to_vec())
+    Ok(data_keys
+        .all()
+        .map(|data_key| {
+            data_key
+                .keyed_hash(b"idempotent request")
+                .chain_update(line.as_bytes())
+                .chain_update(&canonical)
+                .finalize()
+                .into_bytes()
+                .to_vec()
+        })
+        .collect())
 }
 
 /// A create's answer: 201 with the new object's path and JSON, made now or repeated.
@@ -175,36 +182,44 @@ impl IdempotencyKey {
     /// the form's other fields. `None` for a key that is not 1 to 255 printable ASCII
     /// characters: the form is then handled as new.
     pub fn for_form<'a>(
-        data_key: &DataKey,
+        data_keys: &DataKeys,
         principal: &Principal,
         path: &str,
         key: &str,
-        fields: impl Iterator<Item = (&'a str, &'a str)>,
+        fields: impl Iterator<Item = (&'a str, &'a str)> + Clone,
     ) -> Option<IdempotencyKey> {
         let bytes = key.as_bytes();
         if !is_valid_key(bytes) {
             return None;
         }
-        let mut request = data_key
-            .keyed_hash(b"idempotent form")
-            .chain_update(format!("POST {path}\n"));
-        for (name, value) in fields {
-            // Lengths first, so that no two different forms hash alike.
-            request.update(&(name.len() as u64).to_le_bytes());
-            request.update(name.as_bytes());
-            request.update(&(value.len() as u64).to_le_bytes());
-            request.update(value.as_bytes());
-        }
+        let hash = |data_key: &DataKey| {
+            let mut request = data_key
+                .keyed_hash(b"idempotent form")
+                .chain_update(format!("POST {path}\n"));
+            for (name, value) in fields.clone() {
+                // Lengths first, so that no two different forms hash alike.
+                request.update(&(name.len() as u64).to_le_bytes());
+                request.update(name.as_bytes());
+                request.update(&(value.len() as u64).to_le_bytes());
+                request.update(value.as_bytes());
+            }
+            request.finalize().into_bytes().to_vec()
+        };
         Some(IdempotencyKey {
             owner: owner_of(principal),
             key_hash: Sha256::digest(bytes).to_vec(),
-            request_hash: request.finalize().into_bytes().to_vec(),
+            request_hashes: data_keys.all().map(hash).collect(),
         })
+    }
+
+    /// The hash stored with a new claim: the current key's.
+    fn request_hash(&self) -> &[u8] {
+        &self.request_hashes[0]
     }
 
     /// The earlier answer, if this is the request that earned it.
     fn replay(&self, earlier: Stored) -> Result<Created, ApiError> {
-        if earlier.request_hash != self.request_hash {
+        if !self.request_hashes.contains(&earlier.request_hash) {
             return Err(ApiError::Invalid(FieldError::new(
                 "idempotency_key_reused",
                 HEADER,
@@ -236,7 +251,7 @@ pub fn create_once<A: Serialize>(
     conn.transaction(|conn| {
         if let Some(key) = key
             && let Some(earlier) =
-                idempotency::claim(conn, key.owner, &key.key_hash, &key.request_hash)?
+                idempotency::claim(conn, key.owner, &key.key_hash, key.request_hash())?
         {
             return key.replay(earlier);
         }

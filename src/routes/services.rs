@@ -284,7 +284,7 @@ pub async fn write(
     missing_location: MissingLocation,
     unchanged: Option<Unchanged>,
 ) -> Result<ServiceRecord, ApiError> {
-    let keys = state.data_key.clone();
+    let keys = state.data_key.get();
     let boundaries = state.boundaries;
     let replacing = Replacing {
         by: caller.clone(),
@@ -501,7 +501,7 @@ pub async fn insert_once(
     key: Option<IdempotencyKey>,
 ) -> Result<Created, ApiError> {
     let id = Uuid::new_v4();
-    let data_key = state.data_key.current().clone();
+    let data_key = state.data_key.get().current().clone();
     let boundaries = state.boundaries;
     let by = caller.clone();
     state
@@ -791,7 +791,7 @@ pub async fn reveal_location(
     // attempt to see one.
     state.throttles.reveal(caller.actor())?;
     let only = caller.scope().organization();
-    let keys = state.data_key.clone();
+    let keys = state.data_key.get();
     let actor = caller.clone();
     let (row, address, audit) = state
         .db(move |conn| {

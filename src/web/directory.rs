@@ -133,7 +133,7 @@ pub async fn create_organization(
         email: None,
     };
     // Sent again (a refresh, a second click), the form shows the organization it made.
-    let key = form.idempotency_key(state.data_key.current(), &caller, "/console/organizations");
+    let key = form.idempotency_key(&state.data_key.get(), &caller, "/console/organizations");
     let outcome = match NewOrganization::parse(input, false) {
         Ok(new) => organization_routes::insert_once(&state, new, key).await,
         Err(e) => Err(ApiError::Invalid(e)),
@@ -555,8 +555,7 @@ async fn save_parsed(
             return write(state, caller, id, new, MissingLocation::Keep, check).await;
         }
         None => {
-            let key =
-                form.idempotency_key(state.data_key.current(), caller, "/console/services/save");
+            let key = form.idempotency_key(&state.data_key.get(), caller, "/console/services/save");
             service_routes::insert_once(state, caller, new, key)
                 .await?
                 .id()?

@@ -22,7 +22,7 @@ use maud::{Markup, html};
 use serde_json::json;
 
 use crate::auth::Principal;
-use crate::crypto::DataKey;
+use crate::crypto::DataKeys;
 use crate::domain::FieldError;
 use crate::domain::need::Need;
 use crate::error::ApiError;
@@ -152,7 +152,7 @@ impl<const LIMIT: usize> Form<LIMIT> {
     /// the first answer instead of making a copy.
     pub(crate) fn idempotency_key(
         &self,
-        data_key: &DataKey,
+        data_keys: &DataKeys,
         principal: &Principal,
         path: &str,
     ) -> Option<IdempotencyKey> {
@@ -162,7 +162,7 @@ impl<const LIMIT: usize> Form<LIMIT> {
             .iter()
             .filter(|(name, _)| name != FORM_KEY)
             .map(|(name, value)| (name.as_str(), value.as_str()));
-        IdempotencyKey::for_form(data_key, principal, path, key, fields)
+        IdempotencyKey::for_form(data_keys, principal, path, key, fields)
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&str> {

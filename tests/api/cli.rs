@@ -803,6 +803,105 @@ fn keys_rotate_reseals_every_confidential_location_and_retire_drops_unused_keys(
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `haven keys rotate` and `retire` while an instance runs with the key file: the instance
+/// reads the changed file on its next use of a key, so it reveals the re-sealed addresses at
+/// once (not a 500 until a restart), seals new ones with the new key, and still knows a
+/// create retried with the Idempotency-Key its first try sent before the rotation.
+#[tokio::test]
+async fn a_running_instance_follows_its_key_file_through_rotate_and_retire() {
+    use diesel::prelude::*;
+    use haven::auth::Role;
+    use haven::crypto::{DataKeys, LiveKeys};
+    use haven::db::schema::location;
+
+    let dir = std::env::temp_dir().join(format!("haven-keys-{}", uuid::Uuid::new_v4()));
+    let key_file = dir.join("data.key");
+    let db = TestDb::new();
+    let url = db.url.expose().to_string();
+    let with_file = || {
+        let mut cmd = haven(&url);
+        cmd.env_remove("HAVEN_DATA_KEY")
+            .env("HAVEN_DATA_KEY_FILE", &key_file);
+        cmd
+    };
+    let succeeds = |args: &[&str]| {
+        let out = with_file().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    succeeds(&["seed", "demo"]);
+    let app = spawn_app_with(db, |s| {
+        let keys = DataKeys::load_or_create(&key_file).unwrap().0;
+        s.data_key = LiveKeys::from_file(keys, key_file.clone());
+        s.reveal_roles = vec![Role::Hotline];
+    })
+    .await;
+    let hotline = crate::helpers::create_token(&app.db, Role::Hotline, None);
+    let sealed_id: uuid::Uuid = location::table
+        .filter(location::confidential.eq(true))
+        .select(location::service_id)
+        .first(&mut app.db.connect())
+        .unwrap();
+    let reveal_path = format!("/api/v1/services/{sealed_id}/reveal");
+    let reason = json!({"reason": "caller needs directions to intake"});
+    let reveal = || {
+        app.send(
+            reqwest::Method::POST,
+            &reveal_path,
+            Some(&hotline),
+            Some(&reason),
+        )
+    };
+    let org = app.create_organization("Rotation House").await;
+    let mut sealed_body = service_body(org);
+    sealed_body["phones"] = intake_phone();
+    sealed_body["location"] = json!({"lat": 29.7612, "lon": -95.3702, "confidential": true,
+        "address": {"street": "9 Unlisted Rd", "city": "Houston"}});
+    sealed_body["coverage"] = json!([{"type": "region", "code": "US-48201"}]);
+    let create = |key: &'static str, body: serde_json::Value| {
+        let req = app
+            .client
+            .post(app.url("/api/v1/services"))
+            .bearer_auth(&app.admin_token)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move { into_response(req.send().await.unwrap()).await }
+    };
+    let first = create("before-rotation", sealed_body.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(reveal().await.status, StatusCode::OK);
+
+    succeeds(&["keys", "rotate"]);
+    let new_id = DataKeys::load_or_create(&key_file)
+        .unwrap()
+        .0
+        .current()
+        .id()
+        .to_string();
+    let res = reveal().await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let retried = create("before-rotation", sealed_body.clone()).await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
+    assert!(retried.headers.get("idempotent-replayed").is_some());
+    assert_eq!(retried.body["id"], first.body["id"]);
+    let second = create("after-rotation", sealed_body).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    let second_id: uuid::Uuid = second.body["id"].as_str().unwrap().parse().unwrap();
+    let sealed_with: Option<String> = location::table
+        .filter(location::service_id.eq(second_id))
+        .select(location::key_id)
+        .first(&mut app.db.connect())
+        .unwrap();
+    assert_eq!(sealed_with.as_deref(), Some(new_id.as_str()));
+
+    succeeds(&["keys", "retire"]);
+    assert_eq!(reveal().await.status, StatusCode::OK);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A command pointed at the wrong key (a key file missing from where it is looked for, or
 /// other keys in the environment) refuses to run when stored addresses were sealed with a
 /// key it does not hold, instead of sealing new ones with a fresh key; and leaves no new key
@@ -868,7 +967,7 @@ async fn app_with_a_sealed_service(
 ) -> (crate::helpers::TestApp, String, uuid::Uuid, uuid::Uuid) {
     let key = haven::crypto::DataKey::generate_base64();
     let app = spawn_app_with(TestDb::new(), |s| {
-        s.data_key = haven::crypto::DataKeys::parse(&key).unwrap();
+        s.data_key = haven::crypto::LiveKeys::fixed(haven::crypto::DataKeys::parse(&key).unwrap());
     })
     .await;
     let org = app.create_organization("Unlisted House").await;

@@ -8,7 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use haven::auth::{Role, Token};
 use haven::config::{DatabaseUrl, Settings};
-use haven::crypto::{DataKey, DataKeys};
+use haven::crypto::{DataKey, DataKeys, LiveKeys};
 use haven::db::{self, quote_ident, tokens};
 use haven::matching::live::LiveIndex;
 use haven::startup::Application;
@@ -361,7 +361,7 @@ pub fn test_settings(db: &TestDb) -> Settings {
         bind: "127.0.0.1:0".into(),
         workers: 1,
         pool_size: 2,
-        data_key: DataKeys::parse(&DataKey::generate_base64()).unwrap(),
+        data_key: LiveKeys::fixed(DataKeys::parse(&DataKey::generate_base64()).unwrap()),
         cell_km: 1.0,
         // High enough that tests sharing 127.0.0.1 are not limited; the limit itself is
         // tested with its own setting.
@@ -393,7 +393,7 @@ pub async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> T
         _serving: serving,
         db,
         admin_token,
-        data_key: settings.data_key,
+        data_key: DataKeys::clone(&settings.data_key.get()),
         live,
     };
     app.wait_for_index().await;
