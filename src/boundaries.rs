@@ -159,12 +159,24 @@ impl Boundaries {
             .collect()
     }
 
-    /// The one region a person means by `typed` ("Harris County, TX", "texas", "US-48201"):
+    /// The one region a person means by `typed` ("Harris County, TX", "texas", "TX", "US-48201"):
     /// the one it names exactly, or else the only one whose name holds it. "Texas" is the
     /// state; "Texas County" or "Texas, MO" a county, as is "New York, NY". Otherwise the
     /// candidates: none, or several (a shared name: Baltimore County and the city of
     /// Baltimore are both "Baltimore, MD").
     pub fn meant(&self, typed: &str) -> Result<&Region, Vec<&Region>> {
+        // A state's USPS code alone ("TX", "tx"), as written after a county's comma.
+        let code = typed.trim();
+        if code.len() == 2
+            && let Some(state) = self.regions.iter().find(|r| {
+                r.kind == RegionKind::State
+                    && r.state
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(code))
+            })
+        {
+            return Ok(state);
+        }
         let lower = typed.to_lowercase();
         let qualified = lower.contains(',');
         let says_county = qualified || lower.contains("county");

@@ -14,14 +14,14 @@ use chrono::Utc;
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use super::results::{age, card, reason_words, text_line};
+use super::results::{Reader, age, card, reason_words, text_line, with_room_first};
 use super::text::{CONSOLE, EN, Lang};
 use super::{
-    FORM_LIMIT, Form, coverage_map, error_id, every_error, layout, lines_to_call, page,
-    refusal_page,
+    FORM_LIMIT, Form, coverage_map, error_id, every_error, layout, lines_not_among, lines_to_call,
+    local_lines, page, refusal_page,
 };
 use crate::auth::{Caller, Principal, Role, Signed};
-use crate::boundaries::Boundaries;
+use crate::boundaries::{Boundaries, Region, RegionKind};
 use crate::db::services as service_rows;
 use crate::domain::FieldError;
 use crate::domain::coverage::Coverage;
@@ -768,7 +768,7 @@ pub async fn search(
                 }
             }
             (search_form(Some(&form), &invalid))
-            (lines_to_call(&state, Lang::En))
+            (lines_to_call(&state, Reader::staff(Utc::now(), None)))
         };
         refusal_page(error, console_page(&state, Some(&caller), body))
     };
@@ -799,6 +799,10 @@ pub async fn search(
         (Err(e), _) => return Err(e),
     };
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
+    // The local 24/7 crisis lines that serve the place, whatever was asked, as the survivor
+    // page gives them: a warm transfer an operator can make now.
+    let lines = local_lines(&state, &snapshot, &query);
+    let local_lines = lines_not_among(&lines, &outcome);
     let ids: Vec<Uuid> = [
         &outcome.results,
         &outcome.hotlines,
@@ -806,6 +810,7 @@ pub async fn search(
     ]
     .into_iter()
     .flatten()
+    .chain(local_lines.iter().copied())
     .map(|m| m.service_id)
     .collect();
     let records = state
@@ -824,7 +829,7 @@ pub async fn search(
             })
             .unwrap_or_default()
     };
-    let now = Utc::now();
+    let reader = Reader::staff(Utc::now(), query.age);
     let reveal_allowed = may_reveal(&state, &caller);
     let own = caller.scope().organization();
     let actions = |id: Uuid, confidential: bool, org: Uuid| {
@@ -847,12 +852,15 @@ pub async fn search(
     let shown = |m: &&crate::matching::ServiceMatch<'_>| {
         !always || m.phones.iter().any(|p| p.available_24_7)
     };
-    let section = |title: &str, list: &[crate::matching::ServiceMatch<'_>]| {
-        let shown: Vec<&crate::matching::ServiceMatch<'_>> = list.iter().filter(shown).collect();
+    // Places that lately reported being full after those with room, as on the survivor
+    // pages: the first card is the first call.
+    let section = |title: &str, list: &[&crate::matching::ServiceMatch<'_>]| {
+        let shown: Vec<&crate::matching::ServiceMatch<'_>> =
+            list.iter().copied().filter(shown).collect();
         html! {
             h2 { (title) " (" (shown.len()) ")" }
             @for m in shown {
-                (card(m, Lang::En, now, query.age,
+                (card(m, reader,
                     coverage_map::svg(&coverage_of(m.service_id), boundaries, &format!("Area served by {}", m.name)),
                     html! {
                     p class="muted" {
@@ -865,11 +873,11 @@ pub async fn search(
         }
     };
     // Said above the results, so that an operator sees at once which place was searched.
+    let region = request_form
+        .get("region")
+        .and_then(|code| state.boundaries.get(code));
     let searched = match (form.get("zip"), form.get("lat"), form.get("lon")) {
-        _ if let Some(code) = request_form.get("region") => state
-            .boundaries
-            .get(code)
-            .map_or_else(|| code.to_string(), |r| format!("{} ({code})", r.label())),
+        _ if let Some(region) = region => format!("{} ({})", region.label(), region.code),
         (Some(zip), _, _) => format!("ZIP code {zip}"),
         (None, Some(lat), Some(lon)) => format!("latitude {lat}, longitude {lon}"),
         _ => String::new(),
@@ -883,32 +891,67 @@ pub async fn search(
     let nearby_title = if outcome.results.is_empty() {
         "Just outside coverage".to_string()
     } else {
-        let unmet: Vec<&str> = outcome.unmet_needs.iter().map(|n| n.words()).collect();
+        let unmet: Vec<&str> = outcome
+            .unmet_needs
+            .iter()
+            .map(|n| n.describe().label.en)
+            .collect();
         format!("Just outside coverage, for {}", unmet.join(", "))
     };
+    let results = with_room_first(&outcome.results);
+    let nearby = with_room_first(&outcome.nearby_outside_coverage);
+    let national: Vec<_> = outcome.hotlines.iter().collect();
     let body = html! {
         h1 id="results" tabindex="-1" autofocus { "Search results" }
         p class="searched" {
             "Searched near " strong { (searched) } " · "
             a href="#new-search" class="no-print" { "New search" }
         }
-        (section("Results", &outcome.results))
+        @if let Some(region) = region.filter(|r| r.kind == RegionKind::State) {
+            (state_notice(state.boundaries, region))
+        }
+        (section("Results", &results))
         // Nothing local: say so, and give the nearest places first, then the national lines.
         @if nothing_local {
             p class="notice" {
                 "Nothing that serves this place offers what was asked."
                 @if nearby_shown { " The nearest places just outside their coverage come first, then the national lines and services." }
             }
-            @if nearby_shown { (section(&nearby_title, &outcome.nearby_outside_coverage)) }
+            @if nearby_shown { (section(&nearby_title, &nearby)) }
         }
-        (section("National lines and services", &outcome.hotlines))
+        @if !local_lines.is_empty() {
+            (section("Local crisis lines that serve this place", &local_lines))
+        }
+        (section("National lines and services", &national))
         @if nearby_shown && !nothing_local {
-            (section(&nearby_title, &outcome.nearby_outside_coverage))
+            (section(&nearby_title, &nearby))
         }
         h2 id="new-search" tabindex="-1" { "New search" }
         (search_form(Some(&form), &[]))
     };
     Ok(signed_page(&state, &caller, StatusCode::OK, body))
+}
+
+/// A state is searched from one point near its middle: say what that finds, and name the
+/// county that shares the state's name ("New York" is the state; New York County, NY is
+/// Manhattan), which is often what was meant.
+fn state_notice(boundaries: &Boundaries, state: &Region) -> Markup {
+    let namesake = boundaries
+        .meant(&format!(
+            "{} County, {}",
+            state.name,
+            state.state.as_deref().unwrap_or("")
+        ))
+        .ok()
+        .filter(|r| r.kind == RegionKind::County);
+    html! {
+        p class="notice" {
+            "A state is searched from one point near its middle: this finds the services that serve the whole state, and local ones near that point. For a person's area, search by county, ZIP code or coordinates."
+            @if let Some(county) = namesake {
+                " Or did you mean " (county.label()) " (" (county.code) ")?"
+            }
+        }
+    }
 }
 
 /// The page for a console address reached other than by its form (typed, reloaded, a tab
@@ -1025,23 +1068,30 @@ pub async fn slip(
             layout::page(&CONSOLE, &state.quick_exit_url, "Note", body),
         ));
     }
-    let city = record
-        .location
-        .as_ref()
-        .and_then(|l| l.city.clone())
-        .unwrap_or_default();
+    // Where to go, for a public place (a walk-in legal desk); a confidential one gives its
+    // city at most. The street is public already: it is on the place's own door.
+    let place = record.location.as_ref().map(|l| {
+        let street = (!l.confidential).then_some(l.street.as_deref()).flatten();
+        [street, l.city.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
     let body = html! {
         div class="slip" {
-            p { "Appointment note" }
+            h1 { "Appointment note" }
             @for phone in &record.phones {
                 // What it takes to use the line: a text line's keyword ("Text START to
-                // 88788"), and that a TTY line is one.
+                // 88788"), and that a TTY line is one. Never its label: providers write
+                // those ("Trafficking survivors' text line"), and the note must not say
+                // what the place is.
                 p class="phone" {
                     @match phone.kind.as_str() {
                         "text" => {
                             @let line = PhoneWords {
                                 number: &phone.number,
-                                label: phone.label.as_deref(),
+                                label: None,
                                 keyword: phone.keyword.as_deref(),
                             };
                             (text_line(line, &EN))
@@ -1055,9 +1105,9 @@ pub async fn slip(
             @for hours in record.schedules.iter().filter_map(schedule_of) {
                 p { (hours.describe(false)) }
             }
-            @if !city.is_empty() { p { (city) } }
+            @if let Some(place) = place.filter(|p| !p.is_empty()) { p { (place) } }
             p class="muted" { "Ask for intake." }
-            p class="no-print" { button type="button" id="print" { "Print" } " " a class="button secondary" href="/console" { "Back" } }
+            p class="no-print" { button type="button" id="print" autofocus { "Print" } " " a class="button secondary" href="/console" { "Back" } }
         }
     };
     Ok(page(

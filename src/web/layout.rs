@@ -25,7 +25,10 @@ pub fn page(t: &Text, quick_exit_url: &str, title: &str, body: Markup) -> Markup
                     div class="bar-inner" {
                         a id="quick-exit" class="quick-exit" href=(quick_exit_url) data-to=(quick_exit_url) rel="noreferrer" { (t.quick_exit) }
                         a class="brand" href=(t.home) { "Haven" }
-                        a href=(t.other_lang_href) lang=(if t.html_lang == "en" { "es" } else { "en" }) { (t.other_lang_label) }
+                        // The console has no other language (yet): no link away from it.
+                        @if !t.other_lang_label.is_empty() {
+                            a href=(t.other_lang_href) lang=(if t.html_lang == "en" { "es" } else { "en" }) { (t.other_lang_label) }
+                        }
                     }
                 }
                 main {

@@ -31,7 +31,7 @@ use crate::matching::index::LACKS_LANGUAGE;
 use crate::matching::query::{MatchQuery, MatchRequest, NeedSet};
 use crate::matching::reason::Reason;
 use crate::matching::regions::RegionLocator;
-use crate::matching::{MatchOutcome, ServiceMatch};
+use crate::matching::{MatchOutcome, ServiceMatch, Snapshot};
 use crate::routes::idempotency::IdempotencyKey;
 use crate::routes::matching::prepare;
 use crate::startup::AppState;
@@ -400,7 +400,7 @@ fn lookup_page(state: &AppState, lang: Lang, body: Markup) -> Markup {
 /// The lines anyone can call or text, from the index, for pages that have no search to
 /// answer (the empty form, a search that could not be run): a person is never left without
 /// a number. Nothing while the index is loading.
-fn lines_to_call(state: &AppState, lang: Lang) -> Markup {
+pub(crate) fn lines_to_call(state: &AppState, reader: results::Reader) -> Markup {
     // Lines serve the whole country: any place in it finds them all; this is its middle.
     let request = MatchRequest {
         location: crate::json::Strict(serde_json::json!({"lat": 39.83, "lon": -98.58})),
@@ -415,7 +415,7 @@ fn lines_to_call(state: &AppState, lang: Lang) -> Markup {
     match prepare(state, request, true) {
         Ok((snapshot, query)) => {
             let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
-            results::hotlines(&outcome.hotlines, lang, chrono::Utc::now())
+            results::hotlines(&outcome.hotlines, reader)
         }
         Err(_) => html! {},
     }
@@ -434,7 +434,7 @@ pub async fn lookup_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
                 h1 { (t.heading) }
                 p { (t.intro) }
                 (search_form(lang, None, &[]))
-                (lines_to_call(&state, lang))
+                (lines_to_call(&state, results::Reader::survivor(lang, chrono::Utc::now(), None)))
             },
         ),
     )
@@ -506,7 +506,7 @@ fn refused_for(
                 }
             }
             (search_form(lang, form, &invalid))
-            (lines_to_call(state, lang))
+            (lines_to_call(state, results::Reader::survivor(lang, chrono::Utc::now(), None)))
         },
     )
 }
@@ -629,43 +629,59 @@ pub async fn lookup_results(
         Err(e) => return Err(e),
     };
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
-    // The local crisis lines that serve the place, whatever was asked: a county's 24/7
-    // survivor line is a call a person can make now, beside the national ones. Asked for,
-    // they are among the results already. Like the national lines, one that does not list
-    // the language asked answers through an interpreter, and says so.
+    let lines = local_lines(&state, &snapshot, &query);
+    let local_lines = lines_not_among(&lines, &outcome);
+    let markup = lookup_page(
+        &state,
+        lang,
+        html! {
+            (results::survivor_results(&outcome, &local_lines, results::Reader::survivor(lang, chrono::Utc::now(), query.age)))
+            h2 { (t.new_search) }
+            (search_form(lang, Some(&form), &[]))
+        },
+    );
+    Ok(page(StatusCode::OK, markup))
+}
+
+/// The local crisis lines that serve the place searched, whatever was asked: a county's 24/7
+/// survivor line is a call a person can make now, beside the national ones. Asked for, they
+/// are among the results already (and this is empty). Like the national lines, one that does
+/// not list the language asked answers through an interpreter, and says so.
+pub(crate) fn local_lines<'s>(
+    state: &AppState,
+    snapshot: &'s Snapshot,
+    query: &MatchQuery,
+) -> MatchOutcome<'s> {
     let hotline = NeedSet::of(&[Need::Hotline]);
-    let mut local_lines = if query.needs.count_common(hotline) == 0 {
-        let lines = MatchQuery {
-            needs: hotline,
-            languages: Vec::new(),
-            ..query.clone()
-        };
-        snapshot.find(&lines, RegionLocator::bundled(), state.boundaries)
-    } else {
-        MatchOutcome::default()
+    if query.needs.count_common(hotline) != 0 {
+        return MatchOutcome::default();
+    }
+    let lines = MatchQuery {
+        needs: hotline,
+        languages: Vec::new(),
+        ..query.clone()
     };
-    for line in &mut local_lines.results {
+    let mut found = snapshot.find(&lines, RegionLocator::bundled(), state.boundaries);
+    for line in &mut found.results {
         if !query.languages.is_empty()
             && !line.languages.iter().any(|l| query.languages.contains(l))
         {
             line.why.push(Reason::Says(LACKS_LANGUAGE));
         }
     }
-    let local_lines: Vec<&ServiceMatch<'_>> = local_lines
+    found
+}
+
+/// The first few of [`local_lines`]' lines that `outcome`'s results do not list already.
+pub(crate) fn lines_not_among<'l, 's>(
+    lines: &'l MatchOutcome<'s>,
+    outcome: &MatchOutcome<'_>,
+) -> Vec<&'l ServiceMatch<'s>> {
+    lines
         .results
         .iter()
         .filter(|m| m.traits.is_hotline())
         .filter(|m| !outcome.results.iter().any(|r| r.service_id == m.service_id))
         .take(LOCAL_LINES_SHOWN)
-        .collect();
-    let markup = lookup_page(
-        &state,
-        lang,
-        html! {
-            (results::survivor_results(&outcome, &local_lines, lang, chrono::Utc::now(), query.age))
-            h2 { (t.new_search) }
-            (search_form(lang, Some(&form), &[]))
-        },
-    );
-    Ok(page(StatusCode::OK, markup))
+        .collect()
 }

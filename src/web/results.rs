@@ -5,7 +5,7 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use maud::{Markup, html};
 
-use super::text::{Lang, Text, language_name};
+use super::text::{CONSOLE, Lang, Text, language_name};
 use crate::domain::eligibility::{Facet, Gender};
 use crate::domain::phone::PhoneKind;
 use crate::matching::index::{
@@ -216,11 +216,49 @@ fn band(band: &str, lang: Lang) -> String {
     }
 }
 
-pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
+/// Who reads a card, and when: the page's language and words (a survivor page's, or the
+/// console's), the time, and the age searched for.
+#[derive(Clone, Copy)]
+pub struct Reader {
+    pub lang: Lang,
+    pub t: &'static Text,
+    pub now: DateTime<Utc>,
+    pub asker_age: Option<u8>,
+    /// Staff at the console: every line's label ("Warm transfer, professionals only",
+    /// "Intake"), which tells apart lines a survivor's page gives as one kind.
+    pub staff: bool,
+}
+
+impl Reader {
+    pub fn survivor(lang: Lang, now: DateTime<Utc>, asker_age: Option<u8>) -> Reader {
+        Reader {
+            lang,
+            t: lang.text(),
+            now,
+            asker_age,
+            staff: false,
+        }
+    }
+
+    pub fn staff(now: DateTime<Utc>, asker_age: Option<u8>) -> Reader {
+        Reader {
+            lang: Lang::En,
+            t: &CONSOLE,
+            now,
+            asker_age,
+            staff: true,
+        }
+    }
+}
+
+/// A place's lines as buttons. A text line's label is shown where it says more than its
+/// button; with `every_label` (staff), every line's label is.
+pub fn phones(list: &[PhoneView], t: &Text, every_label: bool) -> Markup {
     html! {
         div class="phones" {
             @for phone in list {
                 @let number = dial(phone.number());
+                @let label = phone.words().label.filter(|_| every_label);
                 @match phone.kind {
                     PhoneKind::Text => {
                         @let line = phone.words();
@@ -229,12 +267,16 @@ pub fn phones(list: &[PhoneView], t: &Text) -> Markup {
                     // A text telephone line is dialled like any other, but only a TTY (or the
                     // relay) can talk to it: a voice call would meet silence.
                     PhoneKind::Tty => {
-                        a class="tel" href={ "tel:" (number) } { "TTY " (phone.number()) }
+                        a class="tel" href={ "tel:" (number) } {
+                            "TTY " (phone.number())
+                            @if let Some(label) = label { " · " (label) }
+                        }
                     }
                     PhoneKind::Voice => {
                         a class="tel" href={ "tel:" (number) } {
                             (t.call) " " (phone.number())
                             @if phone.available_24_7 { " · " (t.all_day) }
+                            @if let Some(label) = label { " · " (label) }
                         }
                     }
                 }
@@ -257,17 +299,9 @@ fn miles(km: f64, lang: Lang) -> String {
 
 /// One place. `picture` (the console's coverage map) goes beside the name, `extra` (the
 /// console's actions) at the end; both are empty on public pages. `level` is its name's
-/// heading level, one below the list's heading. `asker_age` is the age searched for, if any.
-pub fn card(
-    m: &ServiceMatch<'_>,
-    lang: Lang,
-    now: DateTime<Utc>,
-    asker_age: Option<u8>,
-    picture: Markup,
-    extra: Markup,
-    level: u8,
-) -> Markup {
-    let t = lang.text();
+/// heading level, one below the list's heading.
+pub fn card(m: &ServiceMatch<'_>, r: Reader, picture: Markup, extra: Markup, level: u8) -> Markup {
+    let (t, lang, now) = (r.t, r.lang, r.now);
     html! {
         article class="result" data-service=(m.service_id) {
             (picture)
@@ -304,7 +338,7 @@ pub fn card(
             @if let Some(who) = serves(&m.traits, lang) {
                 p class="serves" { strong { (if lang == Lang::Es { "A quién atiende" } else { "Who it serves" }) ": " } (who) }
             }
-            @if alone_under_18_may_be_turned_away(m, asker_age) { p class="notice" { (t.minors_ask) } }
+            @if alone_under_18_may_be_turned_away(m, r.asker_age) { p class="notice" { (t.minors_ask) } }
             @for lack in lacks(m, t) { p class="notice" { (lack) } }
             @if !m.hours.is_empty() {
                 p class="hours muted" {
@@ -341,7 +375,7 @@ pub fn card(
             } @else if let Some(b) = m.distance_band {
                 p class="muted" { (band(b, lang)) }
             }
-            (phones(m.phones, t))
+            (phones(m.phones, t, r.staff))
             @if !m.languages.is_empty() {
                 p class="muted" {
                     (t.speaks) ": "
@@ -410,7 +444,7 @@ fn serves(traits: &Traits, lang: Lang) -> Option<String> {
 /// `list` in its order, but the places that reported lately that they are full after the
 /// others: on a phone the first card is the one called. The API's ranking leaves beds out
 /// (DESIGN.md); a page for a person in need of a bed tonight does not.
-fn with_room_first<'l, 's>(list: &'l [ServiceMatch<'s>]) -> Vec<&'l ServiceMatch<'s>> {
+pub(crate) fn with_room_first<'l, 's>(list: &'l [ServiceMatch<'s>]) -> Vec<&'l ServiceMatch<'s>> {
     let full = |m: &ServiceMatch<'_>| {
         m.capacity
             .as_ref()
@@ -455,11 +489,9 @@ fn lacks<'t>(m: &ServiceMatch<'_>, t: &'t Text) -> impl Iterator<Item = &'t str>
 pub fn survivor_results(
     outcome: &MatchOutcome<'_>,
     local_lines: &[&ServiceMatch<'_>],
-    lang: Lang,
-    now: DateTime<Utc>,
-    asker_age: Option<u8>,
+    r: Reader,
 ) -> Markup {
-    let t = lang.text();
+    let (t, lang) = (r.t, r.lang);
     let (lines, national): (Vec<&ServiceMatch<'_>>, Vec<&ServiceMatch<'_>>) =
         outcome.hotlines.iter().partition(|m| m.traits.is_hotline());
     html! {
@@ -468,7 +500,7 @@ pub fn survivor_results(
             @if outcome.results.is_empty() {
                 p class="notice" role="status" { (t.nothing_local) }
             }
-            @for m in with_room_first(&outcome.results) { (card(m, lang, now, asker_age, html! {}, html! {}, 2)) }
+            @for m in with_room_first(&outcome.results) { (card(m, r, html! {}, html! {}, 2)) }
         }
         @if !outcome.nearby_outside_coverage.is_empty() {
             section aria-labelledby="nearby-heading" {
@@ -485,17 +517,17 @@ pub fn survivor_results(
                     }
                 }
                 p { (t.nearby_intro) }
-                @for m in with_room_first(&outcome.nearby_outside_coverage) { (card(m, lang, now, asker_age, html! {}, html! {}, 3)) }
+                @for m in with_room_first(&outcome.nearby_outside_coverage) { (card(m, r, html! {}, html! {}, 3)) }
             }
         }
         @if !national.is_empty() {
             section aria-labelledby="national-heading" {
                 h2 id="national-heading" { (t.national) }
                 p { (t.national_intro) }
-                @for m in national { (card(m, lang, now, asker_age, html! {}, html! {}, 3)) }
+                @for m in national { (card(m, r, html! {}, html! {}, 3)) }
             }
         }
-        (hotlines(local_lines.iter().copied().chain(lines), lang, now))
+        (hotlines(local_lines.iter().copied().chain(lines), r))
     }
 }
 
@@ -503,17 +535,21 @@ pub fn survivor_results(
 /// any search, on the search page itself.
 pub fn hotlines<'m, 's: 'm>(
     lines: impl IntoIterator<Item = &'m ServiceMatch<'s>>,
-    lang: Lang,
-    now: DateTime<Utc>,
+    r: Reader,
 ) -> Markup {
-    let t = lang.text();
+    let t = r.t;
+    // A line's card is the same for any age: lines talk to anyone.
+    let r = Reader {
+        asker_age: None,
+        ..r
+    };
     html! {
         section class="hotlines" aria-labelledby="hotlines-heading" {
             h2 id="hotlines-heading" { (t.hotlines) }
             p { (t.hotlines_intro) }
             // Before the first number, which is the one called.
             p class="muted" { (t.call_log) }
-            @for m in lines { (card(m, lang, now, None, html! {}, html! {}, 3)) }
+            @for m in lines { (card(m, r, html! {}, html! {}, 3)) }
         }
     }
 }
@@ -552,7 +588,7 @@ mod tests {
             // The label only repeats the button's words.
             line("202-555-0117", PhoneKind::Text, "Text HELLO", Some("HELLO")),
         ];
-        let html = phones(&list, Lang::En.text()).into_string();
+        let html = phones(&list, Lang::En.text(), false).into_string();
         assert!(html.contains(">Text HELLO to 202-555-0117</a>"), "{html}");
         assert!(html.contains(">Text 988</a>"), "{html}");
         assert!(html.contains(">Text 1-800-422-4453</a>"), "{html}");
@@ -565,7 +601,7 @@ mod tests {
             html.contains(">Text HOME to 741741 · for teens</a>"),
             "{html}"
         );
-        let es = phones(&list[..1], Lang::Es.text()).into_string();
+        let es = phones(&list[..1], Lang::Es.text(), false).into_string();
         assert!(es.contains(">Enviar mensaje al 988</a>"), "{es}");
     }
 
@@ -583,7 +619,7 @@ mod tests {
             line("988", PhoneKind::Text, "Text 988", None),
             line("555-0100", PhoneKind::Text, "Mensajes", Some("AYÚDA")),
         ];
-        let html = phones(&list, Lang::En.text()).into_string();
+        let html = phones(&list, Lang::En.text(), false).into_string();
         assert!(
             html.contains(r#"href="sms:88788?&amp;body=START">Text START to 88788</a>"#),
             "{html}"
@@ -593,7 +629,7 @@ mod tests {
             html.contains(r#"href="sms:5550100?&amp;body=AY%C3%9ADA""#),
             "{html}"
         );
-        let es = phones(&list[..1], Lang::Es.text()).into_string();
+        let es = phones(&list[..1], Lang::Es.text(), false).into_string();
         assert!(es.contains(">Enviar START al 88788</a>"), "{es}");
     }
 
@@ -641,7 +677,7 @@ mod tests {
             line("1-800-799-7233", PhoneKind::Voice, "Hotline", None),
         ];
         for lang in [Lang::En, Lang::Es] {
-            let html = phones(&list, lang.text()).into_string();
+            let html = phones(&list, lang.text(), false).into_string();
             assert!(
                 html.contains(r#"href="tel:18007873224">TTY 1-800-787-3224</a>"#),
                 "{html}"

@@ -187,7 +187,12 @@ pub const EN: Text = Text {
 /// (a session cookie) and whose searches are not kept, and a brand that leads to the console.
 pub const CONSOLE: Text = Text {
     home: "/console",
+    other_lang_href: "",
+    other_lang_label: "",
     safety_note: "Searches here are not kept, but the browser may keep a history: sign out when you leave, and use Quick exit to leave at once.",
+    // Said to the person helping, who passes it on.
+    call_log: "Calls and texts show in the phone's call log and messages: someone whose phone may be checked can delete them afterwards, or use a phone the other person cannot see.",
+    minors_ask: "Does not say it takes under-18s without a parent or guardian: ask before sending someone under 18 on their own.",
     ..EN
 };
 

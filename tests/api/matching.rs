@@ -354,7 +354,7 @@ async fn every_need_asked_gets_a_place_or_its_near_misses() {
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(
-        page.contains("<h2>Just outside coverage, for legal aid (1)</h2>"),
+        page.contains("<h2>Just outside coverage, for Legal help (1)</h2>"),
         "{page}"
     );
 
@@ -1184,6 +1184,51 @@ async fn the_console_says_where_it_searched_and_refuses_a_zip_and_coordinates_to
     );
 }
 
+/// The console's cards are for the person helping: every line's label (an intake line, a
+/// warm-transfer line), places with room before those that reported being full, the local
+/// 24/7 crisis lines that serve the place whatever was asked (a warm transfer), and words
+/// for staff, with no link away to the survivors' Spanish page.
+#[tokio::test]
+async fn the_console_gives_staff_every_lines_label_room_first_and_the_local_crisis_lines() {
+    let app = demo_app().await;
+    let token = crate::helpers::create_token(&app.db, haven::auth::Role::Hotline, None);
+    let search = |form: &'static str| app.console(&token, "/console/search", Some(form.into()));
+    let (status, page) = search("zip=77006&need=shelter").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let at = |text: &str| page.find(text).unwrap_or_else(|| panic!("{text}: {page}"));
+    assert!(
+        at("Cypress Wren Emergency Shelter") < at("Cypress Wren Safe Rooms for Men"),
+        "the full place comes after the one with room"
+    );
+    assert!(at("Local crisis lines that serve this place") < at("Saltgrass 24/7 Survivor Line"));
+    assert!(at("Saltgrass 24/7 Survivor Line") < at("National lines and services"));
+    assert!(page.contains(" · 24/7 intake line</a>"), "{page}");
+    assert!(
+        page.contains("Call 713-555-0160 · 24/7 · 24/7 crisis line</a>"),
+        "{page}"
+    );
+    assert!(!page.contains(r#"href="/es/""#), "{page}");
+    // Asked for, the local lines are among the results, not listed twice.
+    let (_, page) = search("zip=77006&need=hotline").await;
+    assert!(
+        !page.contains("Local crisis lines that serve this place"),
+        "{page}"
+    );
+    assert_eq!(
+        page.matches("<h3>Saltgrass 24/7 Survivor Line</h3>")
+            .count(),
+        1,
+        "{page}"
+    );
+    // For someone under 18, a place that does not say it takes them alone: staff words.
+    let (_, page) = search("zip=77006&need=shelter&need=counseling&age=16").await;
+    assert!(
+        page.contains("ask before sending someone under 18"),
+        "{page}"
+    );
+    assert!(!page.contains("Under 18 and on your own?"), "{page}");
+}
+
 /// An operator often knows the caller's county, not a ZIP code: the console searches a
 /// county or state typed by name, and names the places a name could mean.
 #[tokio::test]
@@ -1198,6 +1243,8 @@ async fn the_console_searches_a_county_or_state_by_name() {
             "Harris, TX (US-48201)",
         ),
         ("region=texas&need=shelter", "Texas (US-TX)"),
+        ("region=TX&need=shelter", "Texas (US-TX)"),
+        ("region=tx&need=shelter", "Texas (US-TX)"),
         (
             "region=US-06075&need=shelter",
             "San Francisco, CA (US-06075)",
@@ -1240,6 +1287,19 @@ async fn the_console_searches_a_county_or_state_by_name() {
         );
     }
     assert!(page.contains(r#"name="region" autofocus"#), "{page}");
+    // A state is searched from one point: the page says so, and names the county that
+    // shares its name, often what was meant.
+    let (_, page) = search("region=new+york&need=shelter").await;
+    assert!(
+        page.contains("A state is searched from one point near its middle"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Or did you mean New York, NY (US-36061)?"),
+        "{page}"
+    );
+    let (_, page) = search("region=New+York%2C+NY&need=shelter").await;
+    assert!(!page.contains("A state is searched"), "{page}");
     let (status, page) = search("region=Nowhere+County%2C+ZZ&need=shelter").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
@@ -1581,6 +1641,31 @@ async fn the_referral_slip_keeps_a_text_lines_keyword_and_says_tty() {
         "{page}"
     );
     assert!(!page.contains("Sobering"), "{page}");
+
+    // Labels are the provider's words, and may say what the place is: the note leaves them
+    // out. A public place's street is where to go.
+    let org = app.create_organization("Labelled Lines").await;
+    let mut body = crate::helpers::service_body(org);
+    body["location"] = serde_json::json!({"lat": 29.76, "lon": -95.37, "confidential": false,
+        "address": {"street": "200 Travis St", "city": "Houston", "region": "TX"}});
+    body["phones"] = serde_json::json!([
+        {"number": "713-555-0142", "type": "voice", "label": "DV shelter intake line"},
+        {"number": "713-555-0143", "type": "text", "label": "Trafficking shelter text line"}]);
+    let res = app.create_service(&body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let (status, page) = app
+        .console(
+            &token,
+            "/console/slip",
+            Some(format!("service_id={}", res.body["id"].as_str().unwrap())),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Text 713-555-0143"), "{page}");
+    assert!(page.contains("200 Travis St, Houston"), "{page}");
+    for word in ["Trafficking", "DV", "shelter", "Shelter"] {
+        assert!(!page.contains(word), "the note says {word}: {page}");
+    }
 }
 
 /// The card of the place `name` on a survivor page: from its name to the card's end.
