@@ -3,12 +3,13 @@
 //! every reconnect. If Postgres goes away, matching keeps answering from the last snapshot.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -28,8 +29,9 @@ const SAFETY_CATCH_UP: Duration = Duration::from_secs(2);
 /// Past this many changed services a new base is loaded in the background; changes keep
 /// going to the overlay until it is in.
 const MAX_OVERLAY: usize = 5_000;
-/// Changes read per catch-up round.
-const CHANGES_PER_ROUND: i64 = 50_000;
+/// Changes read per catch-up round: a round takes well under [`STALLED`], even with
+/// polygons to read again.
+const CHANGES_PER_ROUND: i64 = 10_000;
 /// Past this many changed services at once (an instance that was away during a whole
 /// import), reading them into an overlay would cost more than loading everything again.
 const MAX_CATCH_UP: usize = 10 * MAX_OVERLAY;
@@ -38,6 +40,19 @@ const MAX_CATCH_UP: usize = 10 * MAX_OVERLAY;
 const TRIM_EVERY: Duration = Duration::from_secs(3600);
 /// Changes deleted a round: small enough not to hold up the changes the follower applies.
 const TRIM_ROUND: i64 = 10_000;
+/// A follower not heard from for this long is taken to hang on a connection that stopped
+/// answering without closing (a frozen backend or host: the kernel still acknowledges, so
+/// TCP keepalives see nothing), and another one is started beside it. It beats every
+/// [`POLL`] while idle and at least once a catch-up round or a page of a load.
+const STALLED: Duration = Duration::from_secs(5);
+/// How often the watch looks at the follower.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// At most this many replaced followers may still hang (each holds a connection) before no
+/// more are started: a server frozen for an hour must not use up its connections.
+const MAX_HANGING: usize = 2;
+/// How long the follower waits for a lock (a migration's, a `VACUUM FULL`'s) before giving
+/// up the round and trying again: waiting longer would look like a hang.
+const LOCK_TIMEOUT: &str = "2s";
 
 /// What reading the change log into an overlay found.
 enum Caught {
@@ -55,6 +70,15 @@ pub struct LiveIndex {
     overlay_inputs: Mutex<HashMap<Uuid, ServiceInput>>,
     ready: AtomicBool,
     stop: AtomicBool,
+    /// The number of the follower whose changes count. One that hung and was replaced may
+    /// come back to life holding changes read long ago: it must not install them.
+    follower: AtomicU64,
+    /// Held while a follower installs, so that the check of its number and the install are
+    /// one step.
+    installing: Mutex<()>,
+    /// When the follower was last heard from, in milliseconds after `born`.
+    beat: AtomicU64,
+    born: Instant,
 }
 
 impl LiveIndex {
@@ -64,7 +88,39 @@ impl LiveIndex {
             overlay_inputs: Mutex::default(),
             ready: AtomicBool::new(false),
             stop: AtomicBool::new(false),
+            follower: AtomicU64::new(0),
+            installing: Mutex::new(()),
+            beat: AtomicU64::new(0),
+            born: Instant::now(),
         })
+    }
+
+    /// The follower is alive and getting on.
+    fn beat(&self) {
+        let now = self.born.elapsed().as_millis() as u64;
+        self.beat.store(now, Ordering::Release);
+    }
+
+    /// Whether the follower has not been heard from for [`STALLED`] after the first load:
+    /// changes may not be reaching this instance. `/readyz` says so.
+    pub fn is_stalled(&self) -> bool {
+        let last = Duration::from_millis(self.beat.load(Ordering::Acquire));
+        self.is_ready() && self.born.elapsed().saturating_sub(last) > STALLED
+    }
+
+    fn is_current(&self, follower: u64) -> bool {
+        self.follower.load(Ordering::Acquire) == follower
+    }
+
+    /// Runs `install` if `follower` is still the one whose changes count.
+    fn install_as(&self, follower: u64, install: impl FnOnce()) {
+        let _one_at_a_time = self
+            .installing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.is_current(follower) {
+            install();
+        }
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -102,25 +158,50 @@ impl LiveIndex {
         }
     }
 
+    /// [`LiveIndex::pause`] for a follower waiting on purpose (to try Postgres again), which is
+    /// not hanging: it beats meanwhile.
+    fn wait_alive(&self, length: Duration) {
+        let until = Instant::now() + length;
+        while !self.stopped() && Instant::now() < until {
+            self.beat();
+            self.pause(until.saturating_duration_since(Instant::now()).min(POLL));
+        }
+    }
+
     /// Loads everything from Postgres into a fresh base and installs it, unless asked to stop
     /// on the way. The matching index is not updated meanwhile: for the first load only.
     pub fn full_load(&self, conn: &mut PgConnection, boundaries: &Boundaries) -> QueryResult<()> {
-        let (version, index) = self.load_base(conn, boundaries)?;
-        self.install(Snapshot::new(
-            version,
-            Arc::new(index),
-            Arc::default(),
-            Arc::default(),
-        ));
-        self.inputs().clear();
+        let follower = self.follower.load(Ordering::Acquire);
+        self.reload(follower, conn, boundaries)
+    }
+
+    /// [`LiveIndex::full_load`] by follower number `follower`.
+    fn reload(
+        &self,
+        follower: u64,
+        conn: &mut PgConnection,
+        boundaries: &Boundaries,
+    ) -> QueryResult<()> {
+        let (version, index) = self.load_base(conn, boundaries, true)?;
+        self.install_as(follower, || {
+            self.install(Snapshot::new(
+                version,
+                Arc::new(index),
+                Arc::default(),
+                Arc::default(),
+            ));
+            self.inputs().clear();
+        });
         Ok(())
     }
 
     /// Everything in Postgres as a new base index, and the change-log id it reflects.
+    /// `beats`: loaded by the follower itself, which says it is alive at every page.
     fn load_base(
         &self,
         conn: &mut PgConnection,
         boundaries: &Boundaries,
+        beats: bool,
     ) -> QueryResult<(i64, Index)> {
         let started = Instant::now();
         let mut builder = IndexBuilder::new(boundaries);
@@ -128,7 +209,12 @@ impl LiveIndex {
             conn,
             boundaries,
             |input| builder.add(input),
-            || !self.stopped(),
+            || {
+                if beats {
+                    self.beat();
+                }
+                !self.stopped()
+            },
         )?;
         let index = builder.finish();
         tracing::info!(
@@ -147,10 +233,17 @@ impl LiveIndex {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Applies every change after the snapshot's version. Returns whether anything changed.
-    pub fn catch_up(&self, conn: &mut PgConnection, boundaries: &Boundaries) -> QueryResult<bool> {
+    /// Applies every change after the snapshot's version, as follower number `follower`.
+    /// Returns whether anything changed. It works on copies, so that a follower that hangs
+    /// in the middle holds nothing its replacement needs.
+    fn catch_up(
+        &self,
+        follower: u64,
+        conn: &mut PgConnection,
+        boundaries: &Boundaries,
+    ) -> QueryResult<bool> {
         let current = self.snapshot();
-        let mut inputs = self.inputs();
+        let mut inputs = self.inputs().clone();
         let mut hidden = (*current.hidden).clone();
         match overlay_changes(
             conn,
@@ -159,15 +252,16 @@ impl LiveIndex {
             &current.base,
             &mut inputs,
             &mut hidden,
+            &|| self.beat(),
         )? {
             Caught::Nothing => Ok(false),
             Caught::Upto(version) => {
-                self.install_overlay(version, current.base.clone(), &inputs, hidden, boundaries);
+                let base = current.base.clone();
+                self.install_overlay(follower, version, base, inputs, hidden, boundaries);
                 Ok(true)
             }
             Caught::TooMany => {
-                drop(inputs);
-                self.full_load(conn, boundaries)?;
+                self.reload(follower, conn, boundaries)?;
                 Ok(true)
             }
         }
@@ -176,6 +270,7 @@ impl LiveIndex {
     /// Installs `base`, loaded at change-log id `version`, with the changes made since.
     fn install_base(
         &self,
+        follower: u64,
         conn: &mut PgConnection,
         boundaries: &Boundaries,
         version: i64,
@@ -184,34 +279,48 @@ impl LiveIndex {
         let base = Arc::new(base);
         let mut inputs = HashMap::new();
         let mut hidden = HashSet::new();
-        let version =
-            match overlay_changes(conn, boundaries, version, &base, &mut inputs, &mut hidden)? {
-                Caught::Nothing => version,
-                Caught::Upto(version) => version,
-                // So much changed while it loaded that it is already out of date.
-                Caught::TooMany => return self.full_load(conn, boundaries),
-            };
-        self.install_overlay(version, base, &inputs, hidden, boundaries);
-        *self.inputs() = inputs;
+        let beat = || self.beat();
+        let version = match overlay_changes(
+            conn,
+            boundaries,
+            version,
+            &base,
+            &mut inputs,
+            &mut hidden,
+            &beat,
+        )? {
+            Caught::Nothing => version,
+            Caught::Upto(version) => version,
+            // So much changed while it loaded that it is already out of date.
+            Caught::TooMany => return self.reload(follower, conn, boundaries),
+        };
+        self.install_overlay(follower, version, base, inputs, hidden, boundaries);
         Ok(())
     }
 
+    /// Builds the overlay of `inputs` and installs it over `base` with the overlay's inputs,
+    /// if `follower` is still the one whose changes count.
     fn install_overlay(
         &self,
+        follower: u64,
         version: i64,
         base: Arc<Index>,
-        inputs: &HashMap<Uuid, ServiceInput>,
+        inputs: HashMap<Uuid, ServiceInput>,
         hidden: HashSet<Uuid>,
         boundaries: &Boundaries,
     ) {
         let overlay = Index::build(inputs.values().cloned().collect(), boundaries);
-        self.current.store(Arc::new(Snapshot::new(
-            version,
-            base,
-            Arc::new(overlay),
-            Arc::new(hidden),
-        )));
-        tracing::debug!(version, overlay = inputs.len(), "matching index updated");
+        let size = inputs.len();
+        self.install_as(follower, || {
+            self.current.store(Arc::new(Snapshot::new(
+                version,
+                base,
+                Arc::new(overlay),
+                Arc::new(hidden),
+            )));
+            *self.inputs() = inputs;
+        });
+        tracing::debug!(version, overlay = size, "matching index updated");
     }
 
     /// Whether the overlay has grown past [`MAX_OVERLAY`], so a new base should be loaded.
@@ -230,6 +339,7 @@ fn overlay_changes(
     base: &Index,
     inputs: &mut HashMap<Uuid, ServiceInput>,
     hidden: &mut HashSet<Uuid>,
+    beat: &dyn Fn(),
 ) -> QueryResult<Caught> {
     // Changes after `since` were trimmed away (an instance cut off for longer than they are
     // kept): what they touched cannot be known. (Ids of rolled-back writes are never used,
@@ -239,6 +349,7 @@ fn overlay_changes(
     }
     let mut caught = Caught::Nothing;
     loop {
+        beat();
         let after = match caught {
             Caught::Upto(version) => version,
             _ => since,
@@ -298,35 +409,108 @@ impl Follower {
     }
 }
 
-/// Starts the follower thread for `live`. It loads the index (unless `live` is already ready),
-/// then applies changes as they are notified, reconnecting with back-off when Postgres is away.
+/// Starts following for `live`: a follower thread loads the index (unless `live` is already
+/// ready), then applies changes as they are notified, reconnecting with back-off when Postgres
+/// is away; a watch replaces it when it is not heard from for [`STALLED`].
 pub fn follow(
     live: Arc<LiveIndex>,
     url: DatabaseUrl,
     boundaries: &'static Boundaries,
 ) -> std::io::Result<Follower> {
-    let following = live.clone();
+    let watched = live.clone();
     let thread = std::thread::Builder::new().name("haven-index".into()).spawn(move || {
-        let live = following;
+        let live = watched;
         // Parse the bundled ZIP centroids and region shapes here, before readiness, rather
         // than on the first match request.
         let _ = (ZipCentroids::bundled(), RegionLocator::bundled());
-        let mut backoff = Duration::from_millis(250);
-        let mut rebuild = Rebuild::default();
+        live.beat();
+        let Ok(mut current) = start_follower(&live, &url, boundaries) else {
+            return;
+        };
+        let mut hanging: Vec<JoinHandle<()>> = Vec::new();
         while !live.stopped() {
-            match run_connected(&live, &url, boundaries, &mut rebuild) {
-                Ok(()) => return,
-                // Asked to stop in the middle of a load.
-                Err(_) if live.stopped() => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "index follower lost Postgres; matching continues from the last snapshot");
-                    live.pause(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
+            live.pause(WATCH_EVERY);
+            if current.is_finished() {
+                return;
             }
+            hanging.retain(|h| !h.is_finished());
+            if !live.is_stalled() || hanging.len() >= MAX_HANGING {
+                continue;
+            }
+            tracing::warn!(
+                stalled_ms = STALLED.as_millis() as u64,
+                "the index follower has not been heard from (its connection may hang); starting another"
+            );
+            live.follower.fetch_add(1, Ordering::AcqRel);
+            live.beat();
+            match start_follower(&live, &url, boundaries) {
+                Ok(next) => hanging.push(std::mem::replace(&mut current, next)),
+                Err(e) => tracing::warn!(error = %e, "could not start another index follower"),
+            }
+        }
+        // Asked to stop: the follower closes its connection, and so do replaced ones that
+        // came back to life; one that still hangs after a second is left.
+        let _ = current.join();
+        let until = Instant::now() + Duration::from_secs(1);
+        while hanging.iter().any(|h| !h.is_finished()) && Instant::now() < until {
+            std::thread::sleep(POLL);
         }
     })?;
     Ok(Follower { live, thread })
+}
+
+/// The waits between tries to reach Postgres: from 250 ms, doubling to 5 s, and from 250 ms
+/// again once a connection has caught up.
+struct Backoff(Duration);
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    const MOST: Duration = Duration::from_secs(5);
+
+    fn new() -> Self {
+        Backoff(Self::FIRST)
+    }
+
+    /// The wait before the next try; the one after it is twice as long.
+    fn next(&mut self) -> Duration {
+        let wait = self.0;
+        self.0 = (self.0 * 2).min(Self::MOST);
+        wait
+    }
+
+    fn reset(&mut self) {
+        self.0 = Self::FIRST;
+    }
+}
+
+/// Starts follower number `live.follower` on a thread of its own. It ends when asked to stop
+/// or once another has replaced it.
+fn start_follower(
+    live: &Arc<LiveIndex>,
+    url: &DatabaseUrl,
+    boundaries: &'static Boundaries,
+) -> std::io::Result<JoinHandle<()>> {
+    let (live, url) = (live.clone(), url.clone());
+    let follower = live.follower.load(Ordering::Acquire);
+    std::thread::Builder::new()
+        .name(format!("haven-index-{follower}"))
+        .spawn(move || {
+            let mut backoff = Backoff::new();
+            let mut rebuild = Rebuild::default();
+            while !live.stopped() && live.is_current(follower) {
+                match run_connected(&live, follower, &url, boundaries, &mut rebuild, &mut backoff)
+                {
+                    Ok(()) => return,
+                    // Asked to stop in the middle of a load, or replaced.
+                    Err(_) if live.stopped() || !live.is_current(follower) => return,
+                    Err(e) => {
+                        let wait = backoff.next();
+                        tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "index follower lost Postgres; matching continues from the last snapshot");
+                        live.wait_alive(wait);
+                    }
+                }
+            }
+        })
 }
 
 /// A new base being loaded on a thread of its own, with its own connection, so that
@@ -346,7 +530,7 @@ impl Rebuild {
             .name("haven-index-base".into())
             .spawn(move || {
                 let mut conn = db::connect(&url)?;
-                Ok(live.load_base(&mut conn, boundaries)?)
+                Ok(live.load_base(&mut conn, boundaries, false)?)
             });
         match spawned {
             Ok(handle) => self.running = Some(handle),
@@ -371,34 +555,43 @@ impl Rebuild {
     }
 }
 
-/// One connected session of the follower; returns Ok only when asked to stop.
+/// One connected session of follower number `follower`; returns Ok only when asked to stop
+/// or replaced.
 fn run_connected(
     live: &Arc<LiveIndex>,
+    follower: u64,
     url: &DatabaseUrl,
     boundaries: &'static Boundaries,
     rebuild: &mut Rebuild,
+    backoff: &mut Backoff,
 ) -> anyhow::Result<()> {
     let mut conn = db::connect(url)?;
-    diesel::sql_query("LISTEN haven_change_log").execute(&mut conn)?;
+    // Named, for `pg_stat_activity`; and never waiting on a lock for long (see LOCK_TIMEOUT).
+    conn.batch_execute(&format!(
+        "SET application_name = 'haven-index'; SET lock_timeout = '{LOCK_TIMEOUT}'; LISTEN haven_change_log"
+    ))?;
     if live.is_ready() {
-        live.catch_up(&mut conn, boundaries)?;
+        live.catch_up(follower, &mut conn, boundaries)?;
     } else {
-        live.full_load(&mut conn, boundaries)?;
+        live.reload(follower, &mut conn, boundaries)?;
     }
+    // Caught up: a connection lost later is tried again soon, however many were lost before.
+    backoff.reset();
     let mut last_check = Instant::now();
     // Trimmed soon after each connect, then every [`TRIM_EVERY`], a round at a time.
     let mut last_trim: Option<Instant> = None;
-    while !live.stopped() {
+    while !live.stopped() && live.is_current(follower) {
+        live.beat();
         let mut notified = false;
         for notification in conn.notifications_iter() {
             notification?;
             notified = true;
         }
         if let Some((version, base)) = rebuild.finished() {
-            live.install_base(&mut conn, boundaries, version, base)?;
+            live.install_base(follower, &mut conn, boundaries, version, base)?;
             last_check = Instant::now();
         } else if notified || last_check.elapsed() >= SAFETY_CATCH_UP {
-            live.catch_up(&mut conn, boundaries)?;
+            live.catch_up(follower, &mut conn, boundaries)?;
             last_check = Instant::now();
         }
         if live.overlay_is_large() {
@@ -414,4 +607,18 @@ fn run_connected(
         live.pause(POLL);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_back_off_doubles_to_five_seconds_and_starts_again_once_caught_up() {
+        let mut backoff = Backoff::new();
+        let waits: Vec<u64> = (0..7).map(|_| backoff.next().as_millis() as u64).collect();
+        assert_eq!(waits, [250, 500, 1000, 2000, 4000, 5000, 5000]);
+        backoff.reset();
+        assert_eq!(backoff.next(), Duration::from_millis(250));
+    }
 }

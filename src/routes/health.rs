@@ -12,11 +12,18 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// 200 only when Postgres answers and the matching index is loaded; otherwise 503 with
-/// `Retry-After`.
+/// 200 only when Postgres answers and the matching index is loaded and following changes;
+/// otherwise 503 with `Retry-After`.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if !state.live.is_ready() {
         return Err(ApiError::IndexLoading);
+    }
+    // Matching still answers, but changes may not be reaching it: a load balancer should
+    // prefer an instance that is following.
+    if state.live.is_stalled() {
+        return Err(ApiError::Unavailable(anyhow::anyhow!(
+            "the matching index has not heard from its follower: changes may not reach it"
+        )));
     }
     state
         .db(|conn| {

@@ -1092,6 +1092,69 @@ async fn matching_keeps_answering_without_postgres_and_catches_up_after_reconnec
     );
 }
 
+/// A follower whose connection stops answering without closing (a frozen backend: the kernel
+/// still acknowledges, so TCP sees nothing wrong) is replaced: a change made meanwhile reaches
+/// matching within seconds, not whenever the backend comes back; and the instance is ready
+/// again once the new follower is in.
+#[tokio::test]
+async fn a_follower_whose_connection_hangs_is_replaced() {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Backend {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    /// Lets the backend run again, whatever the test's outcome.
+    struct Resume(i32);
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            signal("CONT", self.0);
+        }
+    }
+    fn signal(name: &str, pid: i32) {
+        let ok = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} {pid}");
+    }
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let query = json!({"location": {"lat": 29.76, "lon": -95.37}, "needs": ["shelter"]});
+    let followers = format!(
+        "SELECT pid FROM pg_stat_activity WHERE datname = '{}' AND application_name = 'haven-index'",
+        app.db.name
+    );
+    let frozen: Vec<Backend> = diesel::sql_query(&followers)
+        .load(&mut app.db.connect())
+        .unwrap();
+    assert_eq!(frozen.len(), 1, "one follower connection");
+    signal("STOP", frozen[0].pid);
+    let _resume = Resume(frozen[0].pid);
+
+    service(&app, org, "Shelter While Frozen", json!({})).await;
+    let started = std::time::Instant::now();
+    while names(&app.find(&query).await.body["results"]) != ["Shelter While Frozen"] {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "not visible while the follower's backend is frozen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let now: Vec<Backend> = diesel::sql_query(&followers)
+        .load(&mut app.db.connect())
+        .unwrap();
+    assert!(
+        now.iter().any(|b| b.pid != frozen[0].pid),
+        "a new follower connection"
+    );
+    assert_eq!(
+        app.send(Method::GET, "/readyz", None, None).await.status,
+        StatusCode::OK
+    );
+}
+
 /// The change log keeps a week: an instance that connects trims older changes, a round at a
 /// time, but never the newest (its id is the directory's version), and matching is whole.
 #[tokio::test]
