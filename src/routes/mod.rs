@@ -177,6 +177,27 @@ pub async fn gate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let signing_out = matches!(
+        (req.method(), req.path()),
+        (&Method::POST, "/console/sign-out") | (&Method::DELETE, "/api/v1/session")
+    );
+    let mut res = admit_and_call(req, next).await?;
+    // Signing out while Postgres is away: the session cannot be ended where it is kept (it
+    // ends by itself when idle), but this browser can forget it, which is what matters on a
+    // shared computer.
+    if signing_out && res.status() == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
+        let forget = session::session_cookie(res.request(), None);
+        res.response_mut().add_cookie(&forget)?;
+    }
+    Ok(res)
+}
+
+/// [`gate`]'s work: admits the caller, then runs the handler, with refusals as pages on the
+/// console and the survivor page.
+async fn admit_and_call(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     match admit(&req).await {
         Ok(caller) => {
             req.extensions_mut().insert(caller);

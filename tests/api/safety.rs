@@ -635,6 +635,61 @@ async fn a_survivor_search_sent_again_shows_an_empty_form_not_its_results() {
     assert!(search(next).await.contains("results-heading"));
 }
 
+/// Signing out while Postgres is away: the session cannot be ended where it is kept (503,
+/// it ends by itself when idle), but the browser is told to forget its cookie, which is what
+/// matters on a shared computer. The console's page and the API alike.
+#[tokio::test]
+async fn signing_out_while_the_database_is_away_still_clears_the_cookie() {
+    let app = spawn_app().await;
+    let user = create_user(
+        &app.db,
+        "desk@example.org",
+        "desk passphrase long",
+        Role::Hotline,
+        None,
+    );
+    let session = crate::helpers::create_session(&app.db, user);
+    app.db.drop_now();
+    for (method, path) in [
+        (Method::POST, "/console/sign-out"),
+        (Method::DELETE, "/api/v1/session"),
+    ] {
+        // Twice: once as Postgres is found away, once while it is known to be.
+        for _ in 0..2 {
+            let res = app
+                .client
+                .request(method.clone(), app.url(path))
+                .header("Cookie", format!("haven_session={session}"))
+                .header("Sec-Fetch-Site", "same-origin")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+            let cookie = res
+                .headers()
+                .get("set-cookie")
+                .unwrap_or_else(|| panic!("{path}: no Set-Cookie"))
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                cookie.starts_with("haven_session=;") && cookie.contains("Max-Age=0"),
+                "{path}: {cookie}"
+            );
+        }
+    }
+    // Other refusals while it is away leave the cookie alone.
+    let res = app
+        .client
+        .get(app.url("/api/v1/session"))
+        .header("Cookie", format!("haven_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().get("set-cookie").is_none());
+}
+
 /// With Postgres away the console cannot check a session: staff get a page saying so (503,
 /// `Retry-After`), pointing to the public lookup, not the sign-in form as if signed out, nor
 /// the API's JSON; the public lookup still answers.
