@@ -12,6 +12,9 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+/// How long `/readyz` waits for Postgres to answer.
+const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// 200 only when Postgres answers and the matching index is loaded and following changes;
 /// otherwise 503 with `Retry-After`.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -25,8 +28,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             "the matching index has not heard from its follower: changes may not reach it"
         )));
     }
+    // A probe gives up sooner than a request: load balancers wait a few seconds at most,
+    // and a Postgres that hangs would otherwise be a probe that times out, not a 503.
     state
-        .db(|conn| {
+        .db_within(READY_DEADLINE, |conn| {
             diesel::sql_query("SELECT 1")
                 .execute(conn)
                 .map_err(|e| ApiError::Unavailable(e.into()))?;

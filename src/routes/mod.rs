@@ -218,8 +218,9 @@ async fn admit_and_call(
         }
         // A browser on the console without a live session gets the sign-in form.
         Err(ApiError::Unauthorized) if is_console(req.path()) => {
-            let response = match req.app_data::<web::Data<AppState>>() {
-                Some(state) => console::sign_in_required(state),
+            let mut req = req;
+            let response = match req.app_data::<web::Data<AppState>>().cloned() {
+                Some(state) => console::sign_in_required(&state, &mut req).await,
                 None => ApiError::Unauthorized.error_response(),
             };
             Ok(req.into_response(response).map_into_right_body())

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::password::{self, Password};
-use crate::auth::{Credential, Role, Signed, Token, is_local_http, session_cookie_name};
+use crate::auth::{Credential, Principal, Role, Signed, Token, is_local_http, session_cookie_name};
 use crate::db::accounts::{self, SESSION_ABSOLUTE_HOURS, SESSION_IDLE_MINUTES};
 use crate::error::ApiError;
 use crate::json::ValidJson;
@@ -36,11 +36,10 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// A session just opened.
+/// A session just opened, and who it signs in.
 pub struct NewSession {
     pub token: Token,
-    pub role: Role,
-    pub organization_id: Option<Uuid>,
+    pub principal: Principal,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -71,15 +70,12 @@ pub async fn sign_in(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness available: {e}")))?;
     let hash = token.hash();
     let user_id = user.id;
+    let session_id = Uuid::new_v4();
     let checked = user.password_hash.clone();
     let created_at = state
         .db(move |conn| {
             Ok(accounts::insert_session(
-                conn,
-                Uuid::new_v4(),
-                &hash,
-                user_id,
-                &checked,
+                conn, session_id, &hash, user_id, &checked,
             )?)
         })
         .await?
@@ -88,8 +84,14 @@ pub async fn sign_in(
     tracing::info!(user_id = %user.id, role = role.code(), "signed in");
     Ok(NewSession {
         token,
-        role,
-        organization_id: user.organization_id,
+        principal: Principal {
+            credential: Credential::Session {
+                session_id,
+                user_id,
+            },
+            role,
+            organization_id: user.organization_id,
+        },
         expires_at: created_at + chrono::Duration::hours(SESSION_ABSOLUTE_HOURS),
     })
 }
@@ -153,8 +155,8 @@ pub async fn create(
         .cookie(session_cookie(&req, Some(&session.token)))
         .json(SessionResponse {
             token: session.token.expose().to_string(),
-            role: session.role,
-            organization_id: session.organization_id,
+            role: session.principal.role,
+            organization_id: session.principal.organization_id,
             expires_at: session.expires_at,
             idle_timeout_minutes: SESSION_IDLE_MINUTES,
         }))

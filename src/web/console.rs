@@ -8,6 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::dev::ServiceRequest;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError as _, web};
 use chrono::Utc;
@@ -15,7 +16,7 @@ use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::results::{Reader, age, card, reason_words, text_line, with_room_first};
-use super::text::{CONSOLE, EN, Lang};
+use super::text::{CONSOLE, EN, Lang, language_code};
 use super::{
     FORM_LIMIT, Form, coverage_map, error_id, every_error, layout, lines_not_among, lines_to_call,
     local_lines, page, refusal_page,
@@ -119,17 +120,44 @@ fn redirect_to_console() -> HttpResponse {
 }
 
 /// The sign-in form; after a refusal it keeps the email typed (never the password) and puts
-/// the cursor where the next thing is to be typed.
-fn sign_in_form(message: Option<&str>, email: &str) -> Markup {
+/// the cursor where the next thing is to be typed. `search`: a search sent when the session
+/// had ended, carried in the form (never the address) and run once signed in again.
+fn sign_in_form(message: Option<&str>, email: &str, search: &Form) -> Markup {
     html! {
         h1 { "Sign in" }
         @if let Some(m) = message { p class="error" role="alert" { (m) } }
         form method="post" action="/console/sign-in" {
             label { "Email" input type="email" name="email" autocomplete="username" required value=(email) autofocus[email.is_empty()]; }
             label { "Password" input type="password" name="password" autocomplete="current-password" required autofocus[!email.is_empty()]; }
+            @for (name, value) in &search.0 {
+                input type="hidden" name={ (CARRIED) (name) } value=(value);
+            }
             p { button type="submit" { "Sign in" } }
         }
     }
+}
+
+/// Before the names of a search's fields carried through the sign-in form.
+const CARRIED: &str = "search.";
+
+/// The search members of a console form (a search, or a sign-in carrying one), without
+/// `prefix`: only what a search takes.
+fn search_fields(form: &Form, prefix: &str) -> Form {
+    const SEARCH: [&str; 11] = [
+        "zip", "region", "lat", "lon", "need", "require", "age", "gender", "language", "open_now",
+        "always",
+    ];
+    Form(
+        form.0
+            .iter()
+            .filter_map(|(name, value)| {
+                let name = name.strip_prefix(prefix)?;
+                SEARCH
+                    .contains(&name)
+                    .then(|| (name.to_string(), value.clone()))
+            })
+            .collect(),
+    )
 }
 
 /// The search form of the console, every filter, keyboard first, filled in with what was
@@ -197,7 +225,7 @@ fn search_form(form: Option<&Form>, invalid: &[&str]) -> Markup {
                         @for g in ["female", "male", "nonbinary"] { option value=(g) selected[value("gender") == g] { (g) } }
                     }
                 }
-                label { "Language (two-letter code, e.g. es, vi, zh)" input type="text" name="language" maxlength="2" autocomplete="off" autofocus[focus("language")] value=(value("language"))
+                label { "Languages (names or two-letter codes, e.g. Spanish, vi)" input type="text" name="language" maxlength="200" autocomplete="off" autofocus[focus("language")] value=(value("language"))
                     aria-invalid=[wrong("language")] aria-describedby=[described("language")]; }
             }
             button type="submit" { "Search" }
@@ -228,10 +256,44 @@ fn console_error(e: &FieldError) -> (Option<&'static str>, String) {
         Some("lat") => format!("Latitude: {}.", e.message),
         Some("lon") => format!("Longitude: {}.", e.message),
         Some("age") => "Age: a whole number from 0 to 130.".to_string(),
-        Some("language") => "Language: a two-letter code, such as es (Spanish), vi (Vietnamese) or zh (Chinese).".to_string(),
+        Some("language") => "Languages: names or two-letter codes, such as Spanish, vi (Vietnamese) or zh (Chinese).".to_string(),
         _ => format!("{}: {}.", e.field, e.message),
     };
     (input, words)
+}
+
+/// What an operator types, as the search takes it: languages by name or code, several at once
+/// ("Spanish, vi"), as codes; a coordinate pair pasted from a map into the latitude box
+/// ("29.75, -95.40") as latitude and longitude.
+fn typed_as_asked(form: &mut Form) {
+    let languages: Vec<String> = form
+        .all("language")
+        .iter()
+        .flat_map(|typed| {
+            typed
+                .split([',', ';'])
+                .flat_map(|part| match language_code(part) {
+                    Some(code) => vec![code.to_string()],
+                    // Codes, or what is not a language Haven names (refused as such).
+                    None => part.split_whitespace().map(str::to_lowercase).collect(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    form.0.retain(|(name, _)| name != "language");
+    form.0.extend(
+        languages
+            .into_iter()
+            .map(|code| ("language".to_string(), code)),
+    );
+    if form.get("lon").is_none()
+        && let Some((lat, lon)) = form.get("lat").and_then(|v| v.split_once(','))
+    {
+        let (lat, lon) = (lat.trim().to_string(), lon.trim().to_string());
+        form.0.retain(|(name, _)| name != "lat" && name != "lon");
+        form.0.push(("lat".into(), lat));
+        form.0.push(("lon".into(), lon));
+    }
 }
 
 /// The region code a county or state typed by name or code means ([`Boundaries::meant`]);
@@ -352,7 +414,7 @@ async fn provider_view(
                     _ => (phones_text(&record.phones), hours_text(&record.schedules)),
                 };
                 @if record.location.as_ref().is_some_and(|l| l.confidential) {
-                    (reveal_form(s.id, true))
+                    (reveal_form(s.id, Some(&s.name), true, ""))
                 }
                 form method="post" action="/console/front-door" {
                     input type="hidden" name="service_id" value=(s.id);
@@ -560,10 +622,11 @@ pub async fn front_door(
         if front_door_version(stored) == shown {
             return Ok(());
         }
-        Err(ApiError::Conflict(format!(
-            "its phones or hours were changed at {}, after this page was shown. What is stored now is in the form; what you typed is below it.",
-            stored.service.updated_at.format("%H:%M:%S UTC")
-        )))
+        // No time: the service's last change may have been another (its status, its beds).
+        Err(ApiError::Conflict(
+            "its phones or hours were changed after this page was shown. What is stored now is in the form; what you typed is below it."
+                .into(),
+        ))
     });
     let patch = parse_phones(&form.raw("phones")).and_then(|phones| {
         let schedules = parse_hours(&form.raw("hours"))?;
@@ -656,7 +719,7 @@ pub async fn home(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     let Some(principal) = caller.0 else {
         return Ok(page(
             StatusCode::OK,
-            console_page(&state, None, sign_in_form(None, "")),
+            console_page(&state, None, sign_in_form(None, "", &Form::default())),
         ));
     };
     let body = if principal.role == Role::Provider {
@@ -677,10 +740,29 @@ pub async fn sign_in_post(
     state: web::Data<AppState>,
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    form.only(&["email", "password"])?;
+    let search = search_fields(&form, CARRIED);
+    let carried = form.0.iter().filter(|(name, _)| name.starts_with(CARRIED));
+    if carried.count() != search.0.len() {
+        return Err(FieldError::invalid("form", "unexpected field").into());
+    }
+    let own: Vec<_> = form
+        .0
+        .iter()
+        .filter(|(name, _)| !name.starts_with(CARRIED))
+        .cloned()
+        .collect();
+    Form::<FORM_LIMIT>(own).only(&["email", "password"])?;
     let email = form.get("email").unwrap_or("").to_string();
     let password = form.get("password").unwrap_or("").to_string();
     match sign_in(&state, state.client_ip(&req), &email, password).await {
+        // A search sent as the session ended runs now, as the person signed in again.
+        Ok(session) if !search.0.is_empty() => {
+            let mut results = search_page(&state, &session.principal, search).await?;
+            results
+                .add_cookie(&session_cookie(&req, Some(&session.token)))
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            Ok(results)
+        }
         Ok(session) => Ok(HttpResponse::SeeOther()
             .cookie(session_cookie(&req, Some(&session.token)))
             .insert_header((header::LOCATION, "/console"))
@@ -690,7 +772,7 @@ pub async fn sign_in_post(
             console_page(
                 &state,
                 None,
-                sign_in_form(Some("Email or password is wrong."), &email),
+                sign_in_form(Some("Email or password is wrong."), &email, &search),
             ),
         )),
         Err(e @ ApiError::SignInBusy) => Ok(refusal_page(
@@ -701,6 +783,7 @@ pub async fn sign_in_post(
                 sign_in_form(
                     Some("Many people are signing in at once. Try again in a few seconds."),
                     &email,
+                    &search,
                 ),
             ),
         )),
@@ -714,6 +797,7 @@ pub async fn sign_in_post(
                         "Too many attempts. Try again in {retry_after_secs} seconds."
                     )),
                     &email,
+                    &search,
                 ),
             ),
         )),
@@ -740,8 +824,19 @@ pub async fn search(
     Signed(caller): Signed,
     ConsoleForm(form): ConsoleForm,
 ) -> Result<HttpResponse, ApiError> {
-    // A county or state is typed by name; the request takes its code.
+    search_page(&state, &caller, form).await
+}
+
+/// The answer to a console search by `caller`.
+async fn search_page(
+    state: &AppState,
+    caller: &Principal,
+    form: Form,
+) -> Result<HttpResponse, ApiError> {
+    // A county or state is typed by name, languages by name or code, coordinates pasted as
+    // one pair; the request takes codes and two numbers.
     let mut request_form = Form(form.0.clone());
+    typed_as_asked(&mut request_form);
     let mut errors = Vec::new();
     if let Some(typed) = form.get("region") {
         let code = region_code(state.boundaries, typed).unwrap_or_else(|e| {
@@ -755,7 +850,7 @@ pub async fn search(
     let attempt = request_form
         .match_request()
         .map_err(ApiError::Invalid)
-        .and_then(|request| prepare(&state, request, true));
+        .and_then(|request| prepare(state, request, true));
     // The form again, as sent, with every mistake found in it and the crisis lines, which an
     // operator can give while the search is put right.
     let refused = |error: &ApiError, errors: &[(Option<&'static str>, String)]| {
@@ -768,9 +863,9 @@ pub async fn search(
                 }
             }
             (search_form(Some(&form), &invalid))
-            (lines_to_call(&state, Reader::staff(Utc::now(), None)))
+            (lines_to_call(state, Reader::staff(Utc::now(), None)))
         };
-        refusal_page(error, console_page(&state, Some(&caller), body))
+        refusal_page(error, console_page(state, Some(caller), body))
     };
     let (snapshot, query) = match (attempt, errors.pop()) {
         (Ok(_), Some(region)) => {
@@ -782,7 +877,7 @@ pub async fn search(
             let mut said: Vec<_> = region.iter().map(console_error).collect();
             let refusal = ApiError::Invalid(e.clone());
             said.extend(
-                every_error(&state, &request_form, e)
+                every_error(state, &request_form, e)
                     .iter()
                     .map(console_error),
             );
@@ -801,7 +896,7 @@ pub async fn search(
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
     // The local 24/7 crisis lines that serve the place, whatever was asked, as the survivor
     // page gives them: a warm transfer an operator can make now.
-    let lines = local_lines(&state, &snapshot, &query);
+    let lines = local_lines(state, &snapshot, &query);
     let local_lines = lines_not_among(&lines, &outcome);
     let ids: Vec<Uuid> = [
         &outcome.results,
@@ -830,19 +925,19 @@ pub async fn search(
             .unwrap_or_default()
     };
     let reader = Reader::staff(Utc::now(), query.age);
-    let reveal_allowed = may_reveal(&state, &caller);
+    let reveal_allowed = may_reveal(state, caller);
     let own = caller.scope().organization();
-    let actions = |id: Uuid, confidential: bool, org: Uuid| {
+    let actions = |m: &crate::matching::ServiceMatch<'_>| {
         html! {
             div class="no-print" {
                 // The slip and the address open in a tab of their own, so that the results
                 // stay where they were: Back to them would ask to send the search again.
                 form method="post" action="/console/slip" target="_blank" {
-                    input type="hidden" name="service_id" value=(id);
-                    button type="submit" class="secondary" { "Referral slip (new tab)" }
+                    input type="hidden" name="service_id" value=(m.service_id);
+                    button type="submit" class="secondary" aria-label={ "Referral slip (new tab): " (m.name) } { "Referral slip (new tab)" }
                 }
-                @if confidential && reveal_allowed && own.is_none_or(|o| o == org) {
-                    (reveal_form(id, true))
+                @if m.confidential_location && reveal_allowed && own.is_none_or(|o| o == m.organization.id) {
+                    (reveal_form(m.service_id, Some(m.name), true, ""))
                 }
             }
         }
@@ -867,7 +962,7 @@ pub async fn search(
                         @for w in &m.why { (reason_words(w)) "; " }
                         @if let Some(v) = m.verified_at { "verified " (v.format("%Y-%m-%d")) } @else { "not verified" }
                     }
-                    (actions(m.service_id, m.confidential_location, m.organization.id))
+                    (actions(m))
                 }, 3))
             }
         }
@@ -876,7 +971,11 @@ pub async fn search(
     let region = request_form
         .get("region")
         .and_then(|code| state.boundaries.get(code));
-    let searched = match (form.get("zip"), form.get("lat"), form.get("lon")) {
+    let searched = match (
+        request_form.get("zip"),
+        request_form.get("lat"),
+        request_form.get("lon"),
+    ) {
         _ if let Some(region) = region => format!("{} ({})", region.label(), region.code),
         (Some(zip), _, _) => format!("ZIP code {zip}"),
         (None, Some(lat), Some(lon)) => format!("latitude {lat}, longitude {lon}"),
@@ -929,7 +1028,7 @@ pub async fn search(
         h2 id="new-search" tabindex="-1" { "New search" }
         (search_form(Some(&form), &[]))
     };
-    Ok(signed_page(&state, &caller, StatusCode::OK, body))
+    Ok(signed_page(state, caller, StatusCode::OK, body))
 }
 
 /// A state is searched from one point near its middle: say what that finds, and name the
@@ -979,14 +1078,22 @@ fn service_id(form: &Form) -> Result<Uuid, ApiError> {
 }
 
 /// Asks for a reason, then reveals a confidential address (audited): in a new tab from a
-/// page worth keeping (results, the provider's own page), in place when asked again.
-fn reveal_form(service_id: Uuid, new_tab: bool) -> Markup {
+/// page worth keeping (results, the provider's own page), in place when asked again, with the
+/// reason as typed. `name`, the service's, names the button for a screen reader's list of
+/// buttons, where every card's would otherwise read alike.
+fn reveal_form(service_id: Uuid, name: Option<&str>, new_tab: bool, typed: &str) -> Markup {
+    let words = if new_tab {
+        "Reveal address (new tab)"
+    } else {
+        "Reveal address"
+    };
+    let label = name.map(|name| format!("{words}: {name}"));
     html! {
         form method="post" action="/console/reveal" target=[new_tab.then_some("_blank")] {
             input type="hidden" name="service_id" value=(service_id);
             label { "Reason for revealing the address (audited; no client names)"
-                input type="text" name="reason" required minlength="3" maxlength="500" autocomplete="off"; }
-            button type="submit" { "Reveal address" @if new_tab { " (new tab)" } }
+                input type="text" name="reason" required minlength="3" maxlength="500" autocomplete="off" value=(typed); }
+            button type="submit" aria-label=[label] { (words) }
         }
     }
 }
@@ -1006,7 +1113,7 @@ pub async fn reveal(
             let body = html! {
                 h1 { "Reveal a confidential address" }
                 p class="error" role="alert" { (e.message) }
-                (reveal_form(id, false))
+                (reveal_form(id, None, false, reason))
                 p { a href="/console" { "Back" } }
             };
             return Ok(signed_page(
@@ -1107,7 +1214,8 @@ pub async fn slip(
             }
             @if let Some(place) = place.filter(|p| !p.is_empty()) { p { (place) } }
             p class="muted" { "Ask for intake." }
-            p class="no-print" { button type="button" id="print" autofocus { "Print" } " " a class="button secondary" href="/console" { "Back" } }
+            p class="no-print" { button type="button" id="print" autofocus { "Print" } }
+            p class="no-print muted" { "Close this tab when you are done: the search results are still in the tab you came from." }
         }
     };
     Ok(page(
@@ -1208,7 +1316,7 @@ pub async fn status(
 pub fn error_page(state: &AppState, error: &ApiError) -> HttpResponse {
     let status = error.status_code();
     let words = match error {
-        ApiError::Unauthorized => return sign_in_required(state),
+        ApiError::Unauthorized => return sign_in_page(state, "Please sign in.", &Form::default()),
         ApiError::Invalid(e) => format!("{}: {}", e.field, e.message),
         _ if status == StatusCode::SERVICE_UNAVAILABLE => {
             "The directory database cannot be reached just now, so the console cannot check who is signed in or save anything. Try again in a minute. Searches still work on the public lookup (the Haven link above), without your account's exact location and details."
@@ -1225,6 +1333,9 @@ pub fn error_page(state: &AppState, error: &ApiError) -> HttpResponse {
             format!("Too many attempts. Try again in {retry_after_secs} seconds.")
         }
         ApiError::PayloadTooLarge { .. } => "What was sent is too large.".to_string(),
+        // The refusal says why in words written for people ("this service is temporarily
+        // closed ...").
+        ApiError::Conflict(message) => sentence(message),
         ApiError::UnsupportedMediaType => "The form was not sent as a form.".to_string(),
         _ => {
             if status.is_server_error() {
@@ -1242,11 +1353,59 @@ pub fn error_page(state: &AppState, error: &ApiError) -> HttpResponse {
     refusal_page(error, console_page(state, None, body))
 }
 
+/// 404 for a console address that has no page, in the console's frame.
+pub fn no_such_page(state: &AppState) -> HttpResponse {
+    let body = html! {
+        h1 { "No such page" }
+        p { "There is no console page at this address." }
+        p { a href="/console" { "Go to the console" } }
+    };
+    page(StatusCode::NOT_FOUND, console_page(state, None, body))
+}
+
+/// `words` as a sentence: a capital first, a full stop last.
+fn sentence(words: &str) -> String {
+    let mut chars = words.chars();
+    let first: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    let rest = chars.as_str();
+    let stop = if words.ends_with('.') { "" } else { "." };
+    format!("{first}{rest}{stop}")
+}
+
 /// What anything under `/console` that needs a session answers without one: 401 with the
-/// sign-in form, so a browser whose session expired can sign in again where it stands.
-pub fn sign_in_required(state: &AppState) -> HttpResponse {
+/// sign-in form, so a browser whose session expired can sign in again where it stands. A
+/// session that ended is said to have ended, and a search sent with it is carried through
+/// the form, to run once signed in (an operator on a call need not type it again).
+pub async fn sign_in_required(state: &AppState, req: &mut ServiceRequest) -> HttpResponse {
+    let ended = crate::auth::presented(req.request()).is_some();
+    let search = if req.method() == actix_web::http::Method::POST && req.path() == "/console/search"
+    {
+        match req.extract::<Form>().await {
+            Ok(form) => search_fields(&form, ""),
+            Err(_) => Form::default(),
+        }
+    } else {
+        Form::default()
+    };
+    let message = match (ended, search.0.is_empty()) {
+        (false, _) => "Please sign in.",
+        (true, true) => {
+            "Your session has ended (after 30 minutes without use, or 12 hours in all). Please sign in again."
+        }
+        (true, false) => {
+            "Your session has ended (after 30 minutes without use, or 12 hours in all). Sign in again and the search you sent will run."
+        }
+    };
+    sign_in_page(state, message, &search)
+}
+
+/// 401 with the sign-in form, saying `message`, carrying `search`.
+fn sign_in_page(state: &AppState, message: &str, search: &Form) -> HttpResponse {
     page(
         StatusCode::UNAUTHORIZED,
-        console_page(state, None, sign_in_form(Some("Please sign in."), "")),
+        console_page(state, None, sign_in_form(Some(message), "", search)),
     )
 }

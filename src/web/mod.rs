@@ -97,6 +97,7 @@ pub(crate) fn one_time_key() -> Markup {
 /// A submitted form's fields, in order (a name may repeat, as checkboxes do). As an extractor
 /// it reads an `application/x-www-form-urlencoded` body of at most `LIMIT` bytes (415 for
 /// anything else, 413 when larger).
+#[derive(Default)]
 pub struct Form<const LIMIT: usize = FORM_LIMIT>(Vec<(String, String)>);
 
 impl<const LIMIT: usize> FromRequest for Form<LIMIT> {
@@ -464,6 +465,10 @@ pub fn no_such_page(req: &HttpRequest) -> HttpResponse {
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return ApiError::NotFound.error_response();
     };
+    // Staff who mistype a console address stay in the console.
+    if req.path().starts_with("/console") {
+        return console::no_such_page(state);
+    }
     let lang = lang_of(req);
     page(
         StatusCode::NOT_FOUND,

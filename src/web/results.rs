@@ -26,17 +26,21 @@ fn dial(number: &str) -> String {
         .collect()
 }
 
-/// Whether a text line's label says more than its button ("Text 988", "Text START to
-/// 88788") already does: "Text 988" or "Text 1-800-422-4453" would only repeat it, and so
-/// would "Text START to 88788" once the line's keyword is START.
-fn says_more(label: &str, line: PhoneWords<'_>) -> bool {
-    const SAID: [&str; 8] = ["text", "sms", "txt", "mensaje", "texto", "to", "al", "a"];
+/// What a text line's button says in words.
+const TEXT_SAID: [&str; 8] = ["text", "sms", "txt", "mensaje", "texto", "to", "al", "a"];
+/// What a voice or TTY line's button says in words.
+const CALL_SAID: [&str; 5] = ["call", "llame", "llamar", "tty", "phone"];
+
+/// Whether a line's label says more than its button ("Text 988", "Text START to 88788",
+/// "Call 988") already does (`said`, its words): "Text 988" or "Text 1-800-422-4453" would
+/// only repeat it, and so would "Text START to 88788" once the line's keyword is START.
+fn says_more(label: &str, line: PhoneWords<'_>, said: &[&str]) -> bool {
     let keyword = line.keyword.map(str::to_lowercase);
     let lower = label.to_lowercase();
     let rest: String = lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| {
-            !word.is_empty() && !SAID.contains(word) && Some(*word) != keyword.as_deref()
+            !word.is_empty() && !said.contains(word) && Some(*word) != keyword.as_deref()
         })
         .collect();
     !rest.is_empty() && rest != dial(line.number).trim_start_matches('+')
@@ -59,7 +63,7 @@ fn text_button(line: PhoneWords<'_>, t: &Text) -> String {
 pub(crate) fn text_line(line: PhoneWords<'_>, t: &Text) -> Markup {
     html! {
         (text_button(line, t))
-        @if let Some(label) = line.label.filter(|l| says_more(l, line)) {
+        @if let Some(label) = line.label.filter(|l| says_more(l, line, &TEXT_SAID)) {
             " · " (label)
         }
     }
@@ -258,7 +262,10 @@ pub fn phones(list: &[PhoneView], t: &Text, every_label: bool) -> Markup {
         div class="phones" {
             @for phone in list {
                 @let number = dial(phone.number());
-                @let label = phone.words().label.filter(|_| every_label);
+                @let label = phone
+                    .words()
+                    .label
+                    .filter(|l| every_label && says_more(l, phone.words(), &CALL_SAID));
                 @match phone.kind {
                     PhoneKind::Text => {
                         @let line = phone.words();
@@ -565,6 +572,29 @@ mod tests {
             keyword,
         };
         PhoneView::new(words, kind, true, Box::new([]))
+    }
+
+    #[test]
+    fn staff_see_a_call_lines_label_when_it_says_more_than_the_button() {
+        let list = [
+            line("988", PhoneKind::Voice, "Call 988", None),
+            line(
+                "713-555-0199",
+                PhoneKind::Voice,
+                "Warm transfer, professionals only",
+                None,
+            ),
+            line("711", PhoneKind::Tty, "TTY", None),
+        ];
+        let staff = phones(&list, Lang::En.text(), true).into_string();
+        assert!(!staff.contains("· Call 988"), "{staff}");
+        assert!(
+            staff.contains("· Warm transfer, professionals only"),
+            "{staff}"
+        );
+        assert!(!staff.contains("TTY 711 ·"), "{staff}");
+        let survivor = phones(&list, Lang::En.text(), false).into_string();
+        assert!(!survivor.contains("Warm transfer"), "{survivor}");
     }
 
     #[test]

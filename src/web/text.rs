@@ -308,6 +308,21 @@ const MORE_LANGUAGES: [(&str, &str, &str); 12] = [
 ];
 
 /// A language's name for the page's language; the code itself when Haven has no name for it.
+/// The code of a language typed by its name, in English or its own ("Spanish", "español",
+/// "haitian creole"), among those Haven names.
+pub fn language_code(typed: &str) -> Option<&'static str> {
+    let typed = typed.trim().to_lowercase();
+    FORM_LANGUAGES
+        .iter()
+        .chain(MORE_LANGUAGES.iter())
+        .find(|(_, en, es)| {
+            en.split(" / ")
+                .chain(es.split(" / "))
+                .any(|name| name.to_lowercase() == typed)
+        })
+        .map(|(code, _, _)| *code)
+}
+
 pub fn language_name(code: &str, lang: Lang) -> &str {
     FORM_LANGUAGES
         .iter()

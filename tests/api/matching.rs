@@ -1245,6 +1245,38 @@ async fn the_console_says_where_it_searched_and_refuses_a_zip_and_coordinates_to
         page.contains("Longitude: give the longitude with the latitude."),
         "{page}"
     );
+    // A pair pasted from a map into the latitude box is both.
+    let (status, page) = search("lat=29.75%2C+-95.40&need=shelter").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Searched near <strong>latitude 29.75, longitude -95.40</strong>"),
+        "{page}"
+    );
+    // Languages by name or code, several at once; one Haven does not know is named as such.
+    let (status, page) = search("zip=94110&need=shelter&language=Spanish%2C+vi").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(r#"value="Spanish, vi""#), "as typed: {page}");
+    let (status, page) = search("zip=94110&need=shelter&language=Klingon").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("Languages: names or two-letter codes"),
+        "{page}"
+    );
+    // A mistyped console address stays in the console.
+    let res = app
+        .client
+        .get(app.url("/console/nope"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("There is no console page at this address"),
+        "{page}"
+    );
+    assert!(page.contains("<title>Haven console</title>"), "{page}");
 }
 
 /// The console's cards are for the person helping: every line's label (an intake line, a
@@ -1271,6 +1303,11 @@ async fn the_console_gives_staff_every_lines_label_room_first_and_the_local_cris
         "{page}"
     );
     assert!(!page.contains(r#"href="/es/""#), "{page}");
+    // Each card's button names its place, for a screen reader's list of buttons.
+    assert!(
+        page.contains(r#"aria-label="Referral slip (new tab): Cypress Wren Emergency Shelter""#),
+        "{page}"
+    );
     // Asked for, the local lines are among the results, not listed twice.
     let (_, page) = search("zip=77006&need=hotline").await;
     assert!(
@@ -1394,7 +1431,7 @@ async fn a_refused_console_search_names_every_mistake_and_gives_the_crisis_lines
         said(r#"<p class="error" id="search-error-zip">ZIP code: "#),
         said(r#"<p class="error" id="search-error-need">Needs: tick at least one."#),
         said(r#"<p class="error" id="search-error-age">Age: a whole number from 0 to 130."#),
-        said(r#"<p class="error" id="search-error-language">Language: a two-letter code"#),
+        said(r#"<p class="error" id="search-error-language">Languages: names or two-letter codes"#),
     );
     assert!(zip < needs && needs < age && age < language, "{page}");
     assert!(

@@ -375,3 +375,83 @@ fn a_session_opens_only_with_the_password_the_sign_in_checked() {
     diesel::Connection::transaction(&mut conn, |conn| accounts::disable_user(conn, EMAIL)).unwrap();
     assert!(!open(&mut conn, &current), "opened for a disabled account");
 }
+
+/// An operator whose session ended during a long call (30 minutes idle) and who sends a search
+/// is told the session ended, not just "Please sign in", and the search is carried through
+/// the sign-in form (never the address) and runs once signed in again.
+#[tokio::test]
+async fn a_search_sent_as_the_session_ended_runs_after_signing_in_again() {
+    let app = app_with_user().await;
+    let res = app.sign_in(EMAIL, PASSWORD).await;
+    let token = res.body["token"].as_str().unwrap().to_string();
+    diesel::update(user_session::table)
+        .set(user_session::last_seen_at.eq(diesel::dsl::sql("now() - interval '31 minutes'")))
+        .execute(&mut app.db.connect())
+        .unwrap();
+    let post = |path: &str, body: String, cookie: Option<&str>| {
+        let mut req = app
+            .client
+            .post(app.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Sec-Fetch-Site", "same-origin")
+            .body(body);
+        if let Some(token) = cookie {
+            req = req.header("Cookie", format!("haven_session={token}"));
+        }
+        req.send()
+    };
+    let search = "zip=77006&need=shelter&need=legal_aid&age=34&form_key=x";
+    let res = post("/console/search", search.into(), Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Your session has ended"), "{page}");
+    for carried in [
+        r#"name="search.zip" value="77006""#,
+        r#"name="search.need" value="shelter""#,
+        r#"name="search.need" value="legal_aid""#,
+        r#"name="search.age" value="34""#,
+    ] {
+        assert!(page.contains(carried), "{carried}: {page}");
+    }
+    assert!(!page.contains("form_key"), "only a search's fields: {page}");
+
+    let email = EMAIL.replace('@', "%40");
+    let password = PASSWORD.replace(' ', "+");
+    let sign_in = format!(
+        "email={email}&password={password}&search.zip=77006&search.need=shelter&search.need=legal_aid&search.age=34"
+    );
+    let res = post("/console/sign-in", sign_in, None).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("haven_session=hvs_"), "{cookie}");
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("Searched near <strong>ZIP code 77006</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="need" value="legal_aid" checked"#),
+        "{page}"
+    );
+
+    // Without a session at all (signed out in another tab): asked to sign in, search kept.
+    let res = post("/console/search", search.into(), None).await.unwrap();
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Please sign in."), "{page}");
+    assert!(!page.contains("Your session has ended"), "{page}");
+    assert!(
+        page.contains(r#"name="search.zip" value="77006""#),
+        "{page}"
+    );
+    // A sign-in carrying something a search does not take is refused.
+    let res = post(
+        "/console/sign-in",
+        format!("email={email}&password={password}&search.password=x"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+}

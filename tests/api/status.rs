@@ -243,6 +243,21 @@ async fn a_closed_places_sealed_address_is_for_its_own_staff_only() {
     let res = reveal(&hotline).await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
     assert!(!res.body.to_string().contains("Quietwater"), "{}", res.body);
+    // The console says why, as the note does, not just "This could not be done (409)".
+    let id = path.rsplit('/').next().unwrap();
+    let (status, page) = app
+        .console(
+            &hotline,
+            "/console/reveal",
+            Some(format!("service_id={id}&reason=warm+transfer+of+a+caller")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(
+        page.contains("This service is temporarily closed or no longer offered"),
+        "{page}"
+    );
+    assert!(!page.contains("Quietwater"), "{page}");
     let res = reveal(&provider).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["address"]["street"], "1 Quietwater Lane");
