@@ -66,8 +66,9 @@ enum Caught {
 pub struct LiveIndex {
     current: ArcSwap<Snapshot>,
     /// What the current overlay was built from: the services changed since the base was
-    /// loaded that still exist. Kept so that a change reloads only what it touched.
-    overlay_inputs: Mutex<HashMap<Uuid, ServiceInput>>,
+    /// loaded that still exist. Kept so that a change reloads only what it touched; shared,
+    /// so that a catch-up's working copy costs a pointer a service.
+    overlay_inputs: Mutex<HashMap<Uuid, Arc<ServiceInput>>>,
     ready: AtomicBool,
     stop: AtomicBool,
     /// The number of the follower whose changes count. One that hung and was replaced may
@@ -226,7 +227,7 @@ impl LiveIndex {
         Ok((version, index))
     }
 
-    fn inputs(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, ServiceInput>> {
+    fn inputs(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<ServiceInput>>> {
         // Only the follower thread writes it; a panic there leaves it whole.
         self.overlay_inputs
             .lock()
@@ -305,11 +306,17 @@ impl LiveIndex {
         follower: u64,
         version: i64,
         base: Arc<Index>,
-        inputs: HashMap<Uuid, ServiceInput>,
+        inputs: HashMap<Uuid, Arc<ServiceInput>>,
         hidden: HashSet<Uuid>,
         boundaries: &Boundaries,
     ) {
-        let overlay = Index::build(inputs.values().cloned().collect(), boundaries);
+        let overlay = Index::build(
+            inputs
+                .values()
+                .map(|input| ServiceInput::clone(input))
+                .collect(),
+            boundaries,
+        );
         let size = inputs.len();
         self.install_as(follower, || {
             self.current.store(Arc::new(Snapshot::new(
@@ -337,7 +344,7 @@ fn overlay_changes(
     boundaries: &Boundaries,
     since: i64,
     base: &Index,
-    inputs: &mut HashMap<Uuid, ServiceInput>,
+    inputs: &mut HashMap<Uuid, Arc<ServiceInput>>,
     hidden: &mut HashSet<Uuid>,
     beat: &dyn Fn(),
 ) -> QueryResult<Caught> {
@@ -380,7 +387,7 @@ fn overlay_changes(
         }
         hidden.extend(affected.iter().filter(|id| base.contains(id)));
         for input in load::load_some(conn, &affected, boundaries)? {
-            inputs.insert(input.id, input);
+            inputs.insert(input.id, Arc::new(input));
         }
     }
 }
