@@ -177,13 +177,17 @@ impl Boundaries {
         {
             return Ok(state);
         }
+        // Spaces typed twice ("New  York") are one.
+        let typed = typed.split_whitespace().collect::<Vec<_>>().join(" ");
+        let typed = typed.as_str();
         let lower = typed.to_lowercase();
         let qualified = lower.contains(',');
         let says_county = qualified || lower.contains("county");
+        // "Utah County" is the county, not the state of that name.
         let named: Vec<&Region> = self
             .named(typed)
             .into_iter()
-            .filter(|r| !(qualified && r.kind == RegionKind::State))
+            .filter(|r| !(says_county && r.kind == RegionKind::State))
             .collect();
         let mut states = named.iter().filter(|r| r.kind == RegionKind::State);
         if let (Some(state), None) = (states.next(), states.next())

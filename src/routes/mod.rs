@@ -186,6 +186,12 @@ pub async fn gate(
     // ends by itself when idle), but this browser can forget it, which is what matters on a
     // shared computer.
     if signing_out && res.status() == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
+        if is_console(res.request().path())
+            && let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned()
+        {
+            let (req, _) = res.into_parts();
+            res = ServiceResponse::new(req, console::signed_out_here(&state)).map_into_right_body();
+        }
         let forget = session::session_cookie(res.request(), None);
         res.response_mut().add_cookie(&forget)?;
     }

@@ -286,19 +286,65 @@ fn typed_as_asked(form: &mut Form) {
             .into_iter()
             .map(|code| ("language".to_string(), code)),
     );
-    if form.get("lon").is_none()
-        && let Some((lat, lon)) = form.get("lat").and_then(|v| v.split_once(','))
-    {
-        let (lat, lon) = (lat.trim().to_string(), lon.trim().to_string());
+    // A pair in either box while the other is empty: "29.75, -95.40" or "29.75 -95.40".
+    let pair = match (form.get("lat"), form.get("lon")) {
+        (Some(one), None) | (None, Some(one)) => {
+            two_numbers(one).map(|(lat, lon)| (lat.to_string(), lon.to_string()))
+        }
+        _ => None,
+    };
+    if let Some((lat, lon)) = pair {
         form.0.retain(|(name, _)| name != "lat" && name != "lon");
         form.0.push(("lat".into(), lat));
         form.0.push(("lon".into(), lon));
     }
 }
 
+/// `text` as two numbers apart by a comma or spaces, as maps copy a point.
+fn two_numbers(text: &str) -> Option<(&str, &str)> {
+    let mut parts = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty());
+    let (first, second) = (parts.next()?, parts.next()?);
+    let is_number = |p: &str| p.parse::<f64>().is_ok_and(f64::is_finite);
+    (parts.next().is_none() && is_number(first) && is_number(second)).then_some((first, second))
+}
+
+/// A refusal of one of the languages asked (`languages[i]`), naming it as the search took it:
+/// the operator typed it, and of several, which one is wrong is what needs saying.
+fn unknown_language(e: &FieldError, form: &Form) -> Option<(Option<&'static str>, String)> {
+    let index: usize = e
+        .field
+        .strip_prefix("languages[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()?;
+    let typed = form.all("language").into_iter().nth(index)?;
+    Some((
+        Some("language"),
+        format!(
+            "Languages: \u{201c}{typed}\u{201d} is not a language name or two-letter code known here; write it as Spanish or es, Vietnamese or vi."
+        ),
+    ))
+}
+
 /// The region code a county or state typed by name or code means ([`Boundaries::meant`]);
 /// several are named back with their codes, to choose from.
 fn region_code(boundaries: &Boundaries, typed: &str) -> Result<String, FieldError> {
+    // The country is not a place to search from (and its name is in the Virgin Islands').
+    let country = [
+        "united states",
+        "united states of america",
+        "usa",
+        "us",
+        "america",
+    ];
+    if country.contains(&typed.trim().to_lowercase().as_str()) {
+        return Err(FieldError::invalid(
+            "region",
+            "the whole country is not searched from one place: give the state or county, a ZIP code or coordinates (national lines come back with every search)",
+        ));
+    }
     let hits = match boundaries.meant(typed) {
         Ok(region) => return Ok(region.code.clone()),
         Err(candidates) => candidates,
@@ -867,37 +913,37 @@ async fn search_page(
         };
         refusal_page(error, console_page(state, Some(caller), body))
     };
-    let (snapshot, query) = match (attempt, errors.pop()) {
-        (Ok(_), Some(region)) => {
-            let said = [console_error(&region)];
-            return Ok(refused(&ApiError::Invalid(region), &said));
-        }
-        (Ok(prepared), None) => prepared,
-        (Err(ApiError::Invalid(e)), region) => {
-            let mut said: Vec<_> = region.iter().map(console_error).collect();
-            let refusal = ApiError::Invalid(e.clone());
-            said.extend(
-                every_error(state, &request_form, e)
-                    .iter()
-                    .map(console_error),
-            );
-            return Ok(refused(&refusal, &said));
-        }
-        (Err(e @ ApiError::IndexLoading), _) => {
-            let said = [(
-                None,
-                "The directory is still loading after a restart. Try again in a few seconds."
-                    .to_string(),
-            )];
-            return Ok(refused(&e, &said));
-        }
-        (Err(e), _) => return Err(e),
-    };
+    let (snapshot, query) =
+        match (attempt, errors.pop()) {
+            (Ok(_), Some(region)) => {
+                let said = [console_error(&region)];
+                return Ok(refused(&ApiError::Invalid(region), &said));
+            }
+            (Ok(prepared), None) => prepared,
+            (Err(ApiError::Invalid(e)), region) => {
+                let mut said: Vec<_> = region.iter().map(console_error).collect();
+                let refusal = ApiError::Invalid(e.clone());
+                said.extend(every_error(state, &request_form, e).iter().map(|e| {
+                    unknown_language(e, &request_form).unwrap_or_else(|| console_error(e))
+                }));
+                return Ok(refused(&refusal, &said));
+            }
+            (Err(e @ ApiError::IndexLoading), _) => {
+                let said = [(
+                    None,
+                    "The directory is still loading after a restart. Try again in a few seconds."
+                        .to_string(),
+                )];
+                return Ok(refused(&e, &said));
+            }
+            (Err(e), _) => return Err(e),
+        };
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
     // The local 24/7 crisis lines that serve the place, whatever was asked, as the survivor
     // page gives them: a warm transfer an operator can make now.
     let lines = local_lines(state, &snapshot, &query);
-    let local_lines = lines_not_among(&lines, &outcome);
+    // Staff see every local line (there are rarely more than a few), open ones first.
+    let local_lines = lines_not_among(&lines, &outcome, usize::MAX);
     let ids: Vec<Uuid> = [
         &outcome.results,
         &outcome.hotlines,
@@ -990,10 +1036,10 @@ async fn search_page(
     let nearby_title = if outcome.results.is_empty() {
         "Just outside coverage".to_string()
     } else {
-        let unmet: Vec<&str> = outcome
+        let unmet: Vec<String> = outcome
             .unmet_needs
             .iter()
-            .map(|n| n.describe().label.en)
+            .map(|n| lowercase_first(n.describe().label.en))
             .collect();
         format!("Just outside coverage, for {}", unmet.join(", "))
     };
@@ -1018,7 +1064,7 @@ async fn search_page(
             }
             @if nearby_shown { (section(&nearby_title, &nearby)) }
         }
-        @if !local_lines.is_empty() {
+        @if local_lines.iter().any(shown) {
             (section("Local crisis lines that serve this place", &local_lines))
         }
         (section("National lines and services", &national))
@@ -1109,19 +1155,26 @@ pub async fn reveal(
     let reason = form.get("reason").unwrap_or("");
     let revealed = match reveal_location(&state, &caller, id, reason).await {
         Ok(r) => r,
-        Err(ApiError::Invalid(e)) => {
+        // Refused for a reason the person can act on: said, with the reason as typed, to
+        // send again once put right (or after the wait).
+        Err(
+            e @ (ApiError::Invalid(_) | ApiError::Conflict(_) | ApiError::TooManyRequests { .. }),
+        ) => {
+            let message = match &e {
+                ApiError::Invalid(e) => e.message.clone(),
+                ApiError::Conflict(message) => sentence(message),
+                ApiError::TooManyRequests { retry_after_secs } => {
+                    format!("Too many reveals just now. Try again in {retry_after_secs} seconds.")
+                }
+                _ => String::new(),
+            };
             let body = html! {
                 h1 { "Reveal a confidential address" }
-                p class="error" role="alert" { (e.message) }
+                p class="error" role="alert" { (message) }
                 (reveal_form(id, None, false, reason))
                 p { a href="/console" { "Back" } }
             };
-            return Ok(signed_page(
-                &state,
-                &caller,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                body,
-            ));
+            return Ok(refusal_page(&e, console_page(&state, Some(&caller), body)));
         }
         Err(e) => return Err(e),
     };
@@ -1319,8 +1372,16 @@ pub fn error_page(state: &AppState, error: &ApiError) -> HttpResponse {
         ApiError::Unauthorized => return sign_in_page(state, "Please sign in.", &Form::default()),
         ApiError::Invalid(e) => format!("{}: {}", e.field, e.message),
         _ if status == StatusCode::SERVICE_UNAVAILABLE => {
-            "The directory database cannot be reached just now, so the console cannot check who is signed in or save anything. Try again in a minute. Searches still work on the public lookup (the Haven link above), without your account's exact location and details."
-                .to_string()
+            let body = html! {
+                h1 { "Console" }
+                p class="error" role="alert" {
+                    "The directory database cannot be reached just now, so the console cannot check who is signed in or save anything. Try again in a minute. Searches still work on the "
+                    a href="/" { "public lookup" }
+                    ", without your account's exact location and details."
+                }
+                p { a href="/console" { "Back to the console" } }
+            };
+            return refusal_page(error, console_page(state, None, body));
         }
         ApiError::NotFound => {
             "There is no such service or organization, or it is not one your account may see."
@@ -1353,6 +1414,22 @@ pub fn error_page(state: &AppState, error: &ApiError) -> HttpResponse {
     refusal_page(error, console_page(state, None, body))
 }
 
+/// A sign-out while Postgres is away (503): the browser forgets the session (the caller adds
+/// the cookie that removes it), which lives on where it is kept until it is idle too long.
+pub fn signed_out_here(state: &AppState) -> HttpResponse {
+    let body = html! {
+        h1 { "Signed out of this browser" }
+        p role="status" {
+            "The directory database cannot be reached just now, so your session could not be ended everywhere: it ends by itself after 30 minutes without use. This browser no longer holds it."
+        }
+        p { a href="/console" { "Go to the console" } }
+    };
+    refusal_page(
+        &ApiError::Unavailable(anyhow::anyhow!("sign-out without Postgres")),
+        console_page(state, None, body),
+    )
+}
+
 /// 404 for a console address that has no page, in the console's frame.
 pub fn no_such_page(state: &AppState) -> HttpResponse {
     let body = html! {
@@ -1361,6 +1438,15 @@ pub fn no_such_page(state: &AppState) -> HttpResponse {
         p { a href="/console" { "Go to the console" } }
     };
     page(StatusCode::NOT_FOUND, console_page(state, None, body))
+}
+
+/// A label ("Legal help") inside a sentence ("for legal help").
+fn lowercase_first(label: &str) -> String {
+    let mut chars = label.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// `words` as a sentence: a capital first, a full stop last.
@@ -1380,7 +1466,22 @@ fn sentence(words: &str) -> String {
 /// session that ended is said to have ended, and a search sent with it is carried through
 /// the form, to run once signed in (an operator on a call need not type it again).
 pub async fn sign_in_required(state: &AppState, req: &mut ServiceRequest) -> HttpResponse {
+    // A form posted from another site never carries the session cookie (SameSite=Strict): it
+    // is refused here as it would be with one, before any of it is shown back.
+    if req.method() == actix_web::http::Method::POST
+        && let Err(refused) = same_origin(req.request())
+    {
+        return error_page(state, &refused);
+    }
     let ended = crate::auth::presented(req.request()).is_some();
+    // Signing out of a session that already ended: signed out, and the cookie forgotten.
+    if ended && req.path() == "/console/sign-out" {
+        let mut response = redirect_to_console();
+        response
+            .add_cookie(&session_cookie(req.request(), None))
+            .ok();
+        return response;
+    }
     let search = if req.method() == actix_web::http::Method::POST && req.path() == "/console/search"
     {
         match req.extract::<Form>().await {

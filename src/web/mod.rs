@@ -39,6 +39,9 @@ use text::{FORM_LANGUAGES, Lang, Text};
 
 /// The most local crisis lines a survivor's results list before the national ones.
 const LOCAL_LINES_SHOWN: usize = 3;
+/// Local lines looked for, of which pages show the first few: enough that lines closed now
+/// do not take the place of open ones.
+const LOCAL_LINES_ASKED: usize = 50;
 
 /// Where Quick exit and Esc go: a busy, neutral site.
 pub const DEFAULT_QUICK_EXIT_URL: &str = "https://www.weather.gov/";
@@ -195,8 +198,12 @@ impl<const LIMIT: usize> Form<LIMIT> {
         let number = |name: &str| -> Result<Option<f64>, FieldError> {
             self.get(name)
                 .map(|v| {
-                    v.parse::<f64>()
-                        .map_err(|_| FieldError::invalid(name, "must be a number"))
+                    // "NaN" and "inf" parse, but are no place.
+                    v.trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|n| n.is_finite())
+                        .ok_or_else(|| FieldError::invalid(name, "must be a number"))
                 })
                 .transpose()
         };
@@ -635,7 +642,7 @@ pub async fn lookup_results(
     };
     let outcome = snapshot.find(&query, RegionLocator::bundled(), state.boundaries);
     let lines = local_lines(&state, &snapshot, &query);
-    let local_lines = lines_not_among(&lines, &outcome);
+    let local_lines = lines_not_among(&lines, &outcome, LOCAL_LINES_SHOWN);
     let markup = lookup_page(
         &state,
         lang,
@@ -650,8 +657,10 @@ pub async fn lookup_results(
 
 /// The local crisis lines that serve the place searched, whatever was asked: a county's 24/7
 /// survivor line is a call a person can make now, beside the national ones. Asked for, they
-/// are among the results already (and this is empty). Like the national lines, one that does
-/// not list the language asked answers through an interpreter, and says so.
+/// are among the results already (and this is empty). What a place must offer (pets, no ID)
+/// and "open now" are not asked of a line, which talks to anyone (lines closed now come after
+/// the others). Like the national lines, one that does not list the language asked answers
+/// through an interpreter, and says so.
 pub(crate) fn local_lines<'s>(
     state: &AppState,
     snapshot: &'s Snapshot,
@@ -664,6 +673,9 @@ pub(crate) fn local_lines<'s>(
     let lines = MatchQuery {
         needs: hotline,
         languages: Vec::new(),
+        require: 0,
+        open_now: false,
+        limit: LOCAL_LINES_ASKED,
         ..query.clone()
     };
     let mut found = snapshot.find(&lines, RegionLocator::bundled(), state.boundaries);
@@ -677,16 +689,21 @@ pub(crate) fn local_lines<'s>(
     found
 }
 
-/// The first few of [`local_lines`]' lines that `outcome`'s results do not list already.
+/// The first `most` of [`local_lines`]' lines that `outcome`'s results do not list already:
+/// those open now (or answered around the clock) first, in their order.
 pub(crate) fn lines_not_among<'l, 's>(
     lines: &'l MatchOutcome<'s>,
     outcome: &MatchOutcome<'_>,
+    most: usize,
 ) -> Vec<&'l ServiceMatch<'s>> {
-    lines
+    let mut shown: Vec<&ServiceMatch<'s>> = lines
         .results
         .iter()
         .filter(|m| m.traits.is_hotline())
         .filter(|m| !outcome.results.iter().any(|r| r.service_id == m.service_id))
-        .take(LOCAL_LINES_SHOWN)
-        .collect()
+        .collect();
+    // Stable: closed lines keep their order after the open ones.
+    shown.sort_by_key(|m| m.open_now == Some(false));
+    shown.truncate(most);
+    shown
 }

@@ -39,8 +39,12 @@ fn says_more(label: &str, line: PhoneWords<'_>, said: &[&str]) -> bool {
     let lower = label.to_lowercase();
     let rest: String = lower
         .split(|c: char| !c.is_alphanumeric())
+        // Numbers say nothing more: the button gives the number, and "24/7" its own tag.
         .filter(|word| {
-            !word.is_empty() && !said.contains(word) && Some(*word) != keyword.as_deref()
+            !word.is_empty()
+                && !word.chars().all(|c| c.is_ascii_digit())
+                && !said.contains(word)
+                && Some(*word) != keyword.as_deref()
         })
         .collect();
     !rest.is_empty() && rest != dial(line.number).trim_start_matches('+')
@@ -593,6 +597,22 @@ mod tests {
             "{staff}"
         );
         assert!(!staff.contains("TTY 711 ·"), "{staff}");
+        let repeats = [
+            line("512-555-0105", PhoneKind::Voice, "24/7", None),
+            line("512-555-0124", PhoneKind::Voice, "+1 512 555 0124", None),
+            line(
+                "512-555-0128",
+                PhoneKind::Voice,
+                "Call 512-555-0128 · 24/7",
+                None,
+            ),
+        ];
+        let staff = phones(&repeats, Lang::En.text(), true).into_string();
+        assert_eq!(
+            staff.matches(" · ").count(),
+            3,
+            "only the 24/7 tags: {staff}"
+        );
         let survivor = phones(&list, Lang::En.text(), false).into_string();
         assert!(!survivor.contains("Warm transfer"), "{survivor}");
     }

@@ -192,6 +192,8 @@ pub const CONSOLE: Text = Text {
     safety_note: "Searches here are not kept, but the browser may keep a history: sign out when you leave, and use Quick exit to leave at once.",
     // Said to the person helping, who passes it on.
     call_log: "Calls and texts show in the phone's call log and messages: someone whose phone may be checked can delete them afterwards, or use a phone the other person cannot see.",
+    hotlines: "Crisis lines",
+    hotlines_intro: "National lines to call or text, for the caller or a warm transfer:",
     minors_ask: "Does not say it takes under-18s without a parent or guardian: ask before sending someone under 18 on their own.",
     ..EN
 };
@@ -311,7 +313,23 @@ const MORE_LANGUAGES: [(&str, &str, &str); 12] = [
 /// The code of a language typed by its name, in English or its own ("Spanish", "español",
 /// "haitian creole"), among those Haven names.
 pub fn language_code(typed: &str) -> Option<&'static str> {
+    /// Other names people type for them, and names typed without their accents.
+    const ALSO: [(&str, &str); 10] = [
+        ("mandarin", "zh"),
+        ("cantonese", "zh"),
+        ("farsi", "fa"),
+        ("filipino", "tl"),
+        ("haitian", "ht"),
+        ("creole", "ht"),
+        ("espanol", "es"),
+        ("francais", "fr"),
+        ("portugues", "pt"),
+        ("kreyol", "ht"),
+    ];
     let typed = typed.trim().to_lowercase();
+    if let Some((_, code)) = ALSO.iter().find(|(name, _)| *name == typed) {
+        return Some(code);
+    }
     FORM_LANGUAGES
         .iter()
         .chain(MORE_LANGUAGES.iter())

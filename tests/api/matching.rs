@@ -354,7 +354,7 @@ async fn every_need_asked_gets_a_place_or_its_near_misses() {
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(
-        page.contains("<h2>Just outside coverage, for Legal help (1)</h2>"),
+        page.contains("<h2>Just outside coverage, for legal help (1)</h2>"),
         "{page}"
     );
 
@@ -1245,23 +1245,38 @@ async fn the_console_says_where_it_searched_and_refuses_a_zip_and_coordinates_to
         page.contains("Longitude: give the longitude with the latitude."),
         "{page}"
     );
-    // A pair pasted from a map into the latitude box is both.
-    let (status, page) = search("lat=29.75%2C+-95.40&need=shelter").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(
-        page.contains("Searched near <strong>latitude 29.75, longitude -95.40</strong>"),
-        "{page}"
-    );
+    // "NaN" and "inf" parse as numbers, but are no place.
+    let (status, page) = search("lat=NaN&lon=inf&need=shelter").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Latitude: must be a number."), "{page}");
+    assert!(!page.contains("invalid type"), "{page}");
+    // A pair pasted from a map into either box is both.
+    for form in [
+        "lat=29.75%2C+-95.40&need=shelter",
+        "lon=29.75+-95.40&need=shelter",
+    ] {
+        let (status, page) = search(form).await;
+        assert_eq!(status, StatusCode::OK, "{form}: {page}");
+        assert!(
+            page.contains("Searched near <strong>latitude 29.75, longitude -95.40</strong>"),
+            "{form}: {page}"
+        );
+    }
     // Languages by name or code, several at once; one Haven does not know is named as such.
     let (status, page) = search("zip=94110&need=shelter&language=Spanish%2C+vi").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains(r#"value="Spanish, vi""#), "as typed: {page}");
-    let (status, page) = search("zip=94110&need=shelter&language=Klingon").await;
+    let (status, page) = search("zip=94110&need=shelter&language=Spanish%2C+Klingon").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        page.contains("Languages: names or two-letter codes"),
+        page.contains("Languages: “klingon” is not a language name or two-letter code"),
         "{page}"
     );
+    for other_name in ["Mandarin", "Farsi", "espanol"] {
+        let form = format!("zip=94110&need=shelter&language={other_name}");
+        let (status, page) = app.console(&token, "/console/search", Some(form)).await;
+        assert_eq!(status, StatusCode::OK, "{other_name}: {page}");
+    }
     // A mistyped console address stays in the console.
     let res = app
         .client
@@ -1308,6 +1323,16 @@ async fn the_console_gives_staff_every_lines_label_room_first_and_the_local_cris
         page.contains(r#"aria-label="Referral slip (new tab): Cypress Wren Emergency Shelter""#),
         "{page}"
     );
+    // What a place must offer is not asked of a line, which talks to anyone.
+    let (_, page) = search("zip=77006&need=shelter&require=accepts_pets").await;
+    assert!(
+        page.contains("Local crisis lines that serve this place"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<h3>Saltgrass 24/7 Survivor Line</h3>"),
+        "{page}"
+    );
     // Asked for, the local lines are among the results, not listed twice.
     let (_, page) = search("zip=77006&need=hotline").await;
     assert!(
@@ -1345,6 +1370,9 @@ async fn the_console_searches_a_county_or_state_by_name() {
         ("region=texas&need=shelter", "Texas (US-TX)"),
         ("region=TX&need=shelter", "Texas (US-TX)"),
         ("region=tx&need=shelter", "Texas (US-TX)"),
+        // "County" means the county, even where a state shares its name.
+        ("region=Utah+County&need=shelter", "Utah, UT (US-49049)"),
+        ("region=New++York&need=shelter", "New York (US-NY)"),
         (
             "region=US-06075&need=shelter",
             "San Francisco, CA (US-06075)",
@@ -1400,6 +1428,9 @@ async fn the_console_searches_a_county_or_state_by_name() {
     );
     let (_, page) = search("region=New+York%2C+NY&need=shelter").await;
     assert!(!page.contains("A state is searched"), "{page}");
+    let (status, page) = search("region=United+States&need=shelter").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("the whole country is not searched"), "{page}");
     let (status, page) = search("region=Nowhere+County%2C+ZZ&need=shelter").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
@@ -1431,7 +1462,7 @@ async fn a_refused_console_search_names_every_mistake_and_gives_the_crisis_lines
         said(r#"<p class="error" id="search-error-zip">ZIP code: "#),
         said(r#"<p class="error" id="search-error-need">Needs: tick at least one."#),
         said(r#"<p class="error" id="search-error-age">Age: a whole number from 0 to 130."#),
-        said(r#"<p class="error" id="search-error-language">Languages: names or two-letter codes"#),
+        said(r#"<p class="error" id="search-error-language">Languages: “xx” is not a language"#),
     );
     assert!(zip < needs && needs < age && age < language, "{page}");
     assert!(

@@ -672,6 +672,10 @@ async fn signing_out_while_the_database_is_away_still_clears_the_cookie() {
                 .to_str()
                 .unwrap()
                 .to_string();
+            if path.starts_with("/console") {
+                let page = res.text().await.unwrap();
+                assert!(page.contains("Signed out of this browser"), "{page}");
+            }
             assert!(
                 cookie.starts_with("haven_session=;") && cookie.contains("Max-Age=0"),
                 "{path}: {cookie}"
@@ -710,6 +714,10 @@ async fn the_console_says_the_database_is_away_instead_of_asking_to_sign_in() {
             let (status, page) = app.console(&token, path, form).await;
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {page}");
             assert!(page.contains("cannot be reached"), "{path}: {page}");
+            assert!(
+                page.contains(r#"<a href="/">public lookup</a>"#),
+                "{path}: {page}"
+            );
             assert!(!page.contains("Sign in"), "{path}: {page}");
         }
     }

@@ -454,4 +454,31 @@ async fn a_search_sent_as_the_session_ended_runs_after_signing_in_again() {
     .await
     .unwrap();
     assert!(res.status().is_client_error(), "{}", res.status());
+    // A form posted from another site carries no cookie (SameSite=Strict): refused as it
+    // would be with one, and nothing of it is shown back.
+    let res = app
+        .client
+        .post(app.url("/console/search"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Sec-Fetch-Site", "cross-site")
+        .body(search)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(!res.text().await.unwrap().contains("search.zip"));
+    // Signing out of a session that already ended: signed out, the cookie forgotten.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/console/sign-out"))
+        .header("Cookie", format!("haven_session={token}"))
+        .header("Sec-Fetch-Site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("haven_session=;"), "{cookie}");
 }

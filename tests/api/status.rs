@@ -257,6 +257,10 @@ async fn a_closed_places_sealed_address_is_for_its_own_staff_only() {
         page.contains("This service is temporarily closed or no longer offered"),
         "{page}"
     );
+    assert!(
+        page.contains(r#"value="warm transfer of a caller""#),
+        "{page}"
+    );
     assert!(!page.contains("Quietwater"), "{page}");
     let res = reveal(&provider).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
