@@ -271,7 +271,16 @@ impl DataKeys {
         let aside = path.with_extension("key.new");
         let _ = std::fs::remove_file(&aside);
         write_private(&aside, text).map_err(err)?;
-        std::fs::rename(&aside, path).map_err(err)
+        keep_owner(path, &aside).map_err(err)?;
+        std::fs::rename(&aside, path).map_err(err)?;
+        // On disk before any row is sealed with the new key: a crash must not leave rows
+        // that only a key lost with the page cache opens.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(err)?;
+        }
+        Ok(())
     }
 }
 
@@ -284,12 +293,30 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)?;
-    file.write_all(text.as_bytes())
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 #[cfg(not(unix))]
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
+}
+
+/// Gives `new` the owner, group and mode of the file at `old`, which it replaces: instances
+/// may run as another user than the one who rotates, and must still read it.
+#[cfg(unix)]
+fn keep_owner(old: &Path, new: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(before) = std::fs::metadata(old) else {
+        return Ok(());
+    };
+    std::os::unix::fs::chown(new, Some(before.uid()), Some(before.gid()))?;
+    std::fs::set_permissions(new, before.permissions())
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_old: &Path, _new: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]

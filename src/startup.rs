@@ -133,7 +133,12 @@ impl Application {
         let port = listener.local_addr()?.port();
         let boundaries = Boundaries::bundled();
         let live = LiveIndex::new();
-        let follower = live::follow(live.clone(), settings.database_url.clone(), boundaries)?;
+        let follower = live::follow(
+            live.clone(),
+            settings.database_url.clone(),
+            boundaries,
+            settings.data_key.clone(),
+        )?;
         let state = web::Data::new(AppState {
             pool,
             outage: Arc::default(),

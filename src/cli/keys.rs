@@ -11,15 +11,15 @@ use diesel::PgConnection;
 
 use crate::config::{DataKeySource, DatabaseUrl};
 use crate::crypto::DataKeys;
-use crate::db::{self, services};
+use crate::db::{self, idempotency, services};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Add a new data key and re-seal every confidential address with it.
     Rotate,
-    /// Remove from the key file every older key that no stored row uses (wait a minute after
-    /// `rotate`: running instances read the file on their next use of a key, and a write that
-    /// began before the rotation could still seal with an old key).
+    /// Remove from the key file every older key that no stored address, and no create
+    /// remembered for its Idempotency-Key (a day), uses; refused within a minute of the file's
+    /// last change (a write that began before a rotation could still seal with an old key).
     Retire,
 }
 
@@ -46,7 +46,11 @@ pub fn run(url: &DatabaseUrl, source: &DataKeySource, action: &KeysCommand) -> a
             );
         }
         KeysCommand::Retire => {
-            let in_use = services::key_ids_in_use(&mut conn)?;
+            refuse_right_after_a_rotation(path)?;
+            // Keys sealing addresses, and keys that remembered creates' hashes are keyed
+            // with (a retry must still be known for what it is on any instance).
+            let mut in_use = services::key_ids_in_use(&mut conn)?;
+            in_use.extend(idempotency::key_ids_in_use(&mut conn)?);
             let before: usize = DataKeys::load_or_create(path)?.0.ids().count();
             let keys = DataKeys::retain_in_file(path, |id| in_use.iter().any(|u| u == id))?;
             println!(
@@ -55,6 +59,23 @@ pub fn run(url: &DatabaseUrl, source: &DataKeySource, action: &KeysCommand) -> a
                 keys.ids().count()
             );
         }
+    }
+    Ok(())
+}
+
+/// How long after the key file last changed `retire` waits: a write that began before a
+/// rotation may still be sealing with the older key (writes have 9 seconds).
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `retire` right after a `rotate` could drop the key a write under way is sealing with.
+fn refuse_right_after_a_rotation(path: &std::path::Path) -> anyhow::Result<()> {
+    let changed = std::fs::metadata(path)?.modified()?;
+    let since = changed.elapsed().unwrap_or_default();
+    if since < SETTLE {
+        anyhow::bail!(
+            "the key file changed {} s ago: wait until a minute has passed (a write begun before the rotation may still be sealing with an older key), then retire",
+            since.as_secs()
+        );
     }
     Ok(())
 }

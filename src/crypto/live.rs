@@ -1,15 +1,21 @@
-//! The data keys of a running instance. Keys read from a file are read again whenever the
-//! file changes: `haven keys rotate` re-seals every confidential address with a new key while
+//! The data keys of a running instance. Keys read from a file are read again when the file
+//! changes: `haven keys rotate` re-seals every confidential address with a new key while
 //! instances run, and they must open those addresses (and seal new ones with the new key) at
-//! once, not after a restart.
+//! once, not after a restart. A changed file is taken only if it holds every key stored
+//! addresses are sealed with: another deployment's key file, put there by mistake, would
+//! otherwise seal new addresses with a key that no restart of this deployment accepts.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 
 use super::DataKeys;
+
+/// A file that could not be taken is looked at again after this long, changed or not (its
+/// permissions put right, the rows it lacked re-sealed).
+const RETRY_REFUSED: Duration = Duration::from_secs(5);
 
 /// The keys to seal and open with now; cheap to clone and share.
 #[derive(Clone, Debug)]
@@ -21,14 +27,17 @@ pub struct LiveKeys {
 struct Inner {
     /// The key file, when the keys came from one (keys in the environment never change).
     file: Option<PathBuf>,
-    held: ArcSwap<Held>,
+    held: ArcSwap<DataKeys>,
+    looked: Mutex<Looked>,
 }
 
-#[derive(Debug)]
-struct Held {
-    keys: Arc<DataKeys>,
-    /// The file as it was when `keys` were read from it (`None`: not there).
-    seen: Option<Stamp>,
+/// What became of the key file the last times it was looked at.
+#[derive(Debug, Default)]
+struct Looked {
+    /// The file as it was when the keys held were read from it.
+    taken: Option<Stamp>,
+    /// The file as it was when it was last refused, when, and why (said once a change).
+    refused: Option<(Option<Stamp>, Instant, String)>,
 }
 
 /// What tells that the key file changed: `rotate` and `retire` replace it by a rename, with
@@ -50,47 +59,81 @@ fn stamp(file: &std::path::Path) -> Option<Stamp> {
 impl LiveKeys {
     /// Keys that never change: given in the environment, or in tests.
     pub fn fixed(keys: DataKeys) -> Self {
-        Self::new(keys, None, None)
+        Self::new(keys, None)
     }
 
     /// `keys`, just read from `file`, to be read again when the file changes.
     pub fn from_file(keys: DataKeys, file: PathBuf) -> Self {
-        let seen = stamp(&file);
-        Self::new(keys, Some(file), seen)
+        let taken = stamp(&file);
+        let live = Self::new(keys, Some(file));
+        live.looked().taken = taken;
+        live
     }
 
-    fn new(keys: DataKeys, file: Option<PathBuf>, seen: Option<Stamp>) -> Self {
-        let held = Held {
-            keys: Arc::new(keys),
-            seen,
-        };
+    fn new(keys: DataKeys, file: Option<PathBuf>) -> Self {
         LiveKeys {
             inner: Arc::new(Inner {
                 file,
-                held: ArcSwap::from_pointee(held),
+                held: ArcSwap::from_pointee(keys),
+                looked: Mutex::default(),
             }),
         }
     }
 
-    /// The keys as they are now: the key file is read again if it changed since it was last
-    /// read (a `stat` per call; keys are used by writes and reveals, never by matching).
-    /// Keys dropped from the file still open what they sealed here, and a file that cannot
-    /// be read or parsed leaves the keys held as they were.
+    fn looked(&self) -> std::sync::MutexGuard<'_, Looked> {
+        self.inner
+            .looked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The keys held, as they are: for what opens nothing stored (keyed hashes).
     pub fn get(&self) -> Arc<DataKeys> {
-        let held = self.inner.held.load();
+        self.inner.held.load_full()
+    }
+
+    /// The keys, first taking the key file if it changed since it was read and holds every
+    /// key id `needed` names (those stored addresses are sealed with). Asked before sealing
+    /// or opening an address, and by the index follower a few times a second. Keys dropped
+    /// from the file still open what they sealed here; a file that cannot be read, parsed,
+    /// or lacks a needed key leaves the keys as they were, and is said so once.
+    pub fn refreshed<E: std::fmt::Display>(
+        &self,
+        needed: impl FnOnce() -> Result<Vec<String>, E>,
+    ) -> Arc<DataKeys> {
         let Some(file) = &self.inner.file else {
-            return held.keys.clone();
+            return self.get();
         };
         let now = stamp(file);
-        if now == held.seen {
-            return held.keys.clone();
+        let mut looked = self.looked();
+        if now == looked.taken {
+            return self.get();
+        }
+        if let Some((refused, at, _)) = &looked.refused
+            && *refused == now
+            && at.elapsed() < RETRY_REFUSED
+        {
+            return self.get();
         }
         let read = std::fs::read_to_string(file)
             .map_err(|e| e.to_string())
-            .and_then(|text| DataKeys::parse(&text).map_err(|e| e.to_string()));
-        let keys = match read {
+            .and_then(|text| DataKeys::parse(&text).map_err(|e| e.to_string()))
+            .and_then(|read| {
+                // Without the database the file cannot be checked: looked at again later.
+                let needed = needed().map_err(|e| format!("cannot check it now: {e}"))?;
+                match needed.iter().find(|id| !read.ids().any(|held| held == *id)) {
+                    Some(missing) => Err(format!(
+                        "it lacks data key {missing}, which stored addresses are sealed with"
+                    )),
+                    None => Ok(read),
+                }
+            });
+        match read {
             Ok(read) => {
-                let keys = Arc::new(read.keeping(&held.keys));
+                let keys = Arc::new(read.keeping(&self.get()));
+                self.inner.held.store(keys.clone());
+                looked.taken = now;
+                looked.refused = None;
                 tracing::info!(
                     path = %file.display(),
                     current_key_id = keys.current().id(),
@@ -98,20 +141,22 @@ impl LiveKeys {
                 );
                 keys
             }
-            Err(error) => {
-                tracing::warn!(
-                    path = %file.display(),
-                    error,
-                    "the data key file changed and cannot be read; keeping the keys held"
-                );
-                held.keys.clone()
+            Err(why) => {
+                let said = looked
+                    .refused
+                    .as_ref()
+                    .is_some_and(|(refused, _, said)| *refused == now && *said == why);
+                if !said {
+                    tracing::warn!(
+                        path = %file.display(),
+                        why = %why,
+                        "the data key file changed and is not taken; keeping the keys held"
+                    );
+                }
+                looked.refused = Some((now, Instant::now(), why));
+                self.get()
             }
-        };
-        self.inner.held.store(Arc::new(Held {
-            keys: keys.clone(),
-            seen: now,
-        }));
-        keys
+        }
     }
 }
 
@@ -120,35 +165,47 @@ mod tests {
     use super::*;
     use crate::crypto::DataKey;
 
+    type Needed = Result<Vec<String>, String>;
+
     #[test]
-    fn a_rotated_key_file_is_read_again_and_old_keys_still_open() {
+    fn a_changed_key_file_is_taken_only_when_it_holds_the_keys_in_use() {
         let dir = std::env::temp_dir().join(format!("haven-live-keys-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("data.key");
         let (first, _) = DataKeys::load_or_create(&file).unwrap();
         let live = LiveKeys::from_file(first.clone(), file.clone());
         let old_id = first.current().id().to_string();
+        let in_use = |ids: &[&str]| -> Needed { Ok(ids.iter().map(|s| s.to_string()).collect()) };
         let sealed = first.current().seal(b"x", b"row");
 
+        // Rotated: the new key is in front, the old one still in the file.
         let rotated = DataKeys::add_new_key(&file).unwrap();
-        let now = live.get();
+        let now = live.refreshed(|| in_use(&[&old_id]));
         assert_eq!(now.current().id(), rotated.current().id());
         assert_eq!(now.open(&old_id, &sealed, b"row").unwrap(), b"x");
 
-        // Retired from the file, the old key still opens what it sealed here.
+        // Retired from the file once every row is re-sealed: the old key still opens here.
         DataKeys::retain_in_file(&file, |_| false).unwrap();
-        let now = live.get();
-        assert_eq!(now.current().id(), rotated.current().id());
+        let new_id = rotated.current().id().to_string();
+        let now = live.refreshed(|| in_use(&[&new_id]));
+        assert_eq!(now.current().id(), new_id);
         assert_eq!(now.open(&old_id, &sealed, b"row").unwrap(), b"x");
 
-        // A file that no longer parses (or is gone) leaves the keys as they were.
+        // Another deployment's key file: refused, the keys held keep sealing.
+        let kept = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, format!("{}\n", DataKey::generate_base64())).unwrap();
+        assert_eq!(live.refreshed(|| in_use(&[&new_id])).current().id(), new_id);
+        // A file that does not parse, or is gone, or cannot be checked: the same.
         std::fs::write(&file, "not a key\n").unwrap();
-        assert_eq!(live.get().current().id(), rotated.current().id());
+        assert_eq!(live.refreshed(|| in_use(&[&new_id])).current().id(), new_id);
+        std::fs::write(&file, &kept).unwrap();
+        let unchecked = || -> Needed { Err("no database".into()) };
+        assert_eq!(live.refreshed(unchecked).current().id(), new_id);
         std::fs::remove_file(&file).unwrap();
-        assert_eq!(live.get().current().id(), rotated.current().id());
+        assert_eq!(live.refreshed(|| in_use(&[&new_id])).current().id(), new_id);
 
         let fixed = LiveKeys::fixed(DataKeys::parse(&DataKey::generate_base64()).unwrap());
-        assert_eq!(fixed.get().ids().count(), 1);
+        assert_eq!(fixed.refreshed(|| in_use(&["x"])).ids().count(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

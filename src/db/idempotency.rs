@@ -29,6 +29,7 @@ pub fn claim(
     owner: Uuid,
     key_hash: &[u8],
     request_hash: &[u8],
+    data_key_id: &str,
 ) -> QueryResult<Option<Stored>> {
     let expired = format!("created_at < now() - interval '{KEEP_HOURS} hours'");
     diesel::delete(keys::table.filter(diesel::dsl::sql::<Bool>(&expired))).execute(conn)?;
@@ -37,6 +38,7 @@ pub fn claim(
             keys::owner_id.eq(owner),
             keys::key_hash.eq(key_hash),
             keys::request_hash.eq(request_hash),
+            keys::key_id.eq(data_key_id),
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
@@ -62,4 +64,15 @@ pub fn record(
         .set((keys::location.eq(location), keys::body.eq(body)))
         .execute(conn)
         .map(drop)
+}
+
+/// The data keys the request hashes of creates still remembered are keyed with.
+pub fn key_ids_in_use(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
+    let remembered = format!("created_at >= now() - interval '{KEEP_HOURS} hours'");
+    keys::table
+        .filter(diesel::dsl::sql::<Bool>(&remembered))
+        .filter(keys::key_id.is_not_null())
+        .select(keys::key_id.assume_not_null())
+        .distinct()
+        .load(conn)
 }

@@ -70,6 +70,7 @@ diesel::table! {
         location -> Nullable<Text>,
         body -> Nullable<Bytea>,
         created_at -> Timestamptz,
+        key_id -> Nullable<Text>,
     }
 }
 

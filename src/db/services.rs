@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::change_log::{self, Action, Entity};
 use super::schema::{coverage, location, phone, schedule, service, service_need};
 use crate::boundaries::Boundaries;
-use crate::crypto::{DataKey, DataKeys, OpenError};
+use crate::crypto::{DataKey, DataKeys, LiveKeys, OpenError};
 use crate::domain::eligibility::{Eligibility, Gender};
 use crate::domain::phone::Phone;
 use crate::domain::schedule::Schedule;
@@ -771,6 +771,12 @@ pub enum ResealError {
 }
 
 /// Ids of the keys that sealed stored rows.
+/// The data keys to seal and open addresses with now: `live`'s, after taking its key file
+/// if it changed and holds every key stored addresses use.
+pub fn data_keys(live: &LiveKeys, conn: &mut PgConnection) -> std::sync::Arc<DataKeys> {
+    live.refreshed(|| key_ids_in_use(conn))
+}
+
 pub fn key_ids_in_use(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
     location::table
         .filter(location::key_id.is_not_null())

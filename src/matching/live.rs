@@ -19,6 +19,7 @@ use super::load;
 use super::regions::RegionLocator;
 use crate::boundaries::Boundaries;
 use crate::config::DatabaseUrl;
+use crate::crypto::LiveKeys;
 use crate::db::{self, change_log, services};
 use crate::zips::ZipCentroids;
 
@@ -45,6 +46,8 @@ const TRIM_ROUND: i64 = 10_000;
 /// TCP keepalives see nothing), and another one is started beside it. It beats every
 /// [`POLL`] while idle and at least once a catch-up round or a page of a load.
 const STALLED: Duration = Duration::from_secs(5);
+/// How often the follower looks whether the data key file changed.
+const KEYS_EVERY: Duration = Duration::from_millis(250);
 /// How often the watch looks at the follower.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
 /// At most this many replaced followers may still hang (each holds a connection) before no
@@ -197,7 +200,7 @@ impl LiveIndex {
     }
 
     /// Everything in Postgres as a new base index, and the change-log id it reflects.
-    /// `beats`: loaded by the follower itself, which says it is alive at every page.
+    /// `beats`: loaded by the follower itself, which says it is alive as it goes.
     fn load_base(
         &self,
         conn: &mut PgConnection,
@@ -206,16 +209,17 @@ impl LiveIndex {
     ) -> QueryResult<(i64, Index)> {
         let started = Instant::now();
         let mut builder = IndexBuilder::new(boundaries);
+        // A page of a busy load can take seconds: the follower beats at every service.
         let version = load::load_all(
             conn,
             boundaries,
-            |input| builder.add(input),
-            || {
+            |input| {
+                builder.add(input);
                 if beats {
                     self.beat();
                 }
-                !self.stopped()
             },
+            || !self.stopped(),
         )?;
         let index = builder.finish();
         tracing::info!(
@@ -418,11 +422,14 @@ impl Follower {
 
 /// Starts following for `live`: a follower thread loads the index (unless `live` is already
 /// ready), then applies changes as they are notified, reconnecting with back-off when Postgres
-/// is away; a watch replaces it when it is not heard from for [`STALLED`].
+/// is away; a watch replaces it when it is not heard from for [`STALLED`]. Having a
+/// connection, the follower also takes a changed key file into `keys` (see `LiveKeys`), so
+/// that an instance that seals nothing for a while still follows `haven keys rotate`.
 pub fn follow(
     live: Arc<LiveIndex>,
     url: DatabaseUrl,
     boundaries: &'static Boundaries,
+    keys: LiveKeys,
 ) -> std::io::Result<Follower> {
     let watched = live.clone();
     let thread = std::thread::Builder::new().name("haven-index".into()).spawn(move || {
@@ -431,17 +438,26 @@ pub fn follow(
         // than on the first match request.
         let _ = (ZipCentroids::bundled(), RegionLocator::bundled());
         live.beat();
-        let Ok(mut current) = start_follower(&live, &url, boundaries) else {
+        let Ok(mut current) = start_follower(&live, &url, boundaries, &keys) else {
             return;
         };
         let mut hanging: Vec<JoinHandle<()>> = Vec::new();
+        let mut said_full = false;
         while !live.stopped() {
             live.pause(WATCH_EVERY);
             if current.is_finished() {
                 return;
             }
             hanging.retain(|h| !h.is_finished());
-            if !live.is_stalled() || hanging.len() >= MAX_HANGING {
+            if !live.is_stalled() {
+                said_full = false;
+                continue;
+            }
+            if hanging.len() >= MAX_HANGING {
+                if !said_full {
+                    tracing::warn!(hanging = hanging.len(), "the index follower has not been heard from, and the ones it replaced still hang: starting no more; /readyz answers 503 until one comes back");
+                    said_full = true;
+                }
                 continue;
             }
             tracing::warn!(
@@ -450,7 +466,7 @@ pub fn follow(
             );
             live.follower.fetch_add(1, Ordering::AcqRel);
             live.beat();
-            match start_follower(&live, &url, boundaries) {
+            match start_follower(&live, &url, boundaries, &keys) {
                 Ok(next) => hanging.push(std::mem::replace(&mut current, next)),
                 Err(e) => tracing::warn!(error = %e, "could not start another index follower"),
             }
@@ -496,8 +512,9 @@ fn start_follower(
     live: &Arc<LiveIndex>,
     url: &DatabaseUrl,
     boundaries: &'static Boundaries,
+    keys: &LiveKeys,
 ) -> std::io::Result<JoinHandle<()>> {
-    let (live, url) = (live.clone(), url.clone());
+    let (live, url, keys) = (live.clone(), url.clone(), keys.clone());
     let follower = live.follower.load(Ordering::Acquire);
     std::thread::Builder::new()
         .name(format!("haven-index-{follower}"))
@@ -505,8 +522,13 @@ fn start_follower(
             let mut backoff = Backoff::new();
             let mut rebuild = Rebuild::default();
             while !live.stopped() && live.is_current(follower) {
-                match run_connected(&live, follower, &url, boundaries, &mut rebuild, &mut backoff)
-                {
+                let session = Session {
+                    follower,
+                    url: &url,
+                    boundaries,
+                    keys: &keys,
+                };
+                match run_connected(&live, &session, &mut rebuild, &mut backoff) {
                     Ok(()) => return,
                     // Asked to stop in the middle of a load, or replaced.
                     Err(_) if live.stopped() || !live.is_current(follower) => return,
@@ -562,16 +584,28 @@ impl Rebuild {
     }
 }
 
-/// One connected session of follower number `follower`; returns Ok only when asked to stop
-/// or replaced.
+/// What a follower works with.
+struct Session<'a> {
+    /// Its number (see `LiveIndex::follower`).
+    follower: u64,
+    url: &'a DatabaseUrl,
+    boundaries: &'static Boundaries,
+    keys: &'a LiveKeys,
+}
+
+/// One connected session of a follower; returns Ok only when asked to stop or replaced.
 fn run_connected(
     live: &Arc<LiveIndex>,
-    follower: u64,
-    url: &DatabaseUrl,
-    boundaries: &'static Boundaries,
+    session: &Session<'_>,
     rebuild: &mut Rebuild,
     backoff: &mut Backoff,
 ) -> anyhow::Result<()> {
+    let Session {
+        follower,
+        url,
+        boundaries,
+        keys,
+    } = *session;
     let mut conn = db::connect(url)?;
     // Named, for `pg_stat_activity`; and never waiting on a lock for long (see LOCK_TIMEOUT).
     conn.batch_execute(&format!(
@@ -587,8 +621,13 @@ fn run_connected(
     let mut last_check = Instant::now();
     // Trimmed soon after each connect, then every [`TRIM_EVERY`], a round at a time.
     let mut last_trim: Option<Instant> = None;
+    let mut last_keys = Instant::now();
     while !live.stopped() && live.is_current(follower) {
         live.beat();
+        if last_keys.elapsed() >= KEYS_EVERY {
+            services::data_keys(keys, &mut conn);
+            last_keys = Instant::now();
+        }
         let mut notified = false;
         for notification in conn.notifications_iter() {
             notification?;

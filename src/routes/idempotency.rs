@@ -49,6 +49,9 @@ pub struct IdempotencyKey {
     /// One per data key held, the current key's first (the one stored): a retry after
     /// `haven keys rotate` still matches the hash its first try stored with the older key.
     request_hashes: Vec<Vec<u8>>,
+    /// The id of the key the first hash is keyed with (kept with it, so that the key is not
+    /// retired while the create is remembered).
+    data_key_id: String,
 }
 
 /// The key's hash, if the request sent one: 1 to 255 printable ASCII characters.
@@ -117,6 +120,7 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for CreateJs
                     owner,
                     key_hash,
                     request_hashes: request_hashes(&data_keys, &line, &bytes)?,
+                    data_key_id: data_keys.current().id().to_string(),
                 }),
                 _ => None,
             };
@@ -209,6 +213,7 @@ impl IdempotencyKey {
             owner: owner_of(principal),
             key_hash: Sha256::digest(bytes).to_vec(),
             request_hashes: data_keys.all().map(hash).collect(),
+            data_key_id: data_keys.current().id().to_string(),
         })
     }
 
@@ -250,8 +255,13 @@ pub fn create_once<A: Serialize>(
 ) -> Result<Created, ApiError> {
     conn.transaction(|conn| {
         if let Some(key) = key
-            && let Some(earlier) =
-                idempotency::claim(conn, key.owner, &key.key_hash, key.request_hash())?
+            && let Some(earlier) = idempotency::claim(
+                conn,
+                key.owner,
+                &key.key_hash,
+                key.request_hash(),
+                &key.data_key_id,
+            )?
         {
             return key.replay(earlier);
         }

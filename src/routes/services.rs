@@ -284,7 +284,7 @@ pub async fn write(
     missing_location: MissingLocation,
     unchanged: Option<Unchanged>,
 ) -> Result<ServiceRecord, ApiError> {
-    let keys = state.data_key.get();
+    let live = state.data_key.clone();
     let boundaries = state.boundaries;
     let replacing = Replacing {
         by: caller.clone(),
@@ -294,6 +294,7 @@ pub async fn write(
     };
     state
         .db(move |conn| {
+            let keys = services::data_keys(&live, conn);
             conn.transaction(|conn| replace_in(conn, &keys, boundaries, replacing, &new))
         })
         .await
@@ -501,13 +502,14 @@ pub async fn insert_once(
     key: Option<IdempotencyKey>,
 ) -> Result<Created, ApiError> {
     let id = Uuid::new_v4();
-    let data_key = state.data_key.get().current().clone();
+    let live = state.data_key.clone();
     let boundaries = state.boundaries;
     let by = caller.clone();
     state
         .db(move |conn| {
+            let keys = services::data_keys(&live, conn);
             create_once(conn, key.as_ref(), |conn| {
-                let record = insert_in(conn, &data_key, boundaries, &by, id, &new)?;
+                let record = insert_in(conn, keys.current(), boundaries, &by, id, &new)?;
                 Ok((
                     format!("/api/v1/services/{id}"),
                     ServiceResponse::from(record),
@@ -791,10 +793,11 @@ pub async fn reveal_location(
     // attempt to see one.
     state.throttles.reveal(caller.actor())?;
     let only = caller.scope().organization();
-    let keys = state.data_key.get();
+    let live = state.data_key.clone();
     let actor = caller.clone();
     let (row, address, audit) = state
         .db(move |conn| {
+            let keys = services::data_keys(&live, conn);
             conn.transaction(|conn| {
                 services::lock_visible(conn, id, only)?.ok_or(ApiError::NotFound)?;
                 // A place that takes no referrals now is no one's to send a person to: its

@@ -15,6 +15,17 @@ async fn session_status(app: &crate::helpers::TestApp, token: &str) -> StatusCod
         .status
 }
 
+/// Makes the key file at `path` look changed two minutes ago: `keys retire` refuses to run
+/// within a minute of a rotation.
+fn settled(path: &std::path::Path) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
+        .unwrap();
+}
+
 fn haven(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_haven"));
     cmd.env("DATABASE_URL", db_url)
@@ -750,6 +761,9 @@ fn keys_rotate_reseals_every_confidential_location_and_retire_drops_unused_keys(
     };
     let before = sealed(&mut db.connect());
     assert!(before.len() >= 5 && before.iter().all(|(_, k)| *k == old_id));
+    // The file is replaced keeping its owner: an instance may run as another user.
+    #[cfg(unix)]
+    std::os::unix::fs::chown(&key_file, Some(65534), Some(65534)).unwrap();
 
     let out = with_file().args(["keys", "rotate"]).output().unwrap();
     assert!(
@@ -764,7 +778,17 @@ fn keys_rotate_reseals_every_confidential_location_and_retire_drops_unused_keys(
     let after = sealed(&mut db.connect());
     assert_eq!(after.len(), before.len());
     assert!(after.iter().all(|(_, k)| *k == new_id));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().uid(), 65534);
+    }
 
+    // Right after a rotation a write may still be sealing with the older key.
+    let out = with_file().args(["keys", "retire"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wait until a minute has passed"));
+    settled(&key_file);
     let out = with_file().args(["keys", "retire"]).output().unwrap();
     assert!(
         out.status.success(),
@@ -887,6 +911,7 @@ async fn a_running_instance_follows_its_key_file_through_rotate_and_retire() {
     assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
     assert!(retried.headers.get("idempotent-replayed").is_some());
     assert_eq!(retried.body["id"], first.body["id"]);
+    let sealed_body_again = sealed_body.clone();
     let second = create("after-rotation", sealed_body).await;
     assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
     let second_id: uuid::Uuid = second.body["id"].as_str().unwrap().parse().unwrap();
@@ -897,7 +922,35 @@ async fn a_running_instance_follows_its_key_file_through_rotate_and_retire() {
         .unwrap();
     assert_eq!(sealed_with.as_deref(), Some(new_id.as_str()));
 
+    // The key the create before the rotation was hashed with stays while it is remembered
+    // (a day), so that its retry is known on instances started later too.
+    settled(&key_file);
     succeeds(&["keys", "retire"]);
+    let ring = DataKeys::load_or_create(&key_file).unwrap().0;
+    assert_eq!(
+        ring.ids().count(),
+        2,
+        "{:?}",
+        ring.ids().collect::<Vec<_>>()
+    );
+    assert_eq!(reveal().await.status, StatusCode::OK);
+
+    // Another deployment's key file put in its place is not taken: addresses stored here are
+    // sealed with a key it lacks, and new ones would be sealed with a key no restart accepts.
+    std::fs::write(
+        &key_file,
+        format!("{}\n", haven::crypto::DataKey::generate_base64()),
+    )
+    .unwrap();
+    let third = create("after-a-mix-up", sealed_body_again).await;
+    assert_eq!(third.status, StatusCode::CREATED, "{}", third.body);
+    let third_id: uuid::Uuid = third.body["id"].as_str().unwrap().parse().unwrap();
+    let sealed_with: Option<String> = location::table
+        .filter(location::service_id.eq(third_id))
+        .select(location::key_id)
+        .first(&mut app.db.connect())
+        .unwrap();
+    assert_eq!(sealed_with.as_deref(), Some(new_id.as_str()));
     assert_eq!(reveal().await.status, StatusCode::OK);
     std::fs::remove_dir_all(&dir).unwrap();
 }
