@@ -44,7 +44,7 @@ const TRIM_ROUND: i64 = 10_000;
 /// A follower not heard from for this long is taken to hang on a connection that stopped
 /// answering without closing (a frozen backend or host: the kernel still acknowledges, so
 /// TCP keepalives see nothing), and another one is started beside it. It beats every
-/// [`POLL`] while idle and at least once a catch-up round or a page of a load.
+/// [`POLL`] while idle, at every catch-up round, and at every service a load reads.
 const STALLED: Duration = Duration::from_secs(5);
 /// How often the follower looks whether the data key file changed.
 const KEYS_EVERY: Duration = Duration::from_millis(250);

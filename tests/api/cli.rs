@@ -911,16 +911,22 @@ async fn a_running_instance_follows_its_key_file_through_rotate_and_retire() {
     assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
     assert!(retried.headers.get("idempotent-replayed").is_some());
     assert_eq!(retried.body["id"], first.body["id"]);
-    let sealed_body_again = sealed_body.clone();
-    let second = create("after-rotation", sealed_body).await;
-    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
-    let second_id: uuid::Uuid = second.body["id"].as_str().unwrap().parse().unwrap();
-    let sealed_with: Option<String> = location::table
-        .filter(location::service_id.eq(second_id))
-        .select(location::key_id)
-        .first(&mut app.db.connect())
-        .unwrap();
-    assert_eq!(sealed_with.as_deref(), Some(new_id.as_str()));
+    // The id of the key a new confidential service's address is sealed with.
+    let sealed_with = |key: &'static str| {
+        let (create, body, app) = (&create, sealed_body.clone(), &app);
+        async move {
+            let res = create(key, body).await;
+            assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+            let id: uuid::Uuid = res.body["id"].as_str().unwrap().parse().unwrap();
+            let key_id: Option<String> = location::table
+                .filter(location::service_id.eq(id))
+                .select(location::key_id)
+                .first(&mut app.db.connect())
+                .unwrap();
+            key_id.unwrap()
+        }
+    };
+    assert_eq!(sealed_with("after-rotation").await, new_id);
 
     // The key the create before the rotation was hashed with stays while it is remembered
     // (a day), so that its retry is known on instances started later too.
@@ -942,15 +948,7 @@ async fn a_running_instance_follows_its_key_file_through_rotate_and_retire() {
         format!("{}\n", haven::crypto::DataKey::generate_base64()),
     )
     .unwrap();
-    let third = create("after-a-mix-up", sealed_body_again).await;
-    assert_eq!(third.status, StatusCode::CREATED, "{}", third.body);
-    let third_id: uuid::Uuid = third.body["id"].as_str().unwrap().parse().unwrap();
-    let sealed_with: Option<String> = location::table
-        .filter(location::service_id.eq(third_id))
-        .select(location::key_id)
-        .first(&mut app.db.connect())
-        .unwrap();
-    assert_eq!(sealed_with.as_deref(), Some(new_id.as_str()));
+    assert_eq!(sealed_with("after-a-mix-up").await, new_id);
     assert_eq!(reveal().await.status, StatusCode::OK);
     std::fs::remove_dir_all(&dir).unwrap();
 }
