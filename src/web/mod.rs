@@ -530,13 +530,13 @@ fn refused_for(
 fn every_error(state: &AppState, form: &Form, first: FieldError) -> Vec<FieldError> {
     let mut errors = vec![first];
     let mut repaired: Form = Form(form.0.clone());
-    while errors.len() < 4 {
+    while errors.len() < 5 {
         let Some(last) = errors.last() else { break };
-        let set_right = match form_field(last) {
+        let set_right = match repaired_as(last) {
             Some("zip") => ("zip", Some(REPAIR_ZIP)),
             Some("need") => ("need", Some(Need::Shelter.code())),
-            Some("age") => ("age", None),
-            _ => break,
+            Some(other) => (other, None),
+            None => break,
         };
         repaired.0.retain(|(name, _)| {
             name != set_right.0 && !(set_right.0 == "zip" && (name == "lat" || name == "lon"))
@@ -549,7 +549,7 @@ fn every_error(state: &AppState, form: &Form, first: FieldError) -> Vec<FieldErr
             .map_err(ApiError::Invalid)
             .and_then(|request| prepare(state, request, false));
         match attempt {
-            Err(ApiError::Invalid(e)) if form_field(&e) != form_field(last) => errors.push(e),
+            Err(ApiError::Invalid(e)) if repaired_as(&e) != repaired_as(last) => errors.push(e),
             _ => break,
         }
     }
@@ -560,6 +560,20 @@ fn every_error(state: &AppState, form: &Form, first: FieldError) -> Vec<FieldErr
     };
     errors.sort_by_key(place);
     errors
+}
+
+/// The form field a refusal is set right in while looking for the search's other mistakes:
+/// the place (`zip`), the needs (an unknown one too), the age, the languages and what a
+/// place must offer (both left out).
+fn repaired_as(e: &FieldError) -> Option<&'static str> {
+    let field = e.field.as_str();
+    match form_field(e) {
+        Some(at) => Some(at),
+        None if field.starts_with("needs[") => Some("need"),
+        None if field.starts_with("languages") => Some("language"),
+        None if field.starts_with("require") => Some("require"),
+        None => None,
+    }
 }
 
 /// A ZIP code the bundled list knows, put in place of a wrong one while looking for the

@@ -1245,6 +1245,16 @@ async fn the_console_says_where_it_searched_and_refuses_a_zip_and_coordinates_to
         page.contains("Longitude: give the longitude with the latitude."),
         "{page}"
     );
+    // An unknown need does not hide the mistakes after it.
+    let (status, page) = search("zip=abcde&age=-3&need=foo").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for said in [
+        "ZIP code:",
+        "Needs: one of them is not a need",
+        "Age: a whole number",
+    ] {
+        assert!(page.contains(said), "{said}: {page}");
+    }
     // "NaN" and "inf" parse as numbers, but are no place.
     let (status, page) = search("lat=NaN&lon=inf&need=shelter").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
