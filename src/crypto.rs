@@ -268,6 +268,10 @@ impl DataKeys {
             path: path.display().to_string(),
             source,
         };
+        // Through a link, the file it names is replaced (a secrets mount, a shared volume),
+        // not the link.
+        let target = std::fs::canonicalize(path).map_err(err)?;
+        let path = target.as_path();
         let aside = path.with_extension("key.new");
         let _ = std::fs::remove_file(&aside);
         write_private(&aside, text).map_err(err)?;
@@ -352,6 +356,30 @@ mod tests {
                 .is_err()
         );
         assert!(DataKeys::parse("# nothing\n").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_rotation_through_a_link_replaces_the_file_it_names() {
+        let dir = std::env::temp_dir().join(format!("haven-key-link-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (real, link) = (dir.join("real.key"), dir.join("data.key"));
+        DataKeys::load_or_create(&real).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let ring = DataKeys::add_new_key(&link).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let (read, _) = DataKeys::load_or_create(&real).unwrap();
+        assert_eq!(
+            read.ids().collect::<Vec<_>>(),
+            ring.ids().collect::<Vec<_>>()
+        );
+        assert_eq!(read.ids().count(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

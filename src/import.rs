@@ -19,7 +19,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::boundaries::Boundaries;
-use crate::crypto::DataKeys;
+use crate::crypto::{DataKeys, LiveKeys};
 use crate::db::change_log::{self, Action, Entity};
 use crate::db::organizations;
 use crate::db::schema::organization;
@@ -123,8 +123,12 @@ fn service_id(given: Option<Value>) -> Result<Option<Uuid>, FieldError> {
 }
 
 pub struct Importer<'a> {
+    /// The data keys, looked at again before each batch (`haven keys rotate` may run during
+    /// a long import, and `retire` after it): a batch is sealed only with a key the file
+    /// holds.
+    live: LiveKeys,
     /// Every key in use: a sealed site a line keeps is opened to check the line against it.
-    keys: &'a DataKeys,
+    keys: std::sync::Arc<DataKeys>,
     boundaries: &'a Boundaries,
     /// Organization id -> demo flag.
     by_id: HashMap<Uuid, bool>,
@@ -137,7 +141,7 @@ pub struct Importer<'a> {
 impl<'a> Importer<'a> {
     pub fn new(
         conn: &mut PgConnection,
-        keys: &'a DataKeys,
+        live: &LiveKeys,
         boundaries: &'a Boundaries,
     ) -> QueryResult<Self> {
         let rows: Vec<(Uuid, String, bool)> = organization::table
@@ -151,7 +155,8 @@ impl<'a> Importer<'a> {
                 .or_insert(Some(*id));
         }
         Ok(Importer {
-            keys,
+            live: live.clone(),
+            keys: live.get(),
             boundaries,
             by_id: rows.into_iter().map(|(id, _, demo)| (id, demo)).collect(),
             by_name,
@@ -257,6 +262,7 @@ impl<'a> Importer<'a> {
         let count = batch.len();
         let without_id = batch.iter().filter(|line| line.id.is_none()).count();
         let mut replaced: Vec<Uuid> = Vec::new();
+        self.keys = services::sealing_keys(&self.live, conn).map_err(BatchError::Keys)?;
         conn.transaction(|conn| {
             let mut services = Vec::with_capacity(batch.len());
             for mut line in batch {
@@ -365,7 +371,7 @@ impl<'a> Importer<'a> {
             let checked = r
                 .front_door
                 .map_or(Ok(()), |sent| sent.is_unchanged(&stored))
-                .and_then(|()| keeps_sealed_site(r.write.service, organization, &row, self.keys));
+                .and_then(|()| keeps_sealed_site(r.write.service, organization, &row, &self.keys));
             checked.map_err(|e| {
                 BatchError::Line(LineError {
                     line: r.line,
@@ -540,6 +546,7 @@ impl<'a> Importer<'a> {
                     });
                 }
                 Err(BatchError::Database(e)) => return Err(e.into()),
+                Err(BatchError::Keys(why)) => anyhow::bail!("{why}"),
             }
         }
         batch.lines.clear();
@@ -562,6 +569,8 @@ enum BatchError {
     /// A line breaks a rule that only what is stored shows (the sealed site it keeps).
     Line(LineError),
     Database(diesel::result::Error),
+    /// The key file changed and could not be taken: nothing more is sealed (why, in words).
+    Keys(String),
 }
 
 impl From<diesel::result::Error> for BatchError {

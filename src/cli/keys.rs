@@ -47,6 +47,13 @@ pub fn run(url: &DatabaseUrl, source: &DataKeySource, action: &KeysCommand) -> a
         }
         KeysCommand::Retire => {
             refuse_right_after_a_rotation(path)?;
+            // Creates remembered from before key ids were kept may need any older key.
+            if let Some(until) = idempotency::unkeyed_remembered_until(&mut conn)? {
+                anyhow::bail!(
+                    "creates remembered for their Idempotency-Key from before this version do not say which key they were hashed with: retire after {}",
+                    until.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
             // Keys sealing addresses, and keys that remembered creates' hashes are keyed
             // with (a retry must still be known for what it is on any instance).
             let mut in_use = services::key_ids_in_use(&mut conn)?;

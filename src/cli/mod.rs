@@ -306,7 +306,10 @@ fn import_services(
     };
     let pool = db::prepare_existing_job(url)?;
     let mut conn = pool.get()?;
-    let key = keys::load_checked(&cli.data_key_source(), &mut conn)?;
+    let source = cli.data_key_source();
+    // Read again before each batch, as a running instance does: a rotation may come while a
+    // long import runs.
+    let key = source.live(keys::load_checked(&source, &mut conn)?);
     let started = std::time::Instant::now();
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(

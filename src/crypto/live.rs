@@ -160,6 +160,32 @@ impl LiveKeys {
     }
 }
 
+impl LiveKeys {
+    /// [`LiveKeys::refreshed`], for sealing: refused while the key file has changed and could
+    /// not be taken (why, in words), since the key in front of the keys held may no longer be
+    /// in the file, and an address sealed with it would not open after a restart.
+    pub fn for_sealing<E: std::fmt::Display>(
+        &self,
+        needed: impl FnOnce() -> Result<Vec<String>, E>,
+    ) -> Result<Arc<DataKeys>, String> {
+        let keys = self.refreshed(needed);
+        match self.refusal() {
+            Some(why) => Err(format!(
+                "the data key file changed and could not be taken ({why}); new confidential addresses are not sealed until it is put right"
+            )),
+            None => Ok(keys),
+        }
+    }
+
+    /// Why the key file, changed, is not taken, if it is not.
+    pub fn refusal(&self) -> Option<String> {
+        self.looked()
+            .refused
+            .as_ref()
+            .map(|(_, _, why)| why.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,10 +217,13 @@ mod tests {
         assert_eq!(now.current().id(), new_id);
         assert_eq!(now.open(&old_id, &sealed, b"row").unwrap(), b"x");
 
-        // Another deployment's key file: refused, the keys held keep sealing.
+        // Another deployment's key file: not taken, and nothing is sealed until it is put
+        // right (the key in front here may be gone from the file for good).
         let kept = std::fs::read_to_string(&file).unwrap();
+        assert!(live.for_sealing(|| in_use(&[&new_id])).is_ok());
         std::fs::write(&file, format!("{}\n", DataKey::generate_base64())).unwrap();
         assert_eq!(live.refreshed(|| in_use(&[&new_id])).current().id(), new_id);
+        assert!(live.for_sealing(|| in_use(&[&new_id])).is_err());
         // A file that does not parse, or is gone, or cannot be checked: the same.
         std::fs::write(&file, "not a key\n").unwrap();
         assert_eq!(live.refreshed(|| in_use(&[&new_id])).current().id(), new_id);

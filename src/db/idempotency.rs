@@ -76,3 +76,17 @@ pub fn key_ids_in_use(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
         .distinct()
         .load(conn)
 }
+
+/// When the newest create remembered without the id of the key its hash is keyed with (made
+/// before that id was kept) stops being remembered, if one is.
+pub fn unkeyed_remembered_until(
+    conn: &mut PgConnection,
+) -> QueryResult<Option<chrono::DateTime<chrono::Utc>>> {
+    let remembered = format!("created_at >= now() - interval '{KEEP_HOURS} hours'");
+    let newest: Option<chrono::DateTime<chrono::Utc>> = keys::table
+        .filter(diesel::dsl::sql::<Bool>(&remembered))
+        .filter(keys::key_id.is_null())
+        .select(diesel::dsl::max(keys::created_at))
+        .first(conn)?;
+    Ok(newest.map(|at| at + chrono::Duration::hours(i64::from(KEEP_HOURS))))
+}

@@ -771,10 +771,29 @@ pub enum ResealError {
 }
 
 /// Ids of the keys that sealed stored rows.
-/// The data keys to seal and open addresses with now: `live`'s, after taking its key file
-/// if it changed and holds every key stored addresses use.
+/// The data keys to open addresses with now: `live`'s, after taking its key file if it
+/// changed and holds every key stored addresses use.
 pub fn data_keys(live: &LiveKeys, conn: &mut PgConnection) -> std::sync::Arc<DataKeys> {
     live.refreshed(|| key_ids_in_use(conn))
+}
+
+/// [`data_keys`] to seal with: refused (why, in words) while a changed key file is not taken.
+pub fn sealing_keys(
+    live: &LiveKeys,
+    conn: &mut PgConnection,
+) -> Result<std::sync::Arc<DataKeys>, String> {
+    live.for_sealing(|| key_ids_in_use(conn))
+}
+
+/// Opens `row` with `live`'s keys; once more after looking at the key file again if they do
+/// not open it: `haven keys rotate` may have re-sealed it between the look and the read.
+pub fn open_location_now(
+    row: &LocationRow,
+    live: &LiveKeys,
+    conn: &mut PgConnection,
+) -> Result<ConfidentialAddress, OpenLocationError> {
+    open_location(row, &data_keys(live, conn))
+        .or_else(|_| open_location(row, &data_keys(live, conn)))
 }
 
 pub fn key_ids_in_use(conn: &mut PgConnection) -> QueryResult<Vec<String>> {

@@ -294,7 +294,7 @@ pub async fn write(
     };
     state
         .db(move |conn| {
-            let keys = services::data_keys(&live, conn);
+            let keys = services::sealing_keys(&live, conn).map_err(keys_not_taken)?;
             conn.transaction(|conn| replace_in(conn, &keys, boundaries, replacing, &new))
         })
         .await
@@ -507,7 +507,7 @@ pub async fn insert_once(
     let by = caller.clone();
     state
         .db(move |conn| {
-            let keys = services::data_keys(&live, conn);
+            let keys = services::sealing_keys(&live, conn).map_err(keys_not_taken)?;
             create_once(conn, key.as_ref(), |conn| {
                 let record = insert_in(conn, keys.current(), boundaries, &by, id, &new)?;
                 Ok((
@@ -797,7 +797,6 @@ pub async fn reveal_location(
     let actor = caller.clone();
     let (row, address, audit) = state
         .db(move |conn| {
-            let keys = services::data_keys(&live, conn);
             conn.transaction(|conn| {
                 services::lock_visible(conn, id, only)?.ok_or(ApiError::NotFound)?;
                 // A place that takes no referrals now is no one's to send a person to: its
@@ -816,8 +815,12 @@ pub async fn reveal_location(
                             "this service has no confidential location to reveal".into(),
                         )
                     })?;
-                let address = services::open_location(&row, &keys)
-                    .map_err(|e| ApiError::Internal(e.into()))?;
+                let address = services::open_location_now(&row, &live, conn).map_err(|e| {
+                    match live.refusal() {
+                        Some(why) => keys_not_taken(why),
+                        None => ApiError::Internal(e.into()),
+                    }
+                })?;
                 let audit = audit::record(
                     conn,
                     &audit::AuditInsertForm::by(&actor, audit::Action::RevealLocation, id, &reason),
@@ -841,6 +844,12 @@ pub async fn reveal_location(
         audit_id: audit.id,
         revealed_at: audit.at,
     })
+}
+
+/// A write or reveal refused while the data key file changed and could not be taken: 503,
+/// for an operator to put right (see `LiveKeys::for_sealing`).
+fn keys_not_taken(why: String) -> ApiError {
+    ApiError::Unavailable(anyhow::anyhow!(why))
 }
 
 #[cfg(test)]

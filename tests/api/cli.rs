@@ -941,15 +941,91 @@ async fn a_running_instance_follows_its_key_file_through_rotate_and_retire() {
     );
     assert_eq!(reveal().await.status, StatusCode::OK);
 
-    // Another deployment's key file put in its place is not taken: addresses stored here are
-    // sealed with a key it lacks, and new ones would be sealed with a key no restart accepts.
+    // Another deployment's key file put in its place is not taken (addresses stored here are
+    // sealed with a key it lacks), and nothing is sealed meanwhile: the key in front here may
+    // be gone from the file for good. Addresses still open.
+    let ring_text = std::fs::read_to_string(&key_file).unwrap();
     std::fs::write(
         &key_file,
         format!("{}\n", haven::crypto::DataKey::generate_base64()),
     )
     .unwrap();
-    assert_eq!(sealed_with("after-a-mix-up").await, new_id);
+    let refused = create("during-a-mix-up", sealed_body.clone()).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.body
+    );
     assert_eq!(reveal().await.status, StatusCode::OK);
+    std::fs::write(&key_file, &ring_text).unwrap();
+    assert_eq!(sealed_with("after-a-mix-up").await, new_id);
+
+    // A create remembered from before key ids were kept may need any older key.
+    diesel::sql_query("UPDATE idempotency_key SET key_id = NULL")
+        .execute(&mut app.db.connect())
+        .unwrap();
+    settled(&key_file);
+    let out = with_file().args(["keys", "retire"]).output().unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("do not say which key"), "{said}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A long import looks at its key file before each batch, as a running instance does: once
+/// the file changed to one it cannot take (another deployment's), it seals nothing more and
+/// stops, saying why.
+#[test]
+fn an_import_seals_nothing_once_its_key_file_is_one_it_cannot_take() {
+    use diesel::prelude::*;
+    use haven::crypto::{DataKeys, LiveKeys};
+    let db = TestDb::new();
+    let dir = std::env::temp_dir().join(format!("haven-keys-{}", uuid::Uuid::new_v4()));
+    let key_file = dir.join("data.key");
+    let out = haven(db.url.expose())
+        .env_remove("HAVEN_DATA_KEY")
+        .env("HAVEN_DATA_KEY_FILE", &key_file)
+        .args(["seed", "demo"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live = LiveKeys::from_file(
+        DataKeys::load_or_create(&key_file).unwrap().0,
+        key_file.clone(),
+    );
+    let mut conn = db.connect();
+    let mut importer =
+        haven::import::Importer::new(&mut conn, &live, haven::boundaries::Boundaries::bundled())
+            .unwrap();
+    let line = |name: &str| {
+        json!({"organization_name": "Import Org", "name": name, "needs": ["shelter"],
+            "phones": intake_phone(), "coverage": [{"type": "region", "code": "US-48201"}],
+            "location": {"lat": 29.7612, "lon": -95.3702, "confidential": true,
+                "address": {"street": "9 Unlisted Rd", "city": "Houston"}}})
+        .to_string()
+            + "\n"
+    };
+    let report = importer.run(&mut conn, line("Sealed Before").as_bytes(), 10, |_| ());
+    assert_eq!(report.stopped, None);
+    std::fs::write(
+        &key_file,
+        format!("{}\n", haven::crypto::DataKey::generate_base64()),
+    )
+    .unwrap();
+    let report = importer.run(&mut conn, line("Sealed After").as_bytes(), 10, |_| ());
+    let stopped = report.stopped.unwrap_or_default();
+    assert!(stopped.contains("could not be taken"), "{stopped}");
+    let names: Vec<String> = haven::db::schema::service::table
+        .select(haven::db::schema::service::name)
+        .filter(haven::db::schema::service::name.like("Sealed %"))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(names, ["Sealed Before"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

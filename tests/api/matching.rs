@@ -1015,7 +1015,12 @@ async fn changes_stay_fresh_after_an_import_larger_than_the_overlay() {
         .collect();
     let mut conn = a.db.connect();
     let boundaries = haven::boundaries::Boundaries::bundled();
-    let mut importer = haven::import::Importer::new(&mut conn, &a.data_key, boundaries).unwrap();
+    let mut importer = haven::import::Importer::new(
+        &mut conn,
+        &haven::crypto::LiveKeys::fixed(a.data_key.clone()),
+        boundaries,
+    )
+    .unwrap();
     let report = importer.run(&mut conn, lines.as_bytes(), 2_000, |_| ());
     assert_eq!(report.errors.len(), 0);
     assert_eq!(report.stopped, None);
