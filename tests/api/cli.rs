@@ -26,6 +26,16 @@ fn settled(path: &std::path::Path) {
         .unwrap();
 }
 
+/// Runs `command`, which must succeed (else its error output is shown).
+fn succeeds(command: &mut Command) {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn haven(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_haven"));
     cmd.env("DATABASE_URL", db_url)
@@ -983,16 +993,11 @@ fn an_import_seals_nothing_once_its_key_file_is_one_it_cannot_take() {
     let db = TestDb::new();
     let dir = std::env::temp_dir().join(format!("haven-keys-{}", uuid::Uuid::new_v4()));
     let key_file = dir.join("data.key");
-    let out = haven(db.url.expose())
-        .env_remove("HAVEN_DATA_KEY")
-        .env("HAVEN_DATA_KEY_FILE", &key_file)
-        .args(["seed", "demo"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        haven(db.url.expose())
+            .env_remove("HAVEN_DATA_KEY")
+            .env("HAVEN_DATA_KEY_FILE", &key_file)
+            .args(["seed", "demo"]),
     );
     let live = LiveKeys::from_file(
         DataKeys::load_or_create(&key_file).unwrap().0,
