@@ -44,6 +44,10 @@ pub enum ApiError {
     /// Postgres is unreachable or the pool is exhausted.
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The data key file changed and could not be taken (why): nothing is sealed until an
+    /// operator puts it right (`LiveKeys::for_sealing`).
+    #[error("the data key file is not taken: {0}")]
+    KeysNotTaken(String),
     /// The matching index has not finished its first load: normal for a few seconds after
     /// start, so nothing is logged.
     #[error("matching index not loaded yet")]
@@ -97,9 +101,10 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Invalid(e) => e.code,
-            ApiError::Unavailable(_) | ApiError::IndexLoading | ApiError::SignInBusy => {
-                "service_unavailable"
-            }
+            ApiError::Unavailable(_)
+            | ApiError::KeysNotTaken(_)
+            | ApiError::IndexLoading
+            | ApiError::SignInBusy => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -135,6 +140,9 @@ impl ApiError {
             }
             ApiError::IndexLoading => {
                 "the directory is still loading after a restart; try again in a few seconds".into()
+            }
+            ApiError::KeysNotTaken(_) => {
+                "confidential addresses cannot be sealed, or opened past the keys held, just now: the data key file changed and could not be taken; an operator must put it right (the instance's log says why); other changes can be saved".into()
             }
             ApiError::SignInBusy => "too many sign-ins at once; try again shortly".into(),
             ApiError::Internal(_) => "something went wrong on our side".into(),
@@ -191,9 +199,10 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) | ApiError::IndexLoading | ApiError::SignInBusy => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable(_)
+            | ApiError::KeysNotTaken(_)
+            | ApiError::IndexLoading
+            | ApiError::SignInBusy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -207,6 +216,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Internal(cause) => {
                 tracing::error!(correlation_id = %correlation_id, error = %format!("{cause:#}"), "request failed");
+            }
+            ApiError::KeysNotTaken(why) => {
+                tracing::warn!(correlation_id = %correlation_id, why = %why, "request refused: the data key file is not taken");
             }
             _ => {}
         }

@@ -262,7 +262,12 @@ impl<'a> Importer<'a> {
         let count = batch.len();
         let without_id = batch.iter().filter(|line| line.id.is_none()).count();
         let mut replaced: Vec<Uuid> = Vec::new();
-        self.keys = services::sealing_keys(&self.live, conn).map_err(BatchError::Keys)?;
+        // A batch that seals an address seals it with a key the file holds.
+        self.keys = if batch.iter().any(|line| line.service.seals()) {
+            services::sealing_keys(&self.live, conn).map_err(BatchError::Keys)?
+        } else {
+            services::data_keys(&self.live, conn)
+        };
         conn.transaction(|conn| {
             let mut services = Vec::with_capacity(batch.len());
             for mut line in batch {
@@ -546,7 +551,11 @@ impl<'a> Importer<'a> {
                     });
                 }
                 Err(BatchError::Database(e)) => return Err(e.into()),
-                Err(BatchError::Keys(why)) => anyhow::bail!("{why}"),
+                Err(BatchError::Keys(why)) => anyhow::bail!(
+                    "{why}; lines {} to {} were not written",
+                    batch.first_line,
+                    batch.last_line
+                ),
             }
         }
         batch.lines.clear();

@@ -41,18 +41,28 @@ struct Looked {
 }
 
 /// What tells that the key file changed: `rotate` and `retire` replace it by a rename, with
-/// a key more or fewer.
+/// a key more or fewer; on Unix also its inode and change time, which an edit in place that
+/// puts the old modification time back cannot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Stamp {
     modified: Option<SystemTime>,
     len: u64,
+    inode_and_change: (u64, i64, i64),
 }
 
 fn stamp(file: &std::path::Path) -> Option<Stamp> {
     let metadata = std::fs::metadata(file).ok()?;
+    #[cfg(unix)]
+    let inode_and_change = {
+        use std::os::unix::fs::MetadataExt;
+        (metadata.ino(), metadata.ctime(), metadata.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let inode_and_change = (0, 0, 0);
     Some(Stamp {
         modified: metadata.modified().ok(),
         len: metadata.len(),
+        inode_and_change,
     })
 }
 
@@ -221,6 +231,21 @@ mod tests {
         // right (the key in front here may be gone from the file for good).
         let kept = std::fs::read_to_string(&file).unwrap();
         assert!(live.for_sealing(|| in_use(&[&new_id])).is_ok());
+        // Rewritten in place with its old modification time put back: still seen.
+        #[cfg(unix)]
+        {
+            let before = std::fs::metadata(&file).unwrap().modified().unwrap();
+            std::fs::write(&file, format!("{}\n", DataKey::generate_base64())).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&file)
+                .unwrap()
+                .set_modified(before)
+                .unwrap();
+            assert!(live.for_sealing(|| in_use(&[&new_id])).is_err());
+            std::fs::write(&file, &kept).unwrap();
+        }
+        // Replaced by it in the ordinary way: the same.
         std::fs::write(&file, format!("{}\n", DataKey::generate_base64())).unwrap();
         assert_eq!(live.refreshed(|| in_use(&[&new_id])).current().id(), new_id);
         assert!(live.for_sealing(|| in_use(&[&new_id])).is_err());

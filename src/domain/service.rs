@@ -272,6 +272,13 @@ pub struct NewService {
     pub status: Option<ServiceStatus>,
 }
 
+impl NewService {
+    /// Whether writing it seals an address (a confidential location sent).
+    pub fn seals(&self) -> bool {
+        self.location.as_ref().is_some_and(|l| l.confidential)
+    }
+}
+
 /// Where a service is. A confidential location's street, postal code and coordinates are
 /// sealed before they are stored and never shown in lists or matches; `Debug` hides them.
 #[derive(Clone, PartialEq)]

@@ -1371,6 +1371,9 @@ pub fn error_page(state: &AppState, error: &ApiError) -> HttpResponse {
     let words = match error {
         ApiError::Unauthorized => return sign_in_page(state, "Please sign in.", &Form::default()),
         ApiError::Invalid(e) => format!("{}: {}", e.field, e.message),
+        ApiError::KeysNotTaken(_) => {
+            "A confidential address cannot be saved or opened just now: the data key file changed and could not be taken. An operator must put it right; other changes can be saved.".to_string()
+        }
         _ if status == StatusCode::SERVICE_UNAVAILABLE => {
             let body = html! {
                 h1 { "Console" }

@@ -967,7 +967,14 @@ async fn a_running_instance_follows_its_key_file_through_rotate_and_retire() {
         "{}",
         refused.body
     );
+    let said = refused.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(said.contains("data key file"), "{said}");
     assert_eq!(reveal().await.status, StatusCode::OK);
+    // A write that seals nothing goes on.
+    let public = create("public-during-a-mix-up", service_body(org)).await;
+    assert_eq!(public.status, StatusCode::CREATED, "{}", public.body);
     std::fs::write(&key_file, &ring_text).unwrap();
     assert_eq!(sealed_with("after-a-mix-up").await, new_id);
 
@@ -1022,15 +1029,28 @@ fn an_import_seals_nothing_once_its_key_file_is_one_it_cannot_take() {
         format!("{}\n", haven::crypto::DataKey::generate_base64()),
     )
     .unwrap();
+    // A batch that seals nothing is written; the one that would seal stops the run.
+    let public =
+        json!({"organization_name": "Import Org", "name": "Sealed Not", "needs": ["shelter"],
+        "coverage": [{"type": "region", "code": "US-48201"}]})
+        .to_string()
+            + "\n";
+    let report = importer.run(&mut conn, public.as_bytes(), 10, |_| ());
+    assert_eq!(report.stopped, None);
     let report = importer.run(&mut conn, line("Sealed After").as_bytes(), 10, |_| ());
     let stopped = report.stopped.unwrap_or_default();
     assert!(stopped.contains("could not be taken"), "{stopped}");
+    assert!(
+        stopped.contains("lines 1 to 1 were not written"),
+        "{stopped}"
+    );
     let names: Vec<String> = haven::db::schema::service::table
         .select(haven::db::schema::service::name)
         .filter(haven::db::schema::service::name.like("Sealed %"))
+        .order(haven::db::schema::service::name)
         .load(&mut conn)
         .unwrap();
-    assert_eq!(names, ["Sealed Before"]);
+    assert_eq!(names, ["Sealed Before", "Sealed Not"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
