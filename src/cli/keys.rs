@@ -2,9 +2,10 @@
 //! addresses without ever holding a row that no key on disk can open.
 //!
 //! Rotation writes a new key in front of the key file first, then re-seals every row in one
-//! transaction; older keys stay in the file. Running instances read the changed file on their
-//! next use of a key (`crypto::LiveKeys`). `retire`, run once no write begun before the
-//! rotation can still be under way, drops the keys no stored row uses.
+//! transaction; older keys stay in the file. Running instances take the changed file before
+//! they next seal or open an address, and within a quarter of a second anyway
+//! (`crypto::LiveKeys`). `retire`, run once no write begun before the rotation can still be
+//! under way, drops the keys no stored address or remembered create uses.
 
 use clap::Subcommand;
 use diesel::PgConnection;
