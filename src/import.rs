@@ -263,11 +263,8 @@ impl<'a> Importer<'a> {
         let without_id = batch.iter().filter(|line| line.id.is_none()).count();
         let mut replaced: Vec<Uuid> = Vec::new();
         // A batch that seals an address seals it with a key the file holds.
-        self.keys = if batch.iter().any(|line| line.service.seals()) {
-            services::sealing_keys(&self.live, conn).map_err(BatchError::Keys)?
-        } else {
-            services::data_keys(&self.live, conn)
-        };
+        let seals = batch.iter().any(|line| line.service.seals());
+        self.keys = services::keys_to_write(&self.live, conn, seals).map_err(BatchError::Keys)?;
         conn.transaction(|conn| {
             let mut services = Vec::with_capacity(batch.len());
             for mut line in batch {

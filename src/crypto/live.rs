@@ -168,9 +168,7 @@ impl LiveKeys {
             }
         }
     }
-}
 
-impl LiveKeys {
     /// [`LiveKeys::refreshed`], for sealing: refused while the key file has changed and could
     /// not be taken (why, in words), since the key in front of the keys held may no longer be
     /// in the file, and an address sealed with it would not open after a restart.

@@ -66,11 +66,17 @@ pub fn record(
         .map(drop)
 }
 
+/// Keys younger than [`KEEP_HOURS`]: the creates still remembered.
+fn remembered() -> diesel::expression::SqlLiteral<Bool> {
+    diesel::dsl::sql::<Bool>(&format!(
+        "created_at >= now() - interval '{KEEP_HOURS} hours'"
+    ))
+}
+
 /// The data keys the request hashes of creates still remembered are keyed with.
 pub fn key_ids_in_use(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
-    let remembered = format!("created_at >= now() - interval '{KEEP_HOURS} hours'");
     keys::table
-        .filter(diesel::dsl::sql::<Bool>(&remembered))
+        .filter(remembered())
         .filter(keys::key_id.is_not_null())
         .select(keys::key_id.assume_not_null())
         .distinct()
@@ -82,9 +88,8 @@ pub fn key_ids_in_use(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
 pub fn unkeyed_remembered_until(
     conn: &mut PgConnection,
 ) -> QueryResult<Option<chrono::DateTime<chrono::Utc>>> {
-    let remembered = format!("created_at >= now() - interval '{KEEP_HOURS} hours'");
     let newest: Option<chrono::DateTime<chrono::Utc>> = keys::table
-        .filter(diesel::dsl::sql::<Bool>(&remembered))
+        .filter(remembered())
         .filter(keys::key_id.is_null())
         .select(diesel::dsl::max(keys::created_at))
         .first(conn)?;

@@ -777,12 +777,19 @@ pub fn data_keys(live: &LiveKeys, conn: &mut PgConnection) -> std::sync::Arc<Dat
     live.refreshed(|| key_ids_in_use(conn))
 }
 
-/// [`data_keys`] to seal with: refused (why, in words) while a changed key file is not taken.
-pub fn sealing_keys(
+/// The data keys a write needs: when it `seals` an address (a confidential location sent),
+/// keys to seal with, refused (why, in words) while a changed key file is not taken; else
+/// the keys held, which open a stored site it keeps.
+pub fn keys_to_write(
     live: &LiveKeys,
     conn: &mut PgConnection,
+    seals: bool,
 ) -> Result<std::sync::Arc<DataKeys>, String> {
-    live.for_sealing(|| key_ids_in_use(conn))
+    if seals {
+        live.for_sealing(|| key_ids_in_use(conn))
+    } else {
+        Ok(data_keys(live, conn))
+    }
 }
 
 /// Opens `row` with `live`'s keys; once more after looking at the key file again if they do

@@ -14,7 +14,7 @@ use super::service_changes::Changes;
 use super::{Page, PageRequest};
 use crate::auth::{Principal, Role, Signed};
 use crate::boundaries::Boundaries;
-use crate::crypto::{DataKey, DataKeys, LiveKeys};
+use crate::crypto::{DataKey, DataKeys};
 use crate::db::services::{self, LocationRow, ServiceRecord};
 use crate::db::{audit, organizations};
 use crate::domain::Coordinates;
@@ -294,7 +294,7 @@ pub async fn write(
     };
     state
         .db(move |conn| {
-            let keys = keys_for(&new, &live, conn)?;
+            let keys = services::keys_to_write(&live, conn, new.seals()).map_err(keys_not_taken)?;
             conn.transaction(|conn| replace_in(conn, &keys, boundaries, replacing, &new))
         })
         .await
@@ -507,7 +507,7 @@ pub async fn insert_once(
     let by = caller.clone();
     state
         .db(move |conn| {
-            let keys = keys_for(&new, &live, conn)?;
+            let keys = services::keys_to_write(&live, conn, new.seals()).map_err(keys_not_taken)?;
             create_once(conn, key.as_ref(), |conn| {
                 let record = insert_in(conn, keys.current(), boundaries, &by, id, &new)?;
                 Ok((
@@ -850,21 +850,6 @@ pub async fn reveal_location(
 /// for an operator to put right (see `LiveKeys::for_sealing`).
 fn keys_not_taken(why: String) -> ApiError {
     ApiError::KeysNotTaken(why)
-}
-
-/// The data keys writing `new` needs: keys to seal with when it sends a confidential
-/// location (refused while a changed key file is not taken); else the keys held, which open
-/// a stored site it keeps.
-fn keys_for(
-    new: &NewService,
-    live: &LiveKeys,
-    conn: &mut PgConnection,
-) -> Result<std::sync::Arc<DataKeys>, ApiError> {
-    if new.seals() {
-        services::sealing_keys(live, conn).map_err(keys_not_taken)
-    } else {
-        Ok(services::data_keys(live, conn))
-    }
 }
 
 #[cfg(test)]
